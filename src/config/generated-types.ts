@@ -1,0 +1,214 @@
+/* eslint-disable */
+// GENERATED from spec/spec.json by `npm run gen:config` (json-schema-to-typescript). Do not edit:
+// change the spec and regenerate; `npm run check:config` and the unit tests fail while this is stale.
+
+/**
+ * Configuration of target-redshift: loads Singer or Airbyte records into Amazon Redshift by staging files in S3 and running one COPY per batch, then MERGE or DELETE+INSERT.
+ */
+export interface TargetRedshiftConfig {
+  /**
+   * Host name of the Redshift cluster or Serverless workgroup endpoint, without port or database.
+   */
+  host: string;
+  /**
+   * TCP port of the Redshift endpoint.
+   */
+  port?: number;
+  /**
+   * Name of the database to load into.
+   */
+  database: string;
+  /**
+   * Database user. It needs CREATE on the database (unless skip_schema_creation is true) and CREATE, USAGE on the target schemas.
+   */
+  user: string;
+  /**
+   * Password of the database user.
+   */
+  password?: string;
+  /**
+   * Target schema for streams whose name or Airbyte namespace does not name one (and that stream_mapping does not map). Created unless skip_schema_creation is true.
+   */
+  schema?: string;
+  /**
+   * Connect with TLS. Redshift accepts TLS on every cluster; turn this off only for local stand-ins.
+   */
+  ssl?: boolean;
+  /**
+   * PEM text of the CA certificate bundle that signs the server certificate. When absent, Node's bundled public CAs are used, which include the Amazon roots Redshift uses.
+   */
+  ssl_ca?: string;
+  /**
+   * Verify the server certificate chain and that it names the host. Only applies when ssl is true; turning it off exposes the connection to interception.
+   */
+  ssl_verify?: boolean;
+  /**
+   * Bucket where batches are staged before COPY. It must be readable by Redshift (through copy_iam_role_arn or the access keys) and in the cluster's region unless s3_region says otherwise.
+   */
+  s3_bucket: string;
+  /**
+   * Prefix of every staged object key; staged files go under <prefix><stream>/<run id>/.
+   */
+  s3_key_prefix?: string;
+  /**
+   * AWS region of the staging bucket; also passed to COPY as REGION for CSV loads.
+   */
+  s3_region?: string;
+  /**
+   * Endpoint of an S3-compatible server (MinIO, LocalStack, a VPC endpoint). Leave empty for AWS S3.
+   */
+  s3_endpoint_url?: string;
+  /**
+   * Address objects as <endpoint>/<bucket>/<key> instead of <bucket>.<endpoint>/<key>; most S3-compatible servers need this.
+   */
+  s3_force_path_style?: boolean;
+  /**
+   * Access key for S3 staging (and for COPY when copy_iam_role_arn is absent). When no keys are given, the AWS default credential chain is used (environment, shared config, SSO, instance or task role).
+   */
+  aws_access_key_id?: string;
+  /**
+   * Secret key paired with aws_access_key_id.
+   */
+  aws_secret_access_key?: string;
+  /**
+   * Session token for temporary credentials; requires aws_access_key_id and aws_secret_access_key.
+   */
+  aws_session_token?: string;
+  /**
+   * IAM role attached to the cluster that COPY assumes to read the staged files (recommended). When absent, COPY authorizes with the access keys, which must then be available (given here or found in the default credential chain).
+   */
+  copy_iam_role_arn?: string;
+  /**
+   * Format of staged files: gzip-compressed CSV, or Parquet.
+   */
+  file_format?: "csv_gzip" | "parquet";
+  /**
+   * A stream's buffer is loaded once it holds this many records.
+   */
+  batch_size_rows?: number;
+  /**
+   * A stream's buffer is loaded once its records take this many uncompressed bytes.
+   */
+  batch_size_bytes?: number;
+  /**
+   * A stream's buffer is loaded once its oldest record has waited this long, so that STATE keeps moving on slow streams. 0 disables the age trigger (only size and end of input flush).
+   */
+  max_batch_age_seconds?: number;
+  /**
+   * How batches of streams with key properties are applied: MERGE, or DELETE of matching keys followed by INSERT, in one transaction.
+   */
+  upsert_strategy?: "merge" | "delete_insert";
+  /**
+   * Redshift column type per JSON Schema type, overriding the built-in mapping. Case-insensitive. TEXT, length-less VARCHAR/CHAR and precision-less NUMERIC/DECIMAL are rejected: Redshift silently turns them into VARCHAR(256), CHAR(1) or NUMERIC(18,0).
+   */
+  type_mapping?: {
+    /**
+     * Type of string columns (without a date/time format).
+     */
+    string?: string;
+    /**
+     * Type of integer columns.
+     */
+    integer?: string;
+    /**
+     * Type of number columns.
+     */
+    number?: string;
+    /**
+     * Type of boolean columns.
+     */
+    boolean?: string;
+    /**
+     * Type of object columns.
+     */
+    object?: string;
+    /**
+     * Type of array columns.
+     */
+    array?: string;
+    /**
+     * Type of string columns with format date-time.
+     */
+    datetime?: string;
+    /**
+     * Type of string columns with format date.
+     */
+    date?: string;
+    /**
+     * Type of string columns with format time.
+     */
+    time?: string;
+  };
+  /**
+   * Lower-case schema, table and column names (Redshift folds identifiers to lower case unless enable_case_sensitive_identifier is on; keep true unless it is).
+   */
+  lower_case?: boolean;
+  /**
+   * Do not run CREATE SCHEMA IF NOT EXISTS; the schemas must already exist. Use when the user lacks CREATE on the database.
+   */
+  skip_schema_creation?: boolean;
+  /**
+   * Per-stream target schema and/or table, keyed by the stream name as the source sends it. Unmapped streams use the namespace (or the schema setting) and the normalised stream name.
+   */
+  stream_mapping?: {
+    [k: string]: {
+      /**
+       * Target schema of the stream.
+       */
+      schema?: string;
+      /**
+       * Target table of the stream.
+       */
+      table?: string;
+    };
+  };
+  /**
+   * Add the Singer _sdc_* columns (_sdc_extracted_at, _sdc_received_at, _sdc_batched_at, _sdc_deleted_at, _sdc_sequence, _sdc_table_version). Airbyte streams always get the _airbyte_* columns.
+   */
+  add_metadata_columns?: boolean;
+  /**
+   * Delete rows whose _sdc_deleted_at is set, and rows of superseded versions on ACTIVATE_VERSION, instead of keeping them marked as deleted. Deletions are recognised by the _sdc_deleted_at metadata column.
+   */
+  hard_delete?: boolean;
+  /**
+   * Delete staged S3 objects once their batch is committed. Turn off to keep them for debugging.
+   */
+  purge_staging_files?: boolean;
+  /**
+   * Validate every record against its stream's JSON Schema and fail the sync on the first violation. Off by default because it costs time on every record; type problems Redshift cannot hold are handled by string_overflow and invalid_value either way.
+   */
+  validate_records?: boolean;
+  /**
+   * What to do with a string longer than 65535 UTF-8 bytes, the most Redshift can hold: truncate it at a character boundary to 65535 bytes, or write NULL. Either way the change is recorded per row and counted.
+   */
+  string_overflow?: "truncate" | "null";
+  /**
+   * What to do with a value Redshift cannot hold (NaN, ±Infinity, numbers outside the column type's range, dates outside 4713 BC-294276 AD, unparseable date-times): write NULL and record the change per row, or fail the sync.
+   */
+  invalid_value?: "null" | "fail";
+}
+
+/** Settings with a default in the spec: always present after parseConfig. */
+export type SettingWithDefault =
+  | "port"
+  | "schema"
+  | "ssl"
+  | "ssl_verify"
+  | "s3_key_prefix"
+  | "s3_region"
+  | "s3_force_path_style"
+  | "file_format"
+  | "batch_size_rows"
+  | "batch_size_bytes"
+  | "max_batch_age_seconds"
+  | "upsert_strategy"
+  | "type_mapping"
+  | "lower_case"
+  | "skip_schema_creation"
+  | "stream_mapping"
+  | "add_metadata_columns"
+  | "hard_delete"
+  | "purge_staging_files"
+  | "validate_records"
+  | "string_overflow"
+  | "invalid_value";
