@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { ConfigError, type ConfigIssue } from "./errors.js";
+import { jsonErrorLocation } from "./json-error.js";
 import { Redactor } from "./redact.js";
 import { normaliseRedshiftType, redshiftTypeProblem } from "./redshift-types.js";
 import { loadSpec, settingsInfo, type ConnectorSpecSchema, type SettingInfo } from "./spec.js";
@@ -210,15 +211,6 @@ export function parseConfig(raw: unknown, options: ParseOptions = {}): ResolvedC
   return config;
 }
 
-function jsonErrorLocation(text: string, message: string): string {
-  const m = /at position (\d+)/.exec(message);
-  if (!m) return "";
-  const before = text.slice(0, Number(m[1]));
-  const line = before.split("\n").length;
-  const column = before.length - before.lastIndexOf("\n");
-  return ` at line ${line}, column ${column}`;
-}
-
 /** Reads and parses a config file. Messages name the path but never quote the file's content. */
 export async function loadConfig(path: string, options: Omit<ParseOptions, "source"> = {}): Promise<ResolvedConfig> {
   let text: string;
@@ -234,9 +226,9 @@ export async function loadConfig(path: string, options: Omit<ParseOptions, "sour
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (err) {
+  } catch {
     // V8 quotes a snippet of the input in some JSON errors; the input may hold secrets, so only the location is kept.
-    throw new ConfigError(`Config file ${path} is not valid JSON${jsonErrorLocation(text, (err as Error).message)}`);
+    throw new ConfigError(`Config file ${path} is not valid JSON${jsonErrorLocation(text)}`);
   }
   return parseConfig(raw, { ...options, source: path });
 }
