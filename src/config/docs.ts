@@ -70,3 +70,18 @@ ${configMarkdownTable(spec)}
   recorded on its row and counted in the run summary; nothing is changed silently.
 `;
 }
+
+export const CONFIG_TABLE_START = "<!-- config:start -->";
+export const CONFIG_TABLE_END = "<!-- config:end -->";
+
+/**
+ * Returns `markdown` (the README) with the settings table placed between the config markers, so the
+ * README's owner can regenerate it without knowing how the table is built. Throws if the markers are
+ * missing rather than silently leaving an old table.
+ */
+export function embedConfigTable(markdown: string, spec: ConnectorSpecSchema = loadSpec()): string {
+  const start = markdown.indexOf(CONFIG_TABLE_START);
+  const end = markdown.indexOf(CONFIG_TABLE_END, start);
+  if (start < 0 || end < 0) throw new Error(`markers ${CONFIG_TABLE_START} … ${CONFIG_TABLE_END} not found`);
+  return markdown.slice(0, start + CONFIG_TABLE_START.length) + "\n" + configMarkdownTable(spec) + markdown.slice(end);
+}

@@ -14,7 +14,7 @@ export {
   type Capability,
   type DestinationSyncMode,
 } from "./about.js";
-export { configMarkdownTable, configDocsMarkdown } from "./docs.js";
+export { configMarkdownTable, configDocsMarkdown, embedConfigTable, CONFIG_TABLE_START, CONFIG_TABLE_END } from "./docs.js";
 export { normaliseRedshiftType, redshiftTypeProblem } from "./redshift-types.js";
 export { loadSpec, inlinedSpec, specPath, settingsInfo, type SettingInfo } from "./spec.js";
 export type * from "./types.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Ajv } from "ajv";
-import { aboutInfo, aboutMarkdown, airbyteSpec, CAPABILITIES, configMarkdownTable, loadSpec } from "../../src/config/index.js";
+import { aboutInfo, aboutMarkdown, airbyteSpec, CAPABILITIES, configMarkdownTable, embedConfigTable, loadSpec } from "../../src/config/index.js";
 
 const spec = loadSpec();
 const settingNames = Object.keys(spec.properties);
@@ -77,5 +77,15 @@ describe("configMarkdownTable", () => {
     // Cells must not break the table or hide text as HTML.
     for (const r of rows) expect(r.split(/(?<!\\)\|/).length).toBe(8);
     expect(configMarkdownTable()).not.toMatch(/<[a-z]/);
+  });
+});
+
+describe("embedConfigTable", () => {
+  it("replaces whatever is between the README markers, idempotently", () => {
+    const readme = "# x\n\n<!-- config:start -->\nold table\n<!-- config:end -->\n\nmore\n";
+    const once = embedConfigTable(readme);
+    expect(once).toBe(`# x\n\n<!-- config:start -->\n${configMarkdownTable()}<!-- config:end -->\n\nmore\n`);
+    expect(embedConfigTable(once)).toBe(once);
+    expect(() => embedConfigTable("# no markers")).toThrow(/config:start/);
   });
 });
