@@ -40,7 +40,9 @@ export function configMarkdownTable(spec: ConnectorSpecSchema = loadSpec()): str
 }
 
 export function configDocsMarkdown(spec: ConnectorSpecSchema = loadSpec()): string {
-  const typeDef = spec.definitions["redshift_type"];
+  const mappingKeys = Object.keys(spec.properties["type_mapping"]?.properties ?? {})
+    .map((k) => `\`${k}\``)
+    .join(", ");
   return `<!-- GENERATED from spec/spec.json by \`npm run gen:config\`. Edit the spec, not this file. -->
 # Configuration
 
@@ -60,7 +62,7 @@ ${configMarkdownTable(spec)}
   access keys (given here or resolved from that chain).
 - **\`max_batch_age_seconds: 0\`** turns the age trigger off: buffers are then loaded only by size and at
   the end of input, so STATE may wait a long time on a slow stream.
-- **\`type_mapping\`** values must match: ${cell(typeDef?.pattern_descriptor ?? "")}. Allowed:
+- **\`type_mapping\`** keys: ${mappingKeys}. Values (case-insensitive):
   \`SMALLINT\`, \`INTEGER\`, \`BIGINT\`, \`REAL\`, \`DOUBLE PRECISION\`, \`BOOLEAN\`, \`DATE\`, \`TIME\`, \`TIMETZ\`,
   \`TIMESTAMP\`, \`TIMESTAMPTZ\`, \`SUPER\`, \`VARCHAR(n)\` (1–65535) or \`VARCHAR(MAX)\`, \`CHAR(n)\` (1–4096),
   \`NUMERIC(p,s)\`/\`DECIMAL(p,s)\` (p 1–38, s ≤ p). \`TEXT\`, \`VARCHAR\` without a length and \`NUMERIC\`
