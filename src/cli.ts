@@ -1,2 +1,106 @@
 #!/usr/bin/env node
-console.log("target-redshift");
+/**
+ * target-redshift: Singer target (`--config`) and Airbyte destination (`spec` / `check` / `write`).
+ * stdout carries protocol output only (STATE lines, Airbyte messages); logs go to stderr (Singer).
+ */
+import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runSinger } from "./target/run.js";
+
+export interface CliIo {
+  stdin: AsyncIterable<Buffer | string>;
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** From package.json: one level up from src/ (tsx), two from dist/src/ (built). */
+function readVersion(): string {
+  for (const rel of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "target-redshift" && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return "0.0.0";
+}
+
+export const VERSION = readVersion();
+
+const HELP = `target-redshift ${VERSION} — Amazon Redshift destination for Singer and Airbyte
+
+Singer:   tap-x | target-redshift --config config.json > state.json
+Airbyte:  target-redshift spec
+          target-redshift check --config config.json
+          target-redshift write --config config.json --catalog catalog.json < messages
+
+Options:
+  --config FILE          connector configuration (JSON; see docs/config.md)
+  --catalog FILE         Airbyte configured catalog (write)
+  --about                describe the connector (Meltano); --format json|markdown
+  --version              print the version
+  --help                 this text
+`;
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: "string" },
+        catalog: { type: "string" },
+        state: { type: "string" },
+        about: { type: "boolean" },
+        format: { type: "string" },
+        version: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        input: { type: "string" },
+      },
+    });
+  } catch (e) {
+    io.stderr(`target-redshift: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(HELP);
+    return 0;
+  }
+  if (values.version) {
+    io.stdout(`target-redshift ${VERSION}`);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    io.stderr(`target-redshift: unknown command ${JSON.stringify(positionals[0])}\n\n${HELP}`);
+    return 2;
+  }
+  if (!values.config) {
+    io.stderr(`target-redshift: --config is required\n\n${HELP}`);
+    return 2;
+  }
+  return runSinger(values.config, io);
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? "") === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main(process.argv.slice(2), {
+    stdin: process.stdin,
+    stdout: (line) => process.stdout.write(`${line}\n`),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+  });
+  // Let stdout drain before exiting: STATE lines must not be lost.
+  process.stdout.write("", () => process.exit(code));
+}

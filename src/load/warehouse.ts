@@ -1,0 +1,281 @@
+/**
+ * The warehouse side: connections, table preparation (create, add column, widen VARCHAR) and the load of
+ * one staged batch — COPY into a temp table, dedup, upsert in one transaction, commit.
+ */
+import pg from "pg";
+
+import * as sql from "../redshift/sql.js";
+import type { ColumnDef, CopyAuthorization, OrderColumn, TableRef } from "../redshift/sql.js";
+import { type ColumnType, MAX_VARCHAR_BYTES, columnTypeSql, parseRedshiftType } from "../redshift/types.js";
+import type { StagedBatch } from "../stage/s3-stager.js";
+
+export interface ConnectionSettings {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password?: string;
+  ssl: boolean;
+  sslCa?: string;
+  sslVerify: boolean;
+  /** connections in the pool: concurrent batch loads plus one for DDL */
+  maxConnections: number;
+}
+
+export interface LoadSettings {
+  upsertStrategy: "merge" | "delete_insert";
+  copyAuth: CopyAuthorization;
+  fileFormat: "csv_gzip" | "parquet";
+  region?: string;
+  skipSchemaCreation: boolean;
+}
+
+export type Logger = (level: "debug" | "info" | "warn" | "error", message: string, extra?: Record<string, unknown>) => void;
+
+/** Redshift's COPY error, enriched with the rows of the load-error tables. */
+export class LoadError extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown>[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface TableState {
+  columns: Map<string, ColumnType>;
+}
+
+export interface LoadRequest {
+  table: TableRef;
+  /** target columns, in the order of the staged file's fields */
+  columns: readonly string[];
+  /** extra staged column (last field) with the arrival ordinal; dropped before the upsert */
+  ordinalColumn?: string;
+  keys: readonly string[];
+  staged: StagedBatch;
+  /** the batch's largest UTF-8 byte length per VARCHAR column */
+  widths: ReadonlyMap<string, number>;
+  /** several rows of one key in the batch: keep the newest */
+  dedup: boolean;
+  dedupOrder?: readonly OrderColumn[];
+  newerBy?: readonly OrderColumn[];
+  deletedColumn?: string;
+  /** SQL run inside the transaction after the upsert (e.g. overwrite swaps) */
+  afterUpsert?: readonly string[];
+}
+
+export interface LoadResult {
+  loaded: number;
+}
+
+let stageCounter = 0;
+
+export function nextVarcharWidth(needed: number): number {
+  if (needed >= MAX_VARCHAR_BYTES) return MAX_VARCHAR_BYTES;
+  let w = 256;
+  while (w < needed) w *= 2;
+  return Math.min(w, MAX_VARCHAR_BYTES);
+}
+
+export class Warehouse {
+  readonly pool: pg.Pool;
+  private readonly tables = new Map<string, TableState>();
+  private readonly schemasCreated = new Set<string>();
+
+  constructor(
+    conn: ConnectionSettings,
+    readonly settings: LoadSettings,
+    private readonly log: Logger,
+  ) {
+    this.pool = new pg.Pool({
+      host: conn.host,
+      port: conn.port,
+      database: conn.database,
+      user: conn.user,
+      password: conn.password,
+      max: conn.maxConnections,
+      ssl: conn.ssl ? { rejectUnauthorized: conn.sslVerify, ...(conn.sslCa ? { ca: conn.sslCa } : {}) } : false,
+      connectionTimeoutMillis: 30_000,
+      application_name: "target-redshift",
+    } as pg.PoolConfig);
+    // An idle client that loses its connection must not crash the process.
+    this.pool.on("error", (err) => this.log("warn", `idle connection closed: ${err.message}`));
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text);
+  }
+
+  /** The number of slices, to size the parts of a batch (1 when the catalog does not say). */
+  async sliceCount(): Promise<number> {
+    try {
+      const r = await this.pool.query<{ n: string }>("SELECT COUNT(*) AS n FROM stv_slices");
+      const n = Number(r.rows[0]?.n ?? 1);
+      return n > 0 ? n : 1;
+    } catch {
+      return 1;
+    }
+  }
+
+  private key(t: TableRef): string {
+    return `${t.schema}\u0000${t.table}`;
+  }
+
+  async describe(t: TableRef): Promise<TableState | undefined> {
+    const r = await this.pool.query<{ column_name: string; column_type: string }>(sql.describeTable(t));
+    if (r.rows.length === 0) return undefined;
+    const columns = new Map<string, ColumnType>();
+    for (const row of r.rows) {
+      const type = parseRedshiftType(row.column_type) ?? { kind: "super" as const };
+      columns.set(row.column_name, type);
+    }
+    return { columns };
+  }
+
+  /**
+   * Makes the table hold `wanted`: creates it, or adds missing columns one statement each. An existing
+   * column keeps its type (data is never rewritten here); the caller encodes values for the type returned.
+   */
+  async prepareTable(t: TableRef, wanted: readonly ColumnDef[]): Promise<TableState> {
+    if (!this.settings.skipSchemaCreation && !this.schemasCreated.has(t.schema)) {
+      await this.pool.query(sql.createSchema(t.schema));
+      this.schemasCreated.add(t.schema);
+    }
+    let state = this.tables.get(this.key(t)) ?? (await this.describe(t));
+    if (!state) {
+      await this.pool.query(sql.createTable(t, wanted));
+      state = (await this.describe(t)) ?? { columns: new Map(wanted.map((c) => [c.name, c.type])) };
+      this.log("info", `created table ${t.schema}.${t.table} with ${wanted.length} columns`);
+    } else {
+      for (const c of wanted) {
+        if (state.columns.has(c.name)) continue;
+        await this.pool.query(sql.addColumn(t, c));
+        state.columns.set(c.name, c.type);
+        this.log("info", `added column ${t.schema}.${t.table}.${c.name} ${columnTypeSql(c.type)}`);
+      }
+    }
+    this.tables.set(this.key(t), state);
+    return state;
+  }
+
+  /** Grows VARCHAR columns the batch would overflow; runs outside any transaction (rule 27). */
+  private async widen(client: pg.PoolClient, t: TableRef, widths: ReadonlyMap<string, number>): Promise<void> {
+    const state = this.tables.get(this.key(t));
+    if (!state) return;
+    for (const [column, bytes] of widths) {
+      const type = state.columns.get(column);
+      if (!type || type.kind !== "varchar" || (type.length ?? 0) >= bytes) continue;
+      const width = nextVarcharWidth(bytes);
+      await client.query(sql.widenVarchar(t, column, width));
+      state.columns.set(column, { kind: "varchar", length: width });
+      this.log("info", `widened ${t.schema}.${t.table}.${column} to VARCHAR(${width})`, { needed: bytes });
+    }
+  }
+
+  private async explainCopyFailure(client: pg.PoolClient, staged: StagedBatch, error: Error): Promise<LoadError> {
+    const prefix = staged.manifestUrl.replace(/manifest\.json$/, "");
+    const like = sql.quoteLiteral(`${prefix}%`);
+    const queries = [
+      `SELECT file_name AS file, line_number AS line, column_name AS column, TRIM(error_message) AS reason FROM sys_load_error_detail WHERE file_name LIKE ${like} ORDER BY start_time DESC LIMIT 5`,
+      `SELECT TRIM(filename) AS file, line_number AS line, TRIM(colname) AS column, TRIM(raw_field_value) AS value, TRIM(err_reason) AS reason FROM stl_load_errors WHERE filename LIKE ${like} ORDER BY starttime DESC LIMIT 5`,
+    ];
+    for (const q of queries) {
+      try {
+        const r = await client.query(q);
+        if (r.rows.length > 0) {
+          const first = r.rows[0] as Record<string, unknown>;
+          const where = `file ${first.file}, line ${first.line}, column ${first.column}`;
+          const value = first.value !== undefined ? `, value ${JSON.stringify(first.value)}` : "";
+          return new LoadError(`${error.message} — ${where}${value}: ${first.reason}`, r.rows, { cause: error });
+        }
+      } catch {
+        // the table may not exist on this kind of cluster: try the next
+      }
+    }
+    return new LoadError(error.message, [], { cause: error });
+  }
+
+  /** COPY → dedup → upsert/append → COMMIT, on one session. Throws LoadError; nothing is committed then. */
+  async load(req: LoadRequest): Promise<LoadResult> {
+    const client = await this.pool.connect();
+    const stage = `stage_${req.table.table.slice(0, 80)}_${process.pid}_${++stageCounter}`;
+    let broken = false;
+    try {
+      await this.widen(client, req.table, req.widths);
+      await client.query(sql.createStageTable(stage, req.table));
+      const copyColumns = [...req.columns];
+      if (req.ordinalColumn) {
+        await client.query(sql.addStageColumn(stage, { name: req.ordinalColumn, type: { kind: "bigint" } }));
+        copyColumns.push(req.ordinalColumn);
+      }
+      try {
+        await client.query(
+          sql.copyFromManifest({
+            table: stage,
+            columns: copyColumns,
+            manifestUrl: req.staged.manifestUrl,
+            auth: this.settings.copyAuth,
+            format: this.settings.fileFormat,
+            region: this.settings.region,
+          }),
+        );
+      } catch (e) {
+        throw await this.explainCopyFailure(client, req.staged, e as Error);
+      }
+      const counted = await client.query<{ loaded: string | number }>(sql.lastCopyCount());
+      const loaded = Number(counted.rows[0]?.loaded ?? -1);
+      if (loaded !== req.staged.rows) {
+        throw new LoadError(
+          `COPY loaded ${loaded} rows into ${req.table.schema}.${req.table.table}'s staging table but ${req.staged.rows} were staged; nothing was committed`,
+        );
+      }
+      if (req.dedup && req.keys.length > 0 && req.ordinalColumn) {
+        await client.query(sql.dedupStage(stage, req.keys, req.dedupOrder ?? [], req.ordinalColumn));
+      }
+      const plan = {
+        target: req.table,
+        stage,
+        columns: req.columns,
+        keys: req.keys,
+        deletedColumn: req.deletedColumn,
+        newerBy: req.newerBy,
+      };
+      let statements: string[];
+      if (req.keys.length === 0) statements = [sql.insertFromStage(plan)];
+      else if (this.settings.upsertStrategy === "merge" && !(req.newerBy && req.newerBy.length > 0)) statements = sql.mergeUpsert(plan);
+      else statements = sql.deleteInsertUpsert(plan);
+      await client.query("BEGIN");
+      try {
+        await client.query(sql.lockTable(req.table));
+        for (const s of statements) await client.query(s);
+        for (const s of req.afterUpsert ?? []) await client.query(s);
+        await client.query("COMMIT");
+      } catch (e) {
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+        throw e;
+      }
+      await client.query(sql.dropTable(stage)).catch(() => undefined);
+      return { loaded };
+    } catch (e) {
+      broken = broken || isConnectionError(e);
+      if (!broken) await client.query(sql.dropTable(stage)).catch(() => undefined);
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async end(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function isConnectionError(e: unknown): boolean {
+  const msg = e instanceof Error ? e.message : String(e);
+  return /Connection terminated|ECONNRESET|EPIPE|not queryable|socket/i.test(msg);
+}
+

@@ -1,0 +1,64 @@
+/**
+ * Singer messages. SCHEMA, STATE, ACTIVATE_VERSION and BATCH are rare and validated with zod; RECORD is
+ * the hot path and is checked by hand (two field tests) so validation never dominates a record's cost.
+ */
+import { z } from "zod";
+
+const streamName = z.string().min(1, "stream must be a non-empty string");
+
+export const SchemaMessage = z.looseObject({
+  type: z.literal("SCHEMA"),
+  stream: streamName,
+  schema: z.looseObject({}).refine((s) => s.properties !== undefined || s.type !== undefined || s.anyOf !== undefined, {
+    message: "schema must describe an object with properties",
+  }),
+  key_properties: z.array(z.string()).optional(),
+  bookmark_properties: z.array(z.string()).optional().nullable(),
+});
+export type SchemaMessage = z.infer<typeof SchemaMessage>;
+
+export const StateMessage = z.looseObject({
+  type: z.literal("STATE"),
+  value: z.unknown(),
+});
+export type StateMessage = z.infer<typeof StateMessage>;
+
+export const ActivateVersionMessage = z.looseObject({
+  type: z.literal("ACTIVATE_VERSION"),
+  stream: streamName,
+  version: z.number().int(),
+});
+export type ActivateVersionMessage = z.infer<typeof ActivateVersionMessage>;
+
+/** Meltano's BATCH message: records in files instead of on stdin. */
+export const BatchMessage = z.looseObject({
+  type: z.literal("BATCH"),
+  stream: streamName,
+  encoding: z.looseObject({ format: z.string(), compression: z.string().optional().nullable() }),
+  manifest: z.array(z.string()),
+});
+export type BatchMessage = z.infer<typeof BatchMessage>;
+
+/** A RECORD after the hand check. */
+export interface RecordMessage {
+  type: "RECORD";
+  stream: string;
+  record: Record<string, unknown>;
+  time_extracted?: string;
+  version?: number;
+}
+
+/** Returns a reason when `msg` is not a usable RECORD, undefined when it is. */
+export function recordProblem(msg: Record<string, unknown>): string | undefined {
+  if (typeof msg.stream !== "string" || msg.stream.length === 0) return "RECORD without a stream name";
+  const r = msg.record;
+  if (r === null || typeof r !== "object" || Array.isArray(r)) return "RECORD whose record is not a JSON object";
+  return undefined;
+}
+
+/** One readable line for a zod failure: the path and what was expected. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "message"}: ${i.message}`)
+    .join("; ");
+}

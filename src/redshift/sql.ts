@@ -1,0 +1,245 @@
+/**
+ * Redshift SQL, built by small pure functions (golden-tested in test/unit/sql.test.ts).
+ * Identifiers go through quoteIdent only; literals through quoteLiteral only.
+ */
+import { qualifiedName, quoteIdent } from "./identifiers.js";
+import { type ColumnType, columnTypeSql } from "./types.js";
+
+/**
+ * A string literal. Redshift treats a backslash in a literal as an escape while PostgreSQL (with
+ * standard_conforming_strings) does not, so a literal that holds one would mean different things:
+ * such values are refused rather than guessed at. None of the values we quote (S3 URLs, role ARNs,
+ * region names, catalog names) legitimately contain one.
+ */
+export function quoteLiteral(value: string): string {
+  if (value.includes("\\")) throw new Error("a SQL string literal may not contain a backslash");
+  if (value.includes("\u0000")) throw new Error("a SQL string literal may not contain a NUL character");
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+export interface TableRef {
+  schema: string;
+  table: string;
+}
+
+export interface ColumnDef {
+  name: string;
+  type: ColumnType;
+}
+
+export const tableSql = (t: TableRef): string => qualifiedName(t.schema, t.table);
+
+export function createSchema(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`;
+}
+
+/** Every column nullable (rule 14): NOT NULL cannot be dropped later. No PRIMARY KEY: it would imply NOT NULL and is only informational. */
+export function createTable(t: TableRef, columns: readonly ColumnDef[]): string {
+  if (columns.length === 0) throw new Error(`table ${t.schema}.${t.table} needs at least one column`);
+  const cols = columns.map((c) => `${quoteIdent(c.name)} ${columnTypeSql(c.type)}`).join(", ");
+  return `CREATE TABLE IF NOT EXISTS ${tableSql(t)} (${cols})`;
+}
+
+/** One ADD COLUMN per statement (rule 26). */
+export function addColumn(t: TableRef, column: ColumnDef): string {
+  return `ALTER TABLE ${tableSql(t)} ADD COLUMN ${quoteIdent(column.name)} ${columnTypeSql(column.type)}`;
+}
+
+/** Only grows a VARCHAR, and must run outside a transaction block (rules 24, 27). */
+export function widenVarchar(t: TableRef, column: string, bytes: number): string {
+  return `ALTER TABLE ${tableSql(t)} ALTER COLUMN ${quoteIdent(column)} TYPE VARCHAR(${bytes})`;
+}
+
+export function dropTable(t: TableRef | string, ifExists = true): string {
+  const name = typeof t === "string" ? quoteIdent(t) : tableSql(t);
+  return `DROP TABLE ${ifExists ? "IF EXISTS " : ""}${name}`;
+}
+
+/** The catalog query for a table's columns: `format_type` prints types the way parseRedshiftType reads them. */
+export function describeTable(t: TableRef): string {
+  return (
+    "SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type " +
+    "FROM pg_catalog.pg_attribute a " +
+    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid " +
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " +
+    `WHERE n.nspname = ${quoteLiteral(t.schema)} AND c.relname = ${quoteLiteral(t.table)} ` +
+    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+  );
+}
+
+/** Staging table shaped like the target (rule 19), plus the ordinal column used for in-batch dedup. */
+export function createStageTable(stage: string, like: TableRef): string {
+  return `CREATE TEMP TABLE ${quoteIdent(stage)} (LIKE ${tableSql(like)})`;
+}
+
+export function addStageColumn(stage: string, column: ColumnDef): string {
+  return `ALTER TABLE ${quoteIdent(stage)} ADD COLUMN ${quoteIdent(column.name)} ${columnTypeSql(column.type)}`;
+}
+
+export type CopyAuthorization =
+  | { iamRoleArn: string }
+  | { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+
+export interface CopyOptions {
+  table: string | TableRef;
+  columns: readonly string[];
+  manifestUrl: string;
+  auth: CopyAuthorization;
+  format: "csv_gzip" | "parquet";
+  /** Bucket region when it differs from the cluster's; not allowed with Parquet (rule 18). */
+  region?: string;
+}
+
+/** The CSV null marker: strings are always quoted, so an unquoted \N can only mean NULL. */
+export const CSV_NULL_MARKER = "\\N";
+
+export function copyFromManifest(o: CopyOptions): string {
+  const target = typeof o.table === "string" ? quoteIdent(o.table) : tableSql(o.table);
+  const cols = o.columns.map(quoteIdent).join(", ");
+  const auth =
+    "iamRoleArn" in o.auth
+      ? `IAM_ROLE ${quoteLiteral(o.auth.iamRoleArn)}`
+      : `ACCESS_KEY_ID ${quoteLiteral(o.auth.accessKeyId)} SECRET_ACCESS_KEY ${quoteLiteral(o.auth.secretAccessKey)}` +
+        (o.auth.sessionToken ? ` SESSION_TOKEN ${quoteLiteral(o.auth.sessionToken)}` : "");
+  const parts = [`COPY ${target} (${cols}) FROM ${quoteLiteral(o.manifestUrl)}`, auth, "MANIFEST"];
+  if (o.format === "parquet") {
+    parts.push("FORMAT AS PARQUET SERIALIZETOJSON");
+  } else {
+    // NULL AS cannot go through quoteLiteral (it refuses backslashes on purpose); the marker is a constant.
+    parts.push(
+      `FORMAT AS CSV QUOTE AS '"' DELIMITER ',' NULL AS '${CSV_NULL_MARKER}' GZIP`,
+      "TIMEFORMAT 'auto' DATEFORMAT 'auto'",
+    );
+    if (o.region) parts.push(`REGION ${quoteLiteral(o.region)}`);
+  }
+  parts.push("STATUPDATE OFF COMPUPDATE OFF");
+  return parts.join(" ");
+}
+
+export function lastCopyCount(): string {
+  return "SELECT pg_last_copy_count() AS loaded";
+}
+
+/** `a` and `b` equal, with NULL matching NULL (rule 22: a plain `=` never matches NULL keys). */
+export function nullSafeEquals(a: string, b: string): string {
+  return `(${a} = ${b} OR (${a} IS NULL AND ${b} IS NULL))`;
+}
+
+function keyMatch(left: string, right: string, keys: readonly string[]): string {
+  return keys.map((k) => nullSafeEquals(`${left}.${quoteIdent(k)}`, `${right}.${quoteIdent(k)}`)).join(" AND ");
+}
+
+export interface OrderColumn {
+  column: string;
+}
+
+/**
+ * Keeps one row per key in the staging table: the greatest by `order` (NULL lowest), ties broken by the
+ * arrival ordinal. Rule 21: MERGE fails on several source rows for one target row.
+ */
+export function dedupStage(stage: string, keys: readonly string[], order: readonly OrderColumn[], ordinal: string): string {
+  const partition = keys.map(quoteIdent).join(", ");
+  const orderBy = [...order.map((o) => `${quoteIdent(o.column)} DESC NULLS LAST`), `${quoteIdent(ordinal)} DESC`].join(", ");
+  const ord = quoteIdent(ordinal);
+  return (
+    `DELETE FROM ${quoteIdent(stage)} WHERE ${ord} IN (SELECT ${ord} FROM ` +
+    `(SELECT ${ord}, ROW_NUMBER() OVER (PARTITION BY ${partition} ORDER BY ${orderBy}) AS rn FROM ${quoteIdent(stage)}) ranked ` +
+    "WHERE rn > 1)"
+  );
+}
+
+/**
+ * True when the row `src` is at least as new as `dst` by the order columns, comparing lexicographically
+ * with NULL older than any value (Airbyte: a NULL cursor counts as older).
+ */
+export function atLeastAsNew(src: string, dst: string, order: readonly OrderColumn[]): string {
+  const col = (alias: string, o: OrderColumn) => `${alias}.${quoteIdent(o.column)}`;
+  const build = (i: number): string => {
+    const o = order[i]!;
+    const s = col(src, o);
+    const d = col(dst, o);
+    if (i === order.length - 1) return `(${d} IS NULL OR (${s} IS NOT NULL AND ${s} >= ${d}))`;
+    const greater = `(${s} IS NOT NULL AND (${d} IS NULL OR ${s} > ${d}))`;
+    return `(${greater} OR (${nullSafeEquals(s, d)} AND ${build(i + 1)}))`;
+  };
+  return build(0);
+}
+
+export interface UpsertPlan {
+  target: TableRef;
+  stage: string;
+  /** Columns written to the target (the stage's extra ordinal column is not one of them). */
+  columns: readonly string[];
+  keys: readonly string[];
+  /** A row of the stage with this column set is a delete: matched target rows go, the row is not inserted. */
+  deletedColumn?: string;
+  /** When set, a staged row replaces an existing one only if it is at least as new by these columns. */
+  newerBy?: readonly OrderColumn[];
+}
+
+/** Appends the staged rows (streams without keys). */
+export function insertFromStage(p: Pick<UpsertPlan, "target" | "stage" | "columns" | "deletedColumn">): string {
+  const cols = p.columns.map(quoteIdent).join(", ");
+  const where = p.deletedColumn ? ` WHERE ${quoteIdent(p.deletedColumn)} IS NULL` : "";
+  return `INSERT INTO ${tableSql(p.target)} (${cols}) SELECT ${cols} FROM ${quoteIdent(p.stage)}${where}`;
+}
+
+/**
+ * DELETE + INSERT upsert (the AWS "merge by replacing existing rows" pattern). Statements to run inside one
+ * transaction, in order. With `newerBy`, an existing row that is newer than the staged one survives and the
+ * staged row is not inserted.
+ */
+export function deleteInsertUpsert(p: UpsertPlan): string[] {
+  if (p.keys.length === 0) throw new Error("an upsert needs key columns");
+  const target = tableSql(p.target);
+  const bare = quoteIdent(p.target.table);
+  const stage = quoteIdent(p.stage);
+  let match = keyMatch(bare, stage, p.keys);
+  if (p.newerBy && p.newerBy.length > 0) match += ` AND ${atLeastAsNew(stage, bare, p.newerBy)}`;
+  const del = `DELETE FROM ${target} USING ${stage} WHERE ${match}`;
+  const cols = p.columns.map(quoteIdent).join(", ");
+  const conditions: string[] = [];
+  if (p.deletedColumn) conditions.push(`${stage}.${quoteIdent(p.deletedColumn)} IS NULL`);
+  if (p.newerBy && p.newerBy.length > 0) {
+    // Whatever still matches after the DELETE is newer than the staged row.
+    conditions.push(`NOT EXISTS (SELECT 1 FROM ${target} AS "existing" WHERE ${keyMatch('"existing"', stage, p.keys)})`);
+  }
+  const where = conditions.length > 0 ? ` WHERE ${conditions.join(" AND ")}` : "";
+  const insert = `INSERT INTO ${target} (${cols}) SELECT ${p.columns.map((c) => `${stage}.${quoteIdent(c)}`).join(", ")} FROM ${stage}${where}`;
+  return [del, insert];
+}
+
+/**
+ * MERGE upsert. Redshift's MERGE has no `WHEN MATCHED AND …`, so deletes are applied first with a
+ * DELETE and removed from the stage; a `newerBy` plan cannot be expressed and must use deleteInsertUpsert.
+ */
+export function mergeUpsert(p: UpsertPlan): string[] {
+  if (p.keys.length === 0) throw new Error("an upsert needs key columns");
+  if (p.newerBy && p.newerBy.length > 0) throw new Error("MERGE cannot keep newer existing rows; use DELETE+INSERT");
+  const target = tableSql(p.target);
+  const bare = quoteIdent(p.target.table);
+  const stage = quoteIdent(p.stage);
+  const statements: string[] = [];
+  if (p.deletedColumn) {
+    const deleted = quoteIdent(p.deletedColumn);
+    statements.push(
+      `DELETE FROM ${target} USING ${stage} WHERE ${keyMatch(bare, stage, p.keys)} AND ${stage}.${deleted} IS NOT NULL`,
+      `DELETE FROM ${stage} WHERE ${deleted} IS NOT NULL`,
+    );
+  }
+  const src = '"src"';
+  const dst = '"dst"';
+  const set = p.columns.map((c) => `${quoteIdent(c)} = ${src}.${quoteIdent(c)}`).join(", ");
+  const cols = p.columns.map(quoteIdent).join(", ");
+  const vals = p.columns.map((c) => `${src}.${quoteIdent(c)}`).join(", ");
+  statements.push(
+    `MERGE INTO ${target} AS ${dst} USING ${stage} AS ${src} ON ${keyMatch(dst, src, p.keys)} ` +
+      `WHEN MATCHED THEN UPDATE SET ${set} WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${vals})`,
+  );
+  return statements;
+}
+
+/** LOCK at transaction start reduces serializable-isolation conflicts between concurrent writers (rule 29). */
+export function lockTable(t: TableRef): string {
+  return `LOCK ${tableSql(t)}`;
+}

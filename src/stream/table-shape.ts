@@ -1,0 +1,95 @@
+/**
+ * A stream's columns: its JSON Schema properties mapped to Redshift names and types, plus the
+ * front end's metadata columns (Singer `_sdc_*`, Airbyte `_airbyte_*`), each with its encoder.
+ */
+import { assignColumnNames, type NameRules } from "../redshift/identifiers.js";
+import type { ColumnDef } from "../redshift/sql.js";
+import { type ColumnType, type TypeMapping, columnTypeFor } from "../redshift/types.js";
+import { type FieldEncoder, type RowChanges, type ValuePolicy, type WidthTracker, encoderFor } from "./encode.js";
+
+/** What a metadata column's value is computed from. */
+export interface RowContext {
+  message: Record<string, unknown>;
+  record: Record<string, unknown>;
+  position: number;
+  receivedAt: string;
+  batchedAt: string;
+  changes: RowChanges;
+}
+
+export interface MetadataColumn {
+  name: string;
+  type: ColumnType;
+  value: (ctx: RowContext) => unknown;
+  /** computed after the data columns, so it can see their changes (Airbyte's _airbyte_meta) */
+  late?: boolean;
+}
+
+export interface ColumnPlan {
+  name: string;
+  type: ColumnType;
+  /** raw property name for data columns */
+  property?: string;
+  meta?: MetadataColumn;
+  width: WidthTracker;
+  encode: FieldEncoder;
+}
+
+export interface DesiredColumns {
+  /** raw property → column name, stable across SCHEMA messages of the stream */
+  names: Map<string, string>;
+  columns: ColumnDef[];
+}
+
+export function propertiesOf(schema: Record<string, unknown>): Record<string, unknown> {
+  const p = schema.properties;
+  return p && typeof p === "object" && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
+}
+
+/** The columns a schema asks for (before the table says what it actually has). */
+export function desiredColumns(
+  schema: Record<string, unknown>,
+  mapping: TypeMapping,
+  rules: NameRules,
+  metadata: readonly MetadataColumn[],
+  previousNames: ReadonlyMap<string, string> = new Map(),
+): DesiredColumns {
+  const props = propertiesOf(schema);
+  const reserved = new Set(metadata.map((m) => m.name));
+  const names = assignColumnNames(Object.keys(props), rules, previousNames, reserved);
+  const columns: ColumnDef[] = [];
+  for (const [raw, col] of names) {
+    if (!(raw in props)) continue; // dropped from the newer schema: the column stays, new rows get NULL
+    columns.push({ name: col, type: columnTypeFor(props[raw], mapping) });
+  }
+  for (const m of metadata) columns.push({ name: m.name, type: m.type });
+  return { names, columns };
+}
+
+/**
+ * The column plans for the table as it is: each data column encodes for the type the table really has
+ * (which can differ from the wanted type when the table already existed).
+ */
+export function planColumns(
+  desired: DesiredColumns,
+  actual: ReadonlyMap<string, ColumnType>,
+  metadata: readonly MetadataColumn[],
+  policy: ValuePolicy,
+): ColumnPlan[] {
+  const plans: ColumnPlan[] = [];
+  const byColumn = new Map<string, string>();
+  for (const [raw, col] of desired.names) byColumn.set(col, raw);
+  const metaByName = new Map(metadata.map((m) => [m.name, m]));
+  const make = (def: ColumnDef, property?: string, meta?: MetadataColumn): ColumnPlan => {
+    const type = actual.get(def.name) ?? def.type;
+    const width: WidthTracker = { maxBytes: 0 };
+    return { name: def.name, type, property, meta, width, encode: encoderFor(property ?? def.name, type, policy, width) };
+  };
+  for (const def of desired.columns) {
+    if (metaByName.has(def.name)) continue;
+    plans.push(make(def, byColumn.get(def.name)));
+  }
+  for (const m of metadata.filter((x) => !x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
+  for (const m of metadata.filter((x) => x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
+  return plans;
+}

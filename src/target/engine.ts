@@ -1,0 +1,401 @@
+/**
+ * The load engine shared by the Singer and Airbyte front ends: per-stream batches of encoded rows,
+ * sealed on size/age/schema change/end of input, staged to S3 and loaded in order per stream, with the
+ * checkpoint ledger told about each commit. Front ends route messages; this owns batching and loading.
+ */
+import { mkdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { type BatchTicket, CheckpointLedger } from "../checkpoint/ledger.js";
+import type { NameRules } from "../redshift/identifiers.js";
+import type { OrderColumn, TableRef } from "../redshift/sql.js";
+import type { TypeMapping } from "../redshift/types.js";
+import { PartWriter } from "../stage/part-writer.js";
+import type { S3Stager } from "../stage/s3-stager.js";
+import type { Logger, Warehouse } from "../load/warehouse.js";
+import { RowChanges, type ValueChange, type ValuePolicy } from "../stream/encode.js";
+import {
+  type ColumnPlan,
+  type DesiredColumns,
+  type MetadataColumn,
+  type RowContext,
+  desiredColumns,
+  planColumns,
+} from "../stream/table-shape.js";
+
+export interface BatchLimits {
+  rows: number;
+  bytes: number;
+  /** 0 disables the age trigger */
+  ageSeconds: number;
+}
+
+export interface EngineSettings {
+  limits: BatchLimits;
+  typeMapping: TypeMapping;
+  names: NameRules;
+  policy: ValuePolicy;
+  purgeStagingFiles: boolean;
+  /** batches sealed but not yet committed, across streams, before input reading waits */
+  maxInFlight: number;
+  /** staged files per batch (a multiple of the slice count) */
+  partsPerBatch: number;
+}
+
+/** What a front end tells the engine about a stream. */
+export interface StreamDefinition {
+  /** the stream's identity in the ledger (Singer stream name, Airbyte namespace+name) */
+  id: string;
+  table: TableRef;
+  schema: Record<string, unknown>;
+  /** raw property names */
+  keyProperties: readonly string[];
+  metadata: readonly MetadataColumn[];
+  /** column whose non-NULL value marks a delete (hard delete / CDC) */
+  deletedColumn?: string;
+  /** in-batch dedup order (column names), newest first after the arrival ordinal */
+  dedupOrder?: readonly OrderColumn[];
+  /** cross-batch: replace an existing row only if the staged one is at least as new by these */
+  newerBy?: readonly OrderColumn[];
+  /** called once a batch of the stream is committed (e.g. to count records) */
+  onCommit?: (rows: number) => void;
+}
+
+/** The column that carries the arrival ordinal into the staging table for in-batch dedup. */
+export const ORDINAL_COLUMN = "_tr_ordinal";
+/** Tracking keys for dedup detection stops here; beyond it every batch is deduplicated in SQL. */
+const MAX_TRACKED_KEYS = 500_000;
+
+export class RecordError extends Error {}
+
+interface OpenBatch {
+  ticket: BatchTicket;
+  writer: PartWriter;
+  number: number;
+  createdAt: number;
+  batchedAt: string;
+  seenKeys: Set<string> | undefined;
+  duplicates: boolean;
+}
+
+interface StreamStats {
+  rows: number;
+  batches: number;
+  changes: Map<string, number>;
+}
+
+class StreamSink {
+  names = new Map<string, string>();
+  plans: ColumnPlan[] = [];
+  keyColumns: string[] = [];
+  batch: OpenBatch | undefined;
+  batchCount = 0;
+  /** loads of this stream, in order */
+  chain: Promise<void> = Promise.resolve();
+  readonly stats: StreamStats = { rows: 0, batches: 0, changes: new Map() };
+  readonly dir: string;
+
+  constructor(
+    public def: StreamDefinition,
+    readonly index: number,
+    runDir: string,
+  ) {
+    this.dir = join(runDir, `s${index}`);
+  }
+}
+
+export class LoadEngine<Checkpoint> {
+  readonly runId = `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
+  readonly ledger: CheckpointLedger<Checkpoint>;
+  private readonly sinks = new Map<string, StreamSink>();
+  private readonly runDir = join(tmpdir(), `target-redshift-${this.runId}`);
+  private inFlight = 0;
+  private waiters: (() => void)[] = [];
+  private readonly purges: Promise<void>[] = [];
+  private ageTimer: NodeJS.Timeout | undefined;
+  private readonly changes = new RowChanges();
+  failure: Error | undefined;
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly settings: EngineSettings,
+    readonly warehouse: Warehouse,
+    readonly stager: S3Stager,
+    readonly log: Logger,
+    emit: (checkpoint: Checkpoint) => void,
+  ) {
+    this.ledger = new CheckpointLedger<Checkpoint>(emit);
+    if (settings.limits.ageSeconds > 0) {
+      const every = Math.min(1000, settings.limits.ageSeconds * 1000);
+      this.ageTimer = setInterval(() => this.sealAged(), every);
+      this.ageTimer.unref();
+    }
+  }
+
+  hasStream(id: string): boolean {
+    return this.sinks.has(id);
+  }
+
+  definition(id: string): StreamDefinition | undefined {
+    return this.sinks.get(id)?.def;
+  }
+
+  /**
+   * Declares or redeclares a stream. A schema or key change seals the open batch first (it was encoded for
+   * the old columns) and waits for the stream's loads before altering the table.
+   */
+  async defineStream(def: StreamDefinition): Promise<void> {
+    let sink = this.sinks.get(def.id);
+    if (sink) {
+      this.seal(sink);
+      await sink.chain;
+      this.throwIfFailed();
+      sink.def = def;
+    } else {
+      sink = new StreamSink(def, this.sinks.size, this.runDir);
+      this.sinks.set(def.id, sink);
+    }
+    const desired: DesiredColumns = desiredColumns(def.schema, this.settings.typeMapping, this.settings.names, def.metadata, sink.names);
+    const missingKeys = def.keyProperties.filter((k) => !desired.names.has(k));
+    if (missingKeys.length > 0) {
+      throw new RecordError(
+        `stream ${JSON.stringify(def.id)}: key properties ${missingKeys.map((k) => JSON.stringify(k)).join(", ")} are not in the schema's properties`,
+      );
+    }
+    const state = await this.warehouse.prepareTable(def.table, desired.columns);
+    sink.names = desired.names;
+    sink.plans = planColumns(desired, state.columns, def.metadata, this.settings.policy);
+    sink.keyColumns = def.keyProperties.map((k) => desired.names.get(k)!);
+  }
+
+  private openBatch(sink: StreamSink): OpenBatch {
+    const number = ++sink.batchCount;
+    const dir = join(sink.dir, `b${number}`);
+    mkdirSync(dir, { recursive: true });
+    for (const p of sink.plans) p.width.maxBytes = 0;
+    const batch: OpenBatch = {
+      ticket: this.ledger.openBatch(sink.def.id),
+      writer: new PartWriter(dir, this.settings.partsPerBatch),
+      number,
+      createdAt: Date.now(),
+      batchedAt: new Date().toISOString(),
+      seenKeys: sink.keyColumns.length > 0 ? new Set() : undefined,
+      duplicates: false,
+    };
+    sink.batch = batch;
+    return batch;
+  }
+
+  /**
+   * Encodes one record into its stream's open batch. Synchronous on the hot path; returns a promise only
+   * when the caller must wait (disk backpressure, or too many batches in flight).
+   */
+  write(streamId: string, record: Record<string, unknown>, message: Record<string, unknown>, receivedAt: string): Promise<void> | undefined {
+    const sink = this.sinks.get(streamId);
+    if (!sink) throw new RecordError(`stream ${JSON.stringify(streamId)} has no schema`);
+    const def = sink.def;
+    for (const k of def.keyProperties) {
+      if (record[k] === undefined) {
+        throw new RecordError(`record of stream ${JSON.stringify(streamId)} lacks key property ${JSON.stringify(k)}`);
+      }
+    }
+    const batch = sink.batch ?? this.openBatch(sink);
+    const position = this.ledger.nextPosition();
+    const changes = this.changes;
+    changes.reset();
+    const ctx: RowContext = { message, record, position, receivedAt, batchedAt: batch.batchedAt, changes };
+    const plans = sink.plans;
+    const fields = new Array<string>(plans.length + 1);
+    for (let i = 0; i < plans.length; i++) {
+      const p = plans[i]!;
+      const value = p.property !== undefined ? record[p.property] : p.meta!.value(ctx);
+      fields[i] = p.encode(value, changes);
+    }
+    let row: string;
+    if (sink.keyColumns.length > 0) {
+      fields[plans.length] = String(position);
+      row = fields.join(",");
+      this.trackKey(batch, def, record);
+    } else {
+      fields.length = plans.length;
+      row = fields.join(",");
+    }
+    if (changes.list.length > 0) this.count(sink, changes.list);
+    batch.ticket.add(position);
+    const wait = batch.writer.write(row);
+    const limits = this.settings.limits;
+    if (batch.writer.rows >= limits.rows || batch.writer.chars >= limits.bytes) {
+      this.seal(sink);
+      return this.backpressure(wait);
+    }
+    return wait;
+  }
+
+  private trackKey(batch: OpenBatch, def: StreamDefinition, record: Record<string, unknown>): void {
+    if (batch.duplicates) return;
+    const seen = batch.seenKeys;
+    if (!seen || seen.size >= MAX_TRACKED_KEYS) {
+      batch.duplicates = true;
+      return;
+    }
+    const keys = def.keyProperties;
+    const key =
+      keys.length === 1
+        ? typeof record[keys[0]!] === "string"
+          ? `s${record[keys[0]!] as string}`
+          : JSON.stringify(record[keys[0]!])
+        : JSON.stringify(keys.map((k) => record[k]));
+    if (seen.has(key)) batch.duplicates = true;
+    else seen.add(key);
+  }
+
+  private count(sink: StreamSink, list: readonly ValueChange[]): void {
+    for (const c of list) {
+      const k = `${c.field}: ${c.change} (${c.reason})`;
+      sink.stats.changes.set(k, (sink.stats.changes.get(k) ?? 0) + 1);
+    }
+  }
+
+  private async backpressure(wait: Promise<void> | undefined): Promise<void> {
+    if (wait) await wait;
+    while (this.inFlight >= this.settings.maxInFlight && !this.failure) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.throwIfFailed();
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private sealAged(): void {
+    const age = this.settings.limits.ageSeconds * 1000;
+    const now = Date.now();
+    for (const sink of this.sinks.values()) {
+      if (sink.batch && now - sink.batch.createdAt >= age) this.seal(sink);
+    }
+  }
+
+  /** Closes the stream's open batch and queues its staging and load. */
+  seal(sink: StreamSink): void {
+    const batch = sink.batch;
+    if (!batch) return;
+    sink.batch = undefined;
+    if (batch.writer.rows === 0) {
+      this.ledger.discard(batch.ticket);
+      void batch.writer.discard();
+      return;
+    }
+    const def = sink.def;
+    const plans = sink.plans;
+    const widths = new Map<string, number>();
+    for (const p of plans) if (p.width.maxBytes > 0) widths.set(p.name, p.width.maxBytes);
+    const columns = plans.map((p) => p.name);
+    const keyColumns = sink.keyColumns;
+    this.inFlight++;
+    // Staging may run ahead of the previous load; loads of one stream run in order.
+    const staged = (async () => {
+      const parts = await batch.writer.finish();
+      const prefix = this.stager.batchPrefix(`s${sink.index}-${def.table.table.slice(0, 100)}`, this.runId, batch.number);
+      try {
+        return await this.stager.upload(prefix, parts);
+      } finally {
+        await batch.writer.discard();
+      }
+    })();
+    staged.catch(() => undefined); // observed by the chain below
+    sink.chain = sink.chain.then(async () => {
+      if (this.failure) return;
+      const s = await staged;
+      const started = Date.now();
+      await this.warehouse.load({
+        table: def.table,
+        columns,
+        ordinalColumn: keyColumns.length > 0 ? ORDINAL_COLUMN : undefined,
+        keys: keyColumns,
+        staged: s,
+        widths,
+        dedup: batch.duplicates,
+        dedupOrder: def.dedupOrder,
+        newerBy: def.newerBy,
+        deletedColumn: def.deletedColumn,
+      });
+      sink.stats.rows += s.rows;
+      sink.stats.batches++;
+      def.onCommit?.(s.rows);
+      this.log("info", `committed ${s.rows} rows into ${def.table.schema}.${def.table.table}`, {
+        stream: def.id,
+        batch: batch.number,
+        compressedBytes: s.bytes,
+        ms: Date.now() - started,
+      });
+      this.ledger.commit(batch.ticket);
+      if (this.settings.purgeStagingFiles) {
+        this.purges.push(
+          this.stager.remove(s.keys).catch((e: Error) => this.log("warn", `could not remove staged files: ${e.message}`)),
+        );
+      }
+    });
+    sink.chain = sink.chain
+      .catch((e: Error) => {
+        if (!this.failure) {
+          this.failure = e instanceof Error ? e : new Error(String(e));
+          this.ledger.fail();
+        }
+      })
+      .finally(() => {
+        this.inFlight--;
+        const w = this.waiters;
+        this.waiters = [];
+        for (const resolve of w) resolve();
+      });
+  }
+
+  /** Seals one stream and waits for all its loads (e.g. before ACTIVATE_VERSION or an overwrite swap). */
+  async drainStream(id: string): Promise<void> {
+    const sink = this.sinks.get(id);
+    if (!sink) return;
+    this.seal(sink);
+    await sink.chain;
+    this.throwIfFailed();
+  }
+
+  /** End of input: everything sealed, loaded and committed (or the first failure thrown). */
+  async finish(): Promise<void> {
+    for (const sink of this.sinks.values()) this.seal(sink);
+    await Promise.all([...this.sinks.values()].map((s) => s.chain));
+    await Promise.all(this.purges);
+    this.throwIfFailed();
+  }
+
+  /**
+   * Stops timers and removes local files; safe after a failure. Buffered rows that were never committed
+   * are dropped, so the ledger is closed first: no checkpoint after them may go out.
+   */
+  async close(): Promise<void> {
+    if (this.ageTimer) clearInterval(this.ageTimer);
+    this.ledger.fail();
+    for (const sink of this.sinks.values()) {
+      if (sink.batch) {
+        this.ledger.discard(sink.batch.ticket);
+        await sink.batch.writer.discard();
+        sink.batch = undefined;
+      }
+    }
+    await Promise.allSettled([...this.sinks.values()].map((s) => s.chain));
+    await Promise.allSettled(this.purges);
+    await rm(this.runDir, { recursive: true, force: true });
+  }
+
+  summary(): { stream: string; table: string; rows: number; batches: number; changes: Record<string, number> }[] {
+    return [...this.sinks.values()].map((s) => ({
+      stream: s.def.id,
+      table: `${s.def.table.schema}.${s.def.table.table}`,
+      rows: s.stats.rows,
+      batches: s.stats.batches,
+      changes: Object.fromEntries(s.stats.changes),
+    }));
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Wiring for a Singer run: config → warehouse, stager, engine, target; exit code and summary.
+ */
+import { readFile } from "node:fs/promises";
+import type { CliIo } from "../cli.js";
+import { Warehouse, type Logger } from "../load/warehouse.js";
+import { S3Stager } from "../stage/s3-stager.js";
+import { LoadEngine } from "./engine.js";
+import { connectorSettings, type TargetConfig } from "./settings.js";
+import { SingerTarget } from "./singer-target.js";
+
+export function stderrLogger(io: CliIo, scrub: (s: string) => string): Logger {
+  return (level, message, extra) => {
+    const tail = extra && Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : "";
+    io.stderr(scrub(`${new Date().toISOString()} ${level.toUpperCase()} ${message}${tail}`));
+  };
+}
+
+async function readConfig(path: string): Promise<TargetConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new Error(`config: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as TargetConfig;
+  } catch (e) {
+    throw new Error(`config: ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Replaces every secret value of the config in `s` (for logs and errors). */
+export function secretScrubber(config: Partial<TargetConfig>): (s: string) => string {
+  const secrets = [config.password, config.aws_secret_access_key, config.aws_session_token, config.aws_access_key_id]
+    .filter((v): v is string => typeof v === "string" && v.length >= 4)
+    .sort((a, b) => b.length - a.length);
+  return (s) => {
+    let out = s;
+    for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("**********");
+    return out;
+  };
+}
+
+export async function runSinger(configPath: string, io: CliIo): Promise<number> {
+  let scrub = (s: string) => s;
+  let log: Logger = stderrLogger(io, scrub);
+  let warehouse: Warehouse | undefined;
+  let stager: S3Stager | undefined;
+  try {
+    const config = await readConfig(configPath);
+    scrub = secretScrubber(config);
+    log = stderrLogger(io, scrub);
+    let settings = connectorSettings(config);
+    warehouse = new Warehouse(settings.connection, settings.load, log);
+    settings = connectorSettings(config, await warehouse.sliceCount());
+    stager = new S3Stager(settings.s3);
+    const w = warehouse;
+    const s = stager;
+    const target = new SingerTarget(
+      (emit) => new LoadEngine(settings.engine, w, s, log, emit),
+      settings,
+      io.stdout,
+      log,
+    );
+    await target.run(io.stdin);
+    const summary = target.engine.summary();
+    for (const line of summary) log("info", `stream ${line.stream} → ${line.table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
+    log("info", `done: ${summary.reduce((n, l) => n + l.rows, 0)} rows, ${target.statesEmitted} states emitted, ${((Date.now() - target.engine.startedAt) / 1000).toFixed(1)} s`);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    log("error", err.message);
+    if (process.env.TARGET_REDSHIFT_DEBUG && err.stack) io.stderr(scrub(err.stack));
+    return 1;
+  } finally {
+    stager?.destroy();
+    await warehouse?.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Config (as spec/spec.json describes it, defaults applied) → the settings of each layer. The engine's
+ * layers never read config keys themselves.
+ */
+import type { CopyAuthorization } from "../redshift/sql.js";
+import type { TypeMapping } from "../redshift/types.js";
+import type { S3Settings } from "../stage/s3-stager.js";
+import type { ConnectionSettings, LoadSettings } from "../load/warehouse.js";
+import type { EngineSettings } from "./engine.js";
+
+/** The config keys the connector reads (see spec/spec.json for descriptions and defaults). */
+export interface TargetConfig {
+  host: string;
+  port?: number;
+  database: string;
+  user: string;
+  password?: string;
+  schema?: string;
+  ssl?: boolean;
+  ssl_ca?: string;
+  ssl_verify?: boolean;
+  s3_bucket: string;
+  s3_key_prefix?: string;
+  s3_region?: string;
+  s3_endpoint_url?: string;
+  s3_force_path_style?: boolean;
+  aws_access_key_id?: string;
+  aws_secret_access_key?: string;
+  aws_session_token?: string;
+  copy_iam_role_arn?: string;
+  file_format?: "csv_gzip" | "parquet";
+  batch_size_rows?: number;
+  batch_size_bytes?: number;
+  max_batch_age_seconds?: number;
+  upsert_strategy?: "merge" | "delete_insert";
+  type_mapping?: TypeMapping;
+  lower_case?: boolean;
+  skip_schema_creation?: boolean;
+  stream_mapping?: Record<string, { schema?: string; table?: string }>;
+  add_metadata_columns?: boolean;
+  hard_delete?: boolean;
+  purge_staging_files?: boolean;
+  validate_records?: boolean;
+  string_overflow?: "truncate" | "null";
+  invalid_value?: "null" | "fail";
+}
+
+export interface ConnectorSettings {
+  connection: ConnectionSettings;
+  load: LoadSettings;
+  s3: S3Settings;
+  engine: EngineSettings;
+  defaultSchema: string;
+  streamMapping: Record<string, { schema?: string; table?: string }>;
+  addMetadataColumns: boolean;
+  hardDelete: boolean;
+  validateRecords: boolean;
+}
+
+export function copyAuthorization(c: TargetConfig): CopyAuthorization {
+  if (c.copy_iam_role_arn) return { iamRoleArn: c.copy_iam_role_arn };
+  if (c.aws_access_key_id && c.aws_secret_access_key) {
+    return {
+      accessKeyId: c.aws_access_key_id,
+      secretAccessKey: c.aws_secret_access_key,
+      ...(c.aws_session_token ? { sessionToken: c.aws_session_token } : {}),
+    };
+  }
+  throw new Error("config: COPY needs authorization: set copy_iam_role_arn, or aws_access_key_id and aws_secret_access_key");
+}
+
+export function connectorSettings(c: TargetConfig, sliceCount = 1): ConnectorSettings {
+  const concurrentLoads = 2;
+  return {
+    connection: {
+      host: c.host,
+      port: c.port ?? 5439,
+      database: c.database,
+      user: c.user,
+      password: c.password,
+      ssl: c.ssl ?? true,
+      sslCa: c.ssl_ca,
+      sslVerify: c.ssl_verify ?? true,
+      maxConnections: concurrentLoads + 1,
+    },
+    load: {
+      upsertStrategy: c.upsert_strategy ?? "merge",
+      copyAuth: copyAuthorization(c),
+      fileFormat: c.file_format ?? "csv_gzip",
+      skipSchemaCreation: c.skip_schema_creation ?? false,
+    },
+    s3: {
+      bucket: c.s3_bucket,
+      keyPrefix: c.s3_key_prefix ?? "target-redshift/",
+      region: c.s3_region ?? "us-east-1",
+      endpointUrl: c.s3_endpoint_url,
+      forcePathStyle: c.s3_force_path_style ?? false,
+      accessKeyId: c.aws_access_key_id,
+      secretAccessKey: c.aws_secret_access_key,
+      sessionToken: c.aws_session_token,
+    },
+    engine: {
+      limits: {
+        rows: c.batch_size_rows ?? 100_000,
+        bytes: c.batch_size_bytes ?? 64 * 1024 * 1024,
+        ageSeconds: c.max_batch_age_seconds ?? 300,
+      },
+      typeMapping: c.type_mapping ?? {},
+      names: { lowerCase: c.lower_case ?? true },
+      policy: { stringOverflow: c.string_overflow ?? "truncate", invalidValue: c.invalid_value ?? "null" },
+      purgeStagingFiles: c.purge_staging_files ?? true,
+      maxInFlight: 4,
+      partsPerBatch: Math.max(1, sliceCount),
+    },
+    defaultSchema: c.schema ?? "public",
+    streamMapping: c.stream_mapping ?? {},
+    addMetadataColumns: c.add_metadata_columns ?? false,
+    hardDelete: c.hard_delete ?? false,
+    validateRecords: c.validate_records ?? false,
+  };
+}

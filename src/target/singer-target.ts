@@ -1,0 +1,292 @@
+/**
+ * The Singer front end: reads SCHEMA / RECORD / STATE / ACTIVATE_VERSION / BATCH lines, routes them to the
+ * load engine, and writes each STATE to stdout once the ledger releases it.
+ */
+import { createReadStream } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createGunzip } from "node:zlib";
+import { Ajv, type ValidateFunction } from "ajv";
+import {
+  ActivateVersionMessage,
+  BatchMessage,
+  SchemaMessage,
+  StateMessage,
+  describeZodError,
+  recordProblem,
+} from "../protocol/singer.js";
+import { LineSplitter, snippet } from "../protocol/lines.js";
+import { normalizeIdentifier, quoteIdent } from "../redshift/identifiers.js";
+import { tableSql, type TableRef } from "../redshift/sql.js";
+import type { Logger } from "../load/warehouse.js";
+import { InvalidValueError } from "../stream/encode.js";
+import type { MetadataColumn } from "../stream/table-shape.js";
+import { LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
+import type { ConnectorSettings } from "./settings.js";
+
+/** An input problem: which line, which stream, what was wrong. */
+export class InputError extends Error {}
+
+const SDC = {
+  extractedAt: "_sdc_extracted_at",
+  receivedAt: "_sdc_received_at",
+  batchedAt: "_sdc_batched_at",
+  deletedAt: "_sdc_deleted_at",
+  sequence: "_sdc_sequence",
+  tableVersion: "_sdc_table_version",
+} as const;
+
+function singerMetadata(runStartMs: number): MetadataColumn[] {
+  const ts = { kind: "timestamptz" } as const;
+  const big = { kind: "bigint" } as const;
+  return [
+    { name: SDC.extractedAt, type: ts, value: (c) => c.message.time_extracted },
+    { name: SDC.receivedAt, type: ts, value: (c) => c.receivedAt },
+    { name: SDC.batchedAt, type: ts, value: (c) => c.batchedAt },
+    { name: SDC.deletedAt, type: ts, value: (c) => c.record._sdc_deleted_at },
+    // Increases across runs too: start time in µs-ish units plus the record's position.
+    { name: SDC.sequence, type: big, value: (c) => c.record._sdc_sequence ?? runStartMs * 1_000_000 + c.position },
+    { name: SDC.tableVersion, type: big, value: (c) => c.message.version },
+  ];
+}
+
+export class SingerTarget {
+  readonly engine: LoadEngine<unknown>;
+  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly schemaFingerprints = new Map<string, string>();
+  private ajv: Ajv | undefined;
+  private lastEmitted: string | undefined;
+  private lineNumber = 0;
+  private currentStream: string | undefined;
+  statesEmitted = 0;
+
+  constructor(
+    engineFactory: (emit: (state: unknown) => void) => LoadEngine<unknown>,
+    private readonly settings: ConnectorSettings,
+    private readonly writeOut: (line: string) => void,
+    private readonly log: Logger,
+  ) {
+    this.engine = engineFactory((state) => this.emitState(state));
+  }
+
+  private emitState(value: unknown): void {
+    const line = JSON.stringify(value);
+    // Identical consecutive states say nothing new.
+    if (line === this.lastEmitted) return;
+    this.lastEmitted = line;
+    this.statesEmitted++;
+    this.writeOut(line);
+  }
+
+  tableFor(stream: string): TableRef {
+    const mapped = this.settings.streamMapping[stream];
+    const rules = this.settings.engine.names;
+    return {
+      schema: normalizeIdentifier(mapped?.schema ?? this.settings.defaultSchema, rules),
+      table: normalizeIdentifier(mapped?.table ?? stream, rules),
+    };
+  }
+
+  /** Runs the whole input; resolves when everything is committed and the last STATE written. */
+  async run(input: AsyncIterable<Buffer | string>): Promise<void> {
+    const splitter = new LineSplitter();
+    const pending: string[] = [];
+    const collect = (line: string) => pending.push(line);
+    try {
+      for await (const chunk of input) {
+        splitter.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, collect);
+        await this.process(pending);
+      }
+      splitter.end(collect);
+      await this.process(pending);
+      this.currentStream = undefined;
+      await this.engine.finish();
+    } catch (e) {
+      throw this.withContext(e);
+    } finally {
+      await this.engine.close();
+    }
+  }
+
+  private withContext(e: unknown): Error {
+    if (e instanceof InputError) return e;
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (e instanceof RecordError || e instanceof InvalidValueError) {
+      const where = this.currentStream ? `line ${this.lineNumber} (stream ${JSON.stringify(this.currentStream)})` : `line ${this.lineNumber}`;
+      return new InputError(`${where}: ${err.message}`);
+    }
+    return err;
+  }
+
+  private async process(lines: string[]): Promise<void> {
+    for (let i = 0; i < lines.length; i++) {
+      const wait = this.handleLine(lines[i]!);
+      if (wait) await wait;
+    }
+    lines.length = 0;
+    this.engine.throwIfFailed();
+  }
+
+  private handleLine(line: string): Promise<void> | undefined {
+    this.lineNumber++;
+    if (line.length === 0 || line.trim().length === 0) return undefined;
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(line) as Record<string, unknown>;
+    } catch (e) {
+      throw new InputError(`line ${this.lineNumber}: invalid JSON (${(e as Error).message}): ${snippet(line)}`);
+    }
+    if (msg === null || typeof msg !== "object" || Array.isArray(msg)) {
+      throw new InputError(`line ${this.lineNumber}: expected a JSON object message, got: ${snippet(line)}`);
+    }
+    switch (msg.type) {
+      case "RECORD":
+        return this.onRecord(msg);
+      case "SCHEMA":
+        return this.onSchema(msg);
+      case "STATE":
+        return this.onState(msg);
+      case "ACTIVATE_VERSION":
+        return this.onActivateVersion(msg);
+      case "BATCH":
+        return this.onBatch(msg);
+      case undefined:
+        throw new InputError(`line ${this.lineNumber}: message has no "type": ${snippet(line)}`);
+      default:
+        throw new InputError(
+          `line ${this.lineNumber}: unknown message type ${JSON.stringify(msg.type)} (expected SCHEMA, RECORD, STATE, ACTIVATE_VERSION or BATCH)`,
+        );
+    }
+  }
+
+  private parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import("zod").ZodError } }, msg: unknown, kind: string): T {
+    const r = schema.safeParse(msg);
+    if (!r.success) {
+      const stream = (msg as Record<string, unknown>).stream;
+      const where = typeof stream === "string" ? ` (stream ${JSON.stringify(stream)})` : "";
+      throw new InputError(`line ${this.lineNumber}${where}: invalid ${kind} message: ${describeZodError(r.error)}`);
+    }
+    return r.data;
+  }
+
+  private onRecord(msg: Record<string, unknown>, receivedAt = new Date().toISOString()): Promise<void> | undefined {
+    const problem = recordProblem(msg);
+    if (problem) throw new InputError(`line ${this.lineNumber}: ${problem}`);
+    const stream = msg.stream as string;
+    this.currentStream = stream;
+    if (!this.engine.hasStream(stream)) {
+      throw new InputError(`line ${this.lineNumber}: RECORD for stream ${JSON.stringify(stream)} before any SCHEMA for it`);
+    }
+    const record = msg.record as Record<string, unknown>;
+    if (this.settings.validateRecords) this.validate(stream, record);
+    return this.engine.write(stream, record, msg, receivedAt);
+  }
+
+  private validate(stream: string, record: Record<string, unknown>): void {
+    const validate = this.validators.get(stream);
+    if (!validate || validate(record)) return;
+    const first = validate.errors?.[0];
+    const field = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, ".") : "record";
+    const detail = first?.keyword === "required" ? `missing required property ${JSON.stringify((first.params as { missingProperty: string }).missingProperty)}` : (first?.message ?? "invalid");
+    throw new InputError(
+      `line ${this.lineNumber} (stream ${JSON.stringify(stream)}): record does not match its schema: ${field}: ${detail}`,
+    );
+  }
+
+  private async onSchema(raw: Record<string, unknown>): Promise<void> {
+    const msg = this.parse(SchemaMessage, raw, "SCHEMA");
+    this.currentStream = msg.stream;
+    const keys = msg.key_properties ?? [];
+    const fingerprint = JSON.stringify([msg.schema, keys]);
+    if (this.schemaFingerprints.get(msg.stream) === fingerprint) return;
+    const withMeta = this.settings.addMetadataColumns || this.settings.hardDelete;
+    const def: StreamDefinition = {
+      id: msg.stream,
+      table: this.tableFor(msg.stream),
+      schema: msg.schema as Record<string, unknown>,
+      keyProperties: keys,
+      metadata: withMeta ? singerMetadata(this.engine.startedAt) : [],
+      deletedColumn: this.settings.hardDelete && keys.length > 0 ? SDC.deletedAt : undefined,
+    };
+    try {
+      await this.engine.defineStream(def);
+    } catch (e) {
+      if (e instanceof RecordError) throw new InputError(`line ${this.lineNumber}: ${e.message}`);
+      throw e;
+    }
+    this.schemaFingerprints.set(msg.stream, fingerprint);
+    if (this.settings.validateRecords) {
+      this.ajv ??= new Ajv({ allErrors: false, strict: false, validateFormats: false });
+      this.validators.set(msg.stream, this.ajv.compile(msg.schema));
+    }
+  }
+
+  private onState(raw: Record<string, unknown>): undefined {
+    const msg = this.parse(StateMessage, raw, "STATE");
+    this.engine.ledger.checkpoint(msg.value);
+    return undefined;
+  }
+
+  /**
+   * Rows of older table versions go: deleted (hard_delete) or marked with _sdc_deleted_at. Needs the
+   * metadata columns, which carry the version; without them the message is logged and ignored (as the
+   * Meltano SDK does).
+   */
+  private async onActivateVersion(raw: Record<string, unknown>): Promise<void> {
+    const msg = this.parse(ActivateVersionMessage, raw, "ACTIVATE_VERSION");
+    const def = this.engine.definition(msg.stream);
+    if (!def) throw new InputError(`line ${this.lineNumber}: ACTIVATE_VERSION for stream ${JSON.stringify(msg.stream)} before any SCHEMA for it`);
+    if (!this.settings.addMetadataColumns) {
+      this.log("warn", `ACTIVATE_VERSION for ${msg.stream} ignored: it needs add_metadata_columns`);
+      return;
+    }
+    await this.engine.drainStream(msg.stream);
+    const t = tableSql(def.table);
+    const version = quoteIdent(SDC.tableVersion);
+    const older = `(${version} IS NULL OR ${version} < ${Math.trunc(msg.version)})`;
+    const statement = this.settings.hardDelete
+      ? `DELETE FROM ${t} WHERE ${older}`
+      : `UPDATE ${t} SET ${quoteIdent(SDC.deletedAt)} = GETDATE() WHERE ${older} AND ${quoteIdent(SDC.deletedAt)} IS NULL`;
+    const r = await this.engine.warehouse.query(statement);
+    this.log("info", `ACTIVATE_VERSION ${msg.version} on ${def.table.schema}.${def.table.table}: ${r.rowCount ?? 0} older rows ${this.settings.hardDelete ? "deleted" : "marked deleted"}`);
+  }
+
+  /** Meltano BATCH: JSONL files (optionally gzip) on the local file system, loaded like RECORD lines. */
+  private async onBatch(raw: Record<string, unknown>): Promise<void> {
+    const msg = this.parse(BatchMessage, raw, "BATCH");
+    this.currentStream = msg.stream;
+    if (msg.encoding.format !== "jsonl") {
+      throw new InputError(`line ${this.lineNumber} (stream ${JSON.stringify(msg.stream)}): BATCH encoding ${JSON.stringify(msg.encoding.format)} is not supported (only jsonl)`);
+    }
+    const batchLine = this.lineNumber;
+    for (const url of msg.manifest) {
+      if (!url.startsWith("file://")) {
+        throw new InputError(`line ${batchLine} (stream ${JSON.stringify(msg.stream)}): BATCH file ${url} is not a file:// URL (only local files are supported)`);
+      }
+      let source: NodeJS.ReadableStream = createReadStream(fileURLToPath(url));
+      if (msg.encoding.compression === "gzip") source = source.pipe(createGunzip());
+      const splitter = new LineSplitter();
+      const records: string[] = [];
+      const collect = (l: string) => records.push(l);
+      const drain = async () => {
+        for (const line of records) {
+          if (line.trim() === "") continue;
+          let record: unknown;
+          try {
+            record = JSON.parse(line);
+          } catch (e) {
+            throw new InputError(`BATCH file ${url} line ${splitter.lineNumber}: invalid JSON (${(e as Error).message})`);
+          }
+          const wait = this.onRecord({ type: "RECORD", stream: msg.stream, record });
+          if (wait) await wait;
+        }
+        records.length = 0;
+      };
+      for await (const chunk of source) {
+        splitter.push(chunk as Buffer, collect);
+        await drain();
+      }
+      splitter.end(collect);
+      await drain();
+    }
+  }
+}
