@@ -6,6 +6,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { aboutInfo, aboutMarkdown } from "./config/index.js";
 import { runSinger } from "./target/run.js";
 
 export interface CliIo {
@@ -73,6 +74,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   if (values.version) {
     io.stdout(`target-redshift ${VERSION}`);
+    return 0;
+  }
+  if (values.about) {
+    const format = values.format ?? "json";
+    if (format === "json") io.stdout(JSON.stringify(aboutInfo(VERSION), null, 2));
+    else if (format === "markdown") io.stdout(aboutMarkdown(VERSION));
+    else {
+      io.stderr(`target-redshift: --format must be json or markdown, got ${JSON.stringify(format)}`);
+      return 2;
+    }
     return 0;
   }
   if (positionals.length > 0) {

@@ -1,12 +1,12 @@
 /**
  * Wiring for a Singer run: config → warehouse, stager, engine, target; exit code and summary.
  */
-import { readFile } from "node:fs/promises";
 import type { CliIo } from "../cli.js";
 import { Warehouse, type Logger } from "../load/warehouse.js";
 import { S3Stager } from "../stage/s3-stager.js";
 import { LoadEngine } from "./engine.js";
-import { connectorSettings, type TargetConfig } from "./settings.js";
+import { loadConfig, Redactor } from "../config/index.js";
+import { connectorSettings } from "./settings.js";
 import { SingerTarget } from "./singer-target.js";
 
 export function stderrLogger(io: CliIo, scrub: (s: string) => string): Logger {
@@ -16,40 +16,15 @@ export function stderrLogger(io: CliIo, scrub: (s: string) => string): Logger {
   };
 }
 
-async function readConfig(path: string): Promise<TargetConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    throw new Error(`config: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as TargetConfig;
-  } catch (e) {
-    throw new Error(`config: ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-/** Replaces every secret value of the config in `s` (for logs and errors). */
-export function secretScrubber(config: Partial<TargetConfig>): (s: string) => string {
-  const secrets = [config.password, config.aws_secret_access_key, config.aws_session_token, config.aws_access_key_id]
-    .filter((v): v is string => typeof v === "string" && v.length >= 4)
-    .sort((a, b) => b.length - a.length);
-  return (s) => {
-    let out = s;
-    for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("**********");
-    return out;
-  };
-}
-
 export async function runSinger(configPath: string, io: CliIo): Promise<number> {
   let scrub = (s: string) => s;
   let log: Logger = stderrLogger(io, scrub);
   let warehouse: Warehouse | undefined;
   let stager: S3Stager | undefined;
   try {
-    const config = await readConfig(configPath);
-    scrub = secretScrubber(config);
+    const config = await loadConfig(configPath, { onWarning: (m) => log("warn", m) });
+    const redactor = Redactor.fromConfig(config);
+    scrub = (s) => redactor.redact(s);
     log = stderrLogger(io, scrub);
     let settings = connectorSettings(config);
     warehouse = new Warehouse(settings.connection, settings.load, log);

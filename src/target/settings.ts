@@ -3,47 +3,13 @@
  * layers never read config keys themselves.
  */
 import type { CopyAuthorization } from "../redshift/sql.js";
-import type { TypeMapping } from "../redshift/types.js";
+import type { ResolvedConfig } from "../config/index.js";
 import type { S3Settings } from "../stage/s3-stager.js";
 import type { ConnectionSettings, LoadSettings } from "../load/warehouse.js";
 import type { EngineSettings } from "./engine.js";
 
-/** The config keys the connector reads (see spec/spec.json for descriptions and defaults). */
-export interface TargetConfig {
-  host: string;
-  port?: number;
-  database: string;
-  user: string;
-  password?: string;
-  schema?: string;
-  ssl?: boolean;
-  ssl_ca?: string;
-  ssl_verify?: boolean;
-  s3_bucket: string;
-  s3_key_prefix?: string;
-  s3_region?: string;
-  s3_endpoint_url?: string;
-  s3_force_path_style?: boolean;
-  aws_access_key_id?: string;
-  aws_secret_access_key?: string;
-  aws_session_token?: string;
-  copy_iam_role_arn?: string;
-  file_format?: "csv_gzip" | "parquet";
-  batch_size_rows?: number;
-  batch_size_bytes?: number;
-  max_batch_age_seconds?: number;
-  upsert_strategy?: "merge" | "delete_insert";
-  type_mapping?: TypeMapping;
-  lower_case?: boolean;
-  skip_schema_creation?: boolean;
-  stream_mapping?: Record<string, { schema?: string; table?: string }>;
-  add_metadata_columns?: boolean;
-  hard_delete?: boolean;
-  purge_staging_files?: boolean;
-  validate_records?: boolean;
-  string_overflow?: "truncate" | "null";
-  invalid_value?: "null" | "fail";
-}
+/** The config with spec defaults applied (src/config, generated from spec/spec.json). */
+export type TargetConfig = ResolvedConfig;
 
 export interface ConnectorSettings {
   connection: ConnectionSettings;

@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_POLICY, InvalidValueError, RowChanges, encoderFor, parseDateTime, truncateUtf8 } from "../../src/stream/encode.js";
+import type { ColumnType } from "../../src/redshift/types.js";
+
+function enc(type: ColumnType, policy = DEFAULT_POLICY) {
+  const width = { maxBytes: 0 };
+  const changes = new RowChanges();
+  const f = encoderFor("f", type, policy, width);
+  return { run: (v: unknown) => f(v, changes), width, changes };
+}
+
+describe("encoders", () => {
+  it("text: always quoted, NULL distinct from empty, quotes doubled, NUL removed", () => {
+    const { run, width } = enc({ kind: "varchar", length: 10 });
+    expect(run(null)).toBe("\\N");
+    expect(run(undefined)).toBe("\\N");
+    expect(run("")).toBe('""');
+    expect(run("\\N")).toBe('"\\N"');
+    expect(run('say "hi", ok\nnext')).toBe('"say ""hi"", ok\nnext"');
+    expect(run("a\u0000b")).toBe('"ab"');
+    expect(run("漢字")).toBe('"漢字"');
+    expect(width.maxBytes).toBe(17); // 'say "hi", ok\nnext' is 17 bytes
+    expect(run({ a: 1 })).toBe('"{""a"":1}"');
+  });
+
+  it("text: over 65535 bytes is truncated at a character boundary and recorded", () => {
+    const { run, changes, width } = enc({ kind: "varchar", length: 65535 });
+    const s = "é".repeat(40000); // 80000 bytes
+    const out = run(s);
+    expect(Buffer.byteLength(out.slice(1, -1))).toBe(65534);
+    expect(changes.list).toEqual([{ field: "f", change: "TRUNCATED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" }]);
+    expect(width.maxBytes).toBe(65534);
+  });
+
+  it("text: null policy for oversized strings", () => {
+    const { run, changes } = enc({ kind: "varchar", length: 65535 }, { stringOverflow: "null", invalidValue: "null" });
+    expect(run("x".repeat(70000))).toBe("\\N");
+    expect(changes.list[0]?.change).toBe("NULLED");
+  });
+
+  it("integers: range-checked", () => {
+    const { run, changes } = enc({ kind: "bigint" });
+    expect(run(42)).toBe("42");
+    expect(run("-7")).toBe("-7");
+    expect(run(1.5)).toBe("\\N");
+    expect(run(1e30)).toBe("\\N");
+    expect(run("9223372036854775808")).toBe("\\N");
+    expect(run("9223372036854775807")).toBe("9223372036854775807");
+    expect(changes.list).toHaveLength(3);
+    const small = enc({ kind: "smallint" });
+    expect(small.run(40000)).toBe("\\N");
+  });
+
+  it("invalid_value = fail names the field and what was expected", () => {
+    const { run } = enc({ kind: "bigint" }, { stringOverflow: "truncate", invalidValue: "fail" });
+    expect(() => run("abc")).toThrow(InvalidValueError);
+    expect(() => run("abc")).toThrow(/field "f": expected an integer within BIGINT range, got "abc"/);
+  });
+
+  it("floats: NaN and Infinity become NULL", () => {
+    const { run, changes } = enc({ kind: "double" });
+    expect(run(1.25)).toBe("1.25");
+    expect(run(Number.NaN)).toBe("\\N");
+    expect(run(Number.POSITIVE_INFINITY)).toBe("\\N");
+    expect(run("NaN")).toBe("\\N");
+    expect(changes.list).toHaveLength(3);
+  });
+
+  it("numeric: precision checked", () => {
+    const { run } = enc({ kind: "numeric", precision: 5, scale: 2 });
+    expect(run(123.45)).toBe("123.45");
+    expect(run(1234.5)).toBe("\\N");
+  });
+
+  it("booleans", () => {
+    const { run } = enc({ kind: "boolean" });
+    expect(run(true)).toBe("true");
+    expect(run(false)).toBe("false");
+    expect(run("yes")).toBe("\\N");
+  });
+
+  it("super: JSON text, quoted for CSV", () => {
+    const { run, changes } = enc({ kind: "super" });
+    expect(run(["a", "b"])).toBe('"[""a"",""b""]"');
+    expect(run("plain")).toBe('"""plain"""');
+    expect(run(3)).toBe('"3"');
+    expect(run({ s: "x".repeat(70000) })).toBe("\\N");
+    expect(changes.list[0]?.reason).toBe("DESTINATION_FIELD_SIZE_LIMITATION");
+  });
+
+  it("timestamptz: normalized to UTC, microseconds, offsets applied", () => {
+    const { run } = enc({ kind: "timestamptz" });
+    expect(run("2024-01-02T03:04:05Z")).toBe("2024-01-02 03:04:05+00");
+    expect(run("2024-01-02T03:04:05.123456789+05:30")).toBe("2024-01-01 21:34:05.123456+00");
+    expect(run("2024-01-02")).toBe("2024-01-02 00:00:00+00");
+    expect(run("0999-12-31T23:00:00-02:00")).toBe("1000-01-01 01:00:00+00");
+    expect(run("2024-02-30T00:00:00Z")).toBe("\\N");
+    expect(run("not a date")).toBe("\\N");
+    expect(run("300000-01-01T00:00:00Z")).toBe("\\N");
+  });
+
+  it("timestamp (no zone): converted to UTC first (rule 9)", () => {
+    const { run } = enc({ kind: "timestamp" });
+    expect(run("2024-03-10T23:30:00-01:00")).toBe("2024-03-11 00:30:00");
+  });
+
+  it("date and time", () => {
+    expect(enc({ kind: "date" }).run("2024-02-29")).toBe("2024-02-29");
+    expect(enc({ kind: "date" }).run("2023-02-29")).toBe("\\N");
+    expect(enc({ kind: "time" }).run("12:34:56.1234567")).toBe("12:34:56.123456");
+    expect(enc({ kind: "time" }).run("25:00")).toBe("\\N");
+  });
+});
+
+describe("helpers", () => {
+  it("truncateUtf8 never splits a character", () => {
+    expect(truncateUtf8("aé", 2)).toBe("a");
+    expect(truncateUtf8("a😀", 4)).toBe("a");
+    expect(truncateUtf8("abc", 5)).toBe("abc");
+  });
+  it("parseDateTime rejects impossible dates", () => {
+    expect(parseDateTime("2024-13-01")).toBeUndefined();
+    expect(parseDateTime("2024-04-31")).toBeUndefined();
+    expect(parseDateTime("2024-04-30T10:00:00+0100")?.offset).toBe(60);
+  });
+});

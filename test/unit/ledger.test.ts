@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { CheckpointLedger } from "../../src/checkpoint/ledger.js";
+
+function setup() {
+  const out: string[] = [];
+  const ledger = new CheckpointLedger<string>((s) => out.push(s));
+  return { out, ledger };
+}
+
+describe("CheckpointLedger", () => {
+  it("releases a checkpoint with nothing pending at once", () => {
+    const { out, ledger } = setup();
+    ledger.checkpoint("s0");
+    expect(out).toEqual(["s0"]);
+  });
+
+  it("holds a checkpoint until every earlier record of every stream is committed", () => {
+    const { out, ledger } = setup();
+    const a = ledger.openBatch("a");
+    a.add(ledger.nextPosition());
+    const b = ledger.openBatch("b");
+    b.add(ledger.nextPosition());
+    ledger.checkpoint("s1");
+    expect(out).toEqual([]);
+    ledger.commit(a);
+    expect(out).toEqual([]);
+    ledger.commit(b);
+    expect(out).toEqual(["s1"]);
+  });
+
+  it("does not wait for records that arrived after the checkpoint", () => {
+    const { out, ledger } = setup();
+    const a1 = ledger.openBatch("a");
+    a1.add(ledger.nextPosition());
+    ledger.checkpoint("s1");
+    a1.add(ledger.nextPosition()); // same open batch, after the checkpoint
+    const b = ledger.openBatch("b");
+    b.add(ledger.nextPosition());
+    ledger.commit(a1);
+    expect(out).toEqual(["s1"]);
+  });
+
+  it("releases in arrival order, and a stream-scoped checkpoint only waits for its streams", () => {
+    const { out, ledger } = setup();
+    const a = ledger.openBatch("a");
+    a.add(ledger.nextPosition());
+    const b = ledger.openBatch("b");
+    b.add(ledger.nextPosition());
+    ledger.checkpoint("a-state", { kind: "streams", streams: ["a"] });
+    ledger.checkpoint("global");
+    ledger.commit(a);
+    expect(out).toEqual(["a-state"]);
+    ledger.commit(b);
+    expect(out).toEqual(["a-state", "global"]);
+  });
+
+  it("releases nothing after a failure", () => {
+    const { out, ledger } = setup();
+    const a = ledger.openBatch("a");
+    a.add(ledger.nextPosition());
+    ledger.checkpoint("s1");
+    ledger.fail();
+    ledger.commit(a);
+    ledger.checkpoint("s2");
+    expect(out).toEqual([]);
+  });
+
+  it("treats batches of one stream in order: a later commit does not free an earlier batch", () => {
+    const { out, ledger } = setup();
+    const a1 = ledger.openBatch("a");
+    a1.add(ledger.nextPosition());
+    const a2 = ledger.openBatch("a");
+    a2.add(ledger.nextPosition());
+    ledger.checkpoint("s");
+    ledger.commit(a2);
+    expect(out).toEqual([]);
+    ledger.commit(a1);
+    expect(out).toEqual(["s"]);
+  });
+});

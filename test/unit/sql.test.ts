@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import * as sql from "../../src/redshift/sql.js";
+
+const t = { schema: "public", table: "users" };
+
+describe("SQL builders (golden)", () => {
+  it("quoteLiteral doubles quotes and refuses backslashes", () => {
+    expect(sql.quoteLiteral("it's")).toBe("'it''s'");
+    expect(() => sql.quoteLiteral("a\\b")).toThrow(/backslash/);
+  });
+
+  it("createTable: all columns nullable, no constraints", () => {
+    expect(
+      sql.createTable(t, [
+        { name: "id", type: { kind: "bigint" } },
+        { name: "name", type: { kind: "varchar", length: 300 } },
+        { name: "payload", type: { kind: "super" } },
+        { name: "at", type: { kind: "timestamptz" } },
+      ]),
+    ).toBe('CREATE TABLE IF NOT EXISTS "public"."users" ("id" BIGINT, "name" VARCHAR(300), "payload" SUPER, "at" TIMESTAMPTZ)');
+  });
+
+  it("addColumn and widenVarchar", () => {
+    expect(sql.addColumn(t, { name: "select", type: { kind: "boolean" } })).toBe('ALTER TABLE "public"."users" ADD COLUMN "select" BOOLEAN');
+    expect(sql.widenVarchar(t, "name", 1024)).toBe('ALTER TABLE "public"."users" ALTER COLUMN "name" TYPE VARCHAR(1024)');
+  });
+
+  it("COPY with an IAM role", () => {
+    expect(
+      sql.copyFromManifest({
+        table: "stage_1",
+        columns: ["id", "name"],
+        manifestUrl: "s3://b/p/manifest.json",
+        auth: { iamRoleArn: "arn:aws:iam::1:role/R" },
+        format: "csv_gzip",
+      }),
+    ).toBe(
+      `COPY "stage_1" ("id", "name") FROM 's3://b/p/manifest.json' IAM_ROLE 'arn:aws:iam::1:role/R' MANIFEST ` +
+        `FORMAT AS CSV QUOTE AS '"' DELIMITER ',' NULL AS '\\N' GZIP TIMEFORMAT 'auto' DATEFORMAT 'auto' STATUPDATE OFF COMPUPDATE OFF`,
+    );
+  });
+
+  it("COPY with keys and a region", () => {
+    const q = sql.copyFromManifest({
+      table: t,
+      columns: ["id"],
+      manifestUrl: "s3://b/m.json",
+      auth: { accessKeyId: "AK", secretAccessKey: "SK", sessionToken: "TOK" },
+      format: "csv_gzip",
+      region: "eu-west-1",
+    });
+    expect(q).toContain(`ACCESS_KEY_ID 'AK' SECRET_ACCESS_KEY 'SK' SESSION_TOKEN 'TOK'`);
+    expect(q).toContain(`REGION 'eu-west-1'`);
+  });
+
+  it("dedupStage keeps the newest row per key", () => {
+    expect(sql.dedupStage("stage_1", ["id"], [], "_tr_ordinal")).toBe(
+      'DELETE FROM "stage_1" WHERE "_tr_ordinal" IN (SELECT "_tr_ordinal" FROM (SELECT "_tr_ordinal", ROW_NUMBER() OVER ' +
+        '(PARTITION BY "id" ORDER BY "_tr_ordinal" DESC) AS rn FROM "stage_1") ranked WHERE rn > 1)',
+    );
+    expect(sql.dedupStage("s", ["a", "b"], [{ column: "updated_at" }], "o")).toContain(
+      'PARTITION BY "a", "b" ORDER BY "updated_at" DESC NULLS LAST, "o" DESC',
+    );
+  });
+
+  it("MERGE upsert with NULL-safe key match", () => {
+    expect(sql.mergeUpsert({ target: t, stage: "stage_1", columns: ["id", "name"], keys: ["id"] })).toEqual([
+      'MERGE INTO "public"."users" AS "dst" USING "stage_1" AS "src" ON ("dst"."id" = "src"."id" OR ("dst"."id" IS NULL AND "src"."id" IS NULL)) ' +
+        'WHEN MATCHED THEN UPDATE SET "id" = "src"."id", "name" = "src"."name" WHEN NOT MATCHED THEN INSERT ("id", "name") VALUES ("src"."id", "src"."name")',
+    ]);
+  });
+
+  it("MERGE with hard deletes deletes first and drops deleted rows from the stage", () => {
+    const s = sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], deletedColumn: "_sdc_deleted_at" });
+    expect(s).toHaveLength(3);
+    expect(s[0]).toBe(
+      'DELETE FROM "public"."users" USING "st" WHERE ("users"."id" = "st"."id" OR ("users"."id" IS NULL AND "st"."id" IS NULL)) AND "st"."_sdc_deleted_at" IS NOT NULL',
+    );
+    expect(s[1]).toBe('DELETE FROM "st" WHERE "_sdc_deleted_at" IS NOT NULL');
+  });
+
+  it("DELETE+INSERT upsert", () => {
+    expect(sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id", "v"], keys: ["id"] })).toEqual([
+      'DELETE FROM "public"."users" USING "st" WHERE ("users"."id" = "st"."id" OR ("users"."id" IS NULL AND "st"."id" IS NULL))',
+      'INSERT INTO "public"."users" ("id", "v") SELECT "st"."id", "st"."v" FROM "st"',
+    ]);
+  });
+
+  it("DELETE+INSERT that keeps newer existing rows", () => {
+    const [del, ins] = sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], newerBy: [{ column: "c" }] });
+    expect(del).toContain('AND ("users"."c" IS NULL OR ("st"."c" IS NOT NULL AND "st"."c" >= "users"."c"))');
+    expect(ins).toContain('WHERE NOT EXISTS (SELECT 1 FROM "public"."users" AS "existing" WHERE');
+    expect(() => sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], newerBy: [{ column: "c" }] })).toThrow();
+  });
+
+  it("atLeastAsNew compares lexicographically with NULL oldest", () => {
+    expect(sql.atLeastAsNew('"s"', '"d"', [{ column: "c" }, { column: "e" }])).toBe(
+      '(("s"."c" IS NOT NULL AND ("d"."c" IS NULL OR "s"."c" > "d"."c")) OR (("s"."c" = "d"."c" OR ("s"."c" IS NULL AND "d"."c" IS NULL)) AND ' +
+        '("d"."e" IS NULL OR ("s"."e" IS NOT NULL AND "s"."e" >= "d"."e"))))',
+    );
+  });
+
+  it("append", () => {
+    expect(sql.insertFromStage({ target: t, stage: "st", columns: ["a", "b"] })).toBe('INSERT INTO "public"."users" ("a", "b") SELECT "a", "b" FROM "st"');
+  });
+
+  it("describeTable quotes names as literals", () => {
+    expect(sql.describeTable({ schema: "s'x", table: "t" })).toContain("n.nspname = 's''x' AND c.relname = 't'");
+  });
+});
