@@ -4,7 +4,8 @@
  */
 import { compile, type JSONSchema } from "json-schema-to-typescript";
 import { loadSpec, settingsInfo, type ConnectorSpecSchema } from "../src/config/spec.js";
-import { configDocsMarkdown } from "../src/config/docs.js";
+import { readFile } from "node:fs/promises";
+import { configDocsMarkdown, embedConfigTable } from "../src/config/docs.js";
 import { meltanoYaml } from "../src/config/meltano.js";
 
 export const GENERATED_TYPES_PATH = "src/config/generated-types.ts";
@@ -43,11 +44,15 @@ ${withDefaults.map((n) => `  | ${n}`).join("\n")};
   return BANNER + "\n" + body.trimEnd() + "\n" + defaultsUnion;
 }
 
+const README_PATH = "README.md";
+
 export async function renderGeneratedFiles(): Promise<Record<string, string>> {
   const spec = loadSpec();
   return {
     [GENERATED_TYPES_PATH]: await generatedTypes(spec),
     [DOCS_PATH]: configDocsMarkdown(spec),
     [MELTANO_PATH]: meltanoYaml(spec),
+    // The README keeps its prose; only the table between its config markers is generated.
+    [README_PATH]: embedConfigTable(await readFile(new URL("../README.md", import.meta.url), "utf8")),
   };
 }

@@ -12,7 +12,7 @@ describe("files generated from spec/spec.json", () => {
 
   it("cover the types, the docs and the Meltano definition", async () => {
     const files = await renderGeneratedFiles();
-    expect(Object.keys(files).sort()).toEqual(["docs/config.md", "meltano.yml", "src/config/generated-types.ts"]);
+    expect(Object.keys(files).sort()).toEqual(["README.md", "docs/config.md", "meltano.yml", "src/config/generated-types.ts"]);
     expect(files["src/config/generated-types.ts"]).toContain("export interface TargetRedshiftConfig {");
     expect(files["src/config/generated-types.ts"]).not.toContain("[k: string]: unknown");
   }, 30_000);

@@ -1,0 +1,251 @@
+/**
+ * The Singer load path beyond the conformance files: STATE timing against live input, flush triggers,
+ * schema evolution, VARCHAR widening, metadata columns, deletes, ACTIVATE_VERSION, BATCH, bad input.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { columns, configFor, count, rows, runSinger, startSinger, tableExists, uniqueSchema, writeLines } from "./helpers/target.js";
+
+const schemaMsg = (stream: string, properties: Record<string, unknown>, key: string[] = ["id"]) => ({
+  type: "SCHEMA",
+  stream,
+  key_properties: key,
+  schema: { type: "object", properties },
+});
+const record = (stream: string, rec: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: "RECORD", stream, record: rec, ...extra });
+const state = (value: unknown) => ({ type: "STATE", value });
+const lines = (...msgs: unknown[]) => msgs.map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join("\n") + "\n";
+
+const basic = { id: { type: "integer" }, name: { type: ["null", "string"] } };
+
+describe("STATE timing", () => {
+  it("a STATE goes out only after the records before it are committed, and they are queryable then", async () => {
+    const schema = uniqueSchema("timing");
+    const run = startSinger(configFor(schema, { max_batch_age_seconds: 1 }));
+    await writeLines(run.stdin, [schemaMsg("t", basic), record("t", { id: 1 }), record("t", { id: 2 }), record("t", { id: 3 }), state({ n: 3 })]);
+    expect(JSON.parse((await run.nextLine())!)).toEqual({ n: 3 });
+    expect(await count(schema, "t")).toBe(3);
+    await writeLines(run.stdin, [record("t", { id: 4 }), record("t", { id: 5 }), state({ n: 5 })]);
+    expect(JSON.parse((await run.nextLine())!)).toEqual({ n: 5 });
+    expect(await count(schema, "t")).toBe(5);
+    run.stdin.end();
+    const r = await run.done;
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(r.states).toEqual([{ n: 3 }, { n: 5 }]);
+  });
+
+  it("no STATE while its records are only buffered; end of input flushes and releases it", async () => {
+    const schema = uniqueSchema("held");
+    const run = startSinger(configFor(schema, { max_batch_age_seconds: 0 }));
+    await writeLines(run.stdin, [schemaMsg("t", basic), record("t", { id: 1 }), record("t", { id: 2 }), state({ n: 2 })]);
+    expect(await run.nextLine(1500)).toBeUndefined();
+    expect(await count(schema, "t")).toBe(0);
+    run.stdin.end();
+    const r = await run.done;
+    expect(r.states).toEqual([{ n: 2 }]);
+    expect(await count(schema, "t")).toBe(2);
+  });
+
+  it("a STATE with nothing pending goes out at once; identical consecutive states once", async () => {
+    const schema = uniqueSchema("early");
+    const run = startSinger(configFor(schema, { max_batch_age_seconds: 0 }));
+    await writeLines(run.stdin, [state({ a: 1 })]);
+    expect(JSON.parse((await run.nextLine())!)).toEqual({ a: 1 });
+    await writeLines(run.stdin, [state({ a: 1 }), state({ a: 2 })]);
+    expect(JSON.parse((await run.nextLine())!)).toEqual({ a: 2 });
+    run.stdin.end();
+    expect((await run.done).states).toEqual([{ a: 1 }, { a: 2 }]);
+  });
+
+  it("batch_size_rows seals full batches and releases the STATE without waiting for input to end", async () => {
+    const schema = uniqueSchema("rows");
+    const run = startSinger(configFor(schema, { batch_size_rows: 2, max_batch_age_seconds: 0 }));
+    await writeLines(run.stdin, [schemaMsg("t", basic), ...[1, 2, 3, 4].map((id) => record("t", { id })), state({ n: 4 })]);
+    expect(JSON.parse((await run.nextLine())!)).toEqual({ n: 4 });
+    expect(await count(schema, "t")).toBe(4);
+    run.stdin.end();
+    expect((await run.done).code).toBe(0);
+  });
+
+  it("a failure keeps earlier committed batches and their STATE, emits no STATE past it", async () => {
+    const schema = uniqueSchema("fail");
+    const run = startSinger(configFor(schema, { max_batch_age_seconds: 1 }));
+    await writeLines(run.stdin, [schemaMsg("t", basic), record("t", { id: 1 }), state({ n: 1 })]);
+    expect(JSON.parse((await run.nextLine())!)).toEqual({ n: 1 });
+    await writeLines(run.stdin, [record("t", { id: 2 }), state({ n: 2 }), "{not json"]);
+    run.stdin.end();
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(r.states).toEqual([{ n: 1 }]);
+    expect(r.stderr.join("\n")).toMatch(/line 6: invalid JSON .*: \{not json/);
+    expect(await count(schema, "t")).toBe(1);
+  });
+});
+
+describe("bad input", () => {
+  const cases: [string, string, RegExp][] = [
+    ["invalid JSON", '{"type": "SCHEMA", ', /line 1: invalid JSON/],
+    ["no type", '{"stream": "t"}', /line 1: message has no "type"/],
+    ["unknown type", '{"type": "BOGUS"}', /line 1: unknown message type "BOGUS"/],
+    ["not an object", "[1,2]", /line 1: expected a JSON object message/],
+    ["SCHEMA without properties", JSON.stringify({ type: "SCHEMA", stream: "t", schema: {}, key_properties: [] }), /line 1 \(stream "t"\): invalid SCHEMA message/],
+    ["key property not in schema", JSON.stringify(schemaMsg("t", basic, ["nope"])), /line 1: stream "t": key properties "nope" are not in the schema/],
+    ["RECORD without record", JSON.stringify({ type: "RECORD", stream: "t" }), /line 1: RECORD whose record is not a JSON object/],
+  ];
+  for (const [name, line, pattern] of cases) {
+    it(`${name}: clear error, exit 1, no STATE`, async () => {
+      const r = await runSinger(configFor(uniqueSchema("bad")), `${line}\n${JSON.stringify(state({ x: 1 }))}\n`);
+      expect(r.code).toBe(1);
+      expect(r.stderr.join("\n")).toMatch(pattern);
+      expect(r.states).toEqual([]);
+    });
+  }
+
+  it("an unreadable config names the file", async () => {
+    const { main } = await import("../src/cli.js");
+    const err: string[] = [];
+    const code = await main(["--config", "/nonexistent/config.json"], { stdin: [], stdout: () => {}, stderr: (l) => err.push(l) });
+    expect(code).toBe(1);
+    expect(err.join("\n")).toMatch(/\/nonexistent\/config.json/);
+  });
+
+  it("secrets never appear in the output, even in errors", async () => {
+    const secret = "sUp3r-s3cret-pa55word";
+    const r = await runSinger(configFor(uniqueSchema("secret"), { password: secret, port: 1 }), lines(schemaMsg("t", basic)));
+    expect(r.code).toBe(1);
+    expect([...r.stderr, ...r.stdout].join("\n")).not.toContain(secret);
+  });
+});
+
+describe("schema evolution and values", () => {
+  it("a later SCHEMA adds a column; earlier rows keep NULL there", async () => {
+    const schema = uniqueSchema("evolve");
+    const r = await runSinger(
+      configFor(schema),
+      lines(
+        schemaMsg("t", basic),
+        record("t", { id: 1, name: "a" }),
+        schemaMsg("t", { ...basic, extra: { type: "boolean" } }),
+        record("t", { id: 2, name: "b", extra: true }),
+      ),
+    );
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(await rows(schema, "t", "id")).toEqual([
+      { id: "1", name: "a", extra: null },
+      { id: "2", name: "b", extra: true },
+    ]);
+  });
+
+  it("a string column grows from 10 to 70,000 bytes across batches: widened, then truncated at 65535 bytes", async () => {
+    const schema = uniqueSchema("widen");
+    const sizes = [10, 300, 5000, 70000];
+    const r = await runSinger(
+      configFor(schema, { batch_size_rows: 1 }),
+      lines(schemaMsg("t", { id: { type: "integer" }, s: { type: "string" } }), ...sizes.map((n, i) => record("t", { id: i, s: "é".repeat(n / 2) }))),
+    );
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect((await columns(schema, "t")).s).toBe("character varying(65535)");
+    const data = await rows(schema, "t", "id");
+    expect(data.map((d) => Buffer.byteLength(d.s as string))).toEqual([10, 300, 5000, 65534]);
+    expect(r.stderr.join("\n")).toMatch(/s: TRUNCATED \(DESTINATION_FIELD_SIZE_LIMITATION\)/);
+  });
+
+  it("NULL and the empty string stay distinct; quotes, commas, newlines survive", async () => {
+    const schema = uniqueSchema("csv");
+    const values = [null, "", "\\N", 'a "quoted", value', "line1\nline2\r\n", "tab\there"];
+    const r = await runSinger(configFor(schema), lines(schemaMsg("t", basic), ...values.map((name, id) => record("t", { id, name }))));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect((await rows(schema, "t", "id")).map((d) => d.name)).toEqual(values);
+  });
+
+  it("types: timestamps to UTC, dates, booleans, numbers, nested objects", async () => {
+    const schema = uniqueSchema("types");
+    const props = {
+      id: { type: "integer" },
+      at: { type: "string", format: "date-time" },
+      day: { type: "string", format: "date" },
+      ok: { type: "boolean" },
+      x: { type: "number" },
+      obj: { type: "object", properties: { a: { type: "integer" } } },
+    };
+    const r = await runSinger(
+      configFor(schema),
+      lines(schemaMsg("t", props), record("t", { id: 1, at: "2024-01-02T03:04:05.123456+02:00", day: "2024-02-29", ok: false, x: 1.5, obj: { a: 1, b: [1, "x"] } })),
+    );
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const [row] = await rows(schema, "t");
+    expect((row!.at as Date).toISOString()).toBe("2024-01-02T01:04:05.123Z");
+    expect(row!.ok).toBe(false);
+    expect(row!.x).toBe(1.5);
+    expect(row!.obj).toEqual({ a: 1, b: [1, "x"] });
+  });
+});
+
+describe("metadata, deletes, versions, BATCH", () => {
+  it("add_metadata_columns fills _sdc_* columns", async () => {
+    const schema = uniqueSchema("meta");
+    const r = await runSinger(
+      configFor(schema, { add_metadata_columns: true }),
+      lines(schemaMsg("t", basic), record("t", { id: 1 }, { time_extracted: "2024-05-01T00:00:00Z", version: 7 })),
+    );
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const [row] = await rows(schema, "t");
+    expect((row!._sdc_extracted_at as Date).toISOString()).toBe("2024-05-01T00:00:00.000Z");
+    expect(row!._sdc_received_at).toBeInstanceOf(Date);
+    expect(row!._sdc_batched_at).toBeInstanceOf(Date);
+    expect(row!._sdc_deleted_at).toBeNull();
+    expect(Number(row!._sdc_sequence)).toBeGreaterThan(0);
+    expect(Number(row!._sdc_table_version)).toBe(7);
+  });
+
+  it("hard_delete removes rows whose _sdc_deleted_at is set", async () => {
+    const schema = uniqueSchema("hard");
+    const cfg = configFor(schema, { hard_delete: true });
+    expect((await runSinger(cfg, lines(schemaMsg("t", basic), record("t", { id: 1 }), record("t", { id: 2 })))).code).toBe(0);
+    const r = await runSinger(cfg, lines(schemaMsg("t", basic), record("t", { id: 2, _sdc_deleted_at: "2024-01-01T00:00:00Z" }), record("t", { id: 3 })));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect((await rows(schema, "t", "id")).map((x) => Number(x.id))).toEqual([1, 3]);
+  });
+
+  it("ACTIVATE_VERSION: older versions soft-deleted, or removed with hard_delete", async () => {
+    for (const hard of [false, true]) {
+      const schema = uniqueSchema("version");
+      const cfg = configFor(schema, { add_metadata_columns: true, hard_delete: hard });
+      const v = (version: number, ids: number[]) => [
+        ...ids.map((id) => record("t", { id }, { version })),
+        { type: "ACTIVATE_VERSION", stream: "t", version },
+      ];
+      const r = await runSinger(cfg, lines(schemaMsg("t", basic, []), ...v(1, [1, 2]), ...v(2, [3])));
+      expect(r.code, r.stderr.join("\n")).toBe(0);
+      const data = await rows(schema, "t", "id");
+      if (hard) expect(data.map((x) => Number(x.id))).toEqual([3]);
+      else expect(data.map((x) => [Number(x.id), x._sdc_deleted_at === null])).toEqual([[1, false], [2, false], [3, true]]);
+    }
+  });
+
+  it("Meltano BATCH messages with gzip JSONL files are loaded", async () => {
+    const schema = uniqueSchema("batch");
+    const dir = mkdtempSync(join(tmpdir(), "tr-batch-"));
+    const file = join(dir, "part.jsonl.gz");
+    writeFileSync(file, gzipSync([1, 2, 3].map((id) => JSON.stringify({ id, name: `n${id}` })).join("\n")));
+    const r = await runSinger(
+      configFor(schema),
+      lines(schemaMsg("t", basic), { type: "BATCH", stream: "t", encoding: { format: "jsonl", compression: "gzip" }, manifest: [`file://${file}`] }, state({ b: 1 })),
+    );
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(await count(schema, "t")).toBe(3);
+    expect(r.states).toEqual([{ b: 1 }]);
+  });
+
+  it("stream_mapping sends a stream to another schema and table", async () => {
+    const schema = uniqueSchema("mapped");
+    const other = uniqueSchema("other");
+    const r = await runSinger(configFor(schema, { stream_mapping: { "public-users": { schema: other, table: "people" } } }), lines(schemaMsg("public-users", basic), record("public-users", { id: 1 })));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(await count(other, "people")).toBe(1);
+    expect(await tableExists(schema, "public_users")).toBe(false);
+  });
+});
