@@ -153,6 +153,37 @@ describe("schema evolution and values", () => {
     expect(r.stderr.join("\n")).toMatch(/s: TRUNCATED \(DESTINATION_FIELD_SIZE_LIMITATION\)/);
   });
 
+  it("a column changes from integer to string mid-stream: migrated in place, no value lost", async () => {
+    const schema = uniqueSchema("retype");
+    const r = await runSinger(
+      configFor(schema),
+      lines(
+        schemaMsg("t", { id: { type: "integer" }, code: { type: "integer" }, flag: { type: "boolean" } }),
+        record("t", { id: 1, code: 42, flag: true }),
+        schemaMsg("t", { id: { type: "integer" }, code: { type: "string" }, flag: { type: "string" } }),
+        record("t", { id: 2, code: "A-7", flag: "maybe" }),
+      ),
+    );
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const cols = await columns(schema, "t");
+    expect(cols.code).toBe("character varying(256)");
+    expect(cols.flag).toBe("character varying(256)");
+    expect((await rows(schema, "t", "id")).map((d) => [d.code, d.flag])).toEqual([
+      ["42", "true"],
+      ["A-7", "maybe"],
+    ]);
+  });
+
+  it("a narrowing schema keeps the wider column and its values", async () => {
+    const schema = uniqueSchema("narrow");
+    const cfg = configFor(schema);
+    expect((await runSinger(cfg, lines(schemaMsg("t", { id: { type: "integer" }, v: { type: "string" } }), record("t", { id: 1, v: "x" })))).code).toBe(0);
+    const r = await runSinger(cfg, lines(schemaMsg("t", { id: { type: "integer" }, v: { type: "integer" } }), record("t", { id: 2, v: 5 })));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect((await columns(schema, "t")).v).toBe("character varying(256)");
+    expect((await rows(schema, "t", "id")).map((d) => d.v)).toEqual(["x", "5"]);
+  });
+
   it("NULL and the empty string stay distinct; quotes, commas, newlines survive", async () => {
     const schema = uniqueSchema("csv");
     const values = [null, "", "\\N", 'a "quoted", value', "line1\nline2\r\n", "tab\there"];

@@ -8,6 +8,7 @@ import * as sql from "../redshift/sql.js";
 import type { ColumnDef, CopyAuthorization, OrderColumn, TableRef } from "../redshift/sql.js";
 import { type ColumnType, MAX_VARCHAR_BYTES, columnTypeSql, parseRedshiftType } from "../redshift/types.js";
 import type { StagedBatch } from "../stage/s3-stager.js";
+import { evolveColumn, migrateColumnSql } from "../redshift/type-evolution.js";
 
 export interface ConnectionSettings {
   host: string;
@@ -150,7 +151,12 @@ export class Warehouse {
       this.log("info", `created table ${t.schema}.${t.table} with ${wanted.length} columns`);
     } else {
       for (const c of wanted) {
-        if (state.columns.has(c.name)) continue;
+        const existing = state.columns.get(c.name);
+        if (existing) {
+          const evolution = evolveColumn(existing, c.type);
+          if (evolution.action === "migrate") await this.migrateColumn(t, c.name, existing, evolution.to, state);
+          continue;
+        }
         await this.pool.query(sql.addColumn(t, c));
         state.columns.set(c.name, c.type);
         this.log("info", `added column ${t.schema}.${t.table}.${c.name} ${columnTypeSql(c.type)}`);
@@ -158,6 +164,25 @@ export class Warehouse {
     }
     this.tables.set(this.key(t), state);
     return state;
+  }
+
+  /** Changes a column's type in place, in one transaction, keeping every value (rule 28). */
+  private async migrateColumn(t: TableRef, column: string, from: ColumnType, to: ColumnType, state: TableState): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      try {
+        for (const s of migrateColumnSql(sql.tableSql(t), column, from, to)) await client.query(s);
+        await client.query("COMMIT");
+      } catch (e) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw e;
+      }
+    } finally {
+      client.release();
+    }
+    state.columns.set(column, to);
+    this.log("info", `changed ${t.schema}.${t.table}.${column} from ${columnTypeSql(from)} to ${columnTypeSql(to)}, values kept`);
   }
 
   /** Grows VARCHAR columns the batch would overflow; runs outside any transaction (rule 27). */
