@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { aboutInfo, aboutMarkdown } from "./config/index.js";
 import { runSinger } from "./target/run.js";
+import { runAirbyteCheck, runAirbyteSpec, runAirbyteWrite } from "./target/run-airbyte.js";
 
 export interface CliIo {
   stdin: AsyncIterable<Buffer | string>;
@@ -41,6 +42,7 @@ Airbyte:  target-redshift spec
 Options:
   --config FILE          connector configuration (JSON; see docs/config.md)
   --catalog FILE         Airbyte configured catalog (write)
+  --stage-only           stage batches in S3 but load nothing (measure or check the staging path)
   --about                describe the connector (Meltano); --format json|markdown
   --version              print the version
   --help                 this text
@@ -60,7 +62,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         format: { type: "string" },
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
-        input: { type: "string" },
+        "stage-only": { type: "boolean" },
       },
     });
   } catch (e) {
@@ -86,6 +88,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     return 0;
   }
+  switch (positionals[0]) {
+    case "spec":
+      return runAirbyteSpec(io);
+    case "check":
+      return runAirbyteCheck(values.config, io);
+    case "write":
+      return runAirbyteWrite(values.config, values.catalog, io);
+  }
   if (positionals.length > 0) {
     io.stderr(`target-redshift: unknown command ${JSON.stringify(positionals[0])}\n\n${HELP}`);
     return 2;
@@ -94,7 +104,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`target-redshift: --config is required\n\n${HELP}`);
     return 2;
   }
-  return runSinger(values.config, io);
+  return runSinger(values.config, io, { stageOnly: values["stage-only"] });
 }
 
 function isEntryPoint(): boolean {

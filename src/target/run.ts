@@ -3,6 +3,7 @@
  */
 import type { CliIo } from "../cli.js";
 import { Warehouse, type Logger } from "../load/warehouse.js";
+import { StageOnlyWarehouse } from "../load/stage-only.js";
 import { S3Stager } from "../stage/s3-stager.js";
 import { LoadEngine } from "./engine.js";
 import { loadConfig, Redactor } from "../config/index.js";
@@ -16,7 +17,12 @@ export function stderrLogger(io: CliIo, scrub: (s: string) => string): Logger {
   };
 }
 
-export async function runSinger(configPath: string, io: CliIo): Promise<number> {
+export interface RunOptions {
+  /** stage batches in S3 but load nothing (see StageOnlyWarehouse) */
+  stageOnly?: boolean;
+}
+
+export async function runSinger(configPath: string, io: CliIo, options: RunOptions = {}): Promise<number> {
   let scrub = (s: string) => s;
   let log: Logger = stderrLogger(io, scrub);
   let warehouse: Warehouse | undefined;
@@ -27,7 +33,9 @@ export async function runSinger(configPath: string, io: CliIo): Promise<number> 
     scrub = (s) => redactor.redact(s);
     log = stderrLogger(io, scrub);
     let settings = connectorSettings(config);
-    warehouse = new Warehouse(settings.connection, settings.load, log);
+    warehouse = options.stageOnly
+      ? new StageOnlyWarehouse(settings.connection, settings.load, log)
+      : new Warehouse(settings.connection, settings.load, log);
     settings = connectorSettings(config, await warehouse.sliceCount());
     stager = new S3Stager(settings.s3);
     const w = warehouse;
@@ -41,7 +49,11 @@ export async function runSinger(configPath: string, io: CliIo): Promise<number> 
     await target.run(io.stdin);
     const summary = target.engine.summary();
     for (const line of summary) log("info", `stream ${line.stream} → ${line.table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
-    log("info", `done: ${summary.reduce((n, l) => n + l.rows, 0)} rows, ${target.statesEmitted} states emitted, ${((Date.now() - target.engine.startedAt) / 1000).toFixed(1)} s`);
+    const usage = process.resourceUsage();
+    log("info", `done: ${summary.reduce((n, l) => n + l.rows, 0)} rows, ${target.statesEmitted} states emitted, ${((Date.now() - target.engine.startedAt) / 1000).toFixed(1)} s`, {
+      cpuSeconds: Number(((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(2)),
+      peakRssMiB: Math.round(usage.maxRSS / 1024),
+    });
     return 0;
   } catch (e) {
     const err = e as Error;

@@ -1,0 +1,24 @@
+/**
+ * A warehouse that loads nothing: batches are encoded, compressed and staged in S3 exactly as in a real
+ * run, then reported as loaded. For measuring the staging path alone (`--stage-only`) and for checking a
+ * tap's output and the S3 setup without touching a cluster. Its connection pool is never used (pg
+ * connects lazily), so no cluster needs to be reachable.
+ */
+import type { ColumnDef, TableRef } from "../redshift/sql.js";
+import { type LoadRequest, type LoadResult, type TableState, Warehouse } from "./warehouse.js";
+
+export class StageOnlyWarehouse extends Warehouse {
+  override async prepareTable(_t: TableRef, wanted: readonly ColumnDef[]): Promise<TableState> {
+    return { columns: new Map(wanted.map((c) => [c.name, c.type])) };
+  }
+  override async load(req: LoadRequest): Promise<LoadResult> {
+    return { loaded: req.staged.rows };
+  }
+  override async query<R extends import("pg").QueryResultRow>(): Promise<import("pg").QueryResult<R>> {
+    return { rows: [], rowCount: 0, command: "SELECT", oid: 0, fields: [] };
+  }
+  /** A typical small cluster, so parts are sized as they would be for one. */
+  override async sliceCount(): Promise<number> {
+    return 4;
+  }
+}
