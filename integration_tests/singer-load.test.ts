@@ -230,6 +230,22 @@ describe("metadata, deletes, versions, BATCH", () => {
     expect(row!._sdc_deleted_at).toBeNull();
     expect(Number(row!._sdc_sequence)).toBeGreaterThan(0);
     expect(Number(row!._sdc_table_version)).toBe(7);
+    expect(row!._sdc_value_changes).toBeNull();
+  });
+
+  it("with metadata columns, each changed value is recorded in _sdc_value_changes", async () => {
+    const schema = uniqueSchema("changes");
+    const r = await runSinger(
+      configFor(schema, { add_metadata_columns: true }),
+      lines(schemaMsg("t", { id: { type: "integer" }, s: { type: "string" }, n: { type: "integer" } }), record("t", { id: 1, s: "x".repeat(70000), n: 1e300 })),
+    );
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const [row] = await rows(schema, "t");
+    expect(row!._sdc_value_changes).toEqual([
+      { field: "s", change: "TRUNCATED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" },
+      { field: "n", change: "NULLED", reason: "DESTINATION_SERIALIZATION_ERROR" },
+    ]);
+    expect(row!.n).toBeNull();
   });
 
   it("hard_delete removes rows whose _sdc_deleted_at is set", async () => {

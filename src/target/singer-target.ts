@@ -33,6 +33,7 @@ const SDC = {
   deletedAt: "_sdc_deleted_at",
   sequence: "_sdc_sequence",
   tableVersion: "_sdc_table_version",
+  valueChanges: "_sdc_value_changes",
 } as const;
 
 function singerMetadata(runStartMs: number): MetadataColumn[] {
@@ -46,6 +47,13 @@ function singerMetadata(runStartMs: number): MetadataColumn[] {
     // Increases across runs too: start time in µs-ish units plus the record's position.
     { name: SDC.sequence, type: big, value: (c) => c.record._sdc_sequence ?? runStartMs * 1_000_000 + c.position },
     { name: SDC.tableVersion, type: big, value: (c) => c.message.version },
+    // What the loader had to change in this row to fit Redshift (truncated or nulled fields), or NULL.
+    {
+      name: SDC.valueChanges,
+      type: { kind: "super" },
+      late: true,
+      value: (c) => (c.changes.list.length > 0 ? c.changes.list.map((x) => ({ ...x })) : null),
+    },
   ];
 }
 
