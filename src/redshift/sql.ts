@@ -243,3 +243,30 @@ export function mergeUpsert(p: UpsertPlan): string[] {
 export function lockTable(t: TableRef): string {
   return `LOCK ${tableSql(t)}`;
 }
+
+/**
+ * Swaps a fully loaded table in for `final` (Airbyte overwrite). Statements for ONE transaction (rule 25:
+ * DROP old + RENAME new, never TRUNCATE), so readers see the old rows or the new ones, never an empty or
+ * half-written table. Both tables must be in the same schema: RENAME cannot move a table.
+ */
+export function replaceTable(loaded: TableRef, final: TableRef): string[] {
+  if (loaded.schema !== final.schema) throw new Error("replaceTable: both tables must be in the same schema");
+  return [`DROP TABLE IF EXISTS ${tableSql(final)}`, `ALTER TABLE ${tableSql(loaded)} RENAME TO ${quoteIdent(final.table)}`];
+}
+
+/** Rows of generations older than `minimum` (NULL counts as older: written before generations existed). */
+export function deleteOlderGenerations(t: TableRef, column: string, minimum: number): string {
+  if (!Number.isSafeInteger(minimum)) throw new Error("deleteOlderGenerations: minimum must be an integer");
+  const c = quoteIdent(column);
+  return `DELETE FROM ${tableSql(t)} WHERE ${c} IS NULL OR ${c} < ${minimum}`;
+}
+
+/** A session-local table (Airbyte check: proves the user may create temp tables, and is a COPY target). */
+export function createTempTable(name: string, columns: readonly ColumnDef[]): string {
+  if (columns.length === 0) throw new Error(`temp table ${name} needs at least one column`);
+  return `CREATE TEMP TABLE ${quoteIdent(name)} (${columns.map((c) => `${quoteIdent(c.name)} ${columnTypeSql(c.type)}`).join(", ")})`;
+}
+
+export function countRows(t: TableRef | string): string {
+  return `SELECT COUNT(*) AS n FROM ${typeof t === "string" ? quoteIdent(t) : tableSql(t)}`;
+}

@@ -107,4 +107,25 @@ describe("SQL builders (golden)", () => {
   it("describeTable quotes names as literals", () => {
     expect(sql.describeTable({ schema: "s'x", table: "t" })).toContain("n.nspname = 's''x' AND c.relname = 't'");
   });
+  it("overwrite swap: DROP old + RENAME new, for one transaction", () => {
+    expect(sql.replaceTable({ schema: "public", table: "users_airbyte_tmp" }, t)).toEqual([
+      'DROP TABLE IF EXISTS "public"."users"',
+      'ALTER TABLE "public"."users_airbyte_tmp" RENAME TO "users"',
+    ]);
+    expect(() => sql.replaceTable({ schema: "other", table: "x" }, t)).toThrow(/same schema/);
+  });
+
+  it("generation cleanup deletes older and NULL generations", () => {
+    expect(sql.deleteOlderGenerations(t, "_airbyte_generation_id", 7)).toBe(
+      'DELETE FROM "public"."users" WHERE "_airbyte_generation_id" IS NULL OR "_airbyte_generation_id" < 7',
+    );
+    expect(() => sql.deleteOlderGenerations(t, "g", 1.5)).toThrow();
+  });
+  it("temp table and row count", () => {
+    expect(sql.createTempTable("chk", [{ name: "id", type: { kind: "bigint" } }, { name: "note", type: { kind: "varchar", length: 16 } }])).toBe(
+      'CREATE TEMP TABLE "chk" ("id" BIGINT, "note" VARCHAR(16))',
+    );
+    expect(sql.countRows("chk")).toBe('SELECT COUNT(*) AS n FROM "chk"');
+    expect(sql.countRows(t)).toBe('SELECT COUNT(*) AS n FROM "public"."users"');
+  });
 });

@@ -1,0 +1,423 @@
+/**
+ * The Airbyte front end: maps the configured catalog to stream definitions of the shared load engine,
+ * reads AirbyteMessages, echoes each STATE (with destinationStats) once the ledger releases it, and at the
+ * end of a successful sync swaps overwritten tables in and retires old generations.
+ */
+import { randomUUID } from "node:crypto";
+import { ConfigError } from "../config/index.js";
+import {
+  ConfiguredAirbyteCatalog,
+  type ConfiguredAirbyteStream,
+  type DestinationSyncMode,
+  StateMessage,
+  TraceMessage,
+  recordProblem,
+  resolveWellKnownTypes,
+  upstreamChanges,
+} from "../protocol/airbyte.js";
+import { LineSplitter, snippet } from "../protocol/lines.js";
+import { describeZodError } from "../protocol/singer.js";
+import { normalizeIdentifier } from "../redshift/identifiers.js";
+import * as sql from "../redshift/sql.js";
+import type { OrderColumn, TableRef } from "../redshift/sql.js";
+import type { Logger } from "../load/warehouse.js";
+import { InvalidValueError } from "../stream/encode.js";
+import { type MetadataColumn, desiredColumns } from "../stream/table-shape.js";
+import { type LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
+import type { ConnectorSettings } from "./settings.js";
+import { InputError } from "./singer-target.js";
+
+export const AIRBYTE_COLUMNS = {
+  rawId: "_airbyte_raw_id",
+  extractedAt: "_airbyte_extracted_at",
+  meta: "_airbyte_meta",
+  generationId: "_airbyte_generation_id",
+} as const;
+
+/** Airbyte's CDC convention: a non-NULL value marks the row deleted at the source. */
+export const CDC_DELETED_AT = "_ab_cdc_deleted_at";
+
+/** The catalog asks for something this destination cannot do: a config_error for Airbyte. */
+export class CatalogError extends ConfigError {}
+
+/** What the front end needs to know about one configured stream. */
+export interface AirbyteStreamPlan {
+  /** the stream's identity in the engine and ledger */
+  id: string;
+  name: string;
+  namespace: string | undefined;
+  mode: DestinationSyncMode;
+  final: TableRef;
+  /** overwrite semantics (overwrite, or a truncate refresh): load into `loadTable`, swap at the end */
+  truncate: boolean;
+  /** where records are loaded: `final`, or a fresh table swapped in when truncating */
+  loadTable: TableRef;
+  /** rows of older generations are removed at the end (a refresh that keeps data, not a truncate) */
+  minimumGeneration: number | undefined;
+  definition: StreamDefinition;
+  /** a STREAM_STATUS COMPLETE arrived */
+  complete: boolean;
+  recordsSinceState: number;
+}
+
+function airbyteMetadata(stream: ConfiguredAirbyteStream): MetadataColumn[] {
+  const generation = stream.generation_id ?? 0;
+  const syncId = stream.sync_id ?? null;
+  return [
+    { name: AIRBYTE_COLUMNS.rawId, type: { kind: "varchar", length: 36 }, value: () => randomUUID() },
+    { name: AIRBYTE_COLUMNS.extractedAt, type: { kind: "timestamptz" }, value: (c) => new Date(c.message.emitted_at as number).toISOString() },
+    { name: AIRBYTE_COLUMNS.generationId, type: { kind: "bigint" }, value: () => generation },
+    {
+      name: AIRBYTE_COLUMNS.meta,
+      type: { kind: "super" },
+      // Late: it reports what the encoders of this row's data columns changed.
+      late: true,
+      value: (c) => ({ sync_id: syncId, changes: [...upstreamChanges(c.message), ...c.changes.list] }),
+    },
+  ];
+}
+
+function topLevelField(path: readonly string[], what: string, stream: string): string {
+  if (path.length !== 1) {
+    throw new CatalogError(`stream ${JSON.stringify(stream)}: nested ${what} ${JSON.stringify(path)} is not supported (only top-level fields)`);
+  }
+  return path[0]!;
+}
+
+/** Truncate refresh: Airbyte's overwrite, or any mode whose minimum generation is the current one. */
+export function isTruncateRefresh(s: ConfiguredAirbyteStream): boolean {
+  if (s.destination_sync_mode === "overwrite") return true;
+  const gen = s.generation_id ?? 0;
+  const min = s.minimum_generation_id ?? 0;
+  return min > 0 && min === gen;
+}
+
+/** Catalog → per-stream plans (pure: no I/O), with every problem reported as a CatalogError. */
+export function planStreams(catalog: ConfiguredAirbyteCatalog, settings: ConnectorSettings): AirbyteStreamPlan[] {
+  const rules = settings.engine.names;
+  const seen = new Set<string>();
+  const tables = new Map<string, string>();
+  const plans: AirbyteStreamPlan[] = [];
+  for (const s of catalog.streams) {
+    const name = s.stream.name;
+    const namespace = s.stream.namespace ?? undefined;
+    const label = namespace === undefined ? name : `${namespace}.${name}`;
+    let id = label;
+    for (let n = 2; seen.has(id); n++) id = `${label}#${n}`;
+    seen.add(id);
+    const final: TableRef = {
+      schema: normalizeIdentifier(namespace ?? settings.defaultSchema, rules),
+      table: normalizeIdentifier(name, rules),
+    };
+    const tableKey = `${final.schema}.${final.table}`;
+    const other = tables.get(tableKey);
+    if (other !== undefined) {
+      throw new CatalogError(`streams ${JSON.stringify(other)} and ${JSON.stringify(id)} would both load into table ${tableKey}`);
+    }
+    tables.set(tableKey, id);
+    const truncate = isTruncateRefresh(s);
+    const loadTable = truncate ? { schema: final.schema, table: normalizeIdentifier(`${final.table}_airbyte_tmp`, rules) } : final;
+    const schema = resolveWellKnownTypes(s.stream.json_schema) as Record<string, unknown>;
+    const metadata = airbyteMetadata(s);
+    const names = desiredColumns(schema, settings.engine.typeMapping, rules, metadata).names;
+    const column = (field: string, what: string): string => {
+      const c = names.get(field);
+      if (c === undefined) throw new CatalogError(`stream ${JSON.stringify(id)}: ${what} ${JSON.stringify(field)} is not a property of its json_schema`);
+      return c;
+    };
+    const definition: StreamDefinition = { id, table: loadTable, schema, keyProperties: [], metadata };
+    if (s.destination_sync_mode === "append_dedup") {
+      const keys = (s.primary_key ?? []).map((p) => topLevelField(p, "primary_key", id));
+      if (keys.length === 0) throw new CatalogError(`stream ${JSON.stringify(id)}: append_dedup needs a primary_key`);
+      for (const k of keys) column(k, "primary key field");
+      const order: OrderColumn[] = [];
+      if (s.cursor_field && s.cursor_field.length > 0) {
+        order.push({ column: column(topLevelField(s.cursor_field, "cursor_field", id), "cursor field") });
+      }
+      order.push({ column: AIRBYTE_COLUMNS.extractedAt });
+      definition.keyProperties = keys;
+      definition.dedupOrder = order;
+      definition.newerBy = order;
+      const deleted = names.get(CDC_DELETED_AT);
+      if (deleted !== undefined) definition.deletedColumn = deleted;
+    }
+    const gen = s.generation_id ?? 0;
+    const min = s.minimum_generation_id ?? 0;
+    plans.push({
+      id,
+      name,
+      namespace,
+      mode: s.destination_sync_mode,
+      final,
+      truncate,
+      loadTable,
+      minimumGeneration: !truncate && min > 0 && min <= gen ? min : undefined,
+      definition,
+      complete: false,
+      recordsSinceState: 0,
+    });
+  }
+  return plans;
+}
+
+export class AirbyteDestination {
+  readonly engine: LoadEngine<string>;
+  readonly plans: AirbyteStreamPlan[];
+  /** name → namespace (null when absent) → plan */
+  private readonly byName = new Map<string, Map<string | null, AirbyteStreamPlan>>();
+  private lineNumber = 0;
+  private recordsSinceGlobalState = 0;
+  private skippedLines = 0;
+  statesEmitted = 0;
+  recordsRead = 0;
+
+  constructor(
+    engineFactory: (emit: (line: string) => void) => LoadEngine<string>,
+    catalog: ConfiguredAirbyteCatalog,
+    private readonly settings: ConnectorSettings,
+    private readonly writeOut: (line: string) => void,
+    private readonly log: Logger,
+  ) {
+    this.plans = planStreams(catalog, settings);
+    for (const p of this.plans) {
+      let m = this.byName.get(p.name);
+      if (!m) this.byName.set(p.name, (m = new Map()));
+      m.set(p.namespace ?? null, p);
+    }
+    this.engine = engineFactory((line) => {
+      this.statesEmitted++;
+      this.writeOut(line);
+    });
+  }
+
+  /** The plan of a stream, by exact descriptor; a record without namespace may name a unique stream. */
+  planFor(name: string, namespace: string | null | undefined): AirbyteStreamPlan | undefined {
+    const m = this.byName.get(name);
+    if (!m) return undefined;
+    const exact = m.get(namespace ?? null);
+    if (exact || namespace !== undefined) return exact;
+    if (m.size === 1) return m.values().next().value;
+    return undefined;
+  }
+
+  /** Runs the whole sync; resolves when everything is committed, every STATE written and tables final. */
+  async run(input: AsyncIterable<Buffer | string>): Promise<void> {
+    let succeeded = false;
+    try {
+      await this.prepareTables();
+      const splitter = new LineSplitter();
+      const pending: string[] = [];
+      const collect = (line: string) => pending.push(line);
+      for await (const chunk of input) {
+        splitter.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, collect);
+        await this.process(pending);
+      }
+      splitter.end(collect);
+      await this.process(pending);
+      await this.engine.finish();
+      await this.finalizeStreams();
+      succeeded = true;
+    } catch (e) {
+      throw this.withContext(e);
+    } finally {
+      await this.engine.close();
+      if (!succeeded) await this.dropLoadTables();
+      if (this.skippedLines > 0) this.log("warn", `${this.skippedLines} non-protocol input lines were skipped`);
+    }
+  }
+
+  /** Every stream's table exists from the start (empty streams included); truncating streams start from scratch. */
+  private async prepareTables(): Promise<void> {
+    const warehouse = this.engine.warehouse;
+    for (const p of this.plans) {
+      if (p.truncate) {
+        if (!warehouse.settings.skipSchemaCreation) await warehouse.query(sql.createSchema(p.loadTable.schema));
+        // Left over from an earlier sync that failed before its swap.
+        await warehouse.query(sql.dropTable(p.loadTable));
+      }
+      try {
+        await this.engine.defineStream(p.definition);
+      } catch (e) {
+        if (e instanceof RecordError) throw new CatalogError(e.message);
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * After every load committed: truncating streams that reported COMPLETE replace their table in one
+   * transaction; the others keep their old data. Older generations go only from complete streams.
+   */
+  private async finalizeStreams(): Promise<void> {
+    const warehouse = this.engine.warehouse;
+    for (const p of this.plans) {
+      const where = `${p.final.schema}.${p.final.table}`;
+      if (p.truncate) {
+        if (!p.complete) {
+          this.log("warn", `stream ${p.id} ended without a COMPLETE status: ${where} keeps its previous data`);
+          await warehouse.query(sql.dropTable(p.loadTable));
+          continue;
+        }
+        const client = await warehouse.pool.connect();
+        let broken = false;
+        try {
+          await client.query("BEGIN");
+          for (const s of sql.replaceTable(p.loadTable, p.final)) await client.query(s);
+          await client.query("COMMIT");
+        } catch (e) {
+          await client.query("ROLLBACK").catch(() => {
+            broken = true;
+          });
+          throw e;
+        } finally {
+          client.release(broken);
+        }
+        this.log("info", `replaced ${where} with this sync's data`);
+      } else if (p.minimumGeneration !== undefined) {
+        if (!p.complete) {
+          this.log("warn", `stream ${p.id} ended without a COMPLETE status: rows of generations below ${p.minimumGeneration} stay in ${where}`);
+          continue;
+        }
+        const r = await warehouse.query(sql.deleteOlderGenerations(p.final, AIRBYTE_COLUMNS.generationId, p.minimumGeneration));
+        this.log("info", `removed ${r.rowCount ?? 0} rows of generations below ${p.minimumGeneration} from ${where}`);
+      }
+    }
+  }
+
+  private async dropLoadTables(): Promise<void> {
+    for (const p of this.plans) {
+      if (!p.truncate) continue;
+      await this.engine.warehouse.query(sql.dropTable(p.loadTable)).catch(() => undefined);
+    }
+  }
+
+  private withContext(e: unknown): Error {
+    if (e instanceof InputError || e instanceof ConfigError) return e;
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (e instanceof RecordError || e instanceof InvalidValueError) return new InputError(`line ${this.lineNumber}: ${err.message}`);
+    return err;
+  }
+
+  private async process(lines: string[]): Promise<void> {
+    for (let i = 0; i < lines.length; i++) {
+      const wait = this.handleLine(lines[i]!);
+      if (wait) await wait;
+    }
+    lines.length = 0;
+    this.engine.throwIfFailed();
+  }
+
+  private skip(line: string, why: string): undefined {
+    this.skippedLines++;
+    this.log("warn", `line ${this.lineNumber}: not an Airbyte message (${why}), skipped: ${snippet(line, 80)}`);
+    return undefined;
+  }
+
+  private handleLine(line: string): Promise<void> | undefined {
+    this.lineNumber++;
+    if (line.length === 0 || line.trim().length === 0) return undefined;
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return this.skip(line, "invalid JSON");
+    }
+    if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return this.skip(line, "not a JSON object");
+    switch (msg.type) {
+      case "RECORD":
+        return this.onRecord(msg);
+      case "STATE":
+        this.onState(msg);
+        return undefined;
+      case "TRACE":
+        this.onTrace(msg);
+        return undefined;
+      case "LOG":
+      case "CONTROL":
+        return undefined;
+      default:
+        return this.skip(line, typeof msg.type === "string" ? `unknown type ${JSON.stringify(msg.type)}` : "no type");
+    }
+  }
+
+  private onRecord(msg: Record<string, unknown>): Promise<void> | undefined {
+    const problem = recordProblem(msg);
+    if (problem) throw new InputError(`line ${this.lineNumber}: ${problem}`);
+    const record = msg.record as Record<string, unknown>;
+    const plan = this.planFor(record.stream as string, record.namespace as string | null | undefined);
+    if (!plan) {
+      const ns = record.namespace == null ? "" : ` (namespace ${JSON.stringify(record.namespace)})`;
+      throw new InputError(`line ${this.lineNumber}: RECORD of stream ${JSON.stringify(record.stream)}${ns}, which is not in the configured catalog`);
+    }
+    plan.recordsSinceState++;
+    this.recordsSinceGlobalState++;
+    this.recordsRead++;
+    return this.engine.write(plan.id, record.data as Record<string, unknown>, record, "");
+  }
+
+  private parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import("zod").ZodError } }, msg: unknown, kind: string): T {
+    const r = schema.safeParse(msg);
+    if (!r.success) throw new InputError(`line ${this.lineNumber}: invalid ${kind} message: ${describeZodError(r.error)}`);
+    return r.data;
+  }
+
+  /**
+   * Echoed as received (unknown fields included) plus destinationStats, once every record before it in its
+   * scope is committed: a STREAM state waits for its stream, GLOBAL and LEGACY states for all streams.
+   */
+  private onState(raw: Record<string, unknown>): void {
+    const msg = this.parse(StateMessage, raw, "STATE");
+    let recordCount: number;
+    let scope: { kind: "all" } | { kind: "streams"; streams: string[] };
+    if (msg.state.type === "STREAM") {
+      const d = msg.state.stream!.stream_descriptor;
+      const plan = this.planFor(d.name, d.namespace);
+      if (plan) {
+        recordCount = plan.recordsSinceState;
+        plan.recordsSinceState = 0;
+        scope = { kind: "streams", streams: [plan.id] };
+      } else {
+        this.log("warn", `line ${this.lineNumber}: STATE for stream ${JSON.stringify(d.name)}, which is not in the configured catalog`);
+        recordCount = 0;
+        scope = { kind: "streams", streams: [] };
+      }
+    } else {
+      recordCount = this.recordsSinceGlobalState;
+      this.recordsSinceGlobalState = 0;
+      scope = { kind: "all" };
+    }
+    const state = raw.state as Record<string, unknown>;
+    const out = { ...raw, state: { ...state, destinationStats: { recordCount } } };
+    this.engine.ledger.checkpoint(JSON.stringify(out), scope);
+  }
+
+  private onTrace(raw: Record<string, unknown>): void {
+    const msg = this.parse(TraceMessage, raw, "TRACE");
+    const t = msg.trace;
+    if (t.type === "STREAM_STATUS" && t.stream_status) {
+      const d = t.stream_status.stream_descriptor;
+      const plan = this.planFor(d.name, d.namespace);
+      if (!plan) {
+        this.log("warn", `line ${this.lineNumber}: stream status for ${JSON.stringify(d.name)}, which is not in the configured catalog`);
+        return;
+      }
+      if (t.stream_status.status === "COMPLETE") plan.complete = true;
+      else if (t.stream_status.status === "INCOMPLETE") plan.complete = false;
+    } else if (t.type === "ERROR" && t.error) {
+      this.log("warn", `source reported an error: ${t.error.message}`);
+    }
+  }
+}
+
+/** A configured catalog from its file's text; every problem is a CatalogError naming where it is. */
+export function parseCatalog(text: string, source = "catalog"): ConfiguredAirbyteCatalog {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CatalogError(`${source}: not valid JSON (${(e as Error).message})`);
+  }
+  const r = ConfiguredAirbyteCatalog.safeParse(json);
+  if (!r.success) throw new CatalogError(`${source}: not a valid configured catalog: ${describeZodError(r.error)}`);
+  return r.data;
+}

@@ -1,0 +1,118 @@
+/**
+ * Wiring for the Airbyte commands: spec, check, write. stdout carries only AirbyteMessages (logs as LOG
+ * messages); failures end as a TRACE ERROR and a non-zero exit (check reports through CONNECTION_STATUS).
+ */
+import { readFile } from "node:fs/promises";
+import type { CliIo } from "../cli.js";
+import { ConfigError, Redactor, airbyteSpec, loadConfig } from "../config/index.js";
+import { connectionStatus, specMessage } from "../protocol/airbyte.js";
+import { type Logger, Warehouse } from "../load/warehouse.js";
+import { S3Stager } from "../stage/s3-stager.js";
+import { LoadEngine } from "./engine.js";
+import { type ConnectorSettings, type TargetConfig, connectorSettings } from "./settings.js";
+import { AirbyteDestination, CatalogError, parseCatalog } from "./airbyte-destination.js";
+import { CheckFailure, checkConnection } from "./airbyte-check.js";
+import { airbyteLogger, traceErrorLine } from "./airbyte-errors.js";
+
+export function runAirbyteSpec(io: CliIo): number {
+  io.stdout(specMessage(airbyteSpec()));
+  return 0;
+}
+
+/** Settings errors (e.g. no COPY authorization) are configuration problems, not crashes. */
+function settingsOf(config: TargetConfig, sliceCount?: number): ConnectorSettings {
+  try {
+    return connectorSettings(config, sliceCount);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+interface Session {
+  log: Logger;
+  redactor: () => Redactor | undefined;
+  loadConfig(path: string): Promise<TargetConfig>;
+}
+
+function session(io: CliIo): Session {
+  let redactor: Redactor | undefined;
+  const log = airbyteLogger(io.stdout, () => (s) => (redactor ? redactor.redact(s) : s));
+  return {
+    log,
+    redactor: () => redactor,
+    async loadConfig(path) {
+      // Secrets are masked even when the config then fails validation.
+      try {
+        redactor = Redactor.fromConfig(JSON.parse(await readFile(path, "utf8")));
+      } catch {
+        // unreadable or not JSON: loadConfig says so, without quoting the content
+      }
+      const config = await loadConfig(path, { onWarning: (m) => log("warn", m) });
+      redactor = Redactor.fromConfig(config);
+      return config;
+    },
+  };
+}
+
+export async function runAirbyteCheck(configPath: string | undefined, io: CliIo): Promise<number> {
+  const s = session(io);
+  try {
+    if (!configPath) throw new ConfigError("check needs --config");
+    const settings = settingsOf(await s.loadConfig(configPath));
+    await checkConnection(settings, s.log);
+    io.stdout(connectionStatus("SUCCEEDED"));
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    const r = s.redactor();
+    const message = e instanceof CheckFailure || e instanceof ConfigError ? err.message : `check failed: ${err.message}`;
+    // A failed check is a successful run of the check command: Airbyte reads the status, not the exit code.
+    io.stdout(connectionStatus("FAILED", r ? r.redact(message) : message));
+    return 0;
+  }
+}
+
+export async function runAirbyteWrite(configPath: string | undefined, catalogPath: string | undefined, io: CliIo): Promise<number> {
+  const s = session(io);
+  let warehouse: Warehouse | undefined;
+  let stager: S3Stager | undefined;
+  try {
+    if (!configPath) throw new ConfigError("write needs --config");
+    if (!catalogPath) throw new CatalogError("write needs --catalog");
+    const config = await s.loadConfig(configPath);
+    let catalogText: string;
+    try {
+      catalogText = await readFile(catalogPath, "utf8");
+    } catch (e) {
+      throw new CatalogError(`cannot read the catalog ${catalogPath}: ${(e as Error).message}`);
+    }
+    const catalog = parseCatalog(catalogText, catalogPath);
+    let settings = settingsOf(config);
+    warehouse = new Warehouse(settings.connection, settings.load, s.log);
+    settings = settingsOf(config, await warehouse.sliceCount());
+    stager = new S3Stager(settings.s3);
+    const w = warehouse;
+    const st = stager;
+    const engineSettings = settings.engine;
+    const destination = new AirbyteDestination(
+      (emit) => new LoadEngine<string>(engineSettings, w, st, s.log, emit),
+      catalog,
+      settings,
+      io.stdout,
+      s.log,
+    );
+    await destination.run(io.stdin);
+    const summary = destination.engine.summary();
+    for (const line of summary) {
+      s.log("info", `stream ${line.stream} → ${line.table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
+    }
+    s.log("info", `done: ${destination.recordsRead} records, ${destination.statesEmitted} states emitted, ${((Date.now() - destination.engine.startedAt) / 1000).toFixed(1)} s`);
+    return 0;
+  } catch (e) {
+    io.stdout(traceErrorLine(e, s.redactor()));
+    return 1;
+  } finally {
+    stager?.destroy();
+    await warehouse?.end().catch(() => undefined);
+  }
+}
