@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/unit/**/*.test.ts", "integration_tests/**/*.test.ts"],
+    globalSetup: ["integration_tests/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: integration files share one stand-in; keep parallelism modest.

@@ -1,0 +1,928 @@
+// COPY ... FROM 's3://...' emulated as COPY ... FROM STDIN on the client's own session: the gateway
+// reads the objects, applies Redshift's per-field rules, and streams CSV to PostgreSQL.
+import { promisify } from "node:util";
+import zlib from "node:zlib";
+import { createRequire } from "node:module";
+import { decompress as zstdDecompress } from "fzstd";
+import { parquetRead } from "hyparquet";
+import type { Rewritten } from "./dialect.ts";
+import { nextQueryId, type Session } from "./gateway.ts";
+import { GatewayError, identValue, quoteIdent, quoteLiteral, sig, stringValue, upper, type Tok } from "./sql.ts";
+
+const require = createRequire(import.meta.url);
+const Bunzip = require("seek-bzip") as { decode(input: Buffer): Buffer };
+const gunzip = promisify(zlib.gunzip);
+
+export interface CopySpec {
+  tableSql: string;
+  tableName: string;
+  columns?: string[];
+  source: string;
+  manifest: boolean;
+  format: "csv" | "text" | "json" | "parquet";
+  delimiter: string;
+  quote: string;
+  nullAs?: string;
+  compression?: "gzip" | "zstd" | "bzip2";
+  ignoreHeader: number;
+  jsonIgnoreCase: boolean;
+  serializeToJson: boolean;
+  emptyAsNull: boolean;
+  blanksAsNull: boolean;
+  truncateColumns: boolean;
+  acceptInvChars?: string;
+  roundec: boolean;
+  trimBlanks: boolean;
+  fillRecord: boolean;
+  removeQuotes: boolean;
+  escape: boolean;
+  maxError: number;
+  region?: string;
+  timeFormat?: string;
+  dateFormat?: string;
+  auth: { kind: "iam_role"; role: string } | { kind: "keys"; accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+const syntax = (near: string) => new GatewayError(`syntax error at or near "${near}"`, "42601");
+
+export function parseCopy(r: Rewritten): CopySpec {
+  const s = sig(r.toks);
+  let i = 1;
+  const tableToks: Tok[] = [];
+  while (s[i] && s[i]!.text !== "(" && upper(s[i]) !== "FROM") tableToks.push(s[i++]!);
+  const tableSql = tableToks.map((t) => t.text).join("");
+  const tableName = identValue(tableToks[tableToks.length - 1] ?? { kind: "word", text: "?" });
+  let columns: string[] | undefined;
+  if (s[i]?.text === "(") {
+    columns = [];
+    i++;
+    while (s[i] && s[i]!.text !== ")") {
+      if (s[i]!.text !== ",") columns.push(identValue(s[i]!));
+      i++;
+    }
+    i++;
+  }
+  if (upper(s[i]) !== "FROM") throw syntax(s[i]?.text ?? "end of input");
+  const source = stringValue(s[i + 1]!);
+  i += 2;
+
+  const spec: CopySpec = {
+    tableSql,
+    tableName,
+    columns,
+    source,
+    manifest: false,
+    format: "text",
+    delimiter: "|",
+    quote: '"',
+    ignoreHeader: 0,
+    jsonIgnoreCase: false,
+    serializeToJson: false,
+    emptyAsNull: false,
+    blanksAsNull: false,
+    truncateColumns: false,
+    roundec: false,
+    trimBlanks: false,
+    fillRecord: false,
+    removeQuotes: false,
+    escape: false,
+    maxError: 0,
+    auth: { kind: "iam_role", role: "" },
+  };
+  const auths: string[] = [];
+  let accessKeyId: string | undefined;
+  let secretAccessKey: string | undefined;
+  let sessionToken: string | undefined;
+  let delimiterSet = false;
+  let sawJson = false;
+
+  const optAs = () => {
+    if (upper(s[i]) === "AS") i++;
+  };
+  const str = (what: string): string => {
+    optAs();
+    const t = s[i];
+    if (!t || t.kind !== "string") throw new GatewayError(`${what} expects a quoted string`, "42601");
+    i++;
+    return stringValue(t);
+  };
+  const num = (what: string): number => {
+    optAs();
+    const t = s[i];
+    if (!t || t.kind !== "number") throw new GatewayError(`${what} expects a number`, "42601");
+    i++;
+    return Number(t.text);
+  };
+
+  while (i < s.length) {
+    const t = s[i]!;
+    const u = upper(t);
+    i++;
+    switch (u) {
+      case "IAM_ROLE": {
+        auths.push("IAM_ROLE");
+        if (upper(s[i]) === "DEFAULT") {
+          i++;
+          spec.auth = { kind: "iam_role", role: "default" };
+        } else {
+          const role = str("IAM_ROLE");
+          for (const one of role.split(",")) {
+            if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/.test(one.trim())) {
+              throw new GatewayError(`Invalid IAM role ARN: ${one}`, "XX000", "IAM_ROLE must be arn:aws:iam::<12-digit account>:role/<name>");
+            }
+          }
+          spec.auth = { kind: "iam_role", role };
+        }
+        break;
+      }
+      case "CREDENTIALS":
+      case "WITH": {
+        if (u === "WITH") {
+          if (upper(s[i]) !== "CREDENTIALS") throw syntax(t.text);
+          i++;
+        }
+        auths.push("CREDENTIALS");
+        const c = str("CREDENTIALS");
+        const kv = new Map(c.split(";").map((p) => p.split("=").map((x) => x.trim()) as [string, string]));
+        if (kv.has("aws_iam_role")) spec.auth = { kind: "iam_role", role: kv.get("aws_iam_role")! };
+        else if (kv.has("aws_access_key_id") && kv.has("aws_secret_access_key")) {
+          spec.auth = { kind: "keys", accessKeyId: kv.get("aws_access_key_id")!, secretAccessKey: kv.get("aws_secret_access_key")!, sessionToken: kv.get("token") };
+        } else throw new GatewayError("Invalid credentials. Must be of the format: credentials 'aws_iam_role=...' or 'aws_access_key_id=...;aws_secret_access_key=...[;token=...]'", "XX000");
+        break;
+      }
+      case "ACCESS_KEY_ID":
+        auths.push("ACCESS_KEY_ID");
+        accessKeyId = str(u);
+        break;
+      case "SECRET_ACCESS_KEY":
+        secretAccessKey = str(u);
+        break;
+      case "SESSION_TOKEN":
+        sessionToken = str(u);
+        break;
+      case "MANIFEST":
+        spec.manifest = true;
+        break;
+      case "FORMAT": {
+        optAs();
+        const f = upper(s[i]);
+        if (!f) throw syntax("FORMAT");
+        // Re-dispatch the format keyword itself.
+        break;
+      }
+      case "CSV":
+        spec.format = "csv";
+        if (!delimiterSet) spec.delimiter = ",";
+        break;
+      case "JSON": {
+        spec.format = "json";
+        sawJson = true;
+        optAs();
+        if (s[i]?.kind === "string") {
+          const mode = stringValue(s[i]!).toLowerCase();
+          i++;
+          if (mode === "auto") spec.jsonIgnoreCase = false;
+          else if (mode === "auto ignorecase") spec.jsonIgnoreCase = true;
+          else throw new GatewayError(`JSON '${mode}': only 'auto' and 'auto ignorecase' are emulated (no jsonpaths files)`, "0A000");
+        }
+        break;
+      }
+      case "PARQUET":
+        spec.format = "parquet";
+        break;
+      case "AVRO":
+      case "ORC":
+      case "FIXEDWIDTH":
+      case "SHAPEFILE":
+      case "LZOP":
+        throw new GatewayError(`COPY option ${u} is not emulated by the local stand-in`, "0A000");
+      case "QUOTE":
+        spec.quote = str(u);
+        break;
+      case "DELIMITER":
+        spec.delimiter = str(u);
+        delimiterSet = true;
+        break;
+      case "NULL":
+        spec.nullAs = str(u);
+        break;
+      case "GZIP":
+        spec.compression = "gzip";
+        break;
+      case "ZSTD":
+        spec.compression = "zstd";
+        break;
+      case "BZIP2":
+        spec.compression = "bzip2";
+        break;
+      case "IGNOREHEADER":
+        spec.ignoreHeader = num(u);
+        break;
+      case "SERIALIZETOJSON":
+        spec.serializeToJson = true;
+        break;
+      case "EMPTYASNULL":
+        spec.emptyAsNull = true;
+        break;
+      case "BLANKSASNULL":
+        spec.blanksAsNull = true;
+        break;
+      case "TRUNCATECOLUMNS":
+        spec.truncateColumns = true;
+        break;
+      case "ROUNDEC":
+        spec.roundec = true;
+        break;
+      case "TRIMBLANKS":
+        spec.trimBlanks = true;
+        break;
+      case "FILLRECORD":
+        spec.fillRecord = true;
+        break;
+      case "REMOVEQUOTES":
+        spec.removeQuotes = true;
+        break;
+      case "ESCAPE":
+        spec.escape = true;
+        break;
+      case "EXPLICIT_IDS":
+      case "IGNOREBLANKLINES":
+      case "ACCEPTANYDATE":
+        break;
+      case "ACCEPTINVCHARS":
+        optAs();
+        if (s[i]?.kind === "string") spec.acceptInvChars = stringValue(s[i++]!);
+        else spec.acceptInvChars = "?";
+        break;
+      case "TIMEFORMAT":
+        spec.timeFormat = str(u);
+        break;
+      case "DATEFORMAT":
+        spec.dateFormat = str(u);
+        break;
+      case "STATUPDATE":
+      case "COMPUPDATE":
+        if (["ON", "OFF", "TRUE", "FALSE", "PRESET"].includes(upper(s[i]))) i++;
+        break;
+      case "REGION":
+        spec.region = str(u);
+        break;
+      case "MAXERROR":
+        spec.maxError = num(u);
+        break;
+      case "ENCODING":
+        optAs();
+        if (upper(s[i]) !== "UTF8") throw new GatewayError("only ENCODING UTF8 is emulated", "0A000");
+        i++;
+        break;
+      default:
+        throw syntax(t.text);
+    }
+  }
+  void sawJson;
+  if (accessKeyId !== undefined || secretAccessKey !== undefined) {
+    if (!accessKeyId || !secretAccessKey) throw new GatewayError("ACCESS_KEY_ID and SECRET_ACCESS_KEY must be given together", "XX000");
+    spec.auth = { kind: "keys", accessKeyId, secretAccessKey, sessionToken };
+  }
+  if (auths.length === 0) {
+    throw new GatewayError("Missing credentials: COPY needs exactly one of IAM_ROLE, ACCESS_KEY_ID/SECRET_ACCESS_KEY or CREDENTIALS", "XX000");
+  }
+  if (auths.length > 1) {
+    throw new GatewayError(`conflicting or redundant options: more than one authorization form (${auths.join(", ")})`, "42601");
+  }
+  if (spec.format === "parquet") {
+    if (spec.region) throw new GatewayError("REGION argument is not supported for PARQUET based COPY", "0A000");
+    if (spec.maxError) throw new GatewayError("MAXERROR argument is not supported for PARQUET based COPY", "0A000");
+    if (spec.compression) throw new GatewayError("Compression options are not supported for PARQUET based COPY", "0A000");
+  }
+  if (spec.delimiter.length !== 1) throw new GatewayError("COPY delimiter must be a single one-byte character", "22023");
+  if (spec.format === "csv" && spec.quote.length !== 1) throw new GatewayError("COPY quote must be a single one-byte character", "22023");
+  if (spec.region && !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(spec.region)) throw new GatewayError(`Invalid region: ${spec.region}`, "XX000");
+  return spec;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Column {
+  name: string;
+  typname: string; // base type name
+  fmt: string; // format_type
+  typmod: number;
+  isSuper: boolean;
+  notNull: boolean;
+}
+
+interface LoadError {
+  file: string;
+  line: number;
+  colname: string;
+  type: string;
+  colLength: string;
+  position: number;
+  rawLine: string;
+  rawField: string;
+  code: number;
+  reason: string;
+}
+
+class RowError extends Error {
+  constructor(
+    readonly col: number,
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+type Converter = (v: string | null) => string | null;
+
+const CHAR_TYPES = new Set(["varchar", "bpchar", "text"]);
+
+function converterFor(col: Column, spec: CopySpec, colIdx: number): Converter {
+  const t = col.typname;
+  if (CHAR_TYPES.has(t)) {
+    const max = col.typmod > 4 ? col.typmod - 4 : Infinity;
+    return (v) => {
+      if (v === null) return null;
+      if (spec.trimBlanks) v = v.replace(/^ +| +$/g, "");
+      if (v === "") return spec.emptyAsNull ? null : v;
+      if (spec.blanksAsNull && /^[ \t]*$/.test(v)) return null;
+      if (v.includes("\u0000")) throw new RowError(colIdx, 1220, "Invalid null byte - field contains NUL (0x00)");
+      if (v.includes("\uFFFD") && invalidUtf8Context.current) {
+        if (spec.acceptInvChars === undefined) throw new RowError(colIdx, 1220, "String contains invalid or unsupported UTF8 codepoints. Bad UTF8 hex sequence");
+        v = v.replace(/\uFFFD/g, spec.acceptInvChars);
+      }
+      if (max !== Infinity) {
+        const bytes = Buffer.byteLength(v, "utf8");
+        if (bytes > max) {
+          if (!spec.truncateColumns) throw new RowError(colIdx, 1204, "String length exceeds DDL length");
+          v = truncateUtf8(v, max);
+        }
+      }
+      return v;
+    };
+  }
+  const emptyNull = (v: string | null): string | null => (v === null || v === "" || (spec.blanksAsNull && /^\s*$/.test(v)) ? null : v);
+  if (col.isSuper) {
+    return (v) => {
+      v = emptyNull(v);
+      if (v === null) return null;
+      if (Buffer.byteLength(v, "utf8") > 16 * 1024 * 1024) throw new RowError(colIdx, 1224, "SUPER value exceeds the 16 MB limit");
+      // SQL_ASCII cannot decode \u escapes above 0x7F in jsonb: re-serialize such text.
+      if (v.includes("\\u")) {
+        try {
+          v = JSON.stringify(JSON.parse(v));
+        } catch {
+          /* let PostgreSQL report it */
+        }
+      }
+      return v;
+    };
+  }
+  if (t === "numeric") {
+    const scale = col.typmod > 4 ? (col.typmod - 4) & 0xffff : -1;
+    return (v) => {
+      v = emptyNull(v);
+      if (v === null) return null;
+      v = v.trim();
+      if (/^[+-]?(nan|inf|infinity)$/i.test(v)) throw new RowError(colIdx, 1207, `Invalid digit, Value '${v[0]}', Pos 0, Type: Decimal`);
+      // Redshift truncates extra scale unless ROUNDEC; PostgreSQL would round.
+      if (!spec.roundec && scale >= 0) {
+        const m = /^([+-]?\d*)\.(\d+)$/.exec(v);
+        if (m && m[2]!.length > scale) v = scale === 0 ? m[1]! || "0" : `${m[1]}.${m[2]!.slice(0, scale)}`;
+      }
+      return v;
+    };
+  }
+  if (t === "float8" || t === "float4") {
+    return (v) => {
+      v = emptyNull(v);
+      if (v === null) return null;
+      if (/^\s*[+-]?(nan|inf|infinity)\s*$/i.test(v)) throw new RowError(colIdx, 1207, `Invalid digit, Value '${v.trim()[0]}', Pos 0, Type: Double`);
+      return v;
+    };
+  }
+  if (t === "timestamp" || t === "timestamptz") {
+    const tf = spec.timeFormat?.toLowerCase();
+    return (v) => {
+      v = emptyNull(v);
+      if (v === null) return null;
+      if (tf === "epochsecs" || tf === "epochmillisecs") {
+        const n = Number(v);
+        if (!Number.isFinite(n)) throw new RowError(colIdx, 1206, "Invalid timestamp format or value");
+        return new Date(tf === "epochsecs" ? n * 1000 : n).toISOString();
+      }
+      // Redshift truncates fractional seconds to microseconds; PostgreSQL would round.
+      return v.replace(/(\d{2}:\d{2}:\d{2}\.\d{6})\d+/, "$1");
+    };
+  }
+  return emptyNull;
+}
+
+const invalidUtf8Context = { current: false };
+
+function truncateUtf8(v: string, maxBytes: number): string {
+  const b = Buffer.from(v, "utf8");
+  let end = maxBytes;
+  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
+  return b.subarray(0, end).toString("utf8");
+}
+
+// ---- parsers: each calls onRecord(fields, line, start, end) with 1-based physical line numbers.
+
+type OnRecord = (fields: Array<string | null>, line: number, start: number, end: number) => void;
+
+function parseCsv(text: string, spec: CopySpec, onRecord: OnRecord): void {
+  const D = spec.delimiter.charCodeAt(0);
+  const Q = spec.quote.charCodeAt(0);
+  const nullAs = spec.nullAs;
+  const n = text.length;
+  let i = 0;
+  let line = 1;
+  let skip = spec.ignoreHeader;
+  while (i < n) {
+    const recStart = i;
+    const recLine = line;
+    const fields: Array<string | null> = [];
+    for (;;) {
+      // one field
+      if (text.charCodeAt(i) === Q) {
+        i++;
+        let val = "";
+        let segStart = i;
+        for (;;) {
+          if (i >= n) throw new RowError(-1, 1214, "Unterminated quoted field");
+          const c = text.charCodeAt(i);
+          if (c === Q) {
+            if (text.charCodeAt(i + 1) === Q) {
+              val += text.slice(segStart, i + 1);
+              i += 2;
+              segStart = i;
+              continue;
+            }
+            val += text.slice(segStart, i);
+            i++;
+            break;
+          }
+          if (c === 10) line++;
+          i++;
+        }
+        // Characters after the closing quote up to the delimiter are appended, as PostgreSQL does.
+        const restStart = i;
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === D || c === 10 || (c === 13 && text.charCodeAt(i + 1) === 10)) break;
+          i++;
+        }
+        fields.push(val + text.slice(restStart, i));
+      } else {
+        const fStart = i;
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === D || c === 10 || (c === 13 && text.charCodeAt(i + 1) === 10)) break;
+          i++;
+        }
+        const raw = text.slice(fStart, i);
+        fields.push(nullAs !== undefined && raw === nullAs ? null : raw);
+      }
+      if (i < n && text.charCodeAt(i) === D) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    const recEnd = i;
+    if (i < n && text.charCodeAt(i) === 13) i++;
+    if (i < n && text.charCodeAt(i) === 10) i++;
+    line++;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    if (recEnd === recStart && i >= n) break; // trailing newline
+    if (recEnd === recStart) continue; // blank line
+    onRecord(fields, recLine, recStart, recEnd);
+  }
+}
+
+function parseText(text: string, spec: CopySpec, onRecord: OnRecord): void {
+  const nullAs = spec.nullAs ?? "\\N";
+  const lines = text.split("\n");
+  let pos = 0;
+  lines.forEach((ln, idx) => {
+    const start = pos;
+    pos += ln.length + 1;
+    if (idx < spec.ignoreHeader) return;
+    if (ln.endsWith("\r")) ln = ln.slice(0, -1);
+    if (ln === "" && idx === lines.length - 1) return;
+    if (ln === "") return;
+    const fields = ln.split(spec.delimiter).map((f): string | null => {
+      if (f === nullAs) return null;
+      let v = f;
+      if (spec.removeQuotes && v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+      if (spec.escape) v = v.replace(/\\(.)/g, (_m, c: string) => ({ n: "\n", t: "\t", r: "\r" })[c] ?? c);
+      return v;
+    });
+    onRecord(fields, idx + 1, start, start + ln.length);
+  });
+}
+
+function jsonValue(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  return JSON.stringify(v);
+}
+
+function parseJson(text: string, spec: CopySpec, cols: Column[], onRecord: OnRecord): void {
+  const n = text.length;
+  let i = 0;
+  let line = 1;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    if (c !== 123 /* { */) {
+      if (!/\s/.test(text[i]!)) throw new RowError(-1, 1224, `Invalid JSON object: unexpected '${text[i]}'`);
+      i++;
+      continue;
+    }
+    const start = i;
+    const startLine = line;
+    let depth = 0;
+    let inStr = false;
+    for (; i < n; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch === 10) line++;
+      if (inStr) {
+        if (ch === 92) i++;
+        else if (ch === 34) inStr = false;
+      } else if (ch === 34) inStr = true;
+      else if (ch === 123 || ch === 91) depth++;
+      else if (ch === 125 || ch === 93) {
+        depth--;
+        if (depth === 0) {
+          i++;
+          break;
+        }
+      }
+    }
+    const slice = text.slice(start, i);
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(slice) as Record<string, unknown>;
+    } catch (e) {
+      throw new RowError(-1, 1224, `Invalid JSONPath format: ${(e as Error).message}`);
+    }
+    if (Buffer.byteLength(slice, "utf8") > 4 * 1024 * 1024) throw new RowError(-1, 1224, "JSON object exceeds the 4 MB row limit");
+    const keyed = new Map<string, unknown>();
+    for (const [k, v] of Object.entries(obj)) keyed.set(spec.jsonIgnoreCase ? k.toLowerCase() : k, v);
+    onRecord(
+      cols.map((c) => jsonValue(keyed.get(c.name))),
+      startLine,
+      start,
+      i,
+    );
+  }
+}
+
+async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecord: OnRecord): Promise<void> {
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  let rows: unknown[][] = [];
+  await parquetRead({
+    file: ab,
+    rowFormat: "array",
+    onComplete: (r: unknown[][]) => {
+      rows = r;
+    },
+  });
+  rows.forEach((row, idx) => {
+    if (row.length !== cols.length) {
+      throw new RowError(-1, 1202, `Parquet file has ${row.length} columns but the COPY targets ${cols.length} (columns bind by position)`);
+    }
+    const fields = row.map((v, c): string | null => {
+      if (v === null || v === undefined) return null;
+      if (v instanceof Date) return v.toISOString();
+      if (typeof v === "bigint") return v.toString();
+      if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
+      if (typeof v === "object") {
+        if (!spec.serializeToJson && !cols[c]!.isSuper) {
+          throw new RowError(c, 1224, "Nested Parquet data needs a SUPER column or SERIALIZETOJSON");
+        }
+        return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x));
+      }
+      return String(v);
+    });
+    onRecord(fields, idx + 1, 0, 0);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function parseS3Url(url: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
+  if (!m) throw new GatewayError(`Invalid S3 URL: ${url}`, "XX000");
+  return { bucket: m[1]!, key: m[2]! };
+}
+
+async function decompress(buf: Buffer, spec: CopySpec): Promise<Buffer> {
+  switch (spec.compression) {
+    case "gzip":
+      return gunzip(buf);
+    case "zstd":
+      return Buffer.from(zstdDecompress(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)));
+    case "bzip2":
+      return Bunzip.decode(buf);
+    default:
+      return buf;
+  }
+}
+
+function loadFailed(spec: CopySpec, errors: LoadError[], queryId: number): GatewayError {
+  const e = errors[0];
+  const detail = e
+    ? `\n  -----------------------------------------------\n  error:  ${e.reason}\n  code:      ${e.code}\n  context:   ${e.rawField.slice(0, 100)}\n  query:     ${queryId}\n  location:  ${e.file}:${e.line}\n  process:   local-redshift\n  -----------------------------------------------\n`
+    : undefined;
+  return new GatewayError(`Load into table '${spec.tableName}' failed.  Check 'stl_load_errors' system table for details.`, "XX000", detail);
+}
+
+function mapPgError(f: Map<string, string>, col: Column | undefined): { code: number; reason: string } {
+  const sqlstate = f.get("C") ?? "";
+  const msg = f.get("M") ?? "";
+  const typeName: Record<string, string> = { int2: "Short", int4: "Integer", int8: "Long", numeric: "Decimal", float4: "Float", float8: "Double" };
+  const value = /: "(.*)"$/.exec(msg)?.[1] ?? "";
+  if (sqlstate === "22P02" && col && typeName[col.typname]) return { code: 1207, reason: `Invalid digit, Value '${value[0] ?? ""}', Pos 0, Type: ${typeName[col.typname]}` };
+  if (sqlstate === "22P02" && col?.isSuper) return { code: 1224, reason: `Invalid JSON: ${msg}` };
+  if (sqlstate === "22P02" && col?.typname === "bool") return { code: 1219, reason: `Invalid boolean value: ${value}` };
+  if (col?.typname === "date" && (sqlstate === "22007" || sqlstate === "22008")) return { code: 1205, reason: "Invalid Date Format - length must be 10 or more" };
+  if ((col?.typname === "timestamp" || col?.typname === "timestamptz") && (sqlstate === "22007" || sqlstate === "22008")) return { code: 1206, reason: "Invalid timestamp format or value [YYYY-MM-DD HH24:MI:SS]" };
+  if (sqlstate === "22003") return { code: 1216, reason: `Numeric value out of range: ${msg}` };
+  if (sqlstate === "23502") return { code: 1213, reason: "Missing data for not-null field" };
+  if (sqlstate === "22001") return { code: 1204, reason: "String length exceeds DDL length" };
+  if (sqlstate === "22P04" && /extra data/.test(msg)) return { code: 1214, reason: "Extra column(s) found" };
+  if (sqlstate === "22P04" && /missing data/.test(msg)) return { code: 1214, reason: "Delimiter not found" };
+  return { code: 9999, reason: `${msg} (PostgreSQL ${sqlstate})` };
+}
+
+async function recordErrors(session: Session, tableOid: number, queryId: number, errors: LoadError[]): Promise<void> {
+  for (const e of errors) {
+    await session.gw.admin.query(
+      `INSERT INTO redshift_local.load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, colname, type, col_length, "position", raw_line, raw_field_value, err_code, err_reason, transaction_id)
+       VALUES (100, 0, $1, (now() AT TIME ZONE 'UTC'), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0)`,
+      [tableOid, session.backendPid, queryId, e.file, e.line, e.colname, e.type, e.colLength, e.position, e.rawLine.slice(0, 1024), e.rawField.slice(0, 1024), e.code, e.reason.slice(0, 512)],
+    );
+  }
+}
+
+function csvField(v: string | null): string {
+  if (v === null) return "";
+  return v.includes('"') ? `"${v.replace(/"/g, '""')}"` : `"${v}"`;
+}
+
+export async function runCopy(session: Session, r: Rewritten): Promise<boolean> {
+  const queryId = nextQueryId();
+  let spec: CopySpec;
+  try {
+    spec = parseCopy(r);
+  } catch (e) {
+    if (e instanceof GatewayError) return session.raise(e);
+    throw e;
+  }
+  const s3 = session.gw.opts.s3;
+  const fail = (e: GatewayError) => {
+    session.lastCopyCount = 0;
+    return session.raise(e);
+  };
+  if (spec.auth.kind === "keys" && spec.auth.accessKeyId !== session.gw.s3AccessKeyId) {
+    return fail(new GatewayError("S3ServiceException:The AWS Access Key Id you provided does not exist in our records.,Status 403,Error InvalidAccessKeyId", "XX000"));
+  }
+
+  // Column metadata from this session (the target may be a temp table only it can see).
+  const meta = await session.internal(
+    `SELECT c.oid, a.attname, coalesce(bt.typname, t.typname), format_type(a.atttypid, a.atttypmod), a.atttypmod, (t.typname = 'super'), a.attnotnull, a.attidentity
+     FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid JOIN pg_type t ON t.oid = a.atttypid
+     LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+     WHERE c.oid = ${quoteLiteral(spec.tableSql)}::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+  );
+  if (meta.error) {
+    return session.raise(new GatewayError(meta.error.get("M") ?? "COPY target lookup failed", meta.error.get("C") ?? "42P01"));
+  }
+  const tableOid = Number(meta.rows[0]?.[0] ?? 0);
+  const all: Column[] = meta.rows.map((row) => ({
+    name: row[1]!,
+    typname: row[2]!,
+    fmt: row[3]!,
+    typmod: Number(row[4]),
+    isSuper: row[5] === "t",
+    notNull: row[6] === "t",
+    identity: row[7],
+  })) as Column[];
+  let cols: Column[];
+  if (spec.columns) {
+    cols = [];
+    for (const name of spec.columns) {
+      const c = all.find((x) => x.name === name);
+      if (!c) return fail(new GatewayError(`column "${name}" of relation "${spec.tableName}" does not exist`, "42703"));
+      cols.push(c);
+    }
+  } else {
+    cols = all.filter((c) => !(meta.rows.find((row) => row[1] === c.name)?.[7] === "a"));
+  }
+
+  // Which objects.
+  let files: string[];
+  try {
+    const { bucket, key } = parseS3Url(spec.source);
+    if (spec.manifest) {
+      const body = await s3.get(bucket, key);
+      if (!body) throw new GatewayError(`Problem reading manifest file - S3ServiceException:The specified key does not exist.,Status 404,Error NoSuchKey,Key ${key}`, "XX000");
+      let man: { entries?: Array<{ url?: string; mandatory?: boolean; meta?: { content_length?: number } }> };
+      try {
+        man = JSON.parse(body.toString("utf8"));
+      } catch {
+        throw new GatewayError(`Manifest file is not in correct json format: ${spec.source}`, "XX000");
+      }
+      if (!Array.isArray(man.entries)) throw new GatewayError(`Manifest file is not in correct json format: ${spec.source} (no "entries")`, "XX000");
+      files = [];
+      for (const ent of man.entries) {
+        if (!ent.url) throw new GatewayError("Manifest entry without url", "XX000");
+        if (spec.format === "parquet" && typeof ent.meta?.content_length !== "number") {
+          throw new GatewayError(`Manifest entry ${ent.url} needs "meta": {"content_length": N} for PARQUET`, "XX000");
+        }
+        const u = parseS3Url(ent.url);
+        const exists = await s3.exists(u.bucket, u.key);
+        if (!exists) {
+          if (ent.mandatory) throw new GatewayError(`Manifest file entry ${ent.url} is mandatory but S3ServiceException:The specified key does not exist.,Status 404,Error NoSuchKey`, "XX000");
+          continue;
+        }
+        files.push(ent.url);
+      }
+    } else {
+      const keys = await s3.list(bucket, key);
+      if (keys.length === 0) throw new GatewayError(`The specified S3 prefix '${key}' does not exist`, "XX000");
+      files = keys.map((k) => `s3://${bucket}/${k}`);
+    }
+  } catch (e) {
+    if (e instanceof GatewayError) return fail(e);
+    return fail(new GatewayError(`S3ServiceException: ${(e as Error).message}`, "XX000"));
+  }
+
+  // Read, decode and convert every record; keep enough to map PostgreSQL's line numbers back.
+  const converters = cols.map((c, i) => converterFor(c, spec, i));
+  const texts: string[] = [];
+  const out: string[] = [];
+  const lineFile: number[] = [];
+  const lineNo: number[] = [];
+  const lineSpan: number[] = [];
+  const errors: LoadError[] = [];
+  const mkError = (fileIdx: number, line: number, raw: string, col: number, code: number, reason: string, rawField: string): LoadError => ({
+    file: files[fileIdx]!,
+    line,
+    colname: cols[col]?.name ?? "",
+    type: cols[col]?.fmt.replace(/\(.*/, "") ?? "",
+    colLength: cols[col] && cols[col]!.typmod > 4 ? String(cols[col]!.typmod - 4) : "0",
+    position: 0,
+    rawLine: raw,
+    rawField,
+    code,
+    reason,
+  });
+
+  const fetched = files.map((url) => {
+    const { bucket, key } = parseS3Url(url);
+    return s3.get(bucket, key);
+  });
+  for (let fi = 0; fi < files.length; fi++) {
+    let buf: Buffer;
+    try {
+      const body = await fetched[fi]!;
+      if (!body) throw new Error("The specified key does not exist.");
+      buf = await decompress(body, spec);
+    } catch (e) {
+      errors.push(mkError(fi, 0, "", -1, 1216, `Cannot read ${spec.compression ?? "input"}: ${(e as Error).message}`.slice(0, 512), ""));
+      break;
+    }
+    let text = "";
+    if (spec.format !== "parquet") {
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+        invalidUtf8Context.current = false;
+      } catch {
+        text = buf.toString("utf8");
+        invalidUtf8Context.current = true;
+      }
+    }
+    texts.push(text);
+    const onRecord: OnRecord = (fields, line, start, end) => {
+      const raw = text.slice(start, end);
+      if (fields.length !== cols.length && !(spec.fillRecord && fields.length < cols.length)) {
+        errors.push(mkError(fi, line, raw, -1, fields.length > cols.length ? 1202 : 1214, fields.length > cols.length ? "Extra column(s) found" : "Delimiter not found", raw));
+        return;
+      }
+      const conv: string[] = [];
+      for (let c = 0; c < cols.length; c++) {
+        const v = fields[c] ?? null;
+        try {
+          conv.push(csvField(converters[c]!(v)));
+        } catch (e) {
+          if (!(e instanceof RowError)) throw e;
+          errors.push(mkError(fi, line, raw, c, e.code, e.reason, v ?? ""));
+          return;
+        }
+      }
+      out.push(conv.join(","));
+      lineFile.push(fi);
+      lineNo.push(line);
+      lineSpan.push(start, end);
+    };
+    try {
+      if (spec.format === "csv") parseCsv(text, spec, onRecord);
+      else if (spec.format === "json") parseJson(text, spec, cols, onRecord);
+      else if (spec.format === "parquet") await parseParquet(buf, spec, cols, onRecord);
+      else parseText(text, spec, onRecord);
+    } catch (e) {
+      if (!(e instanceof RowError)) throw e;
+      errors.push(mkError(fi, 0, "", e.col, e.code, e.reason, ""));
+    }
+    if (errors.length > spec.maxError) break;
+  }
+  if (errors.length > spec.maxError) {
+    await recordErrors(session, tableOid, queryId, errors);
+    return fail(loadFailed(spec, errors, queryId));
+  }
+
+  // Stream to PostgreSQL; PostgreSQL-detected bad rows are skipped and retried under MAXERROR.
+  const excluded = new Set<number>();
+  const colList = cols.map((c) => quoteIdent(c.name)).join(", ");
+  const copySql = `COPY ${spec.tableSql} (${colList}) FROM STDIN WITH (FORMAT csv)`;
+  const useSavepoint = spec.maxError > 0 && session.txStatus === "T";
+  const dropFault = session.gw.opts.faults.dropOn.indexOf("copy");
+  if (dropFault >= 0) session.gw.opts.faults.dropOn.splice(dropFault, 1);
+  for (;;) {
+    if (useSavepoint) await session.internal("SAVEPOINT redshift_local_copy");
+    const emitted: number[] = [];
+    const res = await session.copyIn(copySql, async (send, aborted) => {
+      let chunk: string[] = [];
+      let size = 0;
+      let sent = 0;
+      for (let k = 0; k < out.length; k++) {
+        if (excluded.has(k)) continue;
+        const ln = out[k]!;
+        chunk.push(ln);
+        emitted.push(k);
+        size += ln.length + 1;
+        if (size > 1 << 20) {
+          await send(Buffer.from(chunk.join("\n") + "\n", "utf8"));
+          chunk = [];
+          size = 0;
+          sent++;
+          if (dropFault >= 0 && sent === 1) {
+            session.destroy();
+            return undefined;
+          }
+          if (aborted()) return undefined;
+        }
+      }
+      if (chunk.length) await send(Buffer.from(chunk.join("\n") + "\n", "utf8"));
+      if (dropFault >= 0) session.destroy();
+      return undefined;
+    });
+    if (session.closed) return false;
+    if (!res.error) {
+      if (useSavepoint) await session.internal("RELEASE SAVEPOINT redshift_local_copy");
+      const n = Number(/COPY (\d+)/.exec(res.tag ?? "")?.[1] ?? emitted.length);
+      session.lastCopyCount = n;
+      if (errors.length) await recordErrors(session, tableOid, queryId, errors);
+      const skipped = errors.length ? ` ${errors.length} record(s) could not be loaded.  Check 'stl_load_errors' system table for details.` : "";
+      session.sendNotice({ severity: "INFO", code: "00000", message: `Load into table '${spec.tableName}' completed, ${n} record(s) loaded successfully.${skipped}` });
+      session.commandComplete(`COPY ${n}`);
+      return true;
+    }
+    // Map "COPY t, line N, column c" back to the file and line.
+    const where = res.error.get("W") ?? "";
+    const m = /line (\d+)(?:, column ([^:]+))?/.exec(where);
+    const pgLine = m ? Number(m[1]) : 0;
+    const k = emitted[pgLine - 1];
+    const colIdx = m?.[2] ? cols.findIndex((c) => c.name === m[2]) : -1;
+    const mapped = mapPgError(res.error, cols[colIdx]);
+    if (k !== undefined) {
+      const fi = lineFile[k]!;
+      const raw = texts[fi]!.slice(lineSpan[2 * k]!, lineSpan[2 * k + 1]!);
+      const rawField = /column [^:]+: "(.*)"$/.exec(where)?.[1] ?? (/: "(.*)"$/.exec(res.error.get("M") ?? "")?.[1] ?? "");
+      errors.push(mkError(fi, lineNo[k]!, raw, colIdx, mapped.code, mapped.reason, rawField));
+    } else {
+      errors.push(mkError(0, 0, "", colIdx, mapped.code, mapped.reason, ""));
+    }
+    if (k !== undefined && errors.length <= spec.maxError && (useSavepoint || session.txStatus !== "E")) {
+      if (useSavepoint) await session.internal("ROLLBACK TO SAVEPOINT redshift_local_copy");
+      excluded.add(k);
+      continue;
+    }
+    await recordErrors(session, tableOid, queryId, errors);
+    session.lastCopyCount = 0;
+    const err = loadFailed(spec, errors, queryId);
+    if (session.txStatus === "T") return session.raise(err);
+    session.sendError({ code: err.code, message: err.message, detail: err.detail });
+    return false;
+  }
+}

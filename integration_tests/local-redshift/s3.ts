@@ -1,0 +1,235 @@
+// S3 for the stand-in: s3rver (child process) behind an in-process HTTP proxy that injects faults
+// and replaces s3rver's racy DeleteObjects with sequential single deletes.
+import { fork, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface S3Fault {
+  kind: "error" | "hang";
+  status?: number;
+  code?: string;
+  remaining: number;
+  /** Only requests whose method matches, e.g. "PUT". */
+  method?: string;
+}
+
+export interface S3Handle {
+  endpoint: string; // the fault proxy: what clients use
+  directEndpoint: string; // s3rver itself: what the COPY emulation reads from
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  faults: S3Fault[];
+  latencyMs: { value: number };
+  requestCount: { value: number };
+  stop(): Promise<void>;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function xmlError(code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>local-redshift</RequestId></Error>`;
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function xmlUnescape(s: string): string {
+  return s
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_m, d: string) => String.fromCodePoint(Number(d)))
+    .replace(/&amp;/g, "&");
+}
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function directRequest(base: string, method: string, pathAndQuery: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(base + pathAndQuery, { method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export function encodeKey(key: string): string {
+  return key.split("/").map(encodeURIComponent).join("/");
+}
+
+export async function startS3(options: { log?: (l: string) => void } = {}): Promise<S3Handle> {
+  const log = options.log ?? (() => {});
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-redshift-s3-"));
+  const bucket = "local-redshift";
+  const child: ChildProcess = fork(path.join(here, "s3rver-child.mjs"), [dir, bucket], {
+    execArgv: ["--openssl-legacy-provider", "--no-warnings"],
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+  });
+  let childErr = "";
+  child.stderr?.on("data", (d: Buffer) => (childErr += d.toString()));
+  const s3rverPort = await new Promise<number>((resolve, reject) => {
+    child.once("message", (m: { port: number }) => resolve(m.port));
+    child.once("exit", (code) => reject(new Error(`s3rver exited ${code}: ${childErr}`)));
+  });
+  const direct = `http://127.0.0.1:${s3rverPort}`;
+
+  const faults: S3Fault[] = [];
+  const latencyMs = { value: 0 };
+  const requestCount = { value: 0 };
+  const hanging = new Set<http.ServerResponse>();
+
+  const takeFault = (method: string): S3Fault | undefined => {
+    const f = faults.find((x) => x.remaining > 0 && (!x.method || x.method === method));
+    if (!f) return undefined;
+    f.remaining--;
+    if (f.remaining <= 0) faults.splice(faults.indexOf(f), 1);
+    return f;
+  };
+
+  const server = http.createServer(async (req, res) => {
+    requestCount.value++;
+    try {
+      if (latencyMs.value > 0) await new Promise((r) => setTimeout(r, latencyMs.value));
+      const fault = takeFault(req.method ?? "GET");
+      if (fault?.kind === "hang") {
+        // Swallow the request and never answer: the client's own timeout must fire.
+        req.resume();
+        hanging.add(res);
+        res.on("close", () => hanging.delete(res));
+        return;
+      }
+      if (fault?.kind === "error") {
+        await readBody(req);
+        const status = fault.status ?? 500;
+        const code = fault.code ?? (status === 503 ? "SlowDown" : "InternalError");
+        const msg = status === 503 ? "Please reduce your request rate." : "We encountered an internal error. Please try again.";
+        res.writeHead(status, { "content-type": "application/xml" });
+        res.end(xmlError(code, msg));
+        return;
+      }
+      const url = new URL(req.url ?? "/", "http://x");
+      if (req.method === "POST" && url.searchParams.has("delete")) {
+        // s3rver deletes the keys of one DeleteObjects concurrently and can answer 500 although every
+        // object is gone; deleting one by one avoids the race and gives the documented response.
+        const body = (await readBody(req)).toString("utf8");
+        const keys = [...body.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => xmlUnescape(m[1] ?? ""));
+        const quiet = /<Quiet>\s*true\s*<\/Quiet>/i.test(body);
+        const bucketPath = url.pathname.replace(/\/+$/, "");
+        let out = '<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">';
+        for (const key of keys) {
+          const r = await directRequest(direct, "DELETE", `${bucketPath}/${encodeKey(key)}`);
+          if (r.status >= 300 && r.status !== 404) out += `<Error><Key>${xmlEscape(key)}</Key><Code>InternalError</Code><Message>status ${r.status}</Message></Error>`;
+          else if (!quiet) out += `<Deleted><Key>${xmlEscape(key)}</Key></Deleted>`;
+        }
+        out += "</DeleteResult>";
+        res.writeHead(200, { "content-type": "application/xml" });
+        res.end(out);
+        return;
+      }
+      const upstream = http.request(
+        { host: "127.0.0.1", port: s3rverPort, method: req.method, path: req.url, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      upstream.on("error", (err) => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end(String(err));
+      });
+      req.pipe(upstream);
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/xml" });
+      res.end(xmlError("InternalError", String(err)));
+    }
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const addr = server.address();
+  const proxyPort = typeof addr === "object" && addr ? addr.port : 0;
+  log(`s3 on http://127.0.0.1:${proxyPort} (s3rver on ${s3rverPort}), bucket ${bucket}`);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      for (const r of hanging) r.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (child.exitCode === null && child.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+          child.once("exit", () => {
+            clearTimeout(t);
+            resolve();
+          });
+          child.kill("SIGTERM");
+        });
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    })());
+
+  return {
+    endpoint: `http://127.0.0.1:${proxyPort}`,
+    directEndpoint: direct,
+    bucket,
+    region: "us-east-1",
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+    faults,
+    latencyMs,
+    requestCount,
+    stop,
+  };
+}
+
+/** Reads S3 the way Redshift's COPY would, straight from s3rver (client-side faults do not apply). */
+export class S3Reader {
+  constructor(private readonly base: string) {}
+
+  async get(bucket: string, key: string): Promise<Buffer | undefined> {
+    const r = await directRequest(this.base, "GET", `/${bucket}/${encodeKey(key)}`);
+    if (r.status === 404) return undefined;
+    if (r.status !== 200) throw new Error(`S3 GET s3://${bucket}/${key} answered ${r.status}`);
+    return r.body;
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    const r = await directRequest(this.base, "HEAD", `/${bucket}/${encodeKey(key)}`);
+    return r.status === 200;
+  }
+
+  async list(bucket: string, prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    for (;;) {
+      const q = new URLSearchParams({ "list-type": "2", prefix, "max-keys": "1000" });
+      if (token) q.set("continuation-token", token);
+      const r = await directRequest(this.base, "GET", `/${bucket}?${q.toString()}`);
+      if (r.status !== 200) throw new Error(`S3 ListObjectsV2 s3://${bucket}/${prefix} answered ${r.status}: ${r.body.toString()}`);
+      const xml = r.body.toString("utf8");
+      for (const m of xml.matchAll(/<Contents>[\s\S]*?<Key>([\s\S]*?)<\/Key>/g)) keys.push(xmlUnescape(m[1] ?? ""));
+      const next = /<NextContinuationToken>([\s\S]*?)<\/NextContinuationToken>/.exec(xml);
+      if (!/<IsTruncated>true<\/IsTruncated>/.test(xml) || !next) break;
+      token = xmlUnescape(next[1] ?? "");
+    }
+    return keys;
+  }
+}

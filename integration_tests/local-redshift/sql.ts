@@ -1,0 +1,176 @@
+// A small SQL lexer and the Redshift-dialect rewrites done on token streams. It only needs to be
+// right about where strings, quoted identifiers, comments and statement boundaries are.
+
+export type TokKind = "ws" | "comment" | "string" | "qident" | "word" | "number" | "param" | "punct";
+export interface Tok {
+  kind: TokKind;
+  text: string;
+}
+
+export class GatewayError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly detail?: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function tokenize(sql: string): Tok[] {
+  const toks: Tok[] = [];
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const c = sql[i]!;
+    const start = i;
+    if (/\s/.test(c)) {
+      while (i < n && /\s/.test(sql[i]!)) i++;
+      toks.push({ kind: "ws", text: sql.slice(start, i) });
+    } else if (c === "-" && sql[i + 1] === "-") {
+      while (i < n && sql[i] !== "\n") i++;
+      toks.push({ kind: "comment", text: sql.slice(start, i) });
+    } else if (c === "/" && sql[i + 1] === "*") {
+      let depth = 0;
+      while (i < n) {
+        if (sql[i] === "/" && sql[i + 1] === "*") {
+          depth++;
+          i += 2;
+        } else if (sql[i] === "*" && sql[i + 1] === "/") {
+          depth--;
+          i += 2;
+          if (depth === 0) break;
+        } else i++;
+      }
+      toks.push({ kind: "comment", text: sql.slice(start, i) });
+    } else if (c === "'" || ((c === "E" || c === "e") && sql[i + 1] === "'")) {
+      const escapes = c !== "'";
+      i += escapes ? 2 : 1;
+      while (i < n) {
+        if (escapes && sql[i] === "\\") i += 2;
+        else if (sql[i] === "'") {
+          if (sql[i + 1] === "'") i += 2;
+          else {
+            i++;
+            break;
+          }
+        } else i++;
+      }
+      toks.push({ kind: "string", text: sql.slice(start, i) });
+    } else if (c === '"') {
+      i++;
+      while (i < n) {
+        if (sql[i] === '"') {
+          if (sql[i + 1] === '"') i += 2;
+          else {
+            i++;
+            break;
+          }
+        } else i++;
+      }
+      toks.push({ kind: "qident", text: sql.slice(start, i) });
+    } else if (c === "$" && /[0-9]/.test(sql[i + 1] ?? "")) {
+      i++;
+      while (i < n && /[0-9]/.test(sql[i]!)) i++;
+      toks.push({ kind: "param", text: sql.slice(start, i) });
+    } else if (c === "$") {
+      const m = /^\$([A-Za-z_][A-Za-z_0-9]*)?\$/.exec(sql.slice(i));
+      if (m) {
+        const tag = m[0];
+        const end = sql.indexOf(tag, i + tag.length);
+        i = end < 0 ? n : end + tag.length;
+        toks.push({ kind: "string", text: sql.slice(start, i) });
+      } else {
+        i++;
+        toks.push({ kind: "punct", text: c });
+      }
+    } else if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
+      while (i < n && /[A-Za-z_0-9$\u0080-\uffff]/.test(sql[i]!)) i++;
+      toks.push({ kind: "word", text: sql.slice(start, i) });
+    } else if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(sql[i + 1] ?? ""))) {
+      while (i < n && /[0-9.eE]/.test(sql[i]!)) {
+        if ((sql[i] === "e" || sql[i] === "E") && /[+-]/.test(sql[i + 1] ?? "")) i++;
+        i++;
+      }
+      toks.push({ kind: "number", text: sql.slice(start, i) });
+    } else if (c === ":" && sql[i + 1] === ":") {
+      i += 2;
+      toks.push({ kind: "punct", text: "::" });
+    } else {
+      i++;
+      toks.push({ kind: "punct", text: c });
+    }
+  }
+  return toks;
+}
+
+export const join = (toks: Tok[]): string => toks.map((t) => t.text).join("");
+
+/** Splits on top-level semicolons; drops statements that are only whitespace/comments. */
+export function splitStatements(toks: Tok[]): Tok[][] {
+  const out: Tok[][] = [];
+  let cur: Tok[] = [];
+  for (const t of toks) {
+    if (t.kind === "punct" && t.text === ";") {
+      if (cur.some(isSignificant)) out.push(cur);
+      cur = [];
+    } else cur.push(t);
+  }
+  if (cur.some(isSignificant)) out.push(cur);
+  return out;
+}
+
+export const isSignificant = (t: Tok): boolean => t.kind !== "ws" && t.kind !== "comment";
+export const sig = (toks: Tok[]): Tok[] => toks.filter(isSignificant);
+export const upper = (t: Tok | undefined): string => (t && t.kind === "word" ? t.text.toUpperCase() : "");
+
+export function stringValue(t: Tok): string {
+  if (t.text.startsWith("$")) {
+    const tag = /^\$[^$]*\$/.exec(t.text)![0];
+    return t.text.slice(tag.length, t.text.length - tag.length);
+  }
+  if (t.text[0] === "E" || t.text[0] === "e") {
+    return t.text.slice(2, -1).replace(/''/g, "'").replace(/\\(.)/g, (_m, ch: string) => ({ n: "\n", t: "\t", r: "\r", b: "\b", f: "\f" })[ch] ?? ch);
+  }
+  return t.text.slice(1, -1).replace(/''/g, "'");
+}
+
+export function identValue(t: Tok): string {
+  if (t.kind === "qident") return t.text.slice(1, -1).replace(/""/g, '"');
+  return t.text.toLowerCase();
+}
+
+export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+export const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+const MAX_IDENT_BYTES = 63;
+
+/**
+ * Identifier rules: quoted identifiers fold ASCII letters to lowercase (Redshift's default,
+ * enable_case_sensitive_identifier off), and names over PostgreSQL's 63 bytes are refused, since
+ * PostgreSQL would truncate them silently where Redshift keeps up to 127 bytes.
+ */
+export function foldIdentifiers(toks: Tok[]): void {
+  for (const t of toks) {
+    if (t.kind === "qident") {
+      const name = identValue(t);
+      checkIdentLength(name);
+      const folded = name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+      t.text = quoteIdent(folded);
+    } else if (t.kind === "word") {
+      checkIdentLength(t.text);
+    }
+  }
+}
+
+function checkIdentLength(name: string): void {
+  const bytes = Buffer.byteLength(name, "utf8");
+  if (bytes > MAX_IDENT_BYTES) {
+    throw new GatewayError(
+      `identifier "${name}" is ${bytes} bytes; the local Redshift stand-in (PostgreSQL) supports at most ${MAX_IDENT_BYTES}`,
+      "42622",
+      "Redshift allows 127 bytes, PostgreSQL truncates above 63; the stand-in refuses instead of truncating silently.",
+    );
+  }
+}
