@@ -782,8 +782,8 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     type: cols[col]?.fmt.replace(/\(.*/, "") ?? "",
     colLength: cols[col] && cols[col]!.typmod > 4 ? String(cols[col]!.typmod - 4) : "0",
     position: 0,
-    rawLine: raw,
-    rawField,
+    rawLine: raw.replace(/\u0000/g, "\\x00"),
+    rawField: rawField.replace(/\u0000/g, "\\x00"),
     code,
     reason,
   });

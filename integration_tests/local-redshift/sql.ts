@@ -142,7 +142,8 @@ export function identValue(t: Tok): string {
 }
 
 export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
-export const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+// NUL cannot travel inside a protocol string (it terminates it); show it instead.
+export const quoteLiteral = (s: string): string => `'${s.replace(/\u0000/g, "\\x00").replace(/'/g, "''")}'`;
 
 const MAX_IDENT_BYTES = 63;
 

@@ -1,0 +1,173 @@
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type pg from "pg";
+import { parquetWriteBuffer } from "hyparquet-writer";
+import { useLocalRedshift } from "./shared.ts";
+import { ROLE, directClient, errorOf, gatewayClient, put, putManifest, uniq } from "./test-helpers.ts";
+
+const h = useLocalRedshift();
+let c: pg.Client;
+let d: pg.Client;
+beforeAll(async () => {
+  c = gatewayClient(h.rs);
+  d = directClient(h.rs);
+  await c.connect();
+  await d.connect();
+});
+afterAll(async () => {
+  await c?.end();
+  await d?.end();
+});
+
+/** A valid zstd frame made of raw (stored) blocks: enough to test decoding without a compressor. */
+function zstdStored(data: Buffer): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38])]; // magic, descriptor, window 128 KiB
+  const max = 128 * 1024;
+  for (let off = 0; off < data.length || off === 0; off += max) {
+    const block = data.subarray(off, off + max);
+    const last = off + max >= data.length ? 1 : 0;
+    const hdr = (block.length << 3) | last; // block type 0 = raw
+    parts.push(Buffer.from([hdr & 0xff, (hdr >> 8) & 0xff, (hdr >> 16) & 0xff]), block);
+    if (data.length === 0) break;
+  }
+  return Buffer.concat(parts);
+}
+
+const count = async (t: string) => (await d.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n as number;
+
+describe("compression", () => {
+  it("ZSTD", async () => {
+    const t = uniq("zstd");
+    await c.query(`CREATE TABLE ${t} (id INTEGER, s VARCHAR(10))`);
+    const url = await putManifest(h.rs, `f1/${t}`, [zstdStored(Buffer.from("1,a\n2,b\n"))]);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' MANIFEST CSV ZSTD`);
+    expect(await count(t)).toBe(2);
+  });
+
+  it("BZIP2", async () => {
+    const t = uniq("bz");
+    await c.query(`CREATE TABLE ${t} (id INTEGER, s VARCHAR(10))`);
+    const bz = execFileSync("bzip2", ["-c"], { input: Buffer.from("1,a\n2,b\n3,c\n") });
+    const url = await put(h.rs, `f2/${t}.bz2`, bz);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV BZIP2`);
+    expect(await count(t)).toBe(3);
+  });
+
+  it("GZIP declared but data not gzip fails the load", async () => {
+    const t = uniq("notgz");
+    await c.query(`CREATE TABLE ${t} (id INTEGER)`);
+    const url = await put(h.rs, `f3/${t}.csv`, "1\n");
+    const e = await errorOf(c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV GZIP`));
+    expect(e.message).toMatch(/Load into table/);
+  });
+});
+
+describe("JSON 'auto'", () => {
+  it("'auto' matches keys case-sensitively against lowercase column names; 'auto ignorecase' does not", async () => {
+    const t = uniq("json");
+    await c.query(`CREATE TABLE ${t} (userid INTEGER, name VARCHAR(10), doc SUPER)`);
+    const body = `{"UserId": 1, "name": "a", "doc": {"k": [1, 2]}}\n{"userid": 2, "Name": "b", "doc": null}`;
+    const url = await put(h.rs, `f4/${t}.json`, body);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' FORMAT AS JSON 'auto'`);
+    const r1 = (await d.query(`SELECT userid, name, doc::text AS doc FROM ${t} ORDER BY name NULLS LAST`)).rows;
+    expect(r1).toEqual([
+      { userid: null, name: "a", doc: '{"k": [1, 2]}' },
+      { userid: 2, name: null, doc: null },
+    ]);
+    await c.query(`TRUNCATE ${t}`);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' JSON 'auto ignorecase'`);
+    const r2 = (await d.query(`SELECT userid, name FROM ${t} ORDER BY userid`)).rows;
+    expect(r2).toEqual([
+      { userid: 1, name: "a" },
+      { userid: 2, name: "b" },
+    ]);
+  });
+
+  it("jsonpaths files are not emulated", async () => {
+    const e = await errorOf(c.query(`COPY x FROM 's3://${h.rs.s3.bucket}/k' IAM_ROLE '${ROLE}' JSON 's3://b/paths.json'`));
+    expect(e.code).toBe("0A000");
+  });
+});
+
+describe("PARQUET", () => {
+  it("binds columns by position, SERIALIZETOJSON for nested data, needs content_length in the manifest", async () => {
+    const t = uniq("pq");
+    await c.query(`CREATE TABLE ${t} (a BIGINT, b VARCHAR(20), c SUPER)`);
+    const buf = Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: "Whatever", data: [1, 2], type: "INT32" },
+          { name: "other_name", data: ["x", "y"], type: "STRING" },
+          { name: "nested", data: [{ k: 1 }, { k: [true] }], type: "JSON" },
+        ],
+      }),
+    );
+    const noLen = await putManifest(h.rs, `f5/${t}/nolen`, [buf]);
+    expect((await errorOf(c.query(`COPY ${t} FROM '${noLen}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS PARQUET SERIALIZETOJSON`))).message).toMatch(/content_length/);
+    const url = await putManifest(h.rs, `f5/${t}/ok`, [buf], { contentLength: true });
+    expect((await errorOf(c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS PARQUET REGION 'us-east-1'`))).message).toMatch(/REGION/);
+    expect((await errorOf(c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS PARQUET MAXERROR 3`))).message).toMatch(/MAXERROR/);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS PARQUET SERIALIZETOJSON`);
+    const r = (await d.query(`SELECT a, b, c::text AS c FROM ${t} ORDER BY a`)).rows;
+    expect(r).toEqual([
+      { a: "1", b: "x", c: '{"k": 1}' },
+      { a: "2", b: "y", c: '{"k": [true]}' },
+    ]);
+    const t2 = uniq("pq2");
+    await c.query(`CREATE TABLE ${t2} (a BIGINT, b VARCHAR(20))`);
+    const e = await errorOf(c.query(`COPY ${t2} FROM '${url}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS PARQUET`));
+    expect(e.message).toMatch(/Load into table/);
+  });
+});
+
+describe("character handling", () => {
+  it("invalid UTF-8 fails without ACCEPTINVCHARS and is replaced with it", async () => {
+    const t = uniq("inv");
+    await c.query(`CREATE TABLE ${t} (s VARCHAR(10))`);
+    const url = await put(h.rs, `f6/${t}.csv`, Buffer.concat([Buffer.from("a"), Buffer.from([0xff]), Buffer.from("b\n")]));
+    const e = await errorOf(c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV`));
+    expect(e.message).toMatch(/Load into table/);
+    const r = await c.query(`SELECT err_code FROM stl_load_errors WHERE filename LIKE '%${t}%'`);
+    expect(r.rows[0].err_code).toBe(1220);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV ACCEPTINVCHARS`);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV ACCEPTINVCHARS AS '^'`);
+    expect((await d.query(`SELECT s FROM ${t} ORDER BY s`)).rows.map((x) => x.s)).toEqual(["a?b", "a^b"]);
+  });
+
+  it("NUL characters fail the load", async () => {
+    const t = uniq("nul");
+    await c.query(`CREATE TABLE ${t} (s VARCHAR(10))`);
+    const url = await put(h.rs, `f7/${t}.csv`, "a\u0000b\n");
+    const e = await errorOf(c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV`));
+    expect(e.message).toMatch(/Load into table/);
+  });
+
+  it("NaN and Infinity cannot be loaded into numeric or float columns", async () => {
+    const t = uniq("nan");
+    await c.query(`CREATE TABLE ${t} (f DOUBLE PRECISION)`);
+    for (const v of ["NaN", "Infinity", "-inf"]) {
+      const url = await put(h.rs, `f8/${t}-${v}.csv`, `${v}\n`);
+      await errorOf(c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV`));
+    }
+    expect(await count(t)).toBe(0);
+  });
+
+  it("the default (non-CSV) format is pipe-delimited text with \\N nulls", async () => {
+    const t = uniq("txt");
+    await c.query(`CREATE TABLE ${t} (a INTEGER, b VARCHAR(10))`);
+    const url = await put(h.rs, `f9/${t}.txt`, "1|x\n2|\\N\n");
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}'`);
+    expect((await d.query(`SELECT a, b FROM ${t} ORDER BY a`)).rows).toEqual([
+      { a: 1, b: "x" },
+      { a: 2, b: null },
+    ]);
+  });
+
+  it("SUPER from CSV takes JSON text, including \\u escapes beyond ASCII", async () => {
+    const t = uniq("sup");
+    await c.query(`CREATE TABLE ${t} (j SUPER)`);
+    const url = await put(h.rs, `f10/${t}.csv`, `"{""s"": ""\\u00e9""}"\n`);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV`);
+    expect((await c.query(`SELECT JSON_SERIALIZE(j) AS j FROM ${t}`)).rows[0].j).toBe('{"s":"é"}');
+  });
+});
