@@ -431,9 +431,10 @@ export class Session {
       case "merge":
         if (f.dropOn.includes("merge")) {
           f.dropOn.splice(f.dropOn.indexOf("merge"), 1);
-          this.backend.write(query(this.finalSql(r)));
-          // Let the statement reach the server, then vanish like a broken network path.
-          await new Promise((res) => setTimeout(res, 5));
+          // The statement reaches the server, the client never hears back: like a broken network path.
+          this.collector = () => {};
+          this.client.destroy();
+          await new Promise<void>((res) => this.backend.write(query(this.finalSql(r)), () => res()));
           this.destroy();
           return false;
         }
