@@ -51,18 +51,32 @@ export async function startLocalRedshift(options: LocalRedshiftOptions = {}): Pr
   const t0 = Date.now();
   const log = options.quiet ? () => {} : (l: string) => process.stderr.write(`[local-redshift] ${l}\n`);
   const useTls = options.tls ?? true;
-  const tlsMaterial = useTls ? makeTls() : undefined;
-  const [pgh, s3h] = await Promise.all([startPostgres({ quiet: true, log }), startS3({ log })]);
+  const [pgr, s3r, tlsr] = await Promise.allSettled([startPostgres({ quiet: true, log }), startS3({ log }), useTls ? makeTls() : Promise.resolve(undefined)]);
+  if (tlsr.status === "rejected") {
+    if (pgr.status === "fulfilled") await pgr.value.stop();
+    if (s3r.status === "fulfilled") await s3r.value.stop();
+    throw tlsr.reason;
+  }
+  const tlsMaterial = tlsr.value;
+  if (pgr.status === "rejected" || s3r.status === "rejected") {
+    if (pgr.status === "fulfilled") await pgr.value.stop();
+    if (s3r.status === "fulfilled") await s3r.value.stop();
+    throw pgr.status === "rejected" ? pgr.reason : (s3r as PromiseRejectedResult).reason;
+  }
+  const pgh = pgr.value;
+  const s3h = s3r.value;
   const cleanup: Array<() => Promise<void>> = [() => s3h.stop(), () => pgh.stop()];
   try {
     const adminConfig = { host: pgh.host, port: pgh.port, user: pgh.user, password: pgh.password, database: pgh.database };
     const boot = new pg.Client(adminConfig);
     await boot.connect();
+    const tb = Date.now();
     try {
       await bootstrap(boot, options.slices ?? 4);
     } finally {
       await boot.end();
     }
+    log(`bootstrap ${Date.now() - tb} ms`);
     const gatewayFaults: GatewayFaults = { commitFailures: 0, dropOn: [], sqlLatencyMs: 0 };
     const gw = new Gateway({
       pgHost: pgh.host,

@@ -1,7 +1,8 @@
 // A CA and a server certificate made at start-up: the connector's TLS path, certificate
 // verification included, runs against the stand-in. Keys come from Node's native generator
 // (node-forge's pure-JS RSA key generation takes seconds); forge only builds and signs the X.509.
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPair, randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import forge from "node-forge";
 
 export interface TlsMaterial {
@@ -10,8 +11,11 @@ export interface TlsMaterial {
   keyPem: string;
 }
 
-function keyPair(): { pub: forge.pki.rsa.PublicKey; priv: forge.pki.rsa.PrivateKey; privPem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync("rsa", {
+const genKeyPair = promisify(generateKeyPair);
+
+// Native, off the event loop: initdb and s3rver start meanwhile.
+async function keyPair(): Promise<{ pub: forge.pki.rsa.PublicKey; priv: forge.pki.rsa.PrivateKey; privPem: string }> {
+  const { publicKey, privateKey } = await genKeyPair("rsa", {
     modulusLength: 2048,
     publicKeyEncoding: { type: "spki", format: "pem" },
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
@@ -30,12 +34,12 @@ function serial(): string {
   return b.toString("hex");
 }
 
-export function makeTls(): TlsMaterial {
+export async function makeTls(): Promise<TlsMaterial> {
   const now = new Date();
   const notBefore = new Date(now.getTime() - 60 * 60 * 1000);
   const notAfter = new Date(now.getTime() + 30 * 24 * 60 * 60 * 1000);
 
-  const ca = keyPair();
+  const [ca, srv] = await Promise.all([keyPair(), keyPair()]);
   const caCert = forge.pki.createCertificate();
   caCert.publicKey = ca.pub;
   caCert.serialNumber = serial();
@@ -51,7 +55,6 @@ export function makeTls(): TlsMaterial {
   ]);
   caCert.sign(ca.priv, forge.md.sha256.create());
 
-  const srv = keyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = srv.pub;
   cert.serialNumber = serial();
