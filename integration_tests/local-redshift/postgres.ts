@@ -16,12 +16,16 @@ export interface PostgresHandle {
   user: string;
   password: string;
   database: string;
+  dataDir: string;
+  binRoot: string;
   stop(): Promise<void>;
 }
 
 export interface PostgresOptions {
   quiet?: boolean;
   log?: (line: string) => void;
+  /** As root: copy the binaries even when they are reachable (tests the path CI takes under /root). */
+  copyBinaries?: boolean;
 }
 
 const OS_USER = "postgres";
@@ -119,7 +123,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 
   try {
     let binRoot = await nativeDir();
-    if (isRoot && !traversableByOthers(binRoot)) {
+    if (isRoot && (options.copyBinaries || !traversableByOthers(binRoot))) {
       const copy = path.join(tmpRoot, "native");
       cloneTree(binRoot, copy);
       binRoot = copy;
@@ -231,7 +235,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         // SIGINT = fast shutdown: active sessions are rolled back, no checkpoint wait worth mentioning.
         proc.kill("SIGINT");
       }));
-    return { host: "127.0.0.1", port, user, password, database, stop };
+    return { host: "127.0.0.1", port, user, password, database, dataDir, binRoot, stop };
   } catch (err) {
     cleanup();
     throw err;

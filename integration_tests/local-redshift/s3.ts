@@ -71,6 +71,21 @@ function directRequest(base: string, method: string, pathAndQuery: string): Prom
   });
 }
 
+/** aws-chunked: "<hex size>[;chunk-signature=..]\r\n<data>\r\n" ... "0\r\n" [trailers] "\r\n". */
+export function decodeAwsChunked(b: Buffer): Buffer {
+  const out: Buffer[] = [];
+  let off = 0;
+  while (off < b.length) {
+    const eol = b.indexOf("\r\n", off);
+    if (eol < 0) break;
+    const size = parseInt(b.toString("latin1", off, eol).split(";")[0]!, 16);
+    if (!Number.isFinite(size) || size === 0) break;
+    out.push(b.subarray(eol + 2, eol + 2 + size));
+    off = eol + 2 + size + 2;
+  }
+  return Buffer.concat(out);
+}
+
 export function encodeKey(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");
 }
@@ -142,6 +157,30 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
         out += "</DeleteResult>";
         res.writeHead(200, { "content-type": "application/xml" });
         res.end(out);
+        return;
+      }
+      const sha = String(req.headers["x-amz-content-sha256"] ?? "");
+      if (sha.startsWith("STREAMING-") || String(req.headers["content-encoding"] ?? "").includes("aws-chunked")) {
+        // s3rver stores aws-chunked bodies verbatim (chunk sizes, signatures and checksum trailers end up
+        // inside the object). Decode here and forward the plain bytes; the signature covered the framed
+        // body, so the request goes on unsigned (s3rver does not require authentication).
+        const body = decodeAwsChunked(await readBody(req));
+        const headers = { ...req.headers };
+        for (const h of ["authorization", "x-amz-content-sha256", "x-amz-decoded-content-length", "x-amz-trailer", "transfer-encoding", "x-amz-sdk-checksum-algorithm"]) delete headers[h];
+        for (const k of Object.keys(headers)) if (k.startsWith("x-amz-checksum-")) delete headers[k];
+        const enc = String(headers["content-encoding"] ?? "").split(",").map((x) => x.trim()).filter((x) => x && x !== "aws-chunked");
+        if (enc.length) headers["content-encoding"] = enc.join(",");
+        else delete headers["content-encoding"];
+        headers["content-length"] = String(body.length);
+        const up = http.request({ host: "127.0.0.1", port: s3rverPort, method: req.method, path: req.url, headers }, (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        });
+        up.on("error", (err) => {
+          if (!res.headersSent) res.writeHead(502);
+          res.end(String(err));
+        });
+        up.end(body);
         return;
       }
       const upstream = http.request(
