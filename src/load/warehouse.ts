@@ -203,7 +203,7 @@ export class Warehouse {
     const prefix = staged.manifestUrl.replace(/manifest\.json$/, "");
     const like = sql.quoteLiteral(`${prefix}%`);
     const queries = [
-      `SELECT file_name AS file, line_number AS line, column_name AS column, TRIM(error_message) AS reason FROM sys_load_error_detail WHERE file_name LIKE ${like} ORDER BY start_time DESC LIMIT 5`,
+      `SELECT TRIM(file_name) AS file, line_number AS line, TRIM(column_name) AS column, TRIM(error_message) AS reason FROM sys_load_error_detail WHERE file_name LIKE ${like} ORDER BY start_time DESC LIMIT 5`,
       `SELECT TRIM(filename) AS file, line_number AS line, TRIM(colname) AS column, TRIM(raw_field_value) AS value, TRIM(err_reason) AS reason FROM stl_load_errors WHERE filename LIKE ${like} ORDER BY starttime DESC LIMIT 5`,
     ];
     for (const q of queries) {

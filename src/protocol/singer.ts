@@ -9,8 +9,9 @@ const streamName = z.string().min(1, "stream must be a non-empty string");
 export const SchemaMessage = z.looseObject({
   type: z.literal("SCHEMA"),
   stream: streamName,
-  schema: z.looseObject({}).refine((s) => s.properties !== undefined || s.type !== undefined || s.anyOf !== undefined, {
-    message: "schema must describe an object with properties",
+  // A stream becomes a table: its schema must list the properties that become columns.
+  schema: z.looseObject({}).refine((s) => s.properties !== null && typeof s.properties === "object" && !Array.isArray(s.properties), {
+    message: 'expected an object schema with "properties" (the columns of the stream\'s table)',
   }),
   key_properties: z.array(z.string()).optional(),
   bookmark_properties: z.array(z.string()).optional().nullable(),

@@ -199,11 +199,15 @@ function hasOversizedString(v: unknown, depth = 0): boolean {
   return false;
 }
 
+/** `\u0000` preceded by an even number of backslashes (so the backslash is not itself escaped). */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+
 function superEncoder(field: string, policy: ValuePolicy): FieldEncoder {
   return (v, changes) => {
     if (v === null || v === undefined) return NULL;
     let json = JSON.stringify(v);
-    if (json.indexOf("\\u0000") !== -1) json = json.replace(/\\u0000/g, "");
+    // A NUL inside a string is serialized as \u0000; an escaped backslash before "u0000" is not one.
+    if (json.indexOf("\\u0000") !== -1) json = json.replace(NUL_ESCAPE, "$1");
     // Only a document longer than the string limit can hold an oversized string, so most skip the walk.
     if (json.length > MAX_VARCHAR_BYTES && hasOversizedString(v)) {
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");

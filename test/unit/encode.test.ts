@@ -124,3 +124,13 @@ describe("helpers", () => {
     expect(parseDateTime("2024-04-30T10:00:00+0100")?.offset).toBe(60);
   });
 });
+
+describe("SUPER NUL handling", () => {
+  it("removes real NULs but keeps an escaped backslash followed by u0000", () => {
+    const width = { maxBytes: 0 };
+    const f = encoderFor("f", { kind: "super" }, DEFAULT_POLICY, width);
+    const out = f({ a: "x\u0000y", b: "lit\\u0000eral", c: "\\\u0000" }, new RowChanges());
+    const json = out.slice(1, -1).replace(/""/g, '"');
+    expect(JSON.parse(json)).toEqual({ a: "xy", b: "lit\\u0000eral", c: "\\" });
+  });
+});
