@@ -26,6 +26,9 @@ function table(rows: Record<string, unknown>[]): string {
   return [line(cols), widths.map((w) => "-".repeat(w)).join("-+-"), ...body.map(line)].join("\n");
 }
 
+// DATE as the text Redshift stores, not a local-midnight JavaScript Date.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
 async function main(): Promise<void> {
   const started = Date.now();
   const local = await startLocalRedshift({ quiet: true });

@@ -116,6 +116,12 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // The AWS SDK warns on every start that its releases after January 2027 will need Node 22; users of
+  // this release can do nothing about it, so it is noise in their logs. Other warnings still print.
+  process.removeAllListeners("warning");
+  process.on("warning", (w) => {
+    if (w.name !== "NodeVersionSupportWarning") process.stderr.write(`${w.name}: ${w.message}\n`);
+  });
   const code = await main(process.argv.slice(2), {
     stdin: process.stdin,
     stdout: (line) => process.stdout.write(`${line}\n`),
