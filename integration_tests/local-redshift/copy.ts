@@ -349,6 +349,7 @@ function converterFor(col: Column, spec: CopySpec, colIdx: number): Converter {
       if (v === "") return spec.emptyAsNull ? null : v;
       if (spec.blanksAsNull && /^[ \t]*$/.test(v)) return null;
       if (v.includes("\u0000")) throw new RowError(colIdx, 1220, "Invalid null byte - field contains NUL (0x00)");
+      if (t === "bpchar" && /[^\x00-\x7f]/.test(v)) throw new RowError(colIdx, 1220, "Multibyte character not supported for CHAR (Hint: try using VARCHAR)");
       if (v.includes("\uFFFD") && invalidUtf8Context.current) {
         if (spec.acceptInvChars === undefined) throw new RowError(colIdx, 1220, "String contains invalid or unsupported UTF8 codepoints. Bad UTF8 hex sequence");
         v = v.replace(/\uFFFD/g, spec.acceptInvChars);

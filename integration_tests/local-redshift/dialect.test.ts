@@ -64,6 +64,20 @@ describe("DDL", () => {
     expect((await errorOf(c.query(`ALTER TABLE x ADD COLUMN a VARCHAR(70000)`))).message).toMatch(/cannot exceed/);
   });
 
+  it("NUMERIC precision above 38 is rejected", async () => {
+    expect((await errorOf(c.query(`CREATE TABLE ${uniq("x")} (n NUMERIC(39,2))`))).message).toMatch(/between 1 and 38/);
+    await c.query(`CREATE TABLE ${uniq("x")} (n NUMERIC(38,37), m DECIMAL(10))`);
+  });
+
+  it("PRIMARY KEY / UNIQUE are informational: duplicates load silently", async () => {
+    const t = uniq("pk");
+    await c.query(`CREATE TABLE ${t} (id BIGINT PRIMARY KEY, u VARCHAR(5) UNIQUE NOT NULL, CONSTRAINT k2 UNIQUE (u), PRIMARY KEY (id))`);
+    await c.query(`INSERT INTO ${t} VALUES (1, 'a'), (1, 'a')`);
+    expect((await d.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n).toBe(2);
+    const e = await errorOf(c.query(`INSERT INTO ${t} VALUES (2, NULL)`));
+    expect(e.code).toBe("23502"); // NOT NULL is enforced, as in Redshift
+  });
+
   it("IDENTITY(seed, step) generates values", async () => {
     const t = uniq("ident");
     await c.query(`CREATE TABLE ${t} (id BIGINT IDENTITY(100, 5), v VARCHAR(5))`);
@@ -102,6 +116,11 @@ describe("identifiers", () => {
     await c.query(`INSERT INTO "${t}" ("USERID", "name") VALUES (1, 'x')`);
     expect((await colTypes(t.toLowerCase())).map((x) => x.n)).toEqual(["userid", "name"]);
     expect((await c.query(`SELECT "UserID" FROM ${t}`)).rows[0].userid).toBe(1);
+  });
+
+  it("names that collide after folding collide, as in Redshift", async () => {
+    const e = await errorOf(c.query(`CREATE TABLE ${uniq("col")} ("userId" INTEGER, "userid" INTEGER)`));
+    expect(e.code).toBe("42701");
   });
 
   it("names longer than 63 bytes are refused, never truncated", async () => {

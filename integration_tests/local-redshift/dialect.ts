@@ -118,6 +118,16 @@ function rewriteType(toks: Tok[], i: number, colName: string): number | undefine
     } else if (u === "CHAR" || u === "NCHAR" || u === "BPCHAR") isChar = true;
     toks[i] = word(isChar ? "CHAR" : "VARCHAR");
   }
+  if (u === "NUMERIC" || u === "DECIMAL") {
+    const open = nextSig(toks, i);
+    if (open >= 0 && toks[open]!.text === "(") {
+      const nums = sig(toks.slice(open + 1, matchParen(toks, open))).filter((x) => x.kind === "number").map((x) => Number(x.text));
+      const [p, sc = 0] = nums;
+      if (p !== undefined && (p < 1 || p > 38 || sc > 37 || sc > p)) {
+        throw new GatewayError(`NUMERIC precision ${p} must be between 1 and 38 (scale ${sc} at most 37)`, "22023", `Column "${colName}"`);
+      }
+    }
+  }
   if (varcharWord < 0) {
     const j = nextSig(toks, i);
     if (j >= 0 && toks[j]!.text === "[") throw unsupported(`${t.text.toLowerCase()}[]`);
@@ -180,8 +190,43 @@ function rewriteCreateTable(toks: Tok[]): void {
     const typeIdx = idx[1];
     if (typeIdx !== undefined) rewriteType(toks, typeIdx, identValue(toks[first]!));
   }
-  const columns = elements(toks, open, close).length;
-  if (columns > 1600) throw new GatewayError("tables can have at most 1600 columns", "54011");
+  const els = elements(toks, open, close);
+  if (els.length > 1600) throw new GatewayError("tables can have at most 1600 columns", "54011");
+  // PRIMARY KEY, UNIQUE and REFERENCES are informational in Redshift (duplicates load silently):
+  // drop them so PostgreSQL does not enforce them.
+  const kept: string[] = [];
+  for (const [a, b] of els) {
+    const part = toks.slice(a, b + 1);
+    const ps = sig(part);
+    let k = 0;
+    if (upper(ps[0]) === "CONSTRAINT") k = 2;
+    const head = upper(ps[k]);
+    if (head === "PRIMARY" || head === "UNIQUE" || head === "FOREIGN") continue;
+    for (let j = 0; j < part.length; j++) {
+      const w = upper(part[j]);
+      if (w === "PRIMARY" || w === "UNIQUE" || w === "REFERENCES" || w === "CONSTRAINT") {
+        // Blank up to the next column-constraint keyword or the end of the element.
+        let e = j;
+        const stop = new Set(["NOT", "NULL", "DEFAULT", "GENERATED", "IDENTITY", "CHECK", "COLLATE"]);
+        const jn = nextSig(part, j);
+        if (w === "PRIMARY" && jn >= 0 && upper(part[jn]) === "KEY") e = jn;
+        if (w === "CONSTRAINT" && jn >= 0) {
+          const after = nextSig(part, jn);
+          if (after < 0 || !["PRIMARY", "UNIQUE", "REFERENCES"].includes(upper(part[after]))) continue;
+          e = jn;
+        }
+        if (w === "REFERENCES") {
+          for (e = j + 1; e < part.length && !stop.has(upper(part[e])); e++) {
+            if (part[e]!.text === "(") e = matchParen(part, e);
+          }
+          e--;
+        }
+        blank(part, j, e);
+      }
+    }
+    kept.push(join(part));
+  }
+  toks.splice(open + 1, close - open - 1, { kind: "word", text: kept.join(",") });
 }
 
 function rewriteAlterTable(toks: Tok[], s: Tok[]): Rewritten | undefined {

@@ -134,6 +134,15 @@ describe("character handling", () => {
     expect((await d.query(`SELECT s FROM ${t} ORDER BY s`)).rows.map((x) => x.s)).toEqual(["a?b", "a^b"]);
   });
 
+  it("CHAR takes single-byte characters only", async () => {
+    const t = uniq("ch");
+    await c.query(`CREATE TABLE ${t} (s CHAR(4))`);
+    const url = await put(h.rs, `f11/${t}.csv`, "é\n");
+    await errorOf(c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV`));
+    const r = await c.query(`SELECT err_code FROM stl_load_errors WHERE filename LIKE '%${t}%'`);
+    expect(r.rows[0].err_code).toBe(1220);
+  });
+
   it("NUL characters fail the load", async () => {
     const t = uniq("nul");
     await c.query(`CREATE TABLE ${t} (s VARCHAR(10))`);
