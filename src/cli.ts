@@ -120,7 +120,7 @@ if (isEntryPoint()) {
   // this release can do nothing about it, so it is noise in their logs. Other warnings still print.
   process.removeAllListeners("warning");
   process.on("warning", (w) => {
-    if (w.name !== "NodeVersionSupportWarning") process.stderr.write(`${w.name}: ${w.message}\n`);
+    if (!w.message.startsWith("NodeVersionSupportWarning")) process.stderr.write(`${w.name}: ${w.message}\n`);
   });
   const code = await main(process.argv.slice(2), {
     stdin: process.stdin,
