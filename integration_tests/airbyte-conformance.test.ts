@@ -222,4 +222,20 @@ describe("typing-deduping syncs (final tables equal Airbyte's expected records)"
     await sync(ns, "append_dedup", "sync2_messages2.jsonl");
     expect(await final(ns)).toEqual(expected("sync2_expectedrecords_incremental_dedup_final2.jsonl"));
   });
+  it("recordnull: a 65,535-byte string is kept, a longer one is nulled with a DESTINATION_FIELD_SIZE_LIMITATION change", async () => {
+    const ns = uniqueSchema("ab_td_null");
+    const kept = "x".repeat(65535);
+    const input = [
+      { emitted_at: 1000, data: { id1: 1, id2: 200, updated_at: "2000-01-01T00:00:00Z", name: kept, address: { city: "San Francisco", state: "CA" } } },
+      { emitted_at: 1000, data: { id1: 2, id2: 201, updated_at: "2000-01-01T00:00:00Z", name: "y".repeat(65537), address: { city: "New York", state: "NY" } } },
+    ].map((record) => JSON.stringify({ type: "RECORD", record: { ...record, stream: "users_final", namespace: ns } }));
+    const catalog = catalogOf({ name: "users_final", namespace: ns, schema: tdSchema(), mode: "append", generationId: 43, syncId: 42 });
+    expectSuccess(await runAirbyte("write", { config: airbyteConfig(ns, { string_overflow: "null" }), catalog, input }));
+    const rows = await tableJson(ns, "users_final");
+    const want = expectedRecords("sync1_recordnull_expectedrecords_final.jsonl").map((r) => (r.name === "PLACE_HOLDER" ? { ...r, name: kept } : r));
+    expect(project(rows, COMPARED)).toEqual(project(want, COMPARED));
+    const nulled = rows.find((r) => r.id1 === 2)!;
+    // Airbyte writes the field as a JSON path ("$.name"); we name the property.
+    expect((nulled._airbyte_meta as Json).changes).toEqual([{ field: "name", change: "NULLED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" }]);
+  });
 });

@@ -147,7 +147,7 @@ describe("check", () => {
     expect(await withPg(async (c) => (await c.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [ns])).rowCount)).toBe(1);
   });
 
-  it("names the step that fails: authentication, connect, S3 put, COPY", async () => {
+  it("names the step that fails: authentication, connect, TLS, create table, S3 put, COPY", async () => {
     const ns = uniqueSchema("ab_check_fail");
     const secret = "Wr0ng-Passw0rd-Value";
     const auth = await runAirbyte("check", { config: airbyteConfig(ns, { password: secret }) });
@@ -162,6 +162,17 @@ describe("check", () => {
     const bucket = await runAirbyte("check", { config: airbyteConfig(ns, { s3_bucket: "no-such-bucket-for-check" }) });
     expect(status(bucket).status).toBe("FAILED");
     expect(status(bucket).message).toMatch(/^S3 put failed/);
+
+    const copy = await runAirbyte("check", { config: airbyteConfig(ns, { copy_iam_role_arn: "arn:aws:iam::000000000000:role/not#allowed" }) });
+    expect(status(copy).status).toBe("FAILED");
+    expect(status(copy).message).toMatch(/^COPY from S3 failed/);
+
+    const { ssl_ca: _ca, ...untrusted } = airbyteConfig(ns);
+    const tls = await runAirbyte("check", { config: { ...untrusted, ssl: true, ssl_verify: true } });
+    expect(status(tls).message).toMatch(/^TLS failed/);
+
+    const noSchema = await runAirbyte("check", { config: airbyteConfig(`${ns}_absent`, { skip_schema_creation: true }) });
+    expect(status(noSchema).message).toMatch(/^create table failed/);
 
     const invalid = await runAirbyte("check", { config: { host: "h" } });
     expect(status(invalid).status).toBe("FAILED");

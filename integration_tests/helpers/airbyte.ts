@@ -124,7 +124,9 @@ export function conformanceLines(relative: string): string[] {
 export function fixUsersWithGenerationLine(line: string, index: number): string {
   if (index !== 3) return line;
   const trimmed = line.trimEnd();
-  return trimmed.endsWith("}}}}") ? trimmed.slice(0, -1) : trimmed;
+  const fixed = trimmed.endsWith("}") ? trimmed.slice(0, -1) : trimmed;
+  JSON.parse(fixed); // the quirk is exactly one brace: anything else means the file changed
+  return fixed;
 }
 
 /** Typing-deduping messages: the files' records carry no stream/namespace; the harness adds them. */
