@@ -1,6 +1,6 @@
 // One local Redshift stand-in for the whole vitest run; test files get it via inject("localRedshift").
 import type { TestProject } from "vitest/node";
-import { startLocalRedshift, type LocalRedshift } from "./local-redshift/index.ts";
+import { startLocalRedshift, type LocalRedshift } from "./local-redshift/index.js";
 
 export interface ProvidedLocalRedshift {
   config: LocalRedshift["config"];

@@ -1,8 +1,8 @@
 // Measures start-up and one COPY of 1M rows (CSV GZIP, 4 parts, manifest) through the gateway.
 // Run: npx tsx integration_tests/local-redshift/bench-copy.ts [rows]
 import zlib from "node:zlib";
-import { startLocalRedshift } from "./index.ts";
-import { ROLE, gatewayClient, put } from "./test-helpers.ts";
+import { startLocalRedshift } from "./index.js";
+import { ROLE, gatewayClient, put } from "./test-helpers.js";
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const parts = 4;

@@ -3,7 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
-import { gatewayClient } from "./test-helpers.ts";
+import { gatewayClient } from "./test-helpers.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

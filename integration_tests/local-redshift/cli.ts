@@ -1,5 +1,5 @@
 // npm run redshift-local: one JSON line {config, pg} on stdout, human text on stderr, runs until a signal.
-import { startLocalRedshift } from "./index.ts";
+import { startLocalRedshift } from "./index.js";
 
 const slicesArg = process.argv.find((a) => a.startsWith("--slices="));
 const rs = await startLocalRedshift({

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
-import { useLocalRedshift } from "./shared.ts";
-import { ROLE, directClient, errorOf, gatewayClient, gz, put, putManifest, uniq } from "./test-helpers.ts";
+import { useLocalRedshift } from "./shared.js";
+import { ROLE, directClient, errorOf, gatewayClient, gz, put, putManifest, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 let c: pg.Client;

@@ -5,9 +5,9 @@ import zlib from "node:zlib";
 import { createRequire } from "node:module";
 import { decompress as zstdDecompress } from "fzstd";
 import { parquetRead } from "hyparquet";
-import type { Rewritten } from "./dialect.ts";
-import { nextQueryId, type Session } from "./gateway.ts";
-import { GatewayError, identValue, quoteIdent, quoteLiteral, sig, stringValue, upper, type Tok } from "./sql.ts";
+import type { Rewritten } from "./dialect.js";
+import { nextQueryId, type Session } from "./gateway.js";
+import { GatewayError, identValue, quoteIdent, quoteLiteral, sig, stringValue, upper, type Tok } from "./sql.js";
 
 const require = createRequire(import.meta.url);
 const Bunzip = require("seek-bzip") as { decode(input: Buffer): Buffer };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { useLocalRedshift } from "./shared.ts";
-import { directClient, errorOf, gatewayClient, uniq } from "./test-helpers.ts";
+import { useLocalRedshift } from "./shared.js";
+import { directClient, errorOf, gatewayClient, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift({ slices: 6 });
 let c: pg.Client;

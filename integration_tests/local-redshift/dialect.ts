@@ -1,5 +1,5 @@
 // Redshift statements -> what PostgreSQL should run, plus what the gateway must do itself.
-import { GatewayError, type Tok, foldIdentifiers, identValue, isSignificant, join, sig, upper } from "./sql.ts";
+import { GatewayError, type Tok, foldIdentifiers, identValue, isSignificant, join, sig, upper } from "./sql.js";
 
 export type StatementKind = "plain" | "copy-s3" | "truncate" | "alter-type" | "commit" | "merge" | "begin" | "rollback";
 

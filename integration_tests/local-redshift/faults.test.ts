@@ -2,8 +2,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { useLocalRedshift } from "./shared.ts";
-import { ROLE, directClient, errorOf, gatewayClient, gz, putManifest, s3Client, uniq } from "./test-helpers.ts";
+import { useLocalRedshift } from "./shared.js";
+import { ROLE, directClient, errorOf, gatewayClient, gz, putManifest, s3Client, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 let d: pg.Client;

@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { useLocalRedshift } from "./shared.ts";
-import { ROLE, directClient, errorOf, gatewayClient, put, putManifest, uniq } from "./test-helpers.ts";
+import { useLocalRedshift } from "./shared.js";
+import { ROLE, directClient, errorOf, gatewayClient, put, putManifest, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 let c: pg.Client;

@@ -4,8 +4,8 @@
 import net from "node:net";
 import tls from "node:tls";
 import pg from "pg";
-import { rewriteStatement, type Rewritten } from "./dialect.ts";
-import { GatewayError, join, quoteLiteral, splitStatements, tokenize, type Tok } from "./sql.ts";
+import { rewriteStatement, type Rewritten } from "./dialect.js";
+import { GatewayError, join, quoteLiteral, splitStatements, tokenize, type Tok } from "./sql.js";
 import {
   FrameReader,
   type Msg,
@@ -21,9 +21,9 @@ import {
   query,
   readyForQuery,
   type ErrorFields,
-} from "./wire.ts";
-import { runCopy } from "./copy.ts";
-import type { S3Reader } from "./s3.ts";
+} from "./wire.js";
+import { runCopy } from "./copy.js";
+import type { S3Reader } from "./s3.js";
 
 export interface GatewayFaults {
   commitFailures: number;

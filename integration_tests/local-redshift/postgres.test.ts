@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import pg from "pg";
-import { startPostgres } from "./postgres.ts";
+import { startPostgres } from "./postgres.js";
 
 const isRoot = process.getuid?.() === 0;
 

@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { useLocalRedshift } from "./shared.ts";
-import { s3Client } from "./test-helpers.ts";
+import { useLocalRedshift } from "./shared.js";
+import { s3Client } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 

@@ -1,6 +1,6 @@
 // One stand-in per test file that needs a plain (fault-free) instance.
 import { afterAll, beforeAll } from "vitest";
-import { startLocalRedshift, type LocalRedshift } from "./index.ts";
+import { startLocalRedshift, type LocalRedshift } from "./index.js";
 
 export function useLocalRedshift(opts: { slices?: number } = {}): { rs: LocalRedshift } {
   const holder = {} as { rs: LocalRedshift };

@@ -2,7 +2,7 @@
 import zlib from "node:zlib";
 import pg from "pg";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { LocalRedshift } from "./index.ts";
+import type { LocalRedshift } from "./index.js";
 
 export function gatewayClient(rs: Pick<LocalRedshift, "config">, extra: Partial<pg.ClientConfig> = {}): pg.Client {
   const c = rs.config;
