@@ -219,16 +219,29 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     }
     log(`database ${database} ready after ${Date.now() - t1} ms more`);
 
+    // If our process dies without stop() (crash, process.exit), do not leave a server or files behind.
+    const onExit = () => {
+      try {
+        proc.kill("SIGQUIT");
+      } catch {
+        /* already gone */
+      }
+      cleanup();
+    };
+    process.once("exit", onExit);
+
     let stopped: Promise<void> | undefined;
     const stop = () =>
       (stopped ??= new Promise<void>((resolve) => {
         if (proc.exitCode !== null || proc.signalCode !== null) {
+          process.off("exit", onExit);
           cleanup();
           return resolve();
         }
         const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
         proc.once("exit", () => {
           clearTimeout(timer);
+          process.off("exit", onExit);
           cleanup();
           resolve();
         });

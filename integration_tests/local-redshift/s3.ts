@@ -206,9 +206,12 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
   const proxyPort = typeof addr === "object" && addr ? addr.port : 0;
   log(`s3 on http://127.0.0.1:${proxyPort} (s3rver on ${s3rverPort}), bucket ${bucket}`);
 
+  const onExit = () => fs.rmSync(dir, { recursive: true, force: true });
+  process.once("exit", onExit);
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
+      process.off("exit", onExit);
       for (const r of hanging) r.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
