@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tableExists, uniqueSchema, withPg } from "./helpers/target.js";
-import { type Json, airbyteConfig, catalogOf, globalState, runAirbyte, streamComplete, streamState, tableJson } from "./helpers/airbyte.js";
+import { type Json, airbyteConfig, catalogOf, globalState, runAirbyte, startAirbyteWrite, streamComplete, streamState, tableJson } from "./helpers/airbyte.js";
 
 const schemaOf = { type: "object", properties: { id: { type: "integer" }, v: { type: "string" } } };
 const rec = (stream: string, id: number, v = `v${id}`, namespace?: string) =>
@@ -62,28 +62,67 @@ describe("write", () => {
 
   it("overwrite: a stream that ends without COMPLETE, or a failed sync, keeps the old data", async () => {
     const ns = uniqueSchema("ab_over_keep");
-    const catalog = catalogOf({ name: "t", schema: schemaOf, mode: "overwrite", generationId: 1 });
+    // Every sync of a truncate refresh has its own generation.
+    const gen = (g: number) => catalogOf({ name: "t", schema: schemaOf, mode: "overwrite", generationId: g });
     const config = airbyteConfig(ns);
-    expect((await runAirbyte("write", { config, catalog, input: [rec("t", 1), rec("t", 2), streamComplete("t")] })).code).toBe(0);
+    expect((await runAirbyte("write", { config, catalog: gen(1), input: [rec("t", 1), rec("t", 2), streamComplete("t")] })).code).toBe(0);
     expect(ids(await tableJson(ns, "t"))).toEqual([1, 2]);
 
-    const incomplete = await runAirbyte("write", { config, catalog, input: [rec("t", 3)] });
+    const incomplete = await runAirbyte("write", { config, catalog: gen(2), input: [rec("t", 3)] });
     expect(incomplete.code).toBe(0);
     expect(ids(await tableJson(ns, "t"))).toEqual([1, 2]);
 
     const failed = await runAirbyte("write", {
       config,
-      catalog,
+      catalog: gen(3),
       input: [rec("t", 4), JSON.stringify({ type: "RECORD", record: { stream: "t", emitted_at: 1, data: "not an object" } }), streamComplete("t")],
     });
     expect(failed.code).toBe(1);
     expect(failed.traces).toHaveLength(1);
     expect(((failed.traces[0]!.trace as Json).error as Json).failure_type).toBe("system_error");
     expect(ids(await tableJson(ns, "t"))).toEqual([1, 2]);
-    expect(await tableExists(ns, "t_airbyte_tmp")).toBe(false);
 
-    expect((await runAirbyte("write", { config, catalog, input: [rec("t", 5), streamComplete("t")] })).code).toBe(0);
+    expect((await runAirbyte("write", { config, catalog: gen(4), input: [rec("t", 5), streamComplete("t")] })).code).toBe(0);
     expect(ids(await tableJson(ns, "t"))).toEqual([5]);
+  });
+
+  it("a STATE comes out only once its records are committed and queryable, while input continues", async () => {
+    const ns = uniqueSchema("ab_live");
+    const live = startAirbyteWrite(airbyteConfig(ns, { max_batch_age_seconds: 1 }), catalogOf({ name: "t", schema: schemaOf, mode: "append" }));
+    live.write([rec("t", 1), rec("t", 2), globalState({ n: 2 })]);
+    const first = await live.nextState();
+    expect((first!.state as Json).destinationStats).toEqual({ recordCount: 2 });
+    expect(ids(await tableJson(ns, "t"))).toEqual([1, 2]);
+    live.write([rec("t", 3), globalState({ n: 3 })]);
+    expect(((await live.nextState())!.state as Json).destinationStats).toEqual({ recordCount: 1 });
+    expect(ids(await tableJson(ns, "t"))).toEqual([1, 2, 3]);
+    live.stdin.end();
+    expect((await live.done).code).toBe(0);
+  });
+
+  it("overwrite resumes a failed attempt of the same generation (acknowledged rows are not sent again)", async () => {
+    const ns = uniqueSchema("ab_resume");
+    const config = airbyteConfig(ns, { max_batch_age_seconds: 1 });
+    const gen = (g: number) => catalogOf({ name: "t", schema: schemaOf, mode: "overwrite", generationId: g });
+    await runAirbyte("write", { config, catalog: gen(1), input: [rec("t", 1), streamComplete("t")] });
+
+    const attempt1 = startAirbyteWrite(config, gen(2));
+    attempt1.write([rec("t", 10), globalState({ after: 10 })]);
+    expect(await attempt1.nextState()).toBeDefined();
+    attempt1.write(["{\"type\":\"RECORD\",\"record\":{\"stream\":\"t\"}}"]);
+    attempt1.stdin.end();
+    expect((await attempt1.done).code).toBe(1);
+    expect(ids(await tableJson(ns, "t"))).toEqual([1]);
+    expect(await tableExists(ns, "t_airbyte_tmp")).toBe(true);
+
+    expect((await runAirbyte("write", { config, catalog: gen(2), input: [rec("t", 11), streamComplete("t")] })).code).toBe(0);
+    expect(ids(await tableJson(ns, "t"))).toEqual([10, 11]);
+
+    // A leftover of another generation is not resumed.
+    const attempt3 = await runAirbyte("write", { config, catalog: gen(3), input: [rec("t", 20)] });
+    expect(attempt3.code).toBe(0);
+    expect((await runAirbyte("write", { config, catalog: gen(4), input: [rec("t", 30), streamComplete("t")] })).code).toBe(0);
+    expect(ids(await tableJson(ns, "t"))).toEqual([30]);
   });
 
   it("an empty overwrite sync that completes empties the table; append creates empty tables", async () => {

@@ -188,3 +188,55 @@ export function tdSchema(): Json {
 }
 
 export const TD_DATA_COLUMNS = ["id1", "id2", "updated_at", "_ab_cdc_deleted_at", "name", "address", "age", "registration_date"];
+
+export interface LiveAirbyteWrite {
+  stdin: PassThrough;
+  write(lines: readonly string[]): void;
+  /** resolves with the next STATE message, or undefined after `timeoutMs` */
+  nextState(timeoutMs?: number): Promise<Json | undefined>;
+  done: Promise<AirbyteRun>;
+}
+
+/** `write` with a stdin the test feeds over time (to observe when STATEs come out). */
+export function startAirbyteWrite(config: Json, catalog: Json): LiveAirbyteWrite {
+  const { paths, cleanup } = tempFiles({ config, catalog });
+  const stdin = new PassThrough();
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let seen = 0;
+  let wake: (() => void) | undefined;
+  const done = main(["write", "--config", paths.config!, "--catalog", paths.catalog!], {
+    stdin,
+    stdout: (l) => {
+      stdout.push(l);
+      wake?.();
+    },
+    stderr: (l) => stderr.push(l),
+  })
+    .then((code) => collect(code, stdout, stderr))
+    .finally(cleanup);
+  return {
+    stdin,
+    write: (lines) => void stdin.write(lines.map((l) => `${l}\n`).join("")),
+    async nextState(timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        while (seen < stdout.length) {
+          const m = JSON.parse(stdout[seen++]!) as Json;
+          if (m.type === "STATE") return m;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) return undefined;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    },
+    done,
+  };
+}

@@ -270,3 +270,10 @@ export function createTempTable(name: string, columns: readonly ColumnDef[]): st
 export function countRows(t: TableRef | string): string {
   return `SELECT COUNT(*) AS n FROM ${typeof t === "string" ? quoteIdent(t) : tableSql(t)}`;
 }
+
+/** Rows not of `generation` (NULL included): zero means the table holds only that generation's data. */
+export function countOtherGenerations(t: TableRef, column: string, generation: number): string {
+  if (!Number.isSafeInteger(generation)) throw new Error("countOtherGenerations: generation must be an integer");
+  const c = quoteIdent(column);
+  return `SELECT COUNT(*) AS n FROM ${tableSql(t)} WHERE ${c} IS NULL OR ${c} <> ${generation}`;
+}

@@ -52,6 +52,10 @@ export interface AirbyteStreamPlan {
   truncate: boolean;
   /** where records are loaded: `final`, or a fresh table swapped in when truncating */
   loadTable: TableRef;
+  /** the catalog's generation_id (0 when absent) */
+  generation: number;
+  /** the catalog gives generation ids: attempts of one generation can resume each other's load table */
+  generationGiven: boolean;
   /** rows of older generations are removed at the end (a refresh that keeps data, not a truncate) */
   minimumGeneration: number | undefined;
   definition: StreamDefinition;
@@ -151,6 +155,8 @@ export function planStreams(catalog: ConfiguredAirbyteCatalog, settings: Connect
       final,
       truncate,
       loadTable,
+      generation: gen,
+      generationGiven: s.generation_id !== undefined && s.generation_id !== null,
       minimumGeneration: !truncate && min > 0 && min <= gen ? min : undefined,
       definition,
       complete: false,
@@ -202,7 +208,6 @@ export class AirbyteDestination {
 
   /** Runs the whole sync; resolves when everything is committed, every STATE written and tables final. */
   async run(input: AsyncIterable<Buffer | string>): Promise<void> {
-    let succeeded = false;
     try {
       await this.prepareTables();
       const splitter = new LineSplitter();
@@ -216,24 +221,22 @@ export class AirbyteDestination {
       await this.process(pending);
       await this.engine.finish();
       await this.finalizeStreams();
-      succeeded = true;
     } catch (e) {
       throw this.withContext(e);
     } finally {
+      // Load tables of truncating streams stay after a failure: their acknowledged rows are resumed.
       await this.engine.close();
-      if (!succeeded) await this.dropLoadTables();
       if (this.skippedLines > 0) this.log("warn", `${this.skippedLines} non-protocol input lines were skipped`);
     }
   }
 
-  /** Every stream's table exists from the start (empty streams included); truncating streams start from scratch. */
+  /** Every stream's table exists from the start (empty streams included); truncating streams get their load table. */
   private async prepareTables(): Promise<void> {
     const warehouse = this.engine.warehouse;
     for (const p of this.plans) {
       if (p.truncate) {
         if (!warehouse.settings.skipSchemaCreation) await warehouse.query(sql.createSchema(p.loadTable.schema));
-        // Left over from an earlier sync that failed before its swap.
-        await warehouse.query(sql.dropTable(p.loadTable));
+        await this.reuseOrDropLoadTable(p);
       }
       try {
         await this.engine.defineStream(p.definition);
@@ -242,6 +245,28 @@ export class AirbyteDestination {
         throw e;
       }
     }
+  }
+
+  /**
+   * A load table left by an earlier attempt of the SAME generation holds records whose STATE was already
+   * acknowledged: a resumed (resumable full refresh) sync will not send them again, so they stay. Anything
+   * else left over (another generation, or a table from before generations) is stale and goes.
+   */
+  private async reuseOrDropLoadTable(p: AirbyteStreamPlan): Promise<void> {
+    const warehouse = this.engine.warehouse;
+    const existing = await warehouse.describe(p.loadTable);
+    if (!existing) return;
+    const where = `${p.loadTable.schema}.${p.loadTable.table}`;
+    // Without generation ids (older platforms) every sync starts over: nothing says two syncs are one attempt.
+    if (p.generationGiven && existing.columns.has(AIRBYTE_COLUMNS.generationId)) {
+      const r = await warehouse.query<{ n: string | number }>(sql.countOtherGenerations(p.loadTable, AIRBYTE_COLUMNS.generationId, p.generation));
+      if (Number(r.rows[0]?.n) === 0) {
+        this.log("info", `resuming generation ${p.generation} of stream ${p.id}: keeping the rows an earlier attempt loaded into ${where}`);
+        return;
+      }
+    }
+    this.log("info", `dropping ${where}, left over from an earlier sync of another generation`);
+    await warehouse.query(sql.dropTable(p.loadTable));
   }
 
   /**
@@ -254,8 +279,7 @@ export class AirbyteDestination {
       const where = `${p.final.schema}.${p.final.table}`;
       if (p.truncate) {
         if (!p.complete) {
-          this.log("warn", `stream ${p.id} ended without a COMPLETE status: ${where} keeps its previous data`);
-          await warehouse.query(sql.dropTable(p.loadTable));
+          this.log("warn", `stream ${p.id} ended without a COMPLETE status: ${where} keeps its previous data; this attempt's rows wait in ${p.loadTable.table} for the next attempt of generation ${p.generation}`);
           continue;
         }
         const client = await warehouse.pool.connect();
@@ -281,13 +305,6 @@ export class AirbyteDestination {
         const r = await warehouse.query(sql.deleteOlderGenerations(p.final, AIRBYTE_COLUMNS.generationId, p.minimumGeneration));
         this.log("info", `removed ${r.rowCount ?? 0} rows of generations below ${p.minimumGeneration} from ${where}`);
       }
-    }
-  }
-
-  private async dropLoadTables(): Promise<void> {
-    for (const p of this.plans) {
-      if (!p.truncate) continue;
-      await this.engine.warehouse.query(sql.dropTable(p.loadTable)).catch(() => undefined);
     }
   }
 

@@ -20,11 +20,17 @@ class RecordingEngine {
   readonly written: { stream: string; data: unknown }[] = [];
   readonly sql: string[] = [];
   private readonly open = new Map<string, BatchTicket>();
+  /** tables the fake warehouse already has: name → generation of every row */
+  readonly existing = new Map<string, number>();
   readonly warehouse = {
     settings: { skipSchemaCreation: false },
+    describe: async (t: { schema: string; table: string }) =>
+      this.existing.has(`${t.schema}.${t.table}`) ? { columns: new Map([["_airbyte_generation_id", { kind: "bigint" }]]) } : undefined,
     query: async (s: string) => {
       this.sql.push(s);
-      return { rowCount: 0 };
+      const other = /FROM "(\w+)"\."(\w+)" WHERE .* <> (\d+)$/.exec(s);
+      if (other) return { rowCount: 1, rows: [{ n: this.existing.get(`${other[1]}.${other[2]}`) === Number(other[3]) ? 0 : 1 }] };
+      return { rowCount: 0, rows: [] };
     },
     pool: { connect: async () => ({ query: async (s: string) => this.sql.push(s), release: () => undefined }) },
   };
@@ -54,12 +60,16 @@ class RecordingEngine {
   throwIfFailed() {}
 }
 
-function setup(catalog: ConfiguredAirbyteCatalog) {
+function setup(catalog: ConfiguredAirbyteCatalog, existing: Record<string, number> = {}) {
   const out: string[] = [];
   const logs: string[] = [];
   let engine!: RecordingEngine;
   const dest = new AirbyteDestination(
-    (emit) => (engine = new RecordingEngine(emit)) as unknown as LoadEngine<string>,
+    (emit) => {
+      engine = new RecordingEngine(emit);
+      for (const [k, v] of Object.entries(existing)) engine.existing.set(k, v);
+      return engine as unknown as LoadEngine<string>;
+    },
     catalog,
     settings,
     (l) => out.push(l),
@@ -125,13 +135,12 @@ describe("AirbyteDestination", () => {
     await expect(setup({ streams: [stream("a")] } as ConfiguredAirbyteCatalog).dest.run(input('{"type":"STATE","state":{"type":"STREAM"}}'))).rejects.toThrow(/invalid STATE/);
   });
 
-  it("overwrite: fresh load table, swap in one transaction only after COMPLETE", async () => {
+  it("overwrite: load table, swap in one transaction only after COMPLETE", async () => {
     const a = setup({ streams: [stream("t", "overwrite")] } as ConfiguredAirbyteCatalog);
     await a.dest.run(input(rec("t", 1), complete("t")));
     expect(a.engine().defined[0]!.table).toEqual({ schema: "dflt", table: "t_airbyte_tmp" });
     expect(a.engine().sql).toEqual([
       'CREATE SCHEMA IF NOT EXISTS "dflt"',
-      'DROP TABLE IF EXISTS "dflt"."t_airbyte_tmp"',
       "BEGIN",
       'DROP TABLE IF EXISTS "dflt"."t"',
       'ALTER TABLE "dflt"."t_airbyte_tmp" RENAME TO "t"',
@@ -139,7 +148,20 @@ describe("AirbyteDestination", () => {
     ]);
     const b = setup({ streams: [stream("t", "overwrite")] } as ConfiguredAirbyteCatalog);
     await b.dest.run(input(rec("t", 1)));
-    expect(b.engine().sql.slice(2)).toEqual(['DROP TABLE IF EXISTS "dflt"."t_airbyte_tmp"']);
+    expect(b.engine().sql).toEqual(['CREATE SCHEMA IF NOT EXISTS "dflt"']);
+  });
+
+  it("a leftover load table is resumed only by the same generation", async () => {
+    const cat = { streams: [stream("t", "overwrite", { generation_id: 7, minimum_generation_id: 7 })] } as ConfiguredAirbyteCatalog;
+    const same = setup(cat, { "dflt.t_airbyte_tmp": 7 });
+    await same.dest.run(input(rec("t", 1)));
+    expect(same.engine().sql.some((q) => q.startsWith("DROP"))).toBe(false);
+    const other = setup(cat, { "dflt.t_airbyte_tmp": 6 });
+    await other.dest.run(input(rec("t", 1)));
+    expect(other.engine().sql).toContain('DROP TABLE IF EXISTS "dflt"."t_airbyte_tmp"');
+    const legacy = setup({ streams: [stream("t", "overwrite")] } as ConfiguredAirbyteCatalog, { "dflt.t_airbyte_tmp": 0 });
+    await legacy.dest.run(input(rec("t", 1)));
+    expect(legacy.engine().sql).toContain('DROP TABLE IF EXISTS "dflt"."t_airbyte_tmp"');
   });
 
   it("generation cleanup after COMPLETE", async () => {

@@ -128,4 +128,9 @@ describe("SQL builders (golden)", () => {
     expect(sql.countRows("chk")).toBe('SELECT COUNT(*) AS n FROM "chk"');
     expect(sql.countRows(t)).toBe('SELECT COUNT(*) AS n FROM "public"."users"');
   });
+  it("rows of other generations", () => {
+    expect(sql.countOtherGenerations(t, "_airbyte_generation_id", 3)).toBe(
+      'SELECT COUNT(*) AS n FROM "public"."users" WHERE "_airbyte_generation_id" IS NULL OR "_airbyte_generation_id" <> 3',
+    );
+  });
 });
