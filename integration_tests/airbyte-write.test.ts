@@ -125,6 +125,14 @@ describe("write", () => {
     expect(ids(await tableJson(ns, "t"))).toEqual([30]);
   });
 
+  it("a stream whose schema declares no properties keeps each record whole in _airbyte_data", async () => {
+    const ns = uniqueSchema("ab_free");
+    const catalog = catalogOf({ name: "free", schema: { type: "object" }, mode: "append" });
+    const input = [JSON.stringify({ type: "RECORD", record: { stream: "free", emitted_at: 1, data: { a: 1, nested: { b: ["x"] } } } })];
+    expect((await runAirbyte("write", { config: airbyteConfig(ns), catalog, input })).code).toBe(0);
+    expect((await tableJson(ns, "free")).map((r) => r._airbyte_data)).toEqual([{ a: 1, nested: { b: ["x"] } }]);
+  });
+
   it("an empty overwrite sync that completes empties the table; append creates empty tables", async () => {
     const ns = uniqueSchema("ab_empty");
     const config = airbyteConfig(ns);

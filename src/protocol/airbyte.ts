@@ -236,5 +236,9 @@ export function resolveWellKnownTypes(node: unknown): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) out[k] = resolveWellKnownTypes(v);
+  // Protocol v0 spells integers as numbers with an airbyte_type.
+  if ((obj.airbyte_type === "integer" || obj.airbyte_type === "big_integer") && out.type !== undefined) {
+    out.type = Array.isArray(out.type) ? out.type.map((t) => (t === "number" ? "integer" : t)) : out.type === "number" ? "integer" : out.type;
+  }
   return out;
 }

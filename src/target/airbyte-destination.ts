@@ -22,7 +22,7 @@ import * as sql from "../redshift/sql.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
 import type { Logger } from "../load/warehouse.js";
 import { InvalidValueError } from "../stream/encode.js";
-import { type MetadataColumn, desiredColumns } from "../stream/table-shape.js";
+import { type MetadataColumn, desiredColumns, propertiesOf } from "../stream/table-shape.js";
 import { type LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
 import type { ConnectorSettings } from "./settings.js";
 import { InputError } from "./singer-target.js";
@@ -32,6 +32,8 @@ export const AIRBYTE_COLUMNS = {
   extractedAt: "_airbyte_extracted_at",
   meta: "_airbyte_meta",
   generationId: "_airbyte_generation_id",
+  /** the whole record, only for streams whose schema declares no properties */
+  data: "_airbyte_data",
 } as const;
 
 /** Airbyte's CDC convention: a non-NULL value marks the row deleted at the source. */
@@ -64,10 +66,13 @@ export interface AirbyteStreamPlan {
   recordsSinceState: number;
 }
 
-function airbyteMetadata(stream: ConfiguredAirbyteStream): MetadataColumn[] {
+function airbyteMetadata(stream: ConfiguredAirbyteStream, schemaless: boolean): MetadataColumn[] {
   const generation = stream.generation_id ?? 0;
   const syncId = stream.sync_id ?? null;
+  // No declared properties means no data columns: the record is kept whole instead of dropped.
+  const data: MetadataColumn[] = schemaless ? [{ name: AIRBYTE_COLUMNS.data, type: { kind: "super" }, value: (c) => c.record }] : [];
   return [
+    ...data,
     { name: AIRBYTE_COLUMNS.rawId, type: { kind: "varchar", length: 36 }, value: () => randomUUID() },
     { name: AIRBYTE_COLUMNS.extractedAt, type: { kind: "timestamptz" }, value: (c) => new Date(c.message.emitted_at as number).toISOString() },
     { name: AIRBYTE_COLUMNS.generationId, type: { kind: "bigint" }, value: () => generation },
@@ -122,7 +127,7 @@ export function planStreams(catalog: ConfiguredAirbyteCatalog, settings: Connect
     const truncate = isTruncateRefresh(s);
     const loadTable = truncate ? { schema: final.schema, table: normalizeIdentifier(`${final.table}_airbyte_tmp`, rules) } : final;
     const schema = resolveWellKnownTypes(s.stream.json_schema) as Record<string, unknown>;
-    const metadata = airbyteMetadata(s);
+    const metadata = airbyteMetadata(s, Object.keys(propertiesOf(schema)).length === 0);
     const names = desiredColumns(schema, settings.engine.typeMapping, rules, metadata).names;
     const column = (field: string, what: string): string => {
       const c = names.get(field);

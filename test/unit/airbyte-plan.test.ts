@@ -65,6 +65,15 @@ describe("Airbyte catalog → stream plans", () => {
     expect(meta.find((m) => m.name === AIRBYTE_COLUMNS.meta)?.late).toBe(true);
   });
 
+  it("a stream without declared properties keeps each record whole in _airbyte_data", () => {
+    const [p] = planStreams({ streams: [stream({ stream: { name: "free", json_schema: { type: "object" } } })] }, settings);
+    const data = p!.definition.metadata.find((m) => m.name === AIRBYTE_COLUMNS.data);
+    expect(data?.type).toEqual({ kind: "super" });
+    expect(data?.value({ message: {}, record: { a: 1 }, position: 1, receivedAt: "", batchedAt: "", changes: new RowChanges() })).toEqual({ a: 1 });
+    const [q] = planStreams({ streams: [stream()] }, settings);
+    expect(q!.definition.metadata.some((m) => m.name === AIRBYTE_COLUMNS.data)).toBe(false);
+  });
+
   it("namespace is the schema; overwrite loads into a separate table", () => {
     const [p] = planStreams({ streams: [stream({ destination_sync_mode: "overwrite", stream: { name: "Users", namespace: "Sales", json_schema: schema } })] }, settings);
     expect(p!.final).toEqual({ schema: "sales", table: "users" });

@@ -93,6 +93,12 @@ describe("Airbyte messages", () => {
     expect(upstreamChanges({})).toEqual([]);
   });
 
+  it("v0 integers (number + airbyte_type integer) become integers", () => {
+    expect(resolveWellKnownTypes({ properties: { a: { type: ["null", "number"], airbyte_type: "integer" }, b: { type: "number", airbyte_type: "big_integer" }, c: { type: "number" } } })).toEqual({
+      properties: { a: { type: ["null", "integer"], airbyte_type: "integer" }, b: { type: "integer", airbyte_type: "big_integer" }, c: { type: "number" } },
+    });
+  });
+
   it("well-known types become plain JSON Schema", () => {
     expect(
       resolveWellKnownTypes({
