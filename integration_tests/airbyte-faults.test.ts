@@ -1,0 +1,38 @@
+/**
+ * Airbyte overwrite under a serialization conflict: the swap transaction's COMMIT fails once with
+ * Redshift's XX000 "1023" and is retried whole (rule 29). Its own stand-in: armed faults must not leak into
+ * other files' tests.
+ */
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { useLocalRedshift } from "./local-redshift/shared.js";
+import { type Json, catalogOf, startAirbyteWrite, streamComplete, globalState } from "./helpers/airbyte.js";
+
+const h = useLocalRedshift();
+
+describe("overwrite swap under faults", () => {
+  it("a 1023 serialization failure at the swap's COMMIT is retried and the swap completes", async () => {
+    const ns = "ab_fault_swap";
+    const schema = { type: "object", properties: { id: { type: "integer" } } };
+    const live = startAirbyteWrite({ ...h.rs.config, schema: ns, max_batch_age_seconds: 1 }, catalogOf({ name: "t", schema, mode: "overwrite", generationId: 1 }));
+    const rec = (id: number) => JSON.stringify({ type: "RECORD", record: { stream: "t", emitted_at: 1, data: { id } } });
+    live.write([rec(1), rec(2), globalState({ n: 2 })]);
+    expect(await live.nextState()).toBeDefined();
+    // The loads are committed: the next COMMIT is the swap's.
+    h.rs.faults.failNextCommit(1);
+    live.write([streamComplete("t")]);
+    live.stdin.end();
+    const r = await live.done;
+    expect(r.code, JSON.stringify(r.traces)).toBe(0);
+    expect(r.logs.map((l) => (l.log as Json).message as string).join("\n")).toMatch(/swap of .* failed .*1023.*retrying/s);
+    const c = new pg.Client(h.rs.pg);
+    await c.connect();
+    try {
+      const rows = (await c.query(`SELECT id FROM "${ns}"."t" ORDER BY id`)).rows.map((x) => Number(x.id));
+      expect(rows).toEqual([1, 2]);
+      expect((await c.query("SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 't_airbyte_tmp'", [ns])).rowCount).toBe(0);
+    } finally {
+      await c.end();
+    }
+  });
+});
