@@ -177,6 +177,17 @@ describe("write", () => {
     for (const k of ["message", "internal_message", "stack_trace"]) expect(typeof error[k]).toBe("string");
     expect(JSON.stringify(badAuth.messages)).not.toContain(secret);
 
+    const copyDenied = await runAirbyte("write", {
+      config: airbyteConfig(ns, { copy_iam_role_arn: "arn:aws:iam::000000000000:role/not#allowed" }),
+      catalog: catalogOf({ name: "t", schema: schemaOf, mode: "append" }),
+      input: [rec("t", 1), globalState({ s: 1 })],
+    });
+    expect(copyDenied.code).toBe(1);
+    expect(copyDenied.states).toEqual([]);
+    const copyError = (copyDenied.traces[0]!.trace as Json).error as Json;
+    expect(copyError.failure_type).toBe("config_error");
+    expect(copyError.internal_message).toMatch(/IAM role/);
+
     const unknownStream = await runAirbyte("write", { config: airbyteConfig(ns), catalog: catalogOf({ name: "t", schema: schemaOf, mode: "append" }), input: [rec("other", 1)] });
     expect(unknownStream.code).toBe(1);
     expect(((unknownStream.traces[0]!.trace as Json).error as Json).internal_message).toMatch(/not in the configured catalog/);

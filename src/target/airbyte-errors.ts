@@ -16,6 +16,8 @@ const CONFIG_NODE_CODES = new Set(["ENOTFOUND"]);
 /** S3 errors caused by credentials, bucket name or permissions. */
 const CONFIG_S3_ERRORS = new Set(["AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket", "InvalidBucketName", "AllAccessDisabled"]);
 
+const COPY_AUTHORIZATION = /not authorized to assume IAM Role|Invalid IAM role|S3ServiceException:\s*Access Denied|InvalidAccessKeyId|SignatureDoesNotMatch|The AWS Access Key Id you provided/i;
+
 function codeOf(e: unknown): string | undefined {
   const c = (e as { code?: unknown } | null)?.code;
   return typeof c === "string" ? c : undefined;
@@ -34,6 +36,8 @@ export function classifyFailure(e: unknown): FailureType {
       // Redshift's serializable isolation violation (rule 29).
       if (code === "XX000" && /\b1023\b/.test(message)) return "transient_error";
     }
+    // COPY's own authorization failures arrive as XX000 with S3/IAM wording.
+    if (COPY_AUTHORIZATION.test(message)) return "config_error";
     if (/Connection terminated unexpectedly|socket hang up/i.test(message)) return "transient_error";
   }
   return "system_error";

@@ -131,6 +131,8 @@ describe("Airbyte failures", () => {
     expect(classifyFailure(coded("40P01"))).toBe("transient_error");
     expect(classifyFailure(coded("XX000", "1023 Serializable isolation violation on table"))).toBe("transient_error");
     expect(classifyFailure(new Error("wrapped", { cause: coded("ECONNRESET") }))).toBe("transient_error");
+    expect(classifyFailure(coded("XX000", "User arn:aws:redshift:us-east-1:1:dbuser:c/u is not authorized to assume IAM Role arn:aws:iam::1:role/r"))).toBe("config_error");
+    expect(classifyFailure(coded("XX000", "S3ServiceException:Access Denied,Status 403"))).toBe("config_error");
     expect(classifyFailure(new Error("something else"))).toBe("system_error");
   });
 
