@@ -115,9 +115,10 @@ export function planStreams(catalog: ConfiguredAirbyteCatalog, settings: Connect
     let id = label;
     for (let n = 2; seen.has(id); n++) id = `${label}#${n}`;
     seen.add(id);
+    const mapped = Object.hasOwn(settings.streamMapping, name) ? settings.streamMapping[name] : undefined;
     const final: TableRef = {
-      schema: normalizeIdentifier(namespace ?? settings.defaultSchema, rules),
-      table: normalizeIdentifier(name, rules),
+      schema: normalizeIdentifier(mapped?.schema ?? namespace ?? settings.defaultSchema, rules),
+      table: normalizeIdentifier(mapped?.table ?? name, rules),
     };
     const tableKey = `${final.schema}.${final.table}`;
     const other = tables.get(tableKey);
@@ -244,6 +245,8 @@ export class AirbyteDestination {
         if (!warehouse.settings.skipSchemaCreation) await warehouse.query(sql.createSchema(p.loadTable.schema));
         await this.reuseOrDropLoadTable(p);
       }
+      const how = p.truncate ? `${p.mode}, replacing it at the end through ${p.loadTable.table}` : p.mode;
+      this.log("info", `stream ${p.id} → ${p.final.schema}.${p.final.table} (${how}; generation ${p.generation})`);
       try {
         await this.engine.defineStream(p.definition);
       } catch (e) {

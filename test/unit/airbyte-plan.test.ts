@@ -82,6 +82,16 @@ describe("Airbyte catalog → stream plans", () => {
     expect(p!.definition.table).toEqual(p!.loadTable);
   });
 
+  it("stream_mapping (by stream name) wins over namespace and default schema", () => {
+    const mapped = { ...settings, streamMapping: { Users: { schema: "CRM", table: "People" }, other: { table: "x" } } };
+    const [p] = planStreams({ streams: [stream({ stream: { name: "Users", namespace: "sales", json_schema: schema } })] }, mapped);
+    expect(p!.final).toEqual({ schema: "crm", table: "people" });
+    const [q] = planStreams({ streams: [stream({ stream: { name: "other", json_schema: schema } })] }, mapped);
+    expect(q!.final).toEqual({ schema: "default_schema", table: "x" });
+    const [r] = planStreams({ streams: [stream({ stream: { name: "constructor", json_schema: schema } })] }, mapped);
+    expect(r!.final).toEqual({ schema: "default_schema", table: "constructor" });
+  });
+
   it("append_dedup: keys, cursor then extraction time, CDC deletes", () => {
     const [p] = planStreams(
       { streams: [stream({ destination_sync_mode: "append_dedup", primary_key: [["id1"]], cursor_field: ["Updated At"] })] },
