@@ -159,7 +159,14 @@ describe("users_with_generation_id", () => {
 
 describe("typing-deduping syncs (final tables equal Airbyte's expected records)", () => {
   const COMPARED = [...TD_DATA_COLUMNS, "_airbyte_extracted_at", "_airbyte_generation_id"];
-  const sync = async (namespace: string, mode: "append" | "overwrite" | "append_dedup", file: string, schema = tdSchema(), cursor = ["updated_at"]) => {
+  const sync = async (
+    namespace: string,
+    mode: "append" | "overwrite" | "append_dedup",
+    file: string,
+    schema = tdSchema(),
+    cursor = ["updated_at"],
+    generation = { id: 43, minimum: mode === "overwrite" ? 43 : 0 },
+  ) => {
     const catalog = catalogOf({
       name: "users_final",
       namespace,
@@ -167,8 +174,8 @@ describe("typing-deduping syncs (final tables equal Airbyte's expected records)"
       mode,
       primaryKey: mode === "append_dedup" ? [["id1"], ["id2"]] : [],
       cursor,
-      generationId: 43,
-      minimumGenerationId: mode === "overwrite" ? 43 : 0,
+      generationId: generation.id,
+      minimumGenerationId: generation.minimum,
       syncId: 42,
     });
     const r = await runAirbyte("write", { config: airbyteConfig(namespace), catalog, input: [...typingDedupingMessages(file, "users_final", namespace), streamComplete("users_final", namespace)] });
@@ -237,5 +244,26 @@ describe("typing-deduping syncs (final tables equal Airbyte's expected records)"
     const nulled = rows.find((r) => r.id1 === 2)!;
     // Airbyte writes the field as a JSON path ("$.name"); we name the property.
     expect((nulled._airbyte_meta as Json).changes).toEqual([{ field: "name", change: "NULLED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" }]);
+  });
+  it("sync_null_pk: a NULL key part matches NULL (documented policy), so the latest of the three records remains", async () => {
+    const ns = uniqueSchema("ab_td_nullpk");
+    await sync(ns, "append_dedup", "sync_null_pk.jsonl");
+    const rows = await tableJson(ns, "users_final");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id1: 1, id2: null });
+    expect(Date.parse(rows[0]!.updated_at as string)).toBe(Date.parse("2000-01-03T00:00:00Z"));
+  });
+  it("append with a new generation id keeps both generations", async () => {
+    const ns = uniqueSchema("ab_td_newgen");
+    await sync(ns, "append", "sync1_messages.jsonl", tdSchema(), [], { id: 43, minimum: 0 });
+    await sync(ns, "append", "sync2_messages.jsonl", tdSchema(), [], { id: 44, minimum: 0 });
+    expect(await final(ns)).toEqual(expected("sync2_expectedrecords_fullrefresh_append_with_new_gen_id_final.jsonl"));
+  });
+
+  it("truncate refresh by generation (append, minimum_generation_id = generation_id = 44) keeps only the new generation", async () => {
+    const ns = uniqueSchema("ab_td_truncgen");
+    await sync(ns, "append", "sync1_messages.jsonl", tdSchema(), [], { id: 43, minimum: 0 });
+    await sync(ns, "append", "sync2_messages.jsonl", tdSchema(), [], { id: 44, minimum: 44 });
+    expect(await final(ns)).toEqual(expected("sync2_expectedrecords_fullrefresh_overwrite_with_new_gen_id_final.jsonl"));
   });
 });
