@@ -205,7 +205,7 @@ describe("check", () => {
     expect(await withPg(async (c) => (await c.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [ns])).rowCount)).toBe(1);
   });
 
-  it("names the step that fails: authentication, connect, TLS, create table, S3 put, COPY", async () => {
+  it("names the step that fails: authentication, connect, TLS, create schema, create table, S3 put, COPY", async () => {
     const ns = uniqueSchema("ab_check_fail");
     const secret = "Wr0ng-Passw0rd-Value";
     const auth = await runAirbyte("check", { config: airbyteConfig(ns, { password: secret }) });
@@ -231,6 +231,15 @@ describe("check", () => {
 
     const noSchema = await runAirbyte("check", { config: airbyteConfig(`${ns}_absent`, { skip_schema_creation: true }) });
     expect(status(noSchema).message).toMatch(/^create table failed/);
+
+    // A user without CREATE on the database.
+    const role = `ab_check_limited_${process.pid}`;
+    await withPg(async (c) => {
+      await c.query(`DROP ROLE IF EXISTS ${role}`);
+      await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'limited-pass-1'`);
+    });
+    const limited = await runAirbyte("check", { config: airbyteConfig(`${ns}_limited`, { user: role, password: "limited-pass-1" }) });
+    expect(status(limited).message).toMatch(/^create schema failed .*permission denied/);
 
     const invalid = await runAirbyte("check", { config: { host: "h" } });
     expect(status(invalid).status).toBe("FAILED");
