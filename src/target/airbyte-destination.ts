@@ -110,7 +110,8 @@ export function planStreams(catalog: ConfiguredAirbyteCatalog, settings: Connect
   const plans: AirbyteStreamPlan[] = [];
   for (const s of catalog.streams) {
     const name = s.stream.name;
-    const namespace = s.stream.namespace ?? undefined;
+    // An empty namespace names no schema (it would normalise to "_"): same as none.
+    const namespace = s.stream.namespace || undefined;
     const label = namespace === undefined ? name : `${namespace}.${name}`;
     let id = label;
     for (let n = 2; seen.has(id); n++) id = `${label}#${n}`;
@@ -207,8 +208,8 @@ export class AirbyteDestination {
   planFor(name: string, namespace: string | null | undefined): AirbyteStreamPlan | undefined {
     const m = this.byName.get(name);
     if (!m) return undefined;
-    const exact = m.get(namespace ?? null);
-    if (exact || namespace !== undefined) return exact;
+    const exact = m.get(namespace || null);
+    if (exact || namespace) return exact;
     if (m.size === 1) return m.values().next().value;
     return undefined;
   }

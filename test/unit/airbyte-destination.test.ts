@@ -130,6 +130,17 @@ describe("AirbyteDestination", () => {
     expect(logs.filter((l) => l.includes("not an Airbyte message"))).toHaveLength(2);
   });
 
+  it("finds a stream by name and namespace; a record without namespace finds a unique stream of that name", () => {
+    const { dest } = setup({ streams: [stream("a"), { ...stream("b"), stream: { name: "b", namespace: "n1", json_schema: props } }] } as ConfiguredAirbyteCatalog);
+    expect(dest.planFor("a", undefined)?.id).toBe("a");
+    expect(dest.planFor("a", null)?.id).toBe("a");
+    expect(dest.planFor("a", "")?.id).toBe("a");
+    expect(dest.planFor("a", "other")).toBeUndefined();
+    expect(dest.planFor("b", "n1")?.id).toBe("n1.b");
+    expect(dest.planFor("b", undefined)?.id).toBe("n1.b");
+    expect(dest.planFor("b", "n2")).toBeUndefined();
+  });
+
   it("fails on a malformed RECORD or one for a stream outside the catalog", async () => {
     await expect(setup({ streams: [stream("a")] } as ConfiguredAirbyteCatalog).dest.run(input(rec("zzz", 1)))).rejects.toThrow(/line 1: .*not in the configured catalog/);
     await expect(setup({ streams: [stream("a")] } as ConfiguredAirbyteCatalog).dest.run(input('{"type":"RECORD","record":{"stream":"a"}}'))).rejects.toThrow(InputError);

@@ -82,6 +82,12 @@ describe("Airbyte catalog → stream plans", () => {
     expect(p!.definition.table).toEqual(p!.loadTable);
   });
 
+  it("an empty namespace is no namespace", () => {
+    const [p] = planStreams({ streams: [stream({ stream: { name: "Users", namespace: "", json_schema: schema } })] }, settings);
+    expect(p!.final).toEqual({ schema: "default_schema", table: "users" });
+    expect(p!.namespace).toBeUndefined();
+  });
+
   it("stream_mapping (by stream name) wins over namespace and default schema", () => {
     const mapped = { ...settings, streamMapping: { Users: { schema: "CRM", table: "People" }, other: { table: "x" } } };
     const [p] = planStreams({ streams: [stream({ stream: { name: "Users", namespace: "sales", json_schema: schema } })] }, mapped);
