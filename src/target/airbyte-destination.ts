@@ -121,14 +121,17 @@ export function planStreams(catalog: ConfiguredAirbyteCatalog, settings: Connect
       schema: normalizeIdentifier(mapped?.schema ?? namespace ?? settings.defaultSchema, rules),
       table: normalizeIdentifier(mapped?.table ?? name, rules),
     };
-    const tableKey = `${final.schema}.${final.table}`;
-    const other = tables.get(tableKey);
-    if (other !== undefined) {
-      throw new CatalogError(`streams ${JSON.stringify(other)} and ${JSON.stringify(id)} would both load into table ${tableKey}`);
-    }
-    tables.set(tableKey, id);
     const truncate = isTruncateRefresh(s);
     const loadTable = truncate ? { schema: final.schema, table: normalizeIdentifier(`${final.table}_airbyte_tmp`, rules) } : final;
+    // A stream literally named `x_airbyte_tmp` must not share a table with the load table of stream `x`.
+    for (const t of truncate ? [final, loadTable] : [final]) {
+      const tableKey = `${t.schema}.${t.table}`;
+      const other = tables.get(tableKey);
+      if (other !== undefined) {
+        throw new CatalogError(`streams ${JSON.stringify(other)} and ${JSON.stringify(id)} would both use table ${tableKey}`);
+      }
+      tables.set(tableKey, id);
+    }
     const schema = resolveWellKnownTypes(s.stream.json_schema) as Record<string, unknown>;
     const metadata = airbyteMetadata(s, Object.keys(propertiesOf(schema)).length === 0);
     const names = desiredColumns(schema, settings.engine.typeMapping, rules, metadata).names;

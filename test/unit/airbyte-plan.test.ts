@@ -126,7 +126,10 @@ describe("Airbyte catalog → stream plans", () => {
     expect(plan({ destination_sync_mode: "append_dedup" })).toThrow(/append_dedup needs a primary_key/);
     expect(plan({ destination_sync_mode: "append_dedup", primary_key: [["nope"]] })).toThrow(/primary key field "nope" is not a property/);
     expect(plan({ destination_sync_mode: "append_dedup", primary_key: [["id1"]], cursor_field: ["a", "b"] })).toThrow(/nested cursor_field/);
-    expect(() => planStreams({ streams: [stream(), stream({ stream: { name: "USERS", json_schema: schema } })] }, settings)).toThrow(/both load into table/);
+    expect(() => planStreams({ streams: [stream(), stream({ stream: { name: "USERS", json_schema: schema } })] }, settings)).toThrow(/both use table/);
+    expect(() =>
+      planStreams({ streams: [stream({ destination_sync_mode: "overwrite" }), stream({ stream: { name: "users_airbyte_tmp", json_schema: schema } })] }, settings),
+    ).toThrow(/both use table default_schema.users_airbyte_tmp/);
     expect(plan({ destination_sync_mode: "append_dedup" })).toThrow(CatalogError);
     expect(() => parseCatalog("{", "c.json")).toThrow(/c.json: not valid JSON/);
     expect(() => parseCatalog('{"streams":[{"stream":{"name":"x","json_schema":{}},"destination_sync_mode":"upsert"}]}')).toThrow(/destination_sync_mode/);
