@@ -73,6 +73,12 @@ async function main(): Promise<void> {
     cpuSeconds: Number(cpuSeconds.toFixed(2)),
     peakRssMiB: Math.round(peakRssMiB),
   });
+  // An interrupted bench must not leave the stand-in's servers behind.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void (local?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    });
+  }
   try {
     if (modes.includes("lines")) {
       const r = await run([join(root, "bench/lines.mjs"), file], file);

@@ -184,6 +184,22 @@ describe("schema evolution and values", () => {
     expect((await rows(schema, "t", "id")).map((d) => d.v)).toEqual(["x", "5"]);
   });
 
+  it("a NULL key value upserts NULL-safely across runs (rule 22), with MERGE and DELETE+INSERT", async () => {
+    for (const strategy of ["merge", "delete_insert"]) {
+      const schema = uniqueSchema("nullkey");
+      const cfg = configFor(schema, { upsert_strategy: strategy });
+      const keyed = { a: { type: ["null", "integer"] }, b: { type: "string" }, v: { type: "string" } };
+      for (const v of ["first", "second"]) {
+        const r = await runSinger(cfg, lines(schemaMsg("t", keyed, ["a", "b"]), record("t", { a: null, b: "x", v }), record("t", { a: 1, b: "x", v })));
+        expect(r.code, r.stderr.join("\n")).toBe(0);
+      }
+      expect((await rows(schema, "t", "a")).map((d) => [d.a, d.v])).toEqual([
+        ["1", "second"],
+        [null, "second"],
+      ]);
+    }
+  });
+
   it("NULL and the empty string stay distinct; quotes, commas, newlines survive", async () => {
     const schema = uniqueSchema("csv");
     const values = [null, "", "\\N", 'a "quoted", value', "line1\nline2\r\n", "tab\there"];

@@ -63,6 +63,8 @@ export interface LoadRequest {
   dedupOrder?: readonly OrderColumn[];
   newerBy?: readonly OrderColumn[];
   deletedColumn?: string;
+  /** some key value in the batch is NULL */
+  nullKeys?: boolean;
   /** SQL run inside the transaction after the upsert (e.g. overwrite swaps) */
   afterUpsert?: readonly string[];
 }
@@ -266,6 +268,7 @@ export class Warehouse {
         keys: req.keys,
         deletedColumn: req.deletedColumn,
         newerBy: req.newerBy,
+        nullKeys: req.nullKeys,
       };
       let statements: string[];
       if (req.keys.length === 0) statements = [sql.insertFromStage(plan)];

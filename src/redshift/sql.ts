@@ -125,8 +125,19 @@ export function nullSafeEquals(a: string, b: string): string {
   return `(${a} = ${b} OR (${a} IS NULL AND ${b} IS NULL))`;
 }
 
-function keyMatch(left: string, right: string, keys: readonly string[]): string {
-  return keys.map((k) => nullSafeEquals(`${left}.${quoteIdent(k)}`, `${right}.${quoteIdent(k)}`)).join(" AND ");
+/**
+ * Key equality between two row sources. The NULL-safe form has an OR, which neither PostgreSQL nor
+ * Redshift can hash-join (a nested loop: quadratic in the table size), so it is used only for batches
+ * that actually carry a NULL key value.
+ */
+function keyMatch(left: string, right: string, keys: readonly string[], nullSafe = false): string {
+  return keys
+    .map((k) => {
+      const a = `${left}.${quoteIdent(k)}`;
+      const b = `${right}.${quoteIdent(k)}`;
+      return nullSafe ? nullSafeEquals(a, b) : `${a} = ${b}`;
+    })
+    .join(" AND ");
 }
 
 export interface OrderColumn {
@@ -175,6 +186,8 @@ export interface UpsertPlan {
   deletedColumn?: string;
   /** When set, a staged row replaces an existing one only if it is at least as new by these columns. */
   newerBy?: readonly OrderColumn[];
+  /** The batch has a NULL in a key column: match keys NULL-safely (rule 22), at the price of the join. */
+  nullKeys?: boolean;
 }
 
 /** Appends the staged rows (streams without keys). */
@@ -194,7 +207,7 @@ export function deleteInsertUpsert(p: UpsertPlan): string[] {
   const target = tableSql(p.target);
   const bare = quoteIdent(p.target.table);
   const stage = quoteIdent(p.stage);
-  let match = keyMatch(bare, stage, p.keys);
+  let match = keyMatch(bare, stage, p.keys, p.nullKeys);
   if (p.newerBy && p.newerBy.length > 0) match += ` AND ${atLeastAsNew(stage, bare, p.newerBy)}`;
   const del = `DELETE FROM ${target} USING ${stage} WHERE ${match}`;
   const cols = p.columns.map(quoteIdent).join(", ");
@@ -202,7 +215,7 @@ export function deleteInsertUpsert(p: UpsertPlan): string[] {
   if (p.deletedColumn) conditions.push(`${stage}.${quoteIdent(p.deletedColumn)} IS NULL`);
   if (p.newerBy && p.newerBy.length > 0) {
     // Whatever still matches after the DELETE is newer than the staged row.
-    conditions.push(`NOT EXISTS (SELECT 1 FROM ${target} AS "existing" WHERE ${keyMatch('"existing"', stage, p.keys)})`);
+    conditions.push(`NOT EXISTS (SELECT 1 FROM ${target} AS "existing" WHERE ${keyMatch('"existing"', stage, p.keys, p.nullKeys)})`);
   }
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(" AND ")}` : "";
   const insert = `INSERT INTO ${target} (${cols}) SELECT ${p.columns.map((c) => `${stage}.${quoteIdent(c)}`).join(", ")} FROM ${stage}${where}`;
@@ -223,7 +236,7 @@ export function mergeUpsert(p: UpsertPlan): string[] {
   if (p.deletedColumn) {
     const deleted = quoteIdent(p.deletedColumn);
     statements.push(
-      `DELETE FROM ${target} USING ${stage} WHERE ${keyMatch(bare, stage, p.keys)} AND ${stage}.${deleted} IS NOT NULL`,
+      `DELETE FROM ${target} USING ${stage} WHERE ${keyMatch(bare, stage, p.keys, p.nullKeys)} AND ${stage}.${deleted} IS NOT NULL`,
       `DELETE FROM ${stage} WHERE ${deleted} IS NOT NULL`,
     );
   }
@@ -233,7 +246,7 @@ export function mergeUpsert(p: UpsertPlan): string[] {
   const cols = p.columns.map(quoteIdent).join(", ");
   const vals = p.columns.map((c) => `${src}.${quoteIdent(c)}`).join(", ");
   statements.push(
-    `MERGE INTO ${target} AS ${dst} USING ${stage} AS ${src} ON ${keyMatch(dst, src, p.keys)} ` +
+    `MERGE INTO ${target} AS ${dst} USING ${stage} AS ${src} ON ${keyMatch(dst, src, p.keys, p.nullKeys)} ` +
       `WHEN MATCHED THEN UPDATE SET ${set} WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${vals})`,
   );
   return statements;

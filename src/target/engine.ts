@@ -78,6 +78,7 @@ interface OpenBatch {
   batchedAt: string;
   seenKeys: Set<string> | undefined;
   duplicates: boolean;
+  nullKeys: boolean;
 }
 
 interface StreamStats {
@@ -183,6 +184,7 @@ export class LoadEngine<Checkpoint> {
       batchedAt: new Date().toISOString(),
       seenKeys: sink.keyColumns.length > 0 ? new Set() : undefined,
       duplicates: false,
+      nullKeys: false,
     };
     sink.batch = batch;
     return batch;
@@ -196,12 +198,16 @@ export class LoadEngine<Checkpoint> {
     const sink = this.sinks.get(streamId);
     if (!sink) throw new RecordError(`stream ${JSON.stringify(streamId)} has no schema`);
     const def = sink.def;
+    let nullKey = false;
     for (const k of def.keyProperties) {
-      if (record[k] === undefined) {
+      const v = record[k];
+      if (v === undefined) {
         throw new RecordError(`record of stream ${JSON.stringify(streamId)} lacks key property ${JSON.stringify(k)}`);
       }
+      if (v === null) nullKey = true;
     }
     const batch = sink.batch ?? this.openBatch(sink);
+    if (nullKey) batch.nullKeys = true;
     const position = this.ledger.nextPosition();
     const changes = this.changes;
     changes.reset();
@@ -321,6 +327,7 @@ export class LoadEngine<Checkpoint> {
         dedupOrder: def.dedupOrder,
         newerBy: def.newerBy,
         deletedColumn: def.deletedColumn,
+        nullKeys: batch.nullKeys,
       });
       sink.stats.rows += s.rows;
       sink.stats.batches++;

@@ -63,15 +63,22 @@ describe("SQL builders (golden)", () => {
     );
   });
 
-  it("MERGE upsert with NULL-safe key match", () => {
-    expect(sql.mergeUpsert({ target: t, stage: "stage_1", columns: ["id", "name"], keys: ["id"] })).toEqual([
+  it("MERGE upsert matches keys with plain equality (hash-joinable) when the batch has no NULL key", () => {
+    expect(sql.mergeUpsert({ target: t, stage: "stage_1", columns: ["id"], keys: ["id"] })).toEqual([
+      'MERGE INTO "public"."users" AS "dst" USING "stage_1" AS "src" ON "dst"."id" = "src"."id" ' +
+        'WHEN MATCHED THEN UPDATE SET "id" = "src"."id" WHEN NOT MATCHED THEN INSERT ("id") VALUES ("src"."id")',
+    ]);
+  });
+
+  it("MERGE upsert with NULL-safe key match for a batch with NULL keys", () => {
+    expect(sql.mergeUpsert({ target: t, stage: "stage_1", columns: ["id", "name"], keys: ["id"], nullKeys: true })).toEqual([
       'MERGE INTO "public"."users" AS "dst" USING "stage_1" AS "src" ON ("dst"."id" = "src"."id" OR ("dst"."id" IS NULL AND "src"."id" IS NULL)) ' +
         'WHEN MATCHED THEN UPDATE SET "id" = "src"."id", "name" = "src"."name" WHEN NOT MATCHED THEN INSERT ("id", "name") VALUES ("src"."id", "src"."name")',
     ]);
   });
 
   it("MERGE with hard deletes deletes first and drops deleted rows from the stage", () => {
-    const s = sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], deletedColumn: "_sdc_deleted_at" });
+    const s = sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], deletedColumn: "_sdc_deleted_at", nullKeys: true });
     expect(s).toHaveLength(3);
     expect(s[0]).toBe(
       'DELETE FROM "public"."users" USING "st" WHERE ("users"."id" = "st"."id" OR ("users"."id" IS NULL AND "st"."id" IS NULL)) AND "st"."_sdc_deleted_at" IS NOT NULL',
@@ -81,7 +88,7 @@ describe("SQL builders (golden)", () => {
 
   it("DELETE+INSERT upsert", () => {
     expect(sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id", "v"], keys: ["id"] })).toEqual([
-      'DELETE FROM "public"."users" USING "st" WHERE ("users"."id" = "st"."id" OR ("users"."id" IS NULL AND "st"."id" IS NULL))',
+      'DELETE FROM "public"."users" USING "st" WHERE "users"."id" = "st"."id"',
       'INSERT INTO "public"."users" ("id", "v") SELECT "st"."id", "st"."v" FROM "st"',
     ]);
   });
