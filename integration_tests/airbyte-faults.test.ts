@@ -1,14 +1,15 @@
 /**
- * Airbyte overwrite under a serialization conflict: the swap transaction's COMMIT fails once with
- * Redshift's XX000 "1023" and is retried whole (rule 29). Its own stand-in: armed faults must not leak into
- * other files' tests.
+ * Airbyte under faults: the overwrite swap's COMMIT fails once with Redshift's XX000 "1023" and is retried
+ * whole (rule 29); check names S3 get / S3 delete failures. Its own stand-in: armed faults must not leak
+ * into other files' tests.
  */
 import pg from "pg";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { useLocalRedshift } from "./local-redshift/shared.js";
-import { type Json, catalogOf, startAirbyteWrite, streamComplete, globalState } from "./helpers/airbyte.js";
+import { type Json, catalogOf, globalState, runAirbyte, startAirbyteWrite, streamComplete } from "./helpers/airbyte.js";
 
 const h = useLocalRedshift();
+afterEach(() => h.rs.faults.reset());
 
 describe("overwrite swap under faults", () => {
   it("a 1023 serialization failure at the swap's COMMIT is retried and the swap completes", async () => {
@@ -34,5 +35,23 @@ describe("overwrite swap under faults", () => {
     } finally {
       await c.end();
     }
+  });
+});
+
+describe("check under S3 faults", () => {
+  const status = (r: { messages: Json[] }) => r.messages.find((m) => m.type === "CONNECTION_STATUS")?.connectionStatus as Json;
+
+  it("names S3 get and S3 delete when only those fail", async () => {
+    const config = { ...h.rs.config, schema: "ab_fault_check" };
+    // More failures than the SDK's attempts, so the step really fails.
+    h.rs.faults.s3FailNext(20, { method: "GET" });
+    const get = await runAirbyte("check", { config });
+    expect(status(get).message).toMatch(/^S3 get failed/);
+    h.rs.faults.reset();
+    h.rs.faults.s3FailNext(20, { method: "POST" });
+    const del = await runAirbyte("check", { config });
+    expect(status(del).message).toMatch(/^S3 delete failed/);
+    h.rs.faults.reset();
+    expect(status(await runAirbyte("check", { config })).status).toBe("SUCCEEDED");
   });
 });

@@ -111,6 +111,8 @@ export async function checkConnection(settings: ConnectorSettings, log: Logger):
         JSON.stringify({ entries: [{ url: stager.url(partKey), mandatory: true, meta: { content_length: body.length } }] }),
       );
     });
+    // The objects are removed whatever happens after the put; the first failure is the one reported.
+    let failure: unknown;
     try {
       await step("S3 get", bucket, async () => {
         const r = await stager.client.send(new GetObjectCommand({ Bucket: settings.s3.bucket, Key: partKey }));
@@ -132,9 +134,15 @@ export async function checkConnection(settings: ConnectorSettings, log: Logger):
         const loaded = Number(n.rows[0]?.n);
         if (loaded !== 2) throw new Error(`COPY loaded ${loaded} rows, expected 2`);
       });
-    } finally {
-      await step("S3 delete", bucket, () => stager.remove([partKey, manifestKey]));
+    } catch (e) {
+      failure = e;
     }
+    try {
+      await step("S3 delete", bucket, () => stager.remove([partKey, manifestKey]));
+    } catch (e) {
+      failure ??= e;
+    }
+    if (failure !== undefined) throw failure;
     await db.query(sql.dropTable(temp)).catch(() => undefined);
   } finally {
     client?.release();
