@@ -54,4 +54,19 @@ describe("check under S3 faults", () => {
     h.rs.faults.reset();
     expect(status(await runAirbyte("check", { config })).status).toBe("SUCCEEDED");
   });
+
+  it("names create temp table for a user who may create schemas but not temp tables", async () => {
+    const c = new pg.Client(h.rs.pg);
+    await c.connect();
+    try {
+      // Changes this private stand-in's database for good: it runs last in this file.
+      await c.query(`REVOKE TEMPORARY ON DATABASE "${h.rs.pg.database}" FROM PUBLIC`);
+      await c.query("CREATE ROLE ab_no_temp LOGIN PASSWORD 'no-temp-pass-1'");
+      await c.query(`GRANT CREATE ON DATABASE "${h.rs.pg.database}" TO ab_no_temp`);
+    } finally {
+      await c.end();
+    }
+    const r = await runAirbyte("check", { config: { ...h.rs.config, schema: "ab_no_temp_schema", user: "ab_no_temp", password: "no-temp-pass-1" } });
+    expect(status(r).message).toMatch(/^create temp table failed .*permission denied/);
+  });
 });
