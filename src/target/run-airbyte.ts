@@ -102,9 +102,11 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
       s.log,
     );
     await destination.run(io.stdin);
-    const summary = destination.engine.summary();
-    for (const line of summary) {
-      s.log("info", `stream ${line.stream} → ${line.table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
+    // The engine knows the load table; the user wants the table the rows ended up in.
+    const finalTable = new Map(destination.plans.map((p) => [p.id, `${p.final.schema}.${p.final.table}`]));
+    for (const line of destination.engine.summary()) {
+      const table = finalTable.get(line.stream) ?? line.table;
+      s.log("info", `stream ${line.stream} → ${table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
     }
     s.log("info", `done: ${destination.recordsRead} records, ${destination.statesEmitted} states emitted, ${((Date.now() - destination.engine.startedAt) / 1000).toFixed(1)} s`);
     return 0;
