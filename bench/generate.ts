@@ -53,16 +53,15 @@ export function recordLine(stream: string, i: number, rand: () => number): strin
     record: {
       id: i,
       uuid: `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`,
-      name: `Customer ${String(i).padStart(8, "0")} ${hex(6)}`,
+      name: `Customer ${String(i).padStart(8, "0")}`,
       email: rand() < 0.1 ? null : `user${i}@example.com`,
       amount: Math.round(rand() * 1_000_000) / 100,
       active: rand() < 0.5,
       created_at: ts,
       country: COUNTRIES[city],
       score: Math.floor(rand() * 1000),
-      address: { street: `${Math.floor(rand() * 999)} Long Street Name ${hex(4)}`, city: CITIES[city], zip: hex(5) },
+      address: { street: `${Math.floor(rand() * 999)} Main St`, city: CITIES[city], zip: hex(5) },
     },
-    time_extracted: "2024-06-01T00:00:00Z",
   });
 }
 

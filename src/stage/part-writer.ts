@@ -1,6 +1,6 @@
 /**
  * Writes a batch's CSV rows into several gzip files of similar size (rule 17: many roughly equal files
- * let every slice load in parallel). Rows are gathered into chunks of ~256 KiB and chunks go round-robin
+ * let every slice load in parallel). Rows are gathered into chunks of ~1 MiB and chunks go round-robin
  * to the parts, so a small batch stays one file and a large one spreads evenly. Compression runs on
  * libuv's thread pool (zlib streams), data goes to disk, not memory: memory per batch is bounded by the
  * chunk size and zlib's buffers.
@@ -9,7 +9,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { once } from "node:events";
-import { createGzip, type Gzip, constants as zc } from "node:zlib";
+import { createGzip, type Gzip, type ZlibOptions, constants as zc } from "node:zlib";
 
 export interface StagedPart {
   path: string;
@@ -18,7 +18,9 @@ export interface StagedPart {
   rows: number;
 }
 
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
+/** Per part; bounds memory at parts × this while compression catches up. */
+const GZIP_BUFFER_BYTES = 4 * 1024 * 1024;
 
 interface Part {
   path: string;
@@ -30,8 +32,9 @@ interface Part {
 
 export class PartWriter {
   private readonly parts: Part[] = [];
-  private chunk: string[] = [];
-  private chunkChars = 0;
+  /** Rows are UTF-8 encoded straight into this buffer: no joined string, no second encoding in zlib. */
+  private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  private chunkBytes = 0;
   private chunkRows = 0;
   private nextPart = 0;
   rows = 0;
@@ -51,18 +54,33 @@ export class PartWriter {
 
   /** Appends one CSV row (without its newline). Returns a promise only when the disk needs to catch up. */
   write(row: string): Promise<void> | undefined {
-    this.chunk.push(row);
-    this.chunkChars += row.length + 1;
-    this.chunkRows++;
     this.rows++;
     this.chars += row.length + 1;
-    if (this.chunkChars >= CHUNK_BYTES) return this.flushChunk();
-    return undefined;
+    // A UTF-8 row takes at most 3 bytes per UTF-16 unit (plus the newline): flush first if it might not fit.
+    let wait: Promise<void> | undefined;
+    const worst = row.length * 3 + 1;
+    if (this.chunkBytes + worst > this.chunk.length) {
+      wait = this.flushChunk();
+      if (worst > this.chunk.length) this.chunk = Buffer.allocUnsafe(worst);
+    }
+    this.chunkBytes += this.chunk.write(row, this.chunkBytes, "utf8");
+    this.chunk[this.chunkBytes++] = 10;
+    this.chunkRows++;
+    return wait;
   }
 
   private openPart(index: number): Part {
     const path = join(this.dir, `part-${String(index).padStart(4, "0")}.csv.gz`);
-    const gzip = createGzip({ level: this.level, memLevel: 9, chunkSize: 64 * 1024, strategy: zc.Z_DEFAULT_STRATEGY });
+    // A write buffer above the 1 MiB chunk: with the default 16 KiB every write reported
+    // backpressure and the main thread waited for each chunk's compression instead of encoding the
+    // next rows while the thread pool compresses (measured: stage-only 11.7 s → see bench notes).
+    const gzip = createGzip({
+      level: this.level,
+      memLevel: 9,
+      chunkSize: 64 * 1024,
+      strategy: zc.Z_DEFAULT_STRATEGY,
+      highWaterMark: GZIP_BUFFER_BYTES,
+    } as ZlibOptions);
     const file = createWriteStream(path);
     gzip.pipe(file);
     const done = new Promise<void>((resolve, reject) => {
@@ -76,10 +94,11 @@ export class PartWriter {
 
   private async flushChunk(): Promise<void> {
     if (this.chunkRows === 0) return;
-    const text = `${this.chunk.join("\n")}\n`;
+    const text = this.chunk.subarray(0, this.chunkBytes);
     const rows = this.chunkRows;
-    this.chunk = [];
-    this.chunkChars = 0;
+    // zlib keeps a reference to the buffer until it is compressed: start a fresh one.
+    this.chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.chunkBytes = 0;
     this.chunkRows = 0;
     const index = this.nextPart;
     this.nextPart = (this.nextPart + 1) % this.maxParts;

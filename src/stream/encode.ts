@@ -230,6 +230,33 @@ const MAX_YEAR = 294276;
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const two = (s: string, i: number) => (s.charCodeAt(i) - 48) * 10 + (s.charCodeAt(i + 1) - 48);
+
+/**
+ * The shape almost every tap emits, `YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z`, checked with char codes: the
+ * normalised text is then a slice of the input (no regex, no Date). Anything else takes the full parse.
+ */
+function canonicalUtc(s: string): boolean {
+  const n = s.length;
+  if (n < 20 || n > 27 || s.charCodeAt(n - 1) !== 90 /* Z */) return false;
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return false;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(s.charCodeAt(i))) return false;
+  if (n > 20) {
+    if (s.charCodeAt(19) !== 46 /* . */ || n === 21) return false;
+    for (let i = 20; i < n - 1; i++) if (!isDigit(s.charCodeAt(i))) return false;
+  }
+  const year = two(s, 0) * 100 + two(s, 2);
+  const month = two(s, 5);
+  const day = two(s, 8);
+  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && two(s, 11) <= 23 && two(s, 14) <= 59 && two(s, 17) <= 59;
+}
+
 interface ParsedDateTime {
   year: number;
   month: number;
@@ -253,9 +280,7 @@ export function parseDateTime(s: string): ParsedDateTime | undefined {
   const minute = m[5] ? Number(m[5]) : 0;
   const second = m[6] ? Number(m[6]) : 0;
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
-  const probe = new Date(0);
-  probe.setUTCFullYear(year, month - 1, day);
-  if (probe.getUTCMonth() !== month - 1) return undefined; // Feb 30 and friends
+  if (day > daysInMonth(year, month)) return undefined; // Feb 30 and friends
   let offset: number | undefined;
   const z = m[8];
   if (z !== undefined) {
@@ -296,6 +321,7 @@ function timestampEncoder(field: string, withZone: boolean, policy: ValuePolicy)
   return (v, changes) => {
     if (v === null || v === undefined) return NULL;
     if (typeof v !== "string") return invalid(field, expected, v, policy, changes);
+    if (canonicalUtc(v)) return `${v.slice(0, 10)} ${v.slice(11, v.length - 1)}${withZone ? "+00" : ""}`;
     let p = parseDateTime(v);
     if (!p) return invalid(field, expected, v, policy, changes);
     // No offset means UTC, for both types: a loader must not depend on the session's time zone.

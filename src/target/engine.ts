@@ -76,7 +76,7 @@ interface OpenBatch {
   number: number;
   createdAt: number;
   batchedAt: string;
-  seenKeys: Set<string> | undefined;
+  seenKeys: Set<unknown> | undefined;
   duplicates: boolean;
   nullKeys: boolean;
 }
@@ -117,6 +117,7 @@ export class LoadEngine<Checkpoint> {
   private readonly purges: Promise<void>[] = [];
   private ageTimer: NodeJS.Timeout | undefined;
   private readonly changes = new RowChanges();
+  private readonly ctx: RowContext = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: "", changes: this.changes };
   failure: Error | undefined;
   readonly startedAt = Date.now();
 
@@ -211,22 +212,23 @@ export class LoadEngine<Checkpoint> {
     const position = this.ledger.nextPosition();
     const changes = this.changes;
     changes.reset();
-    const ctx: RowContext = { message, record, position, receivedAt, batchedAt: batch.batchedAt, changes };
+    // One context object for every row: metadata columns read it synchronously, nothing keeps it.
+    const ctx = this.ctx;
+    ctx.message = message;
+    ctx.record = record;
+    ctx.position = position;
+    ctx.receivedAt = receivedAt;
+    ctx.batchedAt = batch.batchedAt;
     const plans = sink.plans;
-    const fields = new Array<string>(plans.length + 1);
+    let row = "";
     for (let i = 0; i < plans.length; i++) {
       const p = plans[i]!;
-      const value = p.property !== undefined ? record[p.property] : p.meta!.value(ctx);
-      fields[i] = p.encode(value, changes);
+      const field = p.encode(p.property !== undefined ? record[p.property] : p.meta!.value(ctx), changes);
+      row = i === 0 ? field : `${row},${field}`;
     }
-    let row: string;
     if (sink.keyColumns.length > 0) {
-      fields[plans.length] = String(position);
-      row = fields.join(",");
+      row = `${row},${position}`;
       this.trackKey(batch, def, record);
-    } else {
-      fields.length = plans.length;
-      row = fields.join(",");
     }
     if (changes.list.length > 0) this.count(sink, changes.list);
     batch.ticket.add(position);
@@ -247,12 +249,12 @@ export class LoadEngine<Checkpoint> {
       return;
     }
     const keys = def.keyProperties;
-    const key =
-      keys.length === 1
-        ? typeof record[keys[0]!] === "string"
-          ? `s${record[keys[0]!] as string}`
-          : JSON.stringify(record[keys[0]!])
-        : JSON.stringify(keys.map((k) => record[k]));
+    // A Set tells 1 from "1" by itself, so a single primitive key is its own identity (no string built).
+    let key: unknown;
+    if (keys.length === 1) {
+      key = record[keys[0]!];
+      if (key !== null && typeof key === "object") key = `o${JSON.stringify(key)}`;
+    } else key = JSON.stringify(keys.map((k) => record[k]));
     if (seen.has(key)) batch.duplicates = true;
     else seen.add(key);
   }

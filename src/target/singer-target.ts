@@ -64,6 +64,8 @@ export class SingerTarget {
   private ajv: Ajv | undefined;
   private lastEmitted: string | undefined;
   private lineNumber = 0;
+  /** When the current input chunk arrived: the receive time of its records (one clock read per chunk). */
+  private receivedAt = new Date().toISOString();
   private currentStream: string | undefined;
   statesEmitted = 0;
 
@@ -101,6 +103,7 @@ export class SingerTarget {
     const collect = (line: string) => pending.push(line);
     try {
       for await (const chunk of input) {
+        this.receivedAt = new Date().toISOString();
         splitter.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, collect);
         await this.process(pending);
       }
@@ -176,7 +179,7 @@ export class SingerTarget {
     return r.data;
   }
 
-  private onRecord(msg: Record<string, unknown>, receivedAt = new Date().toISOString()): Promise<void> | undefined {
+  private onRecord(msg: Record<string, unknown>): Promise<void> | undefined {
     const problem = recordProblem(msg);
     if (problem) throw new InputError(`line ${this.lineNumber}: ${problem}`);
     const stream = msg.stream as string;
@@ -186,7 +189,7 @@ export class SingerTarget {
     }
     const record = msg.record as Record<string, unknown>;
     if (this.settings.validateRecords) this.validate(stream, record);
-    return this.engine.write(stream, record, msg, receivedAt);
+    return this.engine.write(stream, record, msg, this.receivedAt);
   }
 
   private validate(stream: string, record: Record<string, unknown>): void {

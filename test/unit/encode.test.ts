@@ -134,3 +134,17 @@ describe("SUPER NUL handling", () => {
     expect(JSON.parse(json)).toEqual({ a: "xy", b: "lit\\u0000eral", c: "\\" });
   });
 });
+
+describe("timestamp fast path agrees with the full parse", () => {
+  it("canonical UTC strings, valid and not", () => {
+    const { run } = enc({ kind: "timestamptz" });
+    expect(run("2024-02-29T23:59:59Z")).toBe("2024-02-29 23:59:59+00");
+    expect(run("2024-02-29T23:59:59.123456Z")).toBe("2024-02-29 23:59:59.123456+00");
+    expect(run("2023-02-29T00:00:00Z")).toBe("\\N");
+    expect(run("2024-01-01T24:00:00Z")).toBe("\\N");
+    expect(run("0000-01-01T00:00:00Z")).toBe("\\N");
+    expect(run("2024-01-01T00:00:00.Z")).toBe("\\N");
+    expect(run("2024-01-01T00:00:00.1234567Z")).toBe("2024-01-01 00:00:00.123456+00"); // 7 digits: full parse truncates
+    expect(enc({ kind: "timestamp" }).run("2024-06-30T12:00:00.5Z")).toBe("2024-06-30 12:00:00.5");
+  });
+});
