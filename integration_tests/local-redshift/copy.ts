@@ -1,6 +1,7 @@
 // COPY ... FROM 's3://...' emulated as COPY ... FROM STDIN on the client's own session: the gateway
 // reads the objects, applies Redshift's per-field rules, and streams CSV to PostgreSQL.
 import { promisify } from "node:util";
+import { isUtf8 } from "node:buffer";
 import zlib from "node:zlib";
 import { createRequire } from "node:module";
 import { decompress as zstdDecompress } from "fzstd";
@@ -430,6 +431,223 @@ function truncateUtf8(v: string, maxBytes: number): string {
   return b.subarray(0, end).toString("utf8");
 }
 
+/** Test hook: false forces every record through the converting path (the pass-through's reference). */
+export const copyTuning = { passThrough: true };
+
+// ---- pass-through of CSV bytes ----------------------------------------------------------------
+//
+// Most CSV records need no conversion at all: every field is one that converterFor() would return
+// unchanged, and PostgreSQL's own CSV reader (same delimiter, quote and NULL string) reads exactly the
+// same values from the original bytes. Such records are sent as they are; any record the scanner is
+// not sure about goes through parseCsv + converterFor as before, so results and errors do not change.
+
+interface PassFormat {
+  D: number;
+  Q: number;
+  nullStr: string;
+  /** nullStr came from NULL AS (unquoted matches are NULL); otherwise it is only the wire marker. */
+  nullIsSpec: boolean;
+}
+
+export function passThroughFormat(spec: CopySpec): PassFormat | undefined {
+  if (spec.format !== "csv") return undefined;
+  const D = spec.delimiter.charCodeAt(0);
+  const Q = spec.quote.charCodeAt(0);
+  const bad = (c: number) => c >= 0x80 || c === 0 || c === 10 || c === 13 || c === 92 /* \ */ || c === 46 /* . */;
+  if (bad(D) || bad(Q) || D === Q) return undefined;
+  const nullStr = spec.nullAs ?? "\\N";
+  if (nullStr === "" || nullStr.startsWith("\\.") || /[^\x20-\x7e]/.test(nullStr) || nullStr.includes(spec.delimiter) || nullStr.includes(spec.quote)) return undefined;
+  return { D, Q, nullStr, nullIsSpec: spec.nullAs !== undefined };
+}
+
+// What converterFor() does to a column, for the pass-through check.
+const enum Kind {
+  Char,
+  Bpchar,
+  Super,
+  Numeric,
+  Float,
+  Timestamp,
+  Other,
+}
+
+interface FastColumn {
+  kind: Kind;
+  max: number; // byte length limit of a character column
+  scale: number; // NUMERIC scale whose excess is truncated; -1 = none
+  emptyAsNull: boolean;
+}
+
+function fastColumn(col: Column, spec: CopySpec): FastColumn {
+  const t = col.typname;
+  const c: FastColumn = { kind: Kind.Other, max: Infinity, scale: -1, emptyAsNull: spec.emptyAsNull };
+  if (CHAR_TYPES.has(t)) {
+    c.kind = t === "bpchar" ? Kind.Bpchar : Kind.Char;
+    c.max = col.typmod > 4 ? col.typmod - 4 : Infinity;
+  } else if (col.isSuper) c.kind = Kind.Super;
+  else if (t === "numeric") {
+    c.kind = Kind.Numeric;
+    c.scale = !spec.roundec && col.typmod > 4 ? (col.typmod - 4) & 0xffff : -1;
+  } else if (t === "float8" || t === "float4") c.kind = Kind.Float;
+  else if (t === "timestamp" || t === "timestamptz") c.kind = Kind.Timestamp;
+  return c;
+}
+
+/** Whole-file conditions for the byte scanner; otherwise the file takes the converting path. */
+function fastFileOk(buf: Buffer, spec: CopySpec): boolean {
+  if (spec.trimBlanks || spec.blanksAsNull) return false;
+  const tf = spec.timeFormat?.toLowerCase();
+  if (tf === "epochsecs" || tf === "epochmillisecs") return false;
+  // No NUL (error 1220), no CR (PostgreSQL's end-of-line rules differ), valid UTF-8 (1220 / ACCEPTINVCHARS).
+  return buf.indexOf(0) < 0 && buf.indexOf(13) < 0 && isUtf8(buf);
+}
+
+/**
+ * True when the field's value (bytes [s, e) of buf, inside the quotes if quoted, `quotes` doubled
+ * quote pairs) would leave converterFor() unchanged and is not NULL there.
+ */
+function fieldPasses(col: FastColumn, buf: Buffer, s: number, e: number, quotes: number, hasBackslashU: boolean): boolean {
+  const len = e - s - quotes;
+  switch (col.kind) {
+    case Kind.Char:
+      if (len === 0) return !col.emptyAsNull;
+      return len <= col.max;
+    case Kind.Bpchar:
+      if (len === 0) return !col.emptyAsNull;
+      if (len > col.max) return false;
+      for (let i = s; i < e; i++) if (buf[i]! >= 0x80) return false;
+      return true;
+    case Kind.Super:
+      if (len === 0 || len > 16 * 1024 * 1024) return false;
+      if (hasBackslashU) for (let i = s; i < e - 1; i++) if (buf[i] === 92 && buf[i + 1] === 117) return false;
+      return true;
+    case Kind.Numeric: {
+      if (len === 0 || quotes) return false;
+      let dot = -1;
+      for (let i = s; i < e; i++) {
+        const c = buf[i]!;
+        if (c >= 48 && c <= 57) continue;
+        if (c === 46 && dot < 0) dot = i;
+        else if (c !== 43 && c !== 45) return false;
+      }
+      return col.scale < 0 || dot < 0 || e - dot - 1 <= col.scale;
+    }
+    case Kind.Float:
+      if (len === 0 || quotes) return false;
+      for (let i = s; i < e; i++) {
+        const c = buf[i]! | 0x20;
+        if (c === 110 /* n */ || c === 105 /* i */) return false;
+      }
+      return true;
+    case Kind.Timestamp: {
+      if (len === 0 || quotes) return false;
+      // more than 6 fractional digits would be truncated
+      let run = -1;
+      for (let i = s; i < e; i++) {
+        const c = buf[i]!;
+        if (c === 46) run = 0;
+        else if (run >= 0 && c >= 48 && c <= 57) {
+          if (++run > 6) return false;
+        } else run = -1;
+      }
+      return true;
+    }
+    default:
+      return len !== 0 && !quotes;
+  }
+}
+
+/**
+ * Splits a CSV file into records exactly as parseCsv does (same line numbers, header and blank-line
+ * skipping, same "Unterminated quoted field" error) and tells for each whether its bytes can be given
+ * to PostgreSQL as they are. Requires fastFileOk(buf).
+ */
+function scanCsvFast(
+  buf: Buffer,
+  f: PassFormat,
+  ignoreHeader: number,
+  cols: FastColumn[],
+  hasBackslashU: boolean,
+  onRecord: (line: number, start: number, end: number, passes: boolean) => void,
+): void {
+  const { D, Q } = f;
+  const n = buf.length;
+  const ncols = cols.length;
+  const nul = Buffer.from(f.nullStr, "latin1");
+  const nulLen = nul.length;
+  const nul0 = nul[0]!;
+  let i = 0;
+  let line = 1;
+  let skip = ignoreHeader;
+  while (i < n) {
+    const recStart = i;
+    const recLine = line;
+    let nf = 0;
+    let ok = true;
+    for (;;) {
+      const col = cols[nf];
+      if (buf[i] === Q) {
+        i++;
+        const fs = i;
+        let quotes = 0;
+        for (;;) {
+          if (i >= n) throw new RowError(-1, 1214, "Unterminated quoted field");
+          const c = buf[i];
+          if (c === Q) {
+            if (buf[i + 1] === Q) {
+              quotes++;
+              i += 2;
+              continue;
+            }
+            break;
+          }
+          if (c === 10) {
+            line++;
+            if (buf[i + 1] === 92) ok = false; // PostgreSQL might take "\." there for the end marker
+          }
+          i++;
+        }
+        const fe = i;
+        i++;
+        if (i < n && buf[i] !== D && buf[i] !== 10) {
+          ok = false; // text after the closing quote
+          while (i < n && buf[i] !== D && buf[i] !== 10) i++;
+        }
+        if (ok && (col === undefined || !fieldPasses(col, buf, fs, fe, quotes, hasBackslashU))) ok = false;
+      } else {
+        const fs = i;
+        let sawQuote = false;
+        for (; i < n; i++) {
+          const c = buf[i];
+          if (c === D || c === 10) break;
+          if (c === Q) sawQuote = true; // PostgreSQL would start a quoted section there
+        }
+        if (ok) {
+          if (sawQuote || col === undefined) ok = false;
+          else if (i - fs === nulLen && buf[fs] === nul0 && buf.compare(nul, 0, nulLen, fs, i) === 0) ok = f.nullIsSpec;
+          else if (!fieldPasses(col, buf, fs, i, 0, hasBackslashU)) ok = false;
+        }
+      }
+      nf++;
+      if (i < n && buf[i] === D) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    const recEnd = i;
+    if (i < n) i++; // the newline
+    line++;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    if (recEnd === recStart) continue; // blank line or the trailing newline
+    if (nf !== ncols || (buf[recStart] === 92 && buf[recStart + 1] === 46)) ok = false;
+    onRecord(recLine, recStart, recEnd, ok);
+  }
+}
+
 // ---- parsers: each calls onRecord(fields, line, start, end) with 1-based physical line numbers.
 
 type OnRecord = (fields: Array<string | null>, line: number, start: number, end: number) => void;
@@ -675,9 +893,9 @@ async function recordErrors(session: Session, tableOid: number, queryId: number,
   }
 }
 
-function csvField(v: string | null): string {
-  if (v === null) return "";
-  return v.includes('"') ? `"${v.replace(/"/g, '""')}"` : `"${v}"`;
+function csvField(v: string | null, q: string, nullStr: string): string {
+  if (v === null) return nullStr;
+  return v.includes(q) ? `${q}${v.split(q).join(q + q)}${q}` : `${q}${v}${q}`;
 }
 
 export async function runCopy(session: Session, r: Rewritten): Promise<boolean> {
@@ -769,12 +987,28 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   }
 
   // Read, decode and convert every record; keep enough to map PostgreSQL's line numbers back.
+  // Records of CSV files that need no conversion are passed to PostgreSQL as the original bytes
+  // (see scanCsvFast); the rest are parsed, converted and re-encoded as before.
   const converters = cols.map((c, i) => converterFor(c, spec, i));
-  const texts: string[] = [];
-  const out: string[] = [];
-  const lineFile: number[] = [];
-  const lineNo: number[] = [];
-  const lineSpan: number[] = [];
+  const pass = copyTuning.passThrough ? passThroughFormat(spec) : undefined;
+  const outQ = pass ? spec.quote : '"';
+  const outD = pass ? spec.delimiter : ",";
+  const outNull = pass ? pass.nullStr : "";
+  const fastCols = pass ? cols.map((c) => fastColumn(c, spec)) : [];
+  const fileBufs: Array<Buffer | undefined> = [];
+  const fileTexts: Array<string | undefined> = [];
+  // One entry per record to load: its file, physical line, span (bytes in fileBufs, characters in
+  // fileTexts) and, unless it passes through as is, its re-encoded CSV line.
+  const recFile: number[] = [];
+  const recLine: number[] = [];
+  const recStart: number[] = [];
+  const recEnd: number[] = [];
+  const recOut: Array<string | undefined> = [];
+  const rawOf = (k: number): string => {
+    const fi = recFile[k]!;
+    const b = fileBufs[fi];
+    return b ? b.toString("utf8", recStart[k]!, recEnd[k]!) : fileTexts[fi]!.slice(recStart[k]!, recEnd[k]!);
+  };
   const errors: LoadError[] = [];
   const mkError = (fileIdx: number, line: number, raw: string, col: number, code: number, reason: string, rawField: string): LoadError => ({
     file: files[fileIdx]!,
@@ -788,59 +1022,86 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     code,
     reason,
   });
+  // The converted CSV line of one record, or undefined after recording its error.
+  const convert = (fi: number, fields: Array<string | null>, line: number, raw: string): string | undefined => {
+    if (fields.length !== cols.length && !(spec.fillRecord && fields.length < cols.length)) {
+      errors.push(mkError(fi, line, raw, -1, fields.length > cols.length ? 1202 : 1214, fields.length > cols.length ? "Extra column(s) found" : "Delimiter not found", raw));
+      return undefined;
+    }
+    const conv: string[] = [];
+    for (let c = 0; c < cols.length; c++) {
+      const v = fields[c] ?? null;
+      try {
+        conv.push(csvField(converters[c]!(v), outQ, outNull));
+      } catch (e) {
+        if (!(e instanceof RowError)) throw e;
+        errors.push(mkError(fi, line, raw, c, e.code, e.reason, v ?? ""));
+        return undefined;
+      }
+    }
+    return conv.join(outD);
+  };
+  const addRecord = (fi: number, line: number, start: number, end: number, out: string | undefined) => {
+    recFile.push(fi);
+    recLine.push(line);
+    recStart.push(start);
+    recEnd.push(end);
+    recOut.push(out);
+  };
 
-  const fetched = files.map((url) => {
+  // Fetch every object and decompress them (zlib on the thread pool) while earlier ones are parsed.
+  const prepared = files.map((url) => {
     const { bucket, key } = parseS3Url(url);
-    return s3.get(bucket, key);
+    const p = s3.get(bucket, key).then((body) => {
+      if (!body) throw new Error("The specified key does not exist.");
+      return decompress(body, spec);
+    });
+    p.catch(() => undefined);
+    return p;
   });
   for (let fi = 0; fi < files.length; fi++) {
     let buf: Buffer;
     try {
-      const body = await fetched[fi]!;
-      if (!body) throw new Error("The specified key does not exist.");
-      buf = await decompress(body, spec);
+      buf = await prepared[fi]!;
     } catch (e) {
       errors.push(mkError(fi, 0, "", -1, 1216, `Cannot read ${spec.compression ?? "input"}: ${(e as Error).message}`.slice(0, 512), ""));
       break;
     }
-    let text = "";
-    if (spec.format !== "parquet") {
-      try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
-        invalidUtf8Context.current = false;
-      } catch {
-        text = buf.toString("utf8");
-        invalidUtf8Context.current = true;
-      }
-    }
-    texts.push(text);
-    const onRecord: OnRecord = (fields, line, start, end) => {
-      const raw = text.slice(start, end);
-      if (fields.length !== cols.length && !(spec.fillRecord && fields.length < cols.length)) {
-        errors.push(mkError(fi, line, raw, -1, fields.length > cols.length ? 1202 : 1214, fields.length > cols.length ? "Extra column(s) found" : "Delimiter not found", raw));
-        return;
-      }
-      const conv: string[] = [];
-      for (let c = 0; c < cols.length; c++) {
-        const v = fields[c] ?? null;
-        try {
-          conv.push(csvField(converters[c]!(v)));
-        } catch (e) {
-          if (!(e instanceof RowError)) throw e;
-          errors.push(mkError(fi, line, raw, c, e.code, e.reason, v ?? ""));
-          return;
-        }
-      }
-      out.push(conv.join(","));
-      lineFile.push(fi);
-      lineNo.push(line);
-      lineSpan.push(start, end);
-    };
     try {
-      if (spec.format === "csv") parseCsv(text, spec, onRecord);
-      else if (spec.format === "json") parseJson(text, spec, cols, onRecord);
-      else if (spec.format === "parquet") await parseParquet(buf, spec, cols, onRecord);
-      else parseText(text, spec, onRecord);
+      if (pass && fastFileOk(buf, spec)) {
+        fileBufs[fi] = buf;
+        invalidUtf8Context.current = false;
+        const hasBackslashU = buf.indexOf("\\u") >= 0;
+        const sub = { ...spec, ignoreHeader: 0 };
+        scanCsvFast(buf, pass, spec.ignoreHeader, fastCols, hasBackslashU, (line, start, end, ok) => {
+          if (ok) return addRecord(fi, line, start, end, undefined);
+          const raw = buf.toString("utf8", start, end);
+          parseCsv(raw, sub, (fields) => {
+            const out = convert(fi, fields, line, raw);
+            if (out !== undefined) addRecord(fi, line, start, end, out);
+          });
+        });
+      } else {
+        let text = "";
+        if (spec.format !== "parquet") {
+          try {
+            text = new TextDecoder("utf-8", { fatal: true }).decode(buf);
+            invalidUtf8Context.current = false;
+          } catch {
+            text = buf.toString("utf8");
+            invalidUtf8Context.current = true;
+          }
+        }
+        fileTexts[fi] = text;
+        const onRecord: OnRecord = (fields, line, start, end) => {
+          const out = convert(fi, fields, line, text.slice(start, end));
+          if (out !== undefined) addRecord(fi, line, start, end, out);
+        };
+        if (spec.format === "csv") parseCsv(text, spec, onRecord);
+        else if (spec.format === "json") parseJson(text, spec, cols, onRecord);
+        else if (spec.format === "parquet") await parseParquet(buf, spec, cols, onRecord);
+        else parseText(text, spec, onRecord);
+      }
     } catch (e) {
       if (!(e instanceof RowError)) throw e;
       errors.push(mkError(fi, 0, "", e.col, e.code, e.reason, ""));
@@ -855,36 +1116,78 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   // Stream to PostgreSQL; PostgreSQL-detected bad rows are skipped and retried under MAXERROR.
   const excluded = new Set<number>();
   const colList = cols.map((c) => quoteIdent(c.name)).join(", ");
-  const copySql = `COPY ${spec.tableSql} (${colList}) FROM STDIN WITH (FORMAT csv)`;
+  const lit = (x: string) => `'${x.replace(/'/g, "''")}'`;
+  const copySql = pass
+    ? `COPY ${spec.tableSql} (${colList}) FROM STDIN WITH (FORMAT csv, DELIMITER ${lit(outD)}, QUOTE ${lit(outQ)}, NULL ${lit(outNull)})`
+    : `COPY ${spec.tableSql} (${colList}) FROM STDIN WITH (FORMAT csv)`;
   const useSavepoint = spec.maxError > 0 && session.txStatus === "T";
   const dropFault = session.gw.opts.faults.dropOn.indexOf("copy");
   if (dropFault >= 0) session.gw.opts.faults.dropOn.splice(dropFault, 1);
+  const NL = Buffer.from("\n");
+  const CHUNK = 1 << 20;
   for (;;) {
     if (useSavepoint) await session.internal("SAVEPOINT redshift_local_copy");
     const emitted: number[] = [];
     const res = await session.copyIn(copySql, async (send, aborted) => {
-      let chunk: string[] = [];
+      let pieces: Buffer[] = [];
+      let lines: string[] = [];
       let size = 0;
       let sent = 0;
-      for (let k = 0; k < out.length; k++) {
-        if (excluded.has(k)) continue;
-        const ln = out[k]!;
-        chunk.push(ln);
-        emitted.push(k);
-        size += ln.length + 1;
-        if (size > 1 << 20) {
-          await send(Buffer.from(chunk.join("\n") + "\n", "utf8"));
-          chunk = [];
-          size = 0;
-          sent++;
-          if (dropFault >= 0 && sent === 1) {
-            session.destroy();
-            return undefined;
-          }
-          if (aborted()) return undefined;
+      // A run of consecutive pass-through records of one file: bytes [runStart, runEnd).
+      let runBuf: Buffer | undefined;
+      let runStart = 0;
+      let runEnd = 0;
+      const closeRun = () => {
+        if (!runBuf) return;
+        if (runBuf[runEnd] === 10) pieces.push(runBuf.subarray(runStart, runEnd + 1));
+        else pieces.push(runBuf.subarray(runStart, runEnd), NL);
+        runBuf = undefined;
+      };
+      const closeLines = () => {
+        if (!lines.length) return;
+        pieces.push(Buffer.from(lines.join("\n") + "\n", "utf8"));
+        lines = [];
+      };
+      // Returns false when the COPY must stop (fault or server error).
+      const flush = async (): Promise<boolean> => {
+        closeRun();
+        closeLines();
+        if (!pieces.length) return true;
+        const chunk = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+        pieces = [];
+        size = 0;
+        await send(chunk);
+        sent++;
+        if (dropFault >= 0 && sent === 1) {
+          session.destroy();
+          return false;
         }
+        return !aborted();
+      };
+      for (let k = 0; k < recFile.length; k++) {
+        if (excluded.has(k)) continue;
+        emitted.push(k);
+        const out = recOut[k];
+        if (out !== undefined) {
+          closeRun();
+          lines.push(out);
+          size += out.length + 1;
+        } else {
+          const b = fileBufs[recFile[k]!]!;
+          const st = recStart[k]!;
+          if (runBuf === b && st === runEnd + 1 && b[runEnd] === 10) runEnd = recEnd[k]!;
+          else {
+            closeLines();
+            closeRun();
+            runBuf = b;
+            runStart = st;
+            runEnd = recEnd[k]!;
+          }
+          size += recEnd[k]! - st + 1;
+        }
+        if (size > CHUNK && !(await flush())) return undefined;
       }
-      if (chunk.length) await send(Buffer.from(chunk.join("\n") + "\n", "utf8"));
+      await flush();
       if (dropFault >= 0) session.destroy();
       return undefined;
     });
@@ -907,10 +1210,9 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     const colIdx = m?.[2] ? cols.findIndex((c) => c.name === m[2]) : -1;
     const mapped = mapPgError(res.error, cols[colIdx]);
     if (k !== undefined) {
-      const fi = lineFile[k]!;
-      const raw = texts[fi]!.slice(lineSpan[2 * k]!, lineSpan[2 * k + 1]!);
+      const raw = rawOf(k);
       const rawField = /column [^:]+: "(.*)"$/.exec(where)?.[1] ?? (/: "(.*)"$/.exec(res.error.get("M") ?? "")?.[1] ?? "");
-      errors.push(mkError(fi, lineNo[k]!, raw, colIdx, mapped.code, mapped.reason, rawField));
+      errors.push(mkError(recFile[k]!, recLine[k]!, raw, colIdx, mapped.code, mapped.reason, rawField));
     } else {
       errors.push(mkError(0, 0, "", colIdx, mapped.code, mapped.reason, ""));
     }
