@@ -200,6 +200,29 @@ describe("schema evolution and values", () => {
     }
   });
 
+  it("a property dropped from a newer schema keeps its column; new rows get NULL there", async () => {
+    const schema = uniqueSchema("dropped");
+    const r = await runSinger(
+      configFor(schema),
+      lines(schemaMsg("t", { ...basic, gone: { type: "string" } }), record("t", { id: 1, gone: "kept" }), schemaMsg("t", basic), record("t", { id: 2, gone: "ignored" })),
+    );
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect((await rows(schema, "t", "id")).map((d) => d.gone)).toEqual(["kept", null]);
+  });
+
+  it("invalid UTF-8 in the input is loaded as U+FFFD with a warning naming the line", async () => {
+    const schema = uniqueSchema("utf8");
+    const bad = Buffer.concat([Buffer.from('{"type":"RECORD","stream":"t","record":{"id":1,"name":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}\n')]);
+    const input = Buffer.concat([Buffer.from(lines(schemaMsg("t", basic))), bad]).toString("latin1");
+    const { startSinger } = await import("./helpers/target.js");
+    const run = startSinger(configFor(schema));
+    run.stdin.end(Buffer.from(input, "latin1"));
+    const r = await run.done;
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect((await rows(schema, "t"))[0]!.name).toBe("\uFFFD(");
+    expect(r.stderr.join("\n")).toMatch(/1 input lines were not valid UTF-8; their bad bytes were loaded as U\+FFFD \(lines 2\)/);
+  });
+
   it("NULL and the empty string stay distinct; quotes, commas, newlines survive", async () => {
     const schema = uniqueSchema("csv");
     const values = [null, "", "\\N", 'a "quoted", value', "line1\nline2\r\n", "tab\there"];

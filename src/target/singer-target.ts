@@ -111,6 +111,12 @@ export class SingerTarget {
       await this.process(pending);
       this.currentStream = undefined;
       await this.engine.finish();
+      if (splitter.invalidUtf8Count > 0) {
+        this.log(
+          "warn",
+          `${splitter.invalidUtf8Count} input lines were not valid UTF-8; their bad bytes were loaded as U+FFFD (lines ${splitter.invalidUtf8Lines.join(", ")}${splitter.invalidUtf8Count > splitter.invalidUtf8Lines.length ? ", …" : ""})`,
+        );
+      }
     } catch (e) {
       throw this.withContext(e);
     } finally {

@@ -21,3 +21,23 @@ describe("LineSplitter", () => {
     expect(nums).toEqual([1, 2]);
   });
 });
+
+describe("invalid UTF-8", () => {
+  it("is noted per line, and decoded with U+FFFD", () => {
+    const s = new LineSplitter();
+    const lines: string[] = [];
+    s.push(Buffer.concat([Buffer.from('{"a":"ok"}\n{"a":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n{"a":"é"}\n')]), (l) => lines.push(l));
+    s.end((l) => lines.push(l));
+    expect(s.invalidUtf8Count).toBe(1);
+    expect(s.invalidUtf8Lines).toEqual([2]);
+    expect(lines[1]).toBe('{"a":"\uFFFD\uFFFD"}');
+    expect(lines[2]).toBe('{"a":"é"}');
+  });
+  it("does not flag a character split across chunks", () => {
+    const s = new LineSplitter();
+    const bytes = Buffer.from('{"a":"漢字"}\n');
+    s.push(bytes.subarray(0, 8), () => {});
+    s.push(bytes.subarray(8), () => {});
+    expect(s.invalidUtf8Count).toBe(0);
+  });
+});
