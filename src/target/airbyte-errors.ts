@@ -45,7 +45,14 @@ export function classifyFailure(e: unknown): FailureType {
 
 /** The message an Airbyte user sees: short, and saying what kind of problem it is. */
 function userMessage(type: FailureType, err: Error): string {
-  const first = err.message.split("\n")[0] ?? err.message;
+  // One line, but every line of it: a config error's detail (which field, what was expected) sits on the
+  // lines after the first, and the platform shows only this message to the user.
+  const folded = err.message
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .join(" ");
+  const first = folded.length > 1000 ? `${folded.slice(0, 999)}…` : folded;
   switch (type) {
     case "config_error":
       return `Configuration problem: ${first}`;

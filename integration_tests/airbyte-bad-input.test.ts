@@ -1,0 +1,77 @@
+/**
+ * Bad input on the Airbyte side, on the stand-in: a clear TRACE ERROR, exit 1, no STATE past the
+ * failure, nothing of the failing batch committed, earlier committed batches and their STATE intact.
+ */
+import { describe, expect, it } from "vitest";
+import { tableExists, uniqueSchema } from "./helpers/target.js";
+import { type Json, airbyteConfig, catalogOf, globalState, runAirbyte, startAirbyteWrite, tableJson } from "./helpers/airbyte.js";
+
+const schemaOf = { type: "object", properties: { id: { type: "integer" }, v: { type: "string" } } };
+const rec = (stream: string, id: number, namespace: string) =>
+  JSON.stringify({ type: "RECORD", record: { stream, namespace, emitted_at: 1700000000000 + id, data: { id, v: `v${id}` } } });
+const errorOf = (traces: Json[]) => (traces.find((t) => (t.trace as Json).type === "ERROR")?.trace as Json | undefined)?.error as Json | undefined;
+
+describe("Airbyte bad input", () => {
+  it("a RECORD for a stream missing from the catalog: TRACE ERROR, exit 1, earlier commits and STATE intact", async () => {
+    const ns = uniqueSchema("ab_missing");
+    const live = startAirbyteWrite(
+      airbyteConfig(ns, { max_batch_age_seconds: 1 }),
+      catalogOf({ name: "known", namespace: ns, schema: schemaOf, mode: "append" }),
+    );
+    live.write([rec("known", 1, ns), globalState({ n: 1 })]);
+    const first = await live.nextState();
+    expect(((first.state as Json).global as Json).shared_state).toEqual({ n: 1 });
+    live.write([rec("known", 2, ns), rec("unknown", 3, ns), globalState({ n: 3 })]);
+    live.stdin.end();
+    const r = await live.done;
+    expect(r.code).toBe(1);
+    expect(r.states).toHaveLength(1);
+    const error = errorOf(r.traces);
+    // As in Airbyte's own CDK: a stream the catalog does not have is the platform's or source's fault.
+    expect(error?.failure_type).toBe("system_error");
+    expect(String(error?.message)).toMatch(/unknown/);
+    expect((await tableJson(ns, "known")).map((x) => x.id)).toEqual([1]);
+  });
+
+  it("an invalid catalog is a config_error naming what is wrong", async () => {
+    const ns = uniqueSchema("ab_badcat");
+    const r = await runAirbyte("write", {
+      config: airbyteConfig(ns),
+      catalog: { streams: [{ stream: { name: "s", json_schema: schemaOf }, sync_mode: "incremental", destination_sync_mode: "upsert_everything" }] },
+      input: [rec("s", 1, ns)],
+    });
+    expect(r.code).toBe(1);
+    const error = errorOf(r.traces);
+    expect(error?.failure_type).toBe("config_error");
+    expect(String(error?.message)).toMatch(/destination_sync_mode/);
+    expect(r.states).toEqual([]);
+    expect(await tableExists(ns, "s")).toBe(false);
+  });
+
+  it("an invalid config is a config_error naming the field, without secrets", async () => {
+    const ns = uniqueSchema("ab_badcfg");
+    const secret = "hunter2-very-secret";
+    const r = await runAirbyte("write", {
+      config: { ...airbyteConfig(ns), port: "not-a-port", password: secret },
+      catalog: catalogOf({ name: "s", namespace: ns, schema: schemaOf, mode: "append" }),
+      input: [rec("s", 1, ns)],
+    });
+    expect(r.code).toBe(1);
+    const error = errorOf(r.traces);
+    expect(error?.failure_type).toBe("config_error");
+    expect(String(error?.message)).toMatch(/port/);
+    expect(JSON.stringify(r.messages) + r.stderr.join("\n")).not.toContain(secret);
+  });
+
+  it("invalid JSON mid-stream: non-protocol line skipped with a warning, the sync goes on", async () => {
+    const ns = uniqueSchema("ab_garbage");
+    const r = await runAirbyte("write", {
+      config: airbyteConfig(ns),
+      catalog: catalogOf({ name: "s", namespace: ns, schema: schemaOf, mode: "append" }),
+      input: [rec("s", 1, ns), "this is not json", rec("s", 2, ns), globalState({ n: 2 })],
+    });
+    expect(r.code, JSON.stringify(r.traces)).toBe(0);
+    expect(r.logs.some((l) => /not .*protocol|skipped/i.test(String((l.log as Json).message)))).toBe(true);
+    expect((await tableJson(ns, "s")).length).toBe(2);
+  });
+});
