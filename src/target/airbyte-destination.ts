@@ -15,7 +15,7 @@ import {
   resolveWellKnownTypes,
   upstreamChanges,
 } from "../protocol/airbyte.js";
-import { LineSplitter, snippet } from "../protocol/lines.js";
+import { snippet } from "../protocol/lines.js";
 import { describeZodError } from "../protocol/singer.js";
 import { normalizeIdentifier } from "../redshift/identifiers.js";
 import * as sql from "../redshift/sql.js";
@@ -25,7 +25,7 @@ import { InvalidValueError } from "../stream/encode.js";
 import { type MetadataColumn, desiredColumns, propertiesOf } from "../stream/table-shape.js";
 import { type LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
 import type { ConnectorSettings } from "./settings.js";
-import { InputError } from "./singer-target.js";
+import { InputError, pumpLines, reportInvalidUtf8 } from "./input.js";
 import { classifyFailure } from "./airbyte-errors.js";
 
 export const AIRBYTE_COLUMNS = {
@@ -221,16 +221,12 @@ export class AirbyteDestination {
   async run(input: AsyncIterable<Buffer | string>): Promise<void> {
     try {
       await this.prepareTables();
-      const splitter = new LineSplitter();
-      const pending: string[] = [];
-      const collect = (line: string) => pending.push(line);
-      for await (const chunk of input) {
-        splitter.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, collect);
-        await this.process(pending);
-      }
-      splitter.end(collect);
-      await this.process(pending);
+      const splitter = await pumpLines(input, {
+        handleLine: (line) => this.handleLine(line),
+        throwIfFailed: () => this.engine.throwIfFailed(),
+      });
       await this.engine.finish();
+      reportInvalidUtf8(splitter, this.log);
       await this.finalizeStreams();
     } catch (e) {
       throw this.withContext(e);
@@ -347,15 +343,6 @@ export class AirbyteDestination {
     const err = e instanceof Error ? e : new Error(String(e));
     if (e instanceof RecordError || e instanceof InvalidValueError) return new InputError(`line ${this.lineNumber}: ${err.message}`);
     return err;
-  }
-
-  private async process(lines: string[]): Promise<void> {
-    for (let i = 0; i < lines.length; i++) {
-      const wait = this.handleLine(lines[i]!);
-      if (wait) await wait;
-    }
-    lines.length = 0;
-    this.engine.throwIfFailed();
   }
 
   private skip(line: string, why: string): undefined {

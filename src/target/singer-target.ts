@@ -15,6 +15,7 @@ import {
   recordProblem,
 } from "../protocol/singer.js";
 import { LineSplitter, snippet } from "../protocol/lines.js";
+import { InputError, pumpLines, reportInvalidUtf8 } from "./input.js";
 import { normalizeIdentifier, quoteIdent } from "../redshift/identifiers.js";
 import { tableSql, type TableRef } from "../redshift/sql.js";
 import type { Logger } from "../load/warehouse.js";
@@ -22,9 +23,6 @@ import { InvalidValueError } from "../stream/encode.js";
 import type { MetadataColumn } from "../stream/table-shape.js";
 import { LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
 import type { ConnectorSettings } from "./settings.js";
-
-/** An input problem: which line, which stream, what was wrong. */
-export class InputError extends Error {}
 
 const SDC = {
   extractedAt: "_sdc_extracted_at",
@@ -98,25 +96,17 @@ export class SingerTarget {
 
   /** Runs the whole input; resolves when everything is committed and the last STATE written. */
   async run(input: AsyncIterable<Buffer | string>): Promise<void> {
-    const splitter = new LineSplitter();
-    const pending: string[] = [];
-    const collect = (line: string) => pending.push(line);
     try {
-      for await (const chunk of input) {
-        this.receivedAt = new Date().toISOString();
-        splitter.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, collect);
-        await this.process(pending);
-      }
-      splitter.end(collect);
-      await this.process(pending);
+      const splitter = await pumpLines(input, {
+        handleLine: (line) => this.handleLine(line),
+        onChunk: () => {
+          this.receivedAt = new Date().toISOString();
+        },
+        throwIfFailed: () => this.engine.throwIfFailed(),
+      });
       this.currentStream = undefined;
       await this.engine.finish();
-      if (splitter.invalidUtf8Count > 0) {
-        this.log(
-          "warn",
-          `${splitter.invalidUtf8Count} input lines were not valid UTF-8; their bad bytes were loaded as U+FFFD (lines ${splitter.invalidUtf8Lines.join(", ")}${splitter.invalidUtf8Count > splitter.invalidUtf8Lines.length ? ", …" : ""})`,
-        );
-      }
+      reportInvalidUtf8(splitter, this.log);
     } catch (e) {
       throw this.withContext(e);
     } finally {
@@ -132,15 +122,6 @@ export class SingerTarget {
       return new InputError(`${where}: ${err.message}`);
     }
     return err;
-  }
-
-  private async process(lines: string[]): Promise<void> {
-    for (let i = 0; i < lines.length; i++) {
-      const wait = this.handleLine(lines[i]!);
-      if (wait) await wait;
-    }
-    lines.length = 0;
-    this.engine.throwIfFailed();
   }
 
   private handleLine(line: string): Promise<void> | undefined {

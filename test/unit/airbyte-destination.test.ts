@@ -8,7 +8,7 @@ import { type BatchTicket, CheckpointLedger } from "../../src/checkpoint/ledger.
 import type { ConfiguredAirbyteCatalog } from "../../src/protocol/airbyte.js";
 import { AirbyteDestination } from "../../src/target/airbyte-destination.js";
 import type { LoadEngine, StreamDefinition } from "../../src/target/engine.js";
-import { InputError } from "../../src/target/singer-target.js";
+import { InputError } from "../../src/target/input.js";
 import { type TargetConfig, connectorSettings } from "../../src/target/settings.js";
 
 const settings = connectorSettings({ host: "h", database: "d", user: "u", s3_bucket: "b", schema: "dflt", aws_access_key_id: "AKIA", aws_secret_access_key: "secretsecret" } as TargetConfig);
