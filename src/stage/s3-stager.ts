@@ -86,7 +86,10 @@ export class S3Stager {
   async upload(prefix: string, parts: readonly StagedPart[], concurrency = 4): Promise<StagedBatch> {
     const keys: string[] = [];
     const entries: { url: string; mandatory: true; meta: { content_length: number } }[] = [];
-    const named = parts.map((p, i) => ({ part: p, key: `${prefix}part-${String(i).padStart(4, "0")}.csv.gz` }));
+    // The local file's format names the object: gzip CSV or Parquet (PartWriter / ParquetPartWriter).
+    const parquet = parts.length > 0 && parts.every((p) => p.path.endsWith(".parquet"));
+    const ext = parquet ? ".parquet" : ".csv.gz";
+    const named = parts.map((p, i) => ({ part: p, key: `${prefix}part-${String(i).padStart(4, "0")}${ext}` }));
     await parallel(named, concurrency, async ({ part, key }) => {
       await this.client.send(
         new PutObjectCommand({
@@ -94,7 +97,7 @@ export class S3Stager {
           Key: key,
           Body: createReadStream(part.path),
           ContentLength: part.bytes,
-          ContentType: "application/gzip",
+          ContentType: parquet ? "application/vnd.apache.parquet" : "application/gzip",
         }),
       );
     });

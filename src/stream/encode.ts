@@ -53,6 +53,18 @@ export interface WidthTracker {
 }
 
 export type FieldEncoder = (value: unknown, changes: RowChanges) => string;
+/**
+ * The same decision as a FieldEncoder, before CSV: the normalised text of the value (unquoted), or null.
+ * Each value's fate (NULLed, truncated, normalised) is decided once, by the functions below; CSV and
+ * Parquet are two serialisations of that decision.
+ */
+export type ValueEncoder = (value: unknown, changes: RowChanges) => string | null;
+
+/** How a decided value is written: quoted for CSV with `\N` for NULL, or as is with null. */
+interface Output {
+  q: (s: string) => string;
+  nul: string | null;
+}
 
 const NULL = CSV_NULL_MARKER;
 export const SUPER_MAX_BYTES = 16 * 1024 * 1024;
@@ -60,6 +72,9 @@ export const SUPER_MAX_BYTES = 16 * 1024 * 1024;
 export function csvQuote(s: string): string {
   return s.indexOf('"') === -1 ? `"${s}"` : `"${s.replace(/"/g, '""')}"`;
 }
+
+const CSV_OUT: Output = { q: csvQuote, nul: NULL };
+const RAW_OUT: Output = { q: (s) => s, nul: null };
 
 /** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character. */
 export function truncateUtf8(s: string, maxBytes: number): string {
@@ -78,10 +93,10 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function invalid(field: string, expected: string, value: unknown, policy: ValuePolicy, changes: RowChanges): string {
+function invalid(o: Output, field: string, expected: string, value: unknown, policy: ValuePolicy, changes: RowChanges): string | null {
   if (policy.invalidValue === "fail") throw new InvalidValueError(field, expected, describe(value));
   changes.add(field, "NULLED", "DESTINATION_SERIALIZATION_ERROR");
-  return NULL;
+  return o.nul;
 }
 
 /** NUL cannot be loaded by COPY (rule 6): it is removed; the removal is not a data change worth a record. */
@@ -89,9 +104,9 @@ function stripNul(s: string): string {
   return s.indexOf("\u0000") === -1 ? s : s.replace(/\u0000/g, "");
 }
 
-function textEncoder(field: string, width: WidthTracker, policy: ValuePolicy): FieldEncoder {
+function textEncoder(o: Output, field: string, width: WidthTracker, policy: ValuePolicy): ValueEncoder {
   return (v, changes) => {
-    if (v === null || v === undefined) return NULL;
+    if (v === null || v === undefined) return o.nul;
     let s = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
     s = stripNul(s);
     // UTF-8 bytes lie between length and 3 × length (a surrogate pair: 2 units, 4 bytes), so the exact
@@ -101,7 +116,7 @@ function textEncoder(field: string, width: WidthTracker, policy: ValuePolicy): F
       if (bytes > MAX_VARCHAR_BYTES) {
         if (policy.stringOverflow === "null") {
           changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
-          return NULL;
+          return o.nul;
         }
         s = truncateUtf8(s, MAX_VARCHAR_BYTES);
         bytes = Buffer.byteLength(s, "utf8");
@@ -109,7 +124,7 @@ function textEncoder(field: string, width: WidthTracker, policy: ValuePolicy): F
       }
       if (bytes > width.maxBytes) width.maxBytes = bytes;
     }
-    return csvQuote(s);
+    return o.q(s);
   };
 }
 
@@ -121,70 +136,70 @@ const INT_RANGES: Record<string, [bigint, bigint]> = {
   bigint: [BIGINT_MIN, BIGINT_MAX],
 };
 
-function integerEncoder(field: string, kind: string, policy: ValuePolicy): FieldEncoder {
+function integerEncoder(o: Output, field: string, kind: string, policy: ValuePolicy): ValueEncoder {
   const [lo, hi] = INT_RANGES[kind]!;
   const safeLo = Number(lo) > Number.MIN_SAFE_INTEGER ? Number(lo) : Number.MIN_SAFE_INTEGER;
   const safeHi = Number(hi) < Number.MAX_SAFE_INTEGER ? Number(hi) : Number.MAX_SAFE_INTEGER;
   return (v, changes) => {
-    if (v === null || v === undefined) return NULL;
+    if (v === null || v === undefined) return o.nul;
     if (typeof v === "number") {
       if (Number.isInteger(v) && v >= safeLo && v <= safeHi) return String(v);
       if (Number.isInteger(v)) {
         const b = BigInt(v);
         if (b >= lo && b <= hi) return b.toString();
       }
-      return invalid(field, `an integer within ${kind.toUpperCase()} range`, v, policy, changes);
+      return invalid(o, field, `an integer within ${kind.toUpperCase()} range`, v, policy, changes);
     }
     if (typeof v === "string" && /^-?\d{1,20}$/.test(v)) {
       const b = BigInt(v);
       if (b >= lo && b <= hi) return b.toString();
     }
-    return invalid(field, `an integer within ${kind.toUpperCase()} range`, v, policy, changes);
+    return invalid(o, field, `an integer within ${kind.toUpperCase()} range`, v, policy, changes);
   };
 }
 
-function floatEncoder(field: string, policy: ValuePolicy): FieldEncoder {
+function floatEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncoder {
   return (v, changes) => {
-    if (v === null || v === undefined) return NULL;
+    if (v === null || v === undefined) return o.nul;
     if (typeof v === "number") {
       // JSON cannot carry NaN/Infinity, but a lenient parse of Python's output can (rule 8).
-      return Number.isFinite(v) ? String(v) : invalid(field, "a finite number", v, policy, changes);
+      return Number.isFinite(v) ? String(v) : invalid(o, field, "a finite number", v, policy, changes);
     }
     if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return String(Number(v));
-    return invalid(field, "a finite number", v, policy, changes);
+    return invalid(o, field, "a finite number", v, policy, changes);
   };
 }
 
-function numericEncoder(field: string, t: ColumnType, policy: ValuePolicy): FieldEncoder {
+function numericEncoder(o: Output, field: string, t: ColumnType, policy: ValuePolicy): ValueEncoder {
   const precision = t.precision ?? 18;
   const scale = t.scale ?? 0;
   const maxIntDigits = precision - scale;
   const expected = `a number that fits NUMERIC(${precision},${scale})`;
   return (v, changes) => {
-    if (v === null || v === undefined) return NULL;
+    if (v === null || v === undefined) return o.nul;
     let text: string;
     if (typeof v === "number") {
-      if (!Number.isFinite(v)) return invalid(field, expected, v, policy, changes);
+      if (!Number.isFinite(v)) return invalid(o, field, expected, v, policy, changes);
       text = Math.abs(v) >= 1e21 || (Math.abs(v) < 1e-6 && v !== 0) ? v.toFixed(Math.min(scale, 100)) : String(v);
     } else if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) {
       text = v;
     } else {
-      return invalid(field, expected, v, policy, changes);
+      return invalid(o, field, expected, v, policy, changes);
     }
     const unsigned = text.startsWith("-") ? text.slice(1) : text;
     const dot = unsigned.indexOf(".");
     const intDigits = (dot === -1 ? unsigned : unsigned.slice(0, dot)).replace(/^0+/, "").length;
-    if (intDigits > maxIntDigits) return invalid(field, expected, v, policy, changes);
+    if (intDigits > maxIntDigits) return invalid(o, field, expected, v, policy, changes);
     return text;
   };
 }
 
-function booleanEncoder(field: string, policy: ValuePolicy): FieldEncoder {
+function booleanEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncoder {
   return (v, changes) => {
-    if (v === null || v === undefined) return NULL;
+    if (v === null || v === undefined) return o.nul;
     if (v === true || v === "true") return "true";
     if (v === false || v === "false") return "false";
-    return invalid(field, "a boolean", v, policy, changes);
+    return invalid(o, field, "a boolean", v, policy, changes);
   };
 }
 
@@ -202,22 +217,22 @@ function hasOversizedString(v: unknown, depth = 0): boolean {
 /** `\u0000` preceded by an even number of backslashes (so the backslash is not itself escaped). */
 const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
 
-function superEncoder(field: string, policy: ValuePolicy): FieldEncoder {
+function superEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncoder {
   return (v, changes) => {
-    if (v === null || v === undefined) return NULL;
+    if (v === null || v === undefined) return o.nul;
     let json = JSON.stringify(v);
     // A NUL inside a string is serialized as \u0000; an escaped backslash before "u0000" is not one.
     if (json.indexOf("\\u0000") !== -1) json = json.replace(NUL_ESCAPE, "$1");
     // Only a document longer than the string limit can hold an oversized string, so most skip the walk.
     if (json.length > MAX_VARCHAR_BYTES && hasOversizedString(v)) {
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
-      return NULL;
+      return o.nul;
     }
     if (json.length * 3 > SUPER_MAX_BYTES && Buffer.byteLength(json, "utf8") > SUPER_MAX_BYTES) {
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
-      return NULL;
+      return o.nul;
     }
-    return csvQuote(stripNul(json));
+    return o.q(stripNul(json));
   };
 }
 
@@ -316,41 +331,41 @@ function toUtc(p: ParsedDateTime): ParsedDateTime {
   };
 }
 
-function timestampEncoder(field: string, withZone: boolean, policy: ValuePolicy): FieldEncoder {
+function timestampEncoder(o: Output, field: string, withZone: boolean, policy: ValuePolicy): ValueEncoder {
   const expected = withZone ? "an ISO 8601 date-time" : "an ISO 8601 date-time (TIMESTAMP)";
   return (v, changes) => {
-    if (v === null || v === undefined) return NULL;
-    if (typeof v !== "string") return invalid(field, expected, v, policy, changes);
+    if (v === null || v === undefined) return o.nul;
+    if (typeof v !== "string") return invalid(o, field, expected, v, policy, changes);
     if (canonicalUtc(v)) return `${v.slice(0, 10)} ${v.slice(11, v.length - 1)}${withZone ? "+00" : ""}`;
     let p = parseDateTime(v);
-    if (!p) return invalid(field, expected, v, policy, changes);
+    if (!p) return invalid(o, field, expected, v, policy, changes);
     // No offset means UTC, for both types: a loader must not depend on the session's time zone.
     p = toUtc(p);
-    if (p.year < MIN_YEAR || p.year > MAX_YEAR) return invalid(field, `a date-time between year ${MIN_YEAR} and ${MAX_YEAR}`, v, policy, changes);
+    if (p.year < MIN_YEAR || p.year > MAX_YEAR) return invalid(o, field, `a date-time between year ${MIN_YEAR} and ${MAX_YEAR}`, v, policy, changes);
     const frac = p.micros ? `.${p.micros}` : "";
     return `${formatDate(p.year, p.month, p.day)} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}${frac}${withZone ? "+00" : ""}`;
   };
 }
 
-function dateEncoder(field: string, policy: ValuePolicy): FieldEncoder {
+function dateEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncoder {
   return (v, changes) => {
-    if (v === null || v === undefined) return NULL;
-    if (typeof v !== "string") return invalid(field, "an ISO 8601 date", v, policy, changes);
+    if (v === null || v === undefined) return o.nul;
+    if (typeof v !== "string") return invalid(o, field, "an ISO 8601 date", v, policy, changes);
     const p = parseDateTime(v);
-    if (!p) return invalid(field, "an ISO 8601 date", v, policy, changes);
-    if (p.year < MIN_YEAR || p.year > MAX_YEAR) return invalid(field, `a date between year ${MIN_YEAR} and ${MAX_YEAR}`, v, policy, changes);
+    if (!p) return invalid(o, field, "an ISO 8601 date", v, policy, changes);
+    if (p.year < MIN_YEAR || p.year > MAX_YEAR) return invalid(o, field, `a date between year ${MIN_YEAR} and ${MAX_YEAR}`, v, policy, changes);
     return formatDate(p.year, p.month, p.day);
   };
 }
 
 const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 
-function timeEncoder(field: string, withZone: boolean, policy: ValuePolicy): FieldEncoder {
+function timeEncoder(o: Output, field: string, withZone: boolean, policy: ValuePolicy): ValueEncoder {
   return (v, changes) => {
-    if (v === null || v === undefined) return NULL;
+    if (v === null || v === undefined) return o.nul;
     const m = typeof v === "string" ? TIME_RE.exec(v.trim()) : null;
     if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) {
-      return invalid(field, "an ISO 8601 time", v, policy, changes);
+      return invalid(o, field, "an ISO 8601 time", v, policy, changes);
     }
     const frac = m[4] ? `.${m[4].slice(0, 6)}` : "";
     const zone = withZone && m[5] ? (m[5] === "Z" ? "+00" : m[5]) : "";
@@ -360,32 +375,42 @@ function timeEncoder(field: string, withZone: boolean, policy: ValuePolicy): Fie
 
 /** The encoder for one column. `width` is updated with the batch's largest string (text columns only). */
 export function encoderFor(field: string, type: ColumnType, policy: ValuePolicy, width: WidthTracker): FieldEncoder {
+  // With CSV_OUT every path returns a string (NULL is the marker).
+  return encoderWith(CSV_OUT, field, type, policy, width) as FieldEncoder;
+}
+
+/** The same decisions as encoderFor, unquoted, with null for NULL (for Parquet). */
+export function valueEncoderFor(field: string, type: ColumnType, policy: ValuePolicy, width: WidthTracker): ValueEncoder {
+  return encoderWith(RAW_OUT, field, type, policy, width);
+}
+
+function encoderWith(o: Output, field: string, type: ColumnType, policy: ValuePolicy, width: WidthTracker): ValueEncoder {
   switch (type.kind) {
     case "varchar":
     case "char":
-      return textEncoder(field, width, policy);
+      return textEncoder(o, field, width, policy);
     case "smallint":
     case "integer":
     case "bigint":
-      return integerEncoder(field, type.kind, policy);
+      return integerEncoder(o, field, type.kind, policy);
     case "real":
     case "double":
-      return floatEncoder(field, policy);
+      return floatEncoder(o, field, policy);
     case "numeric":
-      return numericEncoder(field, type, policy);
+      return numericEncoder(o, field, type, policy);
     case "boolean":
-      return booleanEncoder(field, policy);
+      return booleanEncoder(o, field, policy);
     case "super":
-      return superEncoder(field, policy);
+      return superEncoder(o, field, policy);
     case "timestamptz":
-      return timestampEncoder(field, true, policy);
+      return timestampEncoder(o, field, true, policy);
     case "timestamp":
-      return timestampEncoder(field, false, policy);
+      return timestampEncoder(o, field, false, policy);
     case "date":
-      return dateEncoder(field, policy);
+      return dateEncoder(o, field, policy);
     case "time":
-      return timeEncoder(field, false, policy);
+      return timeEncoder(o, field, false, policy);
     case "timetz":
-      return timeEncoder(field, true, policy);
+      return timeEncoder(o, field, true, policy);
   }
 }

@@ -5,7 +5,7 @@
 import { assignColumnNames, type NameRules } from "../redshift/identifiers.js";
 import type { ColumnDef } from "../redshift/sql.js";
 import { type ColumnType, type TypeMapping, columnTypeFor } from "../redshift/types.js";
-import { type FieldEncoder, type RowChanges, type ValuePolicy, type WidthTracker, encoderFor } from "./encode.js";
+import { type FieldEncoder, type RowChanges, type ValueEncoder, type ValuePolicy, type WidthTracker, encoderFor, valueEncoderFor } from "./encode.js";
 
 /** What a metadata column's value is computed from. */
 export interface RowContext {
@@ -32,7 +32,10 @@ export interface ColumnPlan {
   property?: string;
   meta?: MetadataColumn;
   width: WidthTracker;
+  /** the value as a CSV field */
   encode: FieldEncoder;
+  /** the same decision, unquoted text or null (Parquet) */
+  value: ValueEncoder;
 }
 
 export interface DesiredColumns {
@@ -83,7 +86,8 @@ export function planColumns(
   const make = (def: ColumnDef, property?: string, meta?: MetadataColumn): ColumnPlan => {
     const type = actual.get(def.name) ?? def.type;
     const width: WidthTracker = { maxBytes: 0 };
-    return { name: def.name, type, property, meta, width, encode: encoderFor(property ?? def.name, type, policy, width) };
+    const field = property ?? def.name;
+    return { name: def.name, type, property, meta, width, encode: encoderFor(field, type, policy, width), value: valueEncoderFor(field, type, policy, width) };
   };
   for (const def of desired.columns) {
     if (metaByName.has(def.name)) continue;

@@ -13,6 +13,8 @@ import type { NameRules } from "../redshift/identifiers.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
 import type { TypeMapping } from "../redshift/types.js";
 import { PartWriter } from "../stage/part-writer.js";
+import { type ParquetColumn, ParquetPartWriter } from "../stage/parquet-part-writer.js";
+import { parquetConverter, parquetField } from "../stream/parquet-values.js";
 import type { S3Stager } from "../stage/s3-stager.js";
 import type { Logger, Warehouse } from "../load/warehouse.js";
 import { RowChanges, type ValueChange, type ValuePolicy } from "../stream/encode.js";
@@ -42,6 +44,8 @@ export interface EngineSettings {
   maxInFlight: number;
   /** staged files per batch (a multiple of the slice count) */
   partsPerBatch: number;
+  /** staged file format (default gzip CSV); must match the COPY's (LoadSettings.fileFormat) */
+  fileFormat?: "csv_gzip" | "parquet";
 }
 
 /** What a front end tells the engine about a stream. */
@@ -72,7 +76,9 @@ export class RecordError extends Error {}
 
 interface OpenBatch {
   ticket: BatchTicket;
-  writer: PartWriter;
+  writer: PartWriter | ParquetPartWriter;
+  /** Parquet only: one row's values, reused for every row */
+  values: (string | null)[] | undefined;
   number: number;
   createdAt: number;
   batchedAt: string;
@@ -177,9 +183,24 @@ export class LoadEngine<Checkpoint> {
     const dir = join(sink.dir, `b${number}`);
     mkdirSync(dir, { recursive: true });
     for (const p of sink.plans) p.width.maxBytes = 0;
+    let writer: PartWriter | ParquetPartWriter;
+    let values: (string | null)[] | undefined;
+    if (this.settings.fileFormat === "parquet") {
+      // Exactly the COPY's columns, in its order: the data columns, then the ordinal when keyed (rule 18).
+      const columns: ParquetColumn[] = sink.plans.map((p) => ({ field: parquetField(p.name, p.type), convert: parquetConverter(p.type) }));
+      if (sink.keyColumns.length > 0) {
+        const t = { kind: "bigint" } as const;
+        columns.push({ field: parquetField(ORDINAL_COLUMN, t), convert: parquetConverter(t) });
+      }
+      writer = new ParquetPartWriter(dir, Math.max(1, this.settings.partsPerBatch), columns);
+      values = new Array<string | null>(columns.length).fill(null);
+    } else {
+      writer = new PartWriter(dir, this.settings.partsPerBatch);
+    }
     const batch: OpenBatch = {
       ticket: this.ledger.openBatch(sink.def.id),
-      writer: new PartWriter(dir, this.settings.partsPerBatch),
+      writer,
+      values,
       number,
       createdAt: Date.now(),
       batchedAt: new Date().toISOString(),
@@ -220,19 +241,36 @@ export class LoadEngine<Checkpoint> {
     ctx.receivedAt = receivedAt;
     ctx.batchedAt = batch.batchedAt;
     const plans = sink.plans;
-    let row = "";
-    for (let i = 0; i < plans.length; i++) {
-      const p = plans[i]!;
-      const field = p.encode(p.property !== undefined ? record[p.property] : p.meta!.value(ctx), changes);
-      row = i === 0 ? field : `${row},${field}`;
+    let wait: Promise<void> | undefined;
+    const values = batch.values;
+    if (values) {
+      // Parquet: the same decisions (p.value), kept as values instead of joined into a CSV line.
+      for (let i = 0; i < plans.length; i++) {
+        const p = plans[i]!;
+        values[i] = p.value(p.property !== undefined ? record[p.property] : p.meta!.value(ctx), changes);
+      }
+      if (sink.keyColumns.length > 0) {
+        values[plans.length] = String(position);
+        this.trackKey(batch, def, record);
+      }
+      if (changes.list.length > 0) this.count(sink, changes.list);
+      batch.ticket.add(position);
+      wait = (batch.writer as ParquetPartWriter).write(values);
+    } else {
+      let row = "";
+      for (let i = 0; i < plans.length; i++) {
+        const p = plans[i]!;
+        const field = p.encode(p.property !== undefined ? record[p.property] : p.meta!.value(ctx), changes);
+        row = i === 0 ? field : `${row},${field}`;
+      }
+      if (sink.keyColumns.length > 0) {
+        row = `${row},${position}`;
+        this.trackKey(batch, def, record);
+      }
+      if (changes.list.length > 0) this.count(sink, changes.list);
+      batch.ticket.add(position);
+      wait = (batch.writer as PartWriter).write(row);
     }
-    if (sink.keyColumns.length > 0) {
-      row = `${row},${position}`;
-      this.trackKey(batch, def, record);
-    }
-    if (changes.list.length > 0) this.count(sink, changes.list);
-    batch.ticket.add(position);
-    const wait = batch.writer.write(row);
     const limits = this.settings.limits;
     if (batch.writer.rows >= limits.rows || batch.writer.chars >= limits.bytes) {
       this.seal(sink);

@@ -77,6 +77,7 @@ export function connectorSettings(c: TargetConfig, sliceCount = 1): ConnectorSet
       purgeStagingFiles: c.purge_staging_files ?? true,
       maxInFlight: 4,
       partsPerBatch: Math.max(1, sliceCount),
+      fileFormat: c.file_format ?? "csv_gzip",
     },
     defaultSchema: c.schema ?? "public",
     streamMapping: c.stream_mapping ?? {},
