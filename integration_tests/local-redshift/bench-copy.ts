@@ -1,5 +1,6 @@
 // Measures start-up and one COPY of 1M rows (CSV GZIP, 4 parts, manifest) through the gateway.
 // Run: npx tsx integration_tests/local-redshift/bench-copy.ts [rows]
+import fs from "node:fs";
 import zlib from "node:zlib";
 import { startLocalRedshift } from "./index.js";
 import { ROLE, gatewayClient, put } from "./test-helpers.js";
@@ -32,13 +33,26 @@ try {
   const manifest = await put(rs, "bench/manifest.json", JSON.stringify({ entries }));
   const genMs = performance.now() - tGen;
   await c.query(`CREATE TEMP TABLE stage (LIKE bench)`);
+  // CPU time of this session's PostgreSQL backend (Linux /proc; -1 elsewhere).
+  const pid = Number((await c.query(`SELECT pg_backend_pid() AS p`)).rows[0].p);
+  const backendCpuMs = (): number => {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    } catch {
+      return -1;
+    }
+  };
+  const cpu0 = backendCpuMs();
   const tCopy = performance.now();
   await c.query(`COPY stage FROM '${manifest}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS CSV QUOTE AS '"' DELIMITER ',' NULL AS '\\N' GZIP TIMEFORMAT 'auto' DATEFORMAT 'auto' STATUPDATE OFF COMPUPDATE OFF`);
   const copyMs = performance.now() - tCopy;
+  const copyCpuMs = backendCpuMs() - cpu0;
   const n = Number((await c.query(`SELECT pg_last_copy_count() AS n`)).rows[0].n);
   const tMerge = performance.now();
   await c.query(`BEGIN; INSERT INTO bench SELECT * FROM stage; COMMIT;`);
   const insertMs = performance.now() - tMerge;
+  const insertCpuMs = backendCpuMs() - cpu0 - copyCpuMs;
   await c.end();
   const result = {
     rows: n,
@@ -48,7 +62,9 @@ try {
     startup_ms: Math.round(startMs),
     generate_and_upload_ms: Math.round(genMs),
     copy_ms: Math.round(copyMs),
+    copy_backend_cpu_ms: Math.round(copyCpuMs),
     insert_commit_ms: Math.round(insertMs),
+    insert_backend_cpu_ms: Math.round(insertCpuMs),
     copy_rows_per_s: Math.round(n / (copyMs / 1000)),
   };
   process.stdout.write(JSON.stringify(result) + "\n");

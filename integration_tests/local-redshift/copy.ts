@@ -1059,13 +1059,15 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     p.catch(() => undefined);
     return p;
   });
-  for (let fi = 0; fi < files.length; fi++) {
+  /** Reads file fi into the record list; false when no further file is read (as before: a file that
+   * cannot be read, or more gateway-found errors than MAXERROR). */
+  const readFile = async (fi: number): Promise<boolean> => {
     let buf: Buffer;
     try {
       buf = await prepared[fi]!;
     } catch (e) {
       errors.push(mkError(fi, 0, "", -1, 1216, `Cannot read ${spec.compression ?? "input"}: ${(e as Error).message}`.slice(0, 512), ""));
-      break;
+      return false;
     }
     try {
       if (pass && fastFileOk(buf, spec)) {
@@ -1106,14 +1108,14 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
       if (!(e instanceof RowError)) throw e;
       errors.push(mkError(fi, 0, "", e.col, e.code, e.reason, ""));
     }
-    if (errors.length > spec.maxError) break;
-  }
-  if (errors.length > spec.maxError) {
-    await recordErrors(session, tableOid, queryId, errors);
-    return fail(loadFailed(spec, errors, queryId));
-  }
+    return errors.length <= spec.maxError;
+  };
 
   // Stream to PostgreSQL; PostgreSQL-detected bad rows are skipped and retried under MAXERROR.
+  // The first attempt sends each file's records as soon as the file is read. Gateway-found errors
+  // still win over PostgreSQL's, as when every file was read before the COPY started: all files are
+  // read even after PostgreSQL failed, and too many gateway errors cancel the COPY (CopyFail) and
+  // fail the load with them.
   const excluded = new Set<number>();
   const colList = cols.map((c) => quoteIdent(c.name)).join(", ");
   const lit = (x: string) => `'${x.replace(/'/g, "''")}'`;
@@ -1125,14 +1127,19 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   if (dropFault >= 0) session.gw.opts.faults.dropOn.splice(dropFault, 1);
   const NL = Buffer.from("\n");
   const CHUNK = 1 << 20;
+  const CANCEL = "local-redshift: load cancelled";
+  let firstAttempt = true;
   for (;;) {
     if (useSavepoint) await session.internal("SAVEPOINT redshift_local_copy");
     const emitted: number[] = [];
+    const streaming = firstAttempt;
+    firstAttempt = false;
     const res = await session.copyIn(copySql, async (send, aborted) => {
       let pieces: Buffer[] = [];
       let lines: string[] = [];
       let size = 0;
       let sent = 0;
+      let stopped = false; // fault fired or the server failed the COPY: send nothing more
       // A run of consecutive pass-through records of one file: bytes [runStart, runEnd).
       let runBuf: Buffer | undefined;
       let runStart = 0;
@@ -1148,11 +1155,10 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
         pieces.push(Buffer.from(lines.join("\n") + "\n", "utf8"));
         lines = [];
       };
-      // Returns false when the COPY must stop (fault or server error).
-      const flush = async (): Promise<boolean> => {
+      const flush = async (): Promise<void> => {
         closeRun();
         closeLines();
-        if (!pieces.length) return true;
+        if (!pieces.length || stopped) return;
         const chunk = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
         pieces = [];
         size = 0;
@@ -1160,38 +1166,57 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
         sent++;
         if (dropFault >= 0 && sent === 1) {
           session.destroy();
-          return false;
-        }
-        return !aborted();
+          stopped = true;
+        } else if (aborted()) stopped = true;
       };
-      for (let k = 0; k < recFile.length; k++) {
-        if (excluded.has(k)) continue;
-        emitted.push(k);
-        const out = recOut[k];
-        if (out !== undefined) {
-          closeRun();
-          lines.push(out);
-          size += out.length + 1;
-        } else {
-          const b = fileBufs[recFile[k]!]!;
-          const st = recStart[k]!;
-          if (runBuf === b && st === runEnd + 1 && b[runEnd] === 10) runEnd = recEnd[k]!;
-          else {
-            closeLines();
+      const emit = async (from: number, to: number): Promise<void> => {
+        for (let k = from; k < to && !stopped; k++) {
+          if (excluded.has(k)) continue;
+          emitted.push(k);
+          const out = recOut[k];
+          if (out !== undefined) {
             closeRun();
-            runBuf = b;
-            runStart = st;
-            runEnd = recEnd[k]!;
+            lines.push(out);
+            size += out.length + 1;
+          } else {
+            const b = fileBufs[recFile[k]!]!;
+            const st = recStart[k]!;
+            if (runBuf === b && st === runEnd + 1 && b[runEnd] === 10) runEnd = recEnd[k]!;
+            else {
+              closeLines();
+              closeRun();
+              runBuf = b;
+              runStart = st;
+              runEnd = recEnd[k]!;
+            }
+            size += recEnd[k]! - st + 1;
           }
-          size += recEnd[k]! - st + 1;
+          if (size > CHUNK) await flush();
         }
-        if (size > CHUNK && !(await flush())) return undefined;
-      }
+      };
+      if (streaming) {
+        for (let fi = 0; fi < files.length && !session.closed; fi++) {
+          const from = recFile.length;
+          const more = await readFile(fi);
+          if (errors.length > spec.maxError) return CANCEL;
+          await emit(from, recFile.length);
+          if (!more) break;
+        }
+      } else await emit(0, recFile.length);
       await flush();
       if (dropFault >= 0) session.destroy();
       return undefined;
     });
     if (session.closed) return false;
+    if (errors.length > spec.maxError) {
+      // Gateway-found errors (the COPY was cancelled, or PostgreSQL had failed it already).
+      await recordErrors(session, tableOid, queryId, errors);
+      session.lastCopyCount = 0;
+      const err = loadFailed(spec, errors, queryId);
+      if (session.txStatus === "T") return session.raise(err);
+      session.sendError({ code: err.code, message: err.message, detail: err.detail });
+      return false;
+    }
     if (!res.error) {
       if (useSavepoint) await session.internal("RELEASE SAVEPOINT redshift_local_copy");
       const n = Number(/COPY (\d+)/.exec(res.tag ?? "")?.[1] ?? emitted.length);

@@ -532,6 +532,8 @@ export class Session {
     return new Promise((resolve, reject) => {
       const res: { tag?: string; error?: Map<string, string> } = {};
       let started = false;
+      // Resolve only once feed() is done too: the server may fail the COPY while feed() still runs.
+      let fed: Promise<unknown> = Promise.resolve();
       this.collector = (m) => {
         switch (m.type) {
           case "closed":
@@ -546,7 +548,7 @@ export class Session {
                 const more = this.backend.write(copyData(chunk));
                 return more ? Promise.resolve() : new Promise((r) => this.backend.once("drain", () => r()));
               };
-              feed(send, () => res.error !== undefined || this.closed).then(
+              fed = feed(send, () => res.error !== undefined || this.closed).then(
                 (failMsg) => {
                   if (this.closed) return;
                   if (failMsg !== undefined) this.backend.write(frame("f", cstr(failMsg)));
@@ -571,7 +573,8 @@ export class Session {
             break;
           case "Z":
             this.collector = undefined;
-            return resolve(res);
+            void fed.then(() => resolve(res), () => resolve(res));
+            return;
         }
       };
       this.backend.write(query(sql));

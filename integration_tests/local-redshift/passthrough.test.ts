@@ -103,6 +103,20 @@ describe("CSV pass-through gives the same results as converting every record", (
     await loadBothWays(COLS, [Buffer.concat([Buffer.from(good), Buffer.from([0x31, 0x2c, 0xff, 0x0a])]).toString("latin1")], `${OPTS} ACCEPTINVCHARS`);
   });
 
+  it("gateway-found errors win over PostgreSQL's, as when all files were read before the COPY", async () => {
+    const t = uniq("order");
+    await c.query(`CREATE TABLE ${t} (a INTEGER, b VARCHAR(3))`);
+    const bigGood = "1,abc\n".repeat(200_000); // several chunks, so PostgreSQL fails while file 2 is read
+    const url = await putManifest(h.rs, `pt/${t}`, [gz(`x,abc\n${bigGood}`), gz(`2,abcd\n`)]);
+    const e = await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' MANIFEST CSV GZIP`).catch((x: pg.DatabaseError) => x);
+    expect((e as pg.DatabaseError).message).toMatch(/^Load into table '.*' failed/);
+    const errs = (await d.query(`SELECT line_number, err_code FROM redshift_local.load_errors WHERE tbl = '${t}'::regclass::oid`)).rows;
+    expect(errs).toEqual([{ line_number: "1", err_code: 1204 }]);
+    expect((await d.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n).toBe(0);
+    const multi = (x: number) => `x,abc\n${bigGood}${"1,abc\n".repeat(x)}`;
+    for (const maxError of [1, 2]) await loadBothWays(`(a INTEGER, b VARCHAR(3))`, [multi(3), `2,abcd\n3,abc\n`], `CSV MAXERROR ${maxError}`);
+  });
+
   it("other delimiters, quotes and NULL AS", async () => {
     await loadBothWays(`(a INTEGER, b VARCHAR(10), e VARCHAR(10))`, [`1|'x|y'|\\N\n2||\n3|NULL|'it''s'\n`], `CSV DELIMITER '|' QUOTE ''''`);
     await loadBothWays(`(a INTEGER, b VARCHAR(10), e VARCHAR(10))`, [`1,NULL,x\n2,"NULL",\\N\n`], `CSV NULL AS 'NULL'`);
