@@ -73,6 +73,23 @@ export interface LoadResult {
   loaded: number;
 }
 
+/** Serialization conflicts and deadlocks roll the transaction back whole: it can simply run again (rule 29). */
+export function isConflict(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === "40P01" || err?.code === "40001" || (err?.code === "XX000" && /\b1023\b/.test(err.message ?? ""));
+}
+
+export interface TransactionOptions {
+  /** for logs: what the transaction does */
+  what: string;
+  /** run on this session (it holds temp tables); only conflicts are retried then. Without it, each
+   * attempt takes a fresh connection and a lost connection is retried too. */
+  client?: pg.PoolClient;
+  /** after a lost connection the COMMIT may have happened: true means it did, stop */
+  alreadyDone?: () => Promise<boolean>;
+  attempts?: number;
+}
+
 let stageCounter = 0;
 
 export function nextVarcharWidth(needed: number): number {
@@ -105,6 +122,19 @@ export class Warehouse {
     } as pg.PoolConfig);
     // An idle client that loses its connection must not crash the process.
     this.pool.on("error", (err) => this.log("warn", `idle connection closed: ${err.message}`));
+  }
+
+  /**
+   * A session from the pool. A checked-out client whose connection drops emits 'error' on itself (the
+   * pool's listener covers only idle clients): without a listener that is an uncaught exception. The
+   * failing query rejects anyway, so the event is only logged.
+   */
+  async acquire(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    if (client.listenerCount("error") === 0) {
+      client.on("error", (err: Error) => this.log("warn", `connection lost: ${err.message}`));
+    }
+    return client;
   }
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string): Promise<pg.QueryResult<R>> {
@@ -168,21 +198,44 @@ export class Warehouse {
     return state;
   }
 
-  /** Changes a column's type in place, in one transaction, keeping every value (rule 28). */
-  private async migrateColumn(t: TableRef, column: string, from: ColumnType, to: ColumnType, state: TableState): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
+  /**
+   * Runs `statements` in ONE transaction (BEGIN … COMMIT), retrying the whole transaction with backoff
+   * on a serialization conflict or deadlock (rule 29), and — on a fresh connection — after a lost one.
+   */
+  async transaction(statements: readonly string[], o: TransactionOptions): Promise<void> {
+    const attempts = o.attempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      const client = o.client ?? (await this.acquire());
+      let failure: unknown;
+      let broken = false;
       try {
-        for (const s of migrateColumnSql(sql.tableSql(t), column, from, to)) await client.query(s);
+        await client.query("BEGIN");
+        for (const s of statements) await client.query(s);
         await client.query("COMMIT");
       } catch (e) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw e;
+        failure = e;
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+      } finally {
+        if (!o.client) client.release(broken);
       }
-    } finally {
-      client.release();
+      if (failure === undefined) return;
+      const retryable = isConflict(failure) || (!o.client && (broken || isConnectionError(failure)));
+      if (attempt >= attempts || !retryable || (o.client && broken)) throw failure;
+      const delay = Math.round(250 * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
+      this.log("warn", `${o.what} failed (${(failure as Error).message}); retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
+      await new Promise((r) => setTimeout(r, delay));
+      if (o.alreadyDone && (await o.alreadyDone().catch(() => false))) return;
     }
+  }
+
+  /** Changes a column's type in place, in one transaction, keeping every value (rule 28). */
+  private async migrateColumn(t: TableRef, column: string, from: ColumnType, to: ColumnType, state: TableState): Promise<void> {
+    await this.transaction(migrateColumnSql(sql.tableSql(t), column, from, to), {
+      what: `change of ${t.schema}.${t.table}.${column}`,
+      alreadyDone: async () => (await this.describe(t))?.columns.get(column)?.kind === to.kind,
+    });
     state.columns.set(column, to);
     this.log("info", `changed ${t.schema}.${t.table}.${column} from ${columnTypeSql(from)} to ${columnTypeSql(to)}, values kept`);
   }
@@ -226,7 +279,7 @@ export class Warehouse {
 
   /** COPY → dedup → upsert/append → COMMIT, on one session. Throws LoadError; nothing is committed then. */
   async load(req: LoadRequest): Promise<LoadResult> {
-    const client = await this.pool.connect();
+    const client = await this.acquire();
     const stage = `stage_${req.table.table.slice(0, 80)}_${process.pid}_${++stageCounter}`;
     let broken = false;
     try {
@@ -274,16 +327,13 @@ export class Warehouse {
       if (req.keys.length === 0) statements = [sql.insertFromStage(plan)];
       else if (this.settings.upsertStrategy === "merge" && !(req.newerBy && req.newerBy.length > 0)) statements = sql.mergeUpsert(plan);
       else statements = sql.deleteInsertUpsert(plan);
-      await client.query("BEGIN");
       try {
-        await client.query(sql.lockTable(req.table));
-        for (const s of statements) await client.query(s);
-        for (const s of req.afterUpsert ?? []) await client.query(s);
-        await client.query("COMMIT");
-      } catch (e) {
-        await client.query("ROLLBACK").catch(() => {
-          broken = true;
+        await this.transaction([sql.lockTable(req.table), ...statements, ...(req.afterUpsert ?? [])], {
+          what: `load of ${req.staged.rows} rows into ${req.table.schema}.${req.table.table}`,
+          client,
         });
+      } catch (e) {
+        broken = isConnectionError(e);
         throw e;
       }
       await client.query(sql.dropTable(stage)).catch(() => undefined);

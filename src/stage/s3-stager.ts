@@ -40,6 +40,15 @@ async function parallel<T>(items: readonly T[], limit: number, fn: (item: T) => 
   await Promise.all(workers);
 }
 
+/** Throttling, server errors, timeouts and network failures: worth another try. Access denied is not. */
+export function isRetryableS3Error(e: unknown): boolean {
+  const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const status = err?.$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 500) return true;
+  if (status === 429 || err?.$retryable) return true;
+  return /SlowDown|Throttl|RequestTimeout|TimeoutError|AbortError|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up/i.test(`${err?.name} ${err?.code} ${(e as Error)?.message}`);
+}
+
 export function s3ClientConfig(s: S3Settings): S3ClientConfig {
   const cfg: S3ClientConfig = {
     region: s.region,
@@ -49,6 +58,8 @@ export function s3ClientConfig(s: S3Settings): S3ClientConfig {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     maxAttempts: 5,
+    // A request that hangs must fail (and be retried) rather than stall the run.
+    requestHandler: { requestTimeout: 120_000, connectionTimeout: 10_000 },
   };
   if (s.endpointUrl) cfg.endpoint = s.endpointUrl;
   if (s.accessKeyId && s.secretAccessKey) {
@@ -90,17 +101,8 @@ export class S3Stager {
     const parquet = parts.length > 0 && parts.every((p) => p.path.endsWith(".parquet"));
     const ext = parquet ? ".parquet" : ".csv.gz";
     const named = parts.map((p, i) => ({ part: p, key: `${prefix}part-${String(i).padStart(4, "0")}${ext}` }));
-    await parallel(named, concurrency, async ({ part, key }) => {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.settings.bucket,
-          Key: key,
-          Body: createReadStream(part.path),
-          ContentLength: part.bytes,
-          ContentType: parquet ? "application/vnd.apache.parquet" : "application/gzip",
-        }),
-      );
-    });
+    const contentType = parquet ? "application/vnd.apache.parquet" : "application/gzip";
+    await parallel(named, concurrency, ({ part, key }) => this.putFile(key, part, contentType));
     for (const { part, key } of named) {
       keys.push(key);
       entries.push({ url: this.url(key), mandatory: true, meta: { content_length: part.bytes } });
@@ -114,6 +116,31 @@ export class S3Stager {
       rows: parts.reduce((n, p) => n + p.rows, 0),
       bytes: parts.reduce((n, p) => n + p.bytes, 0),
     };
+  }
+
+  /**
+   * Uploads one part file. The SDK cannot retry a request whose body is a stream it has consumed, so
+   * retries (throttling, 5xx, timeouts, dropped connections) happen here, each with a fresh stream.
+   */
+  private async putFile(key: string, part: StagedPart, contentType: string, attempts = 5): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.settings.bucket,
+            Key: key,
+            Body: createReadStream(part.path),
+            ContentLength: part.bytes,
+            ContentType: contentType,
+          }),
+          { abortSignal: AbortSignal.timeout(300_000) },
+        );
+        return;
+      } catch (e) {
+        if (attempt >= attempts || !isRetryableS3Error(e)) throw e;
+        await new Promise((r) => setTimeout(r, Math.round(200 * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5))));
+      }
+    }
   }
 
   /** Deletes staged objects; a failure here never fails a committed load, it is only reported. */

@@ -74,7 +74,7 @@ export async function checkConnection(settings: ConnectorSettings, log: Logger):
   try {
     const where = `${c.host}:${c.port}/${c.database} as ${c.user}, TLS ${c.ssl ? "on" : "off"}`;
     try {
-      client = await warehouse.pool.connect();
+      client = await warehouse.acquire();
       await client.query("SELECT 1");
     } catch (e) {
       const s = connectFailureStep(e, c.ssl);

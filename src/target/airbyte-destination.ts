@@ -26,7 +26,6 @@ import { type MetadataColumn, desiredColumns, propertiesOf } from "../stream/tab
 import { type LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
 import type { ConnectorSettings } from "./settings.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "./input.js";
-import { classifyFailure } from "./airbyte-errors.js";
 
 export const AIRBYTE_COLUMNS = {
   rawId: "_airbyte_raw_id",
@@ -293,7 +292,7 @@ export class AirbyteDestination {
         }
         // A COMMIT whose answer was lost may have happened: the load table is gone then.
         const swapped = async () => (await warehouse.describe(p.loadTable)) === undefined;
-        await this.inTransactionWithRetry(sql.replaceTable(p.loadTable, p.final), `swap of ${where}`, swapped);
+        await warehouse.transaction(sql.replaceTable(p.loadTable, p.final), { what: `swap of ${where}`, alreadyDone: swapped, attempts: 4 });
         this.log("info", `replaced ${where} with this sync's data`);
       } else if (p.minimumGeneration !== undefined) {
         if (!p.complete) {
@@ -306,36 +305,6 @@ export class AirbyteDestination {
     }
   }
 
-  /**
-   * Runs `statements` in ONE transaction on one session; a serialization conflict or dropped connection
-   * (rule 29) rolls everything back, so the whole transaction is simply tried again.
-   */
-  private async inTransactionWithRetry(statements: readonly string[], what: string, alreadyDone: () => Promise<boolean>, attempts = 4): Promise<void> {
-    const warehouse = this.engine.warehouse;
-    for (let attempt = 1; ; attempt++) {
-      const client = await warehouse.pool.connect();
-      let failure: unknown;
-      let broken = false;
-      try {
-        await client.query("BEGIN");
-        for (const s of statements) await client.query(s);
-        await client.query("COMMIT");
-      } catch (e) {
-        failure = e;
-        await client.query("ROLLBACK").catch(() => {
-          broken = true;
-        });
-      } finally {
-        client.release(broken);
-      }
-      if (failure === undefined) return;
-      if (attempt >= attempts || classifyFailure(failure) !== "transient_error") throw failure;
-      const delay = 250 * 2 ** (attempt - 1);
-      this.log("warn", `${what} failed (${(failure as Error).message}); retrying in ${delay} ms`);
-      await new Promise((r) => setTimeout(r, delay));
-      if (await alreadyDone().catch(() => false)) return;
-    }
-  }
 
 
   private withContext(e: unknown): Error {

@@ -32,7 +32,9 @@ class RecordingEngine {
       if (other) return { rowCount: 1, rows: [{ n: this.existing.get(`${other[1]}.${other[2]}`) === Number(other[3]) ? 0 : 1 }] };
       return { rowCount: 0, rows: [] };
     },
-    pool: { connect: async () => ({ query: async (s: string) => this.sql.push(s), release: () => undefined }) },
+    transaction: async (statements: readonly string[]) => {
+      this.sql.push("BEGIN", ...statements, "COMMIT");
+    },
   };
   constructor(emit: (s: string) => void) {
     this.ledger = new CheckpointLedger(emit);

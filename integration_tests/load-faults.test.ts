@@ -1,0 +1,79 @@
+/**
+ * The Singer load path under warehouse faults, on its own stand-in (armed faults must not leak into other
+ * files' tests): a serialization conflict at COMMIT is retried whole (rule 29); a connection lost in the
+ * middle of a load fails the run with nothing committed and no STATE past it.
+ */
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { useLocalRedshift } from "./local-redshift/shared.js";
+import { runSinger } from "./helpers/target.js";
+
+const h = useLocalRedshift();
+afterEach(() => h.rs.faults.reset());
+
+const lines = (...msgs: unknown[]) => msgs.map((m) => JSON.stringify(m)).join("\n") + "\n";
+const input = (schema: string) =>
+  lines(
+    { type: "SCHEMA", stream: "t", key_properties: ["id"], schema: { properties: { id: { type: "integer" } } } },
+    { type: "RECORD", stream: "t", record: { id: 1 } },
+    { type: "RECORD", stream: "t", record: { id: 2 } },
+    { type: "STATE", value: { schema } },
+  );
+
+async function ids(schema: string): Promise<number[]> {
+  const c = new pg.Client(h.rs.pg);
+  await c.connect();
+  try {
+    return (await c.query(`SELECT id FROM "${schema}"."t" ORDER BY id`)).rows.map((x) => Number(x.id));
+  } finally {
+    await c.end();
+  }
+}
+
+describe("warehouse faults", () => {
+  it("a 1023 serialization failure at COMMIT is retried and the batch commits once", async () => {
+    const schema = "fault_retry";
+    h.rs.faults.failNextCommit(2);
+    const r = await runSinger({ ...h.rs.config, schema }, input(schema));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(r.stderr.join("\n")).toMatch(/load of 2 rows into fault_retry\.t failed .*1023.*retrying in \d+ ms \(attempt 2 of 5\)/);
+    expect(await ids(schema)).toEqual([1, 2]);
+    expect(r.states).toEqual([{ schema }]);
+  });
+
+  it("conflicts past the retry budget fail the run: nothing committed, no STATE", async () => {
+    const schema = "fault_exhausted";
+    h.rs.faults.failNextCommit(10);
+    const r = await runSinger({ ...h.rs.config, schema }, input(schema));
+    expect(r.code).toBe(1);
+    expect(r.stderr.join("\n")).toMatch(/1023/);
+    expect(r.states).toEqual([]);
+    expect(await ids(schema)).toEqual([]);
+  });
+
+  it("a connection dropped mid-COPY fails the run: nothing committed, no STATE", async () => {
+    const schema = "fault_copy_drop";
+    h.rs.faults.dropConnectionDuringNextCopy();
+    const r = await runSinger({ ...h.rs.config, schema }, input(schema));
+    expect(r.code).toBe(1);
+    expect(r.states).toEqual([]);
+    expect(await ids(schema)).toEqual([]);
+  });
+
+  it("a connection dropped as the MERGE runs: the transaction never committed, no STATE", async () => {
+    const schema = "fault_merge_drop";
+    h.rs.faults.dropConnectionDuringNextMerge();
+    const r = await runSinger({ ...h.rs.config, schema }, input(schema));
+    expect(r.code).toBe(1);
+    expect(r.states).toEqual([]);
+    expect(await ids(schema)).toEqual([]);
+  });
+
+  it("S3 answering 503 SlowDown a few times: the upload is retried and the load completes", async () => {
+    const schema = "fault_s3_slowdown";
+    h.rs.faults.s3SlowDown(2, { method: "PUT" });
+    const r = await runSinger({ ...h.rs.config, schema }, input(schema));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(await ids(schema)).toEqual([1, 2]);
+  });
+});
