@@ -1,6 +1,7 @@
 /**
  * `npm run bench` — throughput and memory of the connector on this machine (a benchmark, not a test).
  *   --records N (1,000,000)  --streams S (1)  --mode all|baseline|stage|e2e|lines  --json
+ *   --file-format csv_gzip|parquet (csv_gzip): the staged format of the stage and e2e runs
  * Each run is a separate process reading the generated file on stdin; wall time is measured here,
  * CPU and peak RSS are reported by the process itself.
  */
@@ -19,8 +20,11 @@ const { values } = parseArgs({
     streams: { type: "string", default: "1" },
     mode: { type: "string", default: "all" },
     json: { type: "boolean", default: false },
+    "file-format": { type: "string", default: "csv_gzip" },
   },
 });
+const fileFormat = values["file-format"]!;
+if (fileFormat !== "csv_gzip" && fileFormat !== "parquet") throw new Error(`--file-format: csv_gzip or parquet, got ${fileFormat}`);
 const records = Number(values.records);
 const streams = Number(values.streams);
 const modes = values.mode === "all" ? ["baseline", "stage", "e2e"] : values.mode!.split(",");
@@ -93,12 +97,13 @@ async function main(): Promise<void> {
       local ??= await startLocalRedshift({ quiet: true });
       const schema = `bench_${mode}_${Date.now()}`;
       const configPath = join(work, `${mode}.json`);
-      writeFileSync(configPath, JSON.stringify({ ...local.config, schema, batch_size_rows: 250_000 }));
+      writeFileSync(configPath, JSON.stringify({ ...local.config, schema, batch_size_rows: 250_000, file_format: fileFormat }));
       const args = [join(root, "dist/src/cli.js"), "--config", configPath, ...(mode === "stage" ? ["--stage-only"] : [])];
       const r = await run(args, file);
       if (r.code !== 0) throw new Error(`${mode} run failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
       const u = connectorUsage(r.stderr);
-      results.push(result(mode === "stage" ? "stage-only (to S3)" : "end-to-end (upsert)", r.wall, u.cpuSeconds, u.peakRssMiB));
+      const label = mode === "stage" ? "stage-only (to S3)" : "end-to-end (upsert)";
+      results.push(result(fileFormat === "parquet" ? `${label}, parquet` : label, r.wall, u.cpuSeconds, u.peakRssMiB));
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
