@@ -19,6 +19,22 @@ export interface StagedPart {
 }
 
 const CHUNK_BYTES = 1024 * 1024;
+const FIRST_CHUNK_BYTES = 64 * 1024;
+/**
+ * Uncompressed bytes handed to zlib and not yet compressed, across every writer in the process: the
+ * thread pool that compresses is process-wide, so the backlog bound is too (with a hundred streams,
+ * per-stream buffers alone would allow hundreds of MiB).
+ */
+const backlog = { bytes: 0, limit: 16 * 1024 * 1024 };
+/** Bytes held in chunk buffers across writers: a chunk grows toward CHUNK_BYTES only within this. */
+const chunkMemory = { bytes: 0, limit: 16 * 1024 * 1024 };
+
+function allocateChunk(previous: number, wanted: number): Buffer {
+  const grown = wanted > previous && chunkMemory.bytes - previous + wanted > chunkMemory.limit ? previous : wanted;
+  chunkMemory.bytes += grown - previous;
+  return Buffer.allocUnsafe(grown);
+}
+const PART_OPEN_BYTES = 8 * 1024 * 1024;
 /** Per part; bounds memory at parts × this while compression catches up. */
 const GZIP_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -33,10 +49,12 @@ interface Part {
 export class PartWriter {
   private readonly parts: Part[] = [];
   /** Rows are UTF-8 encoded straight into this buffer: no joined string, no second encoding in zlib. */
-  private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  // Starts small and doubles per flush: with a hundred streams open, most batches are small.
+  private chunk = allocateChunk(0, FIRST_CHUNK_BYTES);
   private chunkBytes = 0;
   private chunkRows = 0;
   private nextPart = 0;
+  private bytesFlushed = 0;
   rows = 0;
   /** Uncompressed characters written (≈ bytes for mostly-ASCII data); drives batch_size_bytes. */
   chars = 0;
@@ -61,7 +79,7 @@ export class PartWriter {
     const worst = row.length * 3 + 1;
     if (this.chunkBytes + worst > this.chunk.length) {
       wait = this.flushChunk();
-      if (worst > this.chunk.length) this.chunk = Buffer.allocUnsafe(worst);
+      if (worst > this.chunk.length) this.chunk = allocateChunk(this.chunk.length, worst);
     }
     this.chunkBytes += this.chunk.write(row, this.chunkBytes, "utf8");
     this.chunk[this.chunkBytes++] = 10;
@@ -76,7 +94,7 @@ export class PartWriter {
     // next rows while the thread pool compresses (measured: stage-only 11.7 s → see bench notes).
     const gzip = createGzip({
       level: this.level,
-      memLevel: 9,
+      memLevel: 8,
       chunkSize: 64 * 1024,
       strategy: zc.Z_DEFAULT_STRATEGY,
       highWaterMark: GZIP_BUFFER_BYTES,
@@ -97,23 +115,36 @@ export class PartWriter {
     const text = this.chunk.subarray(0, this.chunkBytes);
     const rows = this.chunkRows;
     // zlib keeps a reference to the buffer until it is compressed: start a fresh one.
-    this.chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.chunk = allocateChunk(this.chunk.length, Math.min(CHUNK_BYTES, this.chunk.length * 2));
+    this.bytesFlushed += this.chunkBytes;
     this.chunkBytes = 0;
     this.chunkRows = 0;
-    const index = this.nextPart;
-    this.nextPart = (this.nextPart + 1) % this.maxParts;
+    // Part k opens once the batch has k × PART_OPEN_BYTES: a small batch stays one file (each open part
+    // costs a deflate state), a large one spreads over every part round-robin.
+    const activeParts = Math.min(this.maxParts, 1 + Math.floor(this.bytesFlushed / PART_OPEN_BYTES));
+    const index = this.nextPart % activeParts;
+    this.nextPart = index + 1;
     let part = this.parts[index];
     if (!part) {
       part = this.openPart(index);
       this.parts[index] = part;
     }
     part.rows += rows;
-    if (!part.gzip.write(text)) await once(part.gzip, "drain");
+    const size = text.length;
+    backlog.bytes += size;
+    const compressed = new Promise<void>((resolve) =>
+      part.gzip.write(text, () => {
+        backlog.bytes -= size;
+        resolve();
+      }),
+    );
+    if (backlog.bytes > backlog.limit) await compressed;
   }
 
   /** Ends every part and returns them (empty parts are never created). */
   async finish(): Promise<StagedPart[]> {
     await this.flushChunk();
+    this.releaseChunk();
     const out: StagedPart[] = [];
     for (const part of this.parts) {
       if (!part) continue;
@@ -125,7 +156,13 @@ export class PartWriter {
   }
 
   /** Stops writing and removes the files (on failure or after upload). */
+  private releaseChunk(): void {
+    chunkMemory.bytes -= this.chunk.length;
+    this.chunk = Buffer.alloc(0);
+  }
+
   async discard(): Promise<void> {
+    this.releaseChunk();
     for (const part of this.parts) {
       if (!part) continue;
       part.gzip.destroy();

@@ -31,13 +31,21 @@ export interface StagedBatch {
   bytes: number;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function parallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
+/** At most `limit` tasks at once, across every caller (first come, first served). */
+class Limiter {
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.queue.shift()?.();
+    }
+  }
 }
 
 /** Throttling, server errors, timeouts and network failures: worth another try. Access denied is not. */
@@ -74,6 +82,8 @@ export function s3ClientConfig(s: S3Settings): S3ClientConfig {
 
 export class S3Stager {
   readonly client: S3Client;
+  /** Part uploads in flight for the whole run: when many streams seal together their uploads queue here. */
+  private readonly uploads = new Limiter(8);
 
   constructor(readonly settings: S3Settings) {
     this.client = new S3Client(s3ClientConfig(settings));
@@ -94,7 +104,7 @@ export class S3Stager {
     await this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: body }));
   }
 
-  async upload(prefix: string, parts: readonly StagedPart[], concurrency = 4): Promise<StagedBatch> {
+  async upload(prefix: string, parts: readonly StagedPart[]): Promise<StagedBatch> {
     const keys: string[] = [];
     const entries: { url: string; mandatory: true; meta: { content_length: number } }[] = [];
     // The local file's format names the object: gzip CSV or Parquet (PartWriter / ParquetPartWriter).
@@ -102,7 +112,7 @@ export class S3Stager {
     const ext = parquet ? ".parquet" : ".csv.gz";
     const named = parts.map((p, i) => ({ part: p, key: `${prefix}part-${String(i).padStart(4, "0")}${ext}` }));
     const contentType = parquet ? "application/vnd.apache.parquet" : "application/gzip";
-    await parallel(named, concurrency, ({ part, key }) => this.putFile(key, part, contentType));
+    await Promise.all(named.map(({ part, key }) => this.uploads.run(() => this.putFile(key, part, contentType))));
     for (const { part, key } of named) {
       keys.push(key);
       entries.push({ url: this.url(key), mandatory: true, meta: { content_length: part.bytes } });
