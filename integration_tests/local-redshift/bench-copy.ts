@@ -44,10 +44,14 @@ try {
     }
   };
   const cpu0 = backendCpuMs();
+  const proc0 = process.cpuUsage();
   const tCopy = performance.now();
   await c.query(`COPY stage FROM '${manifest}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS CSV QUOTE AS '"' DELIMITER ',' NULL AS '\\N' GZIP TIMEFORMAT 'auto' DATEFORMAT 'auto' STATUPDATE OFF COMPUPDATE OFF`);
   const copyMs = performance.now() - tCopy;
   const copyCpuMs = backendCpuMs() - cpu0;
+  const proc1 = process.cpuUsage(proc0);
+  // This process is the gateway (and the client, whose share of a COPY is negligible).
+  const gatewayCpuMs = (proc1.user + proc1.system) / 1000;
   const n = Number((await c.query(`SELECT pg_last_copy_count() AS n`)).rows[0].n);
   const tMerge = performance.now();
   await c.query(`BEGIN; INSERT INTO bench SELECT * FROM stage; COMMIT;`);
@@ -63,6 +67,7 @@ try {
     generate_and_upload_ms: Math.round(genMs),
     copy_ms: Math.round(copyMs),
     copy_backend_cpu_ms: Math.round(copyCpuMs),
+    copy_gateway_cpu_ms: Math.round(gatewayCpuMs),
     insert_commit_ms: Math.round(insertMs),
     insert_backend_cpu_ms: Math.round(insertCpuMs),
     copy_rows_per_s: Math.round(n / (copyMs / 1000)),

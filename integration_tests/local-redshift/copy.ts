@@ -898,6 +898,37 @@ function csvField(v: string | null, q: string, nullStr: string): string {
   return v.includes(q) ? `${q}${v.split(q).join(q + q)}${q}` : `${q}${v}${q}`;
 }
 
+/** The records of one COPY: file, physical line, span, and the re-encoded line of converted ones. */
+class RecordList {
+  length = 0;
+  file = new Int32Array(1024);
+  line = new Float64Array(1024);
+  start = new Float64Array(1024);
+  end = new Float64Array(1024);
+  readonly out = new Map<number, string>();
+
+  add(file: number, line: number, start: number, end: number, out: string | undefined): void {
+    const k = this.length;
+    if (k === this.file.length) {
+      const grow = <T extends Int32Array | Float64Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.file = grow(this.file);
+      this.line = grow(this.line);
+      this.start = grow(this.start);
+      this.end = grow(this.end);
+    }
+    this.file[k] = file;
+    this.line[k] = line;
+    this.start[k] = start;
+    this.end[k] = end;
+    if (out !== undefined) this.out.set(k, out);
+    this.length = k + 1;
+  }
+}
+
 export async function runCopy(session: Session, r: Rewritten): Promise<boolean> {
   const queryId = nextQueryId();
   let spec: CopySpec;
@@ -999,15 +1030,11 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   const fileTexts: Array<string | undefined> = [];
   // One entry per record to load: its file, physical line, span (bytes in fileBufs, characters in
   // fileTexts) and, unless it passes through as is, its re-encoded CSV line.
-  const recFile: number[] = [];
-  const recLine: number[] = [];
-  const recStart: number[] = [];
-  const recEnd: number[] = [];
-  const recOut: Array<string | undefined> = [];
+  const rec = new RecordList();
   const rawOf = (k: number): string => {
-    const fi = recFile[k]!;
+    const fi = rec.file[k]!;
     const b = fileBufs[fi];
-    return b ? b.toString("utf8", recStart[k]!, recEnd[k]!) : fileTexts[fi]!.slice(recStart[k]!, recEnd[k]!);
+    return b ? b.toString("utf8", rec.start[k]!, rec.end[k]!) : fileTexts[fi]!.slice(rec.start[k]!, rec.end[k]!);
   };
   const errors: LoadError[] = [];
   const mkError = (fileIdx: number, line: number, raw: string, col: number, code: number, reason: string, rawField: string): LoadError => ({
@@ -1041,22 +1068,24 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     }
     return conv.join(outD);
   };
-  const addRecord = (fi: number, line: number, start: number, end: number, out: string | undefined) => {
-    recFile.push(fi);
-    recLine.push(line);
-    recStart.push(start);
-    recEnd.push(end);
-    recOut.push(out);
-  };
+  const addRecord = (fi: number, line: number, start: number, end: number, out: string | undefined) => rec.add(fi, line, start, end, out);
 
-  // Fetch every object and decompress them (zlib on the thread pool) while earlier ones are parsed.
+  // Fetch every object at once; decompress them one after the other (zlib on the thread pool), so
+  // that the first is ready soon and the next one is decompressed while the current one is loaded.
+  let previous: Promise<unknown> = Promise.resolve();
   const prepared = files.map((url) => {
     const { bucket, key } = parseS3Url(url);
-    const p = s3.get(bucket, key).then((body) => {
+    const fetched = s3.get(bucket, key);
+    fetched.catch(() => undefined);
+    const p = previous.then(
+      () => fetched,
+      () => fetched,
+    ).then((body) => {
       if (!body) throw new Error("The specified key does not exist.");
       return decompress(body, spec);
     });
     p.catch(() => undefined);
+    previous = p;
     return p;
   });
   /** Reads file fi into the record list; false when no further file is read (as before: a file that
@@ -1159,7 +1188,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
         closeRun();
         closeLines();
         if (!pieces.length || stopped) return;
-        const chunk = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+        const chunk = pieces;
         pieces = [];
         size = 0;
         await send(chunk);
@@ -1173,36 +1202,37 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
         for (let k = from; k < to && !stopped; k++) {
           if (excluded.has(k)) continue;
           emitted.push(k);
-          const out = recOut[k];
+          const out = rec.out.get(k);
           if (out !== undefined) {
             closeRun();
             lines.push(out);
             size += out.length + 1;
           } else {
-            const b = fileBufs[recFile[k]!]!;
-            const st = recStart[k]!;
-            if (runBuf === b && st === runEnd + 1 && b[runEnd] === 10) runEnd = recEnd[k]!;
+            const b = fileBufs[rec.file[k]!]!;
+            const st = rec.start[k]!;
+            const en = rec.end[k]!;
+            if (runBuf === b && st === runEnd + 1 && b[runEnd] === 10) runEnd = en;
             else {
               closeLines();
               closeRun();
               runBuf = b;
               runStart = st;
-              runEnd = recEnd[k]!;
+              runEnd = en;
             }
-            size += recEnd[k]! - st + 1;
+            size += en - st + 1;
           }
           if (size > CHUNK) await flush();
         }
       };
       if (streaming) {
         for (let fi = 0; fi < files.length && !session.closed; fi++) {
-          const from = recFile.length;
+          const from = rec.length;
           const more = await readFile(fi);
           if (errors.length > spec.maxError) return CANCEL;
-          await emit(from, recFile.length);
+          await emit(from, rec.length);
           if (!more) break;
         }
-      } else await emit(0, recFile.length);
+      } else await emit(0, rec.length);
       await flush();
       if (dropFault >= 0) session.destroy();
       return undefined;
@@ -1237,7 +1267,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     if (k !== undefined) {
       const raw = rawOf(k);
       const rawField = /column [^:]+: "(.*)"$/.exec(where)?.[1] ?? (/: "(.*)"$/.exec(res.error.get("M") ?? "")?.[1] ?? "");
-      errors.push(mkError(recFile[k]!, recLine[k]!, raw, colIdx, mapped.code, mapped.reason, rawField));
+      errors.push(mkError(rec.file[k]!, rec.line[k]!, raw, colIdx, mapped.code, mapped.reason, rawField));
     } else {
       errors.push(mkError(0, 0, "", colIdx, mapped.code, mapped.reason, ""));
     }

@@ -10,7 +10,6 @@ import {
   FrameReader,
   type Msg,
   commandComplete,
-  copyData,
   cstr,
   fieldsToBuffer,
   frame,
@@ -527,7 +526,7 @@ export class Session {
    */
   copyIn(
     sql: string,
-    feed: (send: (chunk: Buffer) => Promise<void>, aborted: () => boolean) => Promise<string | undefined>,
+    feed: (send: (chunk: Buffer[]) => Promise<void>, aborted: () => boolean) => Promise<string | undefined>,
   ): Promise<{ tag?: string; error?: Map<string, string> }> {
     return new Promise((resolve, reject) => {
       const res: { tag?: string; error?: Map<string, string> } = {};
@@ -543,9 +542,19 @@ export class Session {
             if (started) break;
             started = true;
             {
-              const send = (chunk: Buffer): Promise<void> => {
+              // One CopyData message made of the pieces, written without copying them.
+              const send = (pieces: Buffer[]): Promise<void> => {
                 if (this.closed) return Promise.resolve();
-                const more = this.backend.write(copyData(chunk));
+                let len = 0;
+                for (const p of pieces) len += p.length;
+                const head = Buffer.allocUnsafe(5);
+                head[0] = 0x64; // 'd'
+                head.writeInt32BE(len + 4, 1);
+                this.backend.cork();
+                this.backend.write(head);
+                let more = true;
+                for (const p of pieces) more = this.backend.write(p);
+                this.backend.uncork();
                 return more ? Promise.resolve() : new Promise((r) => this.backend.once("drain", () => r()));
               };
               fed = feed(send, () => res.error !== undefined || this.closed).then(

@@ -172,6 +172,10 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         "-c", "timezone=UTC",
         "-c", "max_connections=200",
         "-c", "shared_buffers=128MB",
+        // Sorts and hashes of a 250k-row MERGE stay in memory (4MB spilled to disk); temp stage tables
+        // stay in local buffers. Measured: MERGE backend CPU ~20-25% lower.
+        "-c", "work_mem=64MB",
+        "-c", "temp_buffers=128MB",
         "-c", "logging_collector=off",
       ];
       const c = spawn(path.join(binRoot, "bin", "postgres"), args, { uid: ids?.uid, gid: ids?.gid, env, stdio: ["ignore", "pipe", "pipe"] });
