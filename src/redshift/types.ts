@@ -3,6 +3,8 @@
  * Pure functions: no I/O. Rules from shared/redshift-rules.md (1–3, 7, 14).
  */
 
+import type { TargetRedshiftConfig } from "../config/generated-types.js";
+
 export const MAX_VARCHAR_BYTES = 65535;
 /** A string without maxLength starts here and grows with the data (see the load step's widening). */
 export const DEFAULT_VARCHAR_BYTES = 256;
@@ -33,18 +35,8 @@ export interface ColumnType {
   scale?: number;
 }
 
-/** Per-JSON-type overrides from the `type_mapping` setting, as Redshift type strings. */
-export interface TypeMapping {
-  string?: string;
-  integer?: string;
-  number?: string;
-  boolean?: string;
-  object?: string;
-  array?: string;
-  datetime?: string;
-  date?: string;
-  time?: string;
-}
+/** Per-JSON-type overrides from the `type_mapping` setting (generated from spec/spec.json). */
+export type TypeMapping = NonNullable<TargetRedshiftConfig["type_mapping"]>;
 
 export function columnTypeSql(t: ColumnType): string {
   switch (t.kind) {
