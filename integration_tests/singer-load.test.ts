@@ -223,6 +223,28 @@ describe("schema evolution and values", () => {
     expect(r.stderr.join("\n")).toMatch(/1 input lines were not valid UTF-8; their bad bytes were loaded as U\+FFFD \(lines 2\)/);
   });
 
+  it("bare NaN / Infinity from Python taps never fail the sync: NULL and recorded, or a clear error on request", async () => {
+    const props = { id: { type: "integer" }, x: { type: "number" }, n: { type: "integer" }, s: { type: "string" } };
+    const input = `${JSON.stringify(schemaMsg("t", props))}\n{"type": "RECORD", "stream": "t", "record": {"id": 1, "x": NaN, "n": -Infinity, "s": "NaN is fine here"}}\n{"type": "RECORD", "stream": "t", "record": {"id": 2, "x": Infinity, "n": 3, "s": "ok"}}\n`;
+    const schema = uniqueSchema("nan");
+    const r = await runSinger(configFor(schema, { add_metadata_columns: true }), input);
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const data = await rows(schema, "t", "id");
+    expect(data.map((d) => [d.x, d.n, d.s])).toEqual([
+      [null, null, "NaN is fine here"],
+      [null, "3", "ok"],
+    ]);
+    expect(data[0]!._sdc_value_changes).toEqual([
+      { field: "x", change: "NULLED", reason: "DESTINATION_SERIALIZATION_ERROR" },
+      { field: "n", change: "NULLED", reason: "DESTINATION_SERIALIZATION_ERROR" },
+    ]);
+    expect(r.stderr.join("\n")).toMatch(/2 input lines carried bare NaN\/Infinity/);
+
+    const strict = await runSinger(configFor(uniqueSchema("nanfail"), { invalid_value: "fail" }), input);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr.join("\n")).toMatch(/line 2 \(stream "t"\): field "x": expected a finite number, got "NaN"/);
+  });
+
   it("NULL and the empty string stay distinct; quotes, commas, newlines survive", async () => {
     const schema = uniqueSchema("csv");
     const values = [null, "", "\\N", 'a "quoted", value', "line1\nline2\r\n", "tab\there"];

@@ -26,6 +26,7 @@ import { type MetadataColumn, desiredColumns, propertiesOf } from "../stream/tab
 import { type LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
 import type { ConnectorSettings } from "./settings.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "./input.js";
+import { parseMessageLine } from "../protocol/json.js";
 
 export const AIRBYTE_COLUMNS = {
   rawId: "_airbyte_raw_id",
@@ -323,12 +324,9 @@ export class AirbyteDestination {
   private handleLine(line: string): Promise<void> | undefined {
     this.lineNumber++;
     if (line.length === 0 || line.trim().length === 0) return undefined;
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return this.skip(line, "invalid JSON");
-    }
+    const parsed = parseMessageLine(line);
+    if (!parsed.ok) return this.skip(line, "invalid JSON");
+    const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return this.skip(line, "not a JSON object");
     switch (msg.type) {
       case "RECORD":

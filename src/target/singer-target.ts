@@ -16,6 +16,7 @@ import {
 } from "../protocol/singer.js";
 import { LineSplitter, snippet } from "../protocol/lines.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "./input.js";
+import { parseMessageLine } from "../protocol/json.js";
 import { normalizeIdentifier, quoteIdent } from "../redshift/identifiers.js";
 import { tableSql, type TableRef } from "../redshift/sql.js";
 import type { Logger } from "../load/warehouse.js";
@@ -62,6 +63,8 @@ export class SingerTarget {
   private ajv: Ajv | undefined;
   private lastEmitted: string | undefined;
   private lineNumber = 0;
+  /** lines that carried bare NaN / Infinity tokens (Python's JSON) */
+  private nonFiniteLines = 0;
   /** When the current input chunk arrived: the receive time of its records (one clock read per chunk). */
   private receivedAt = new Date().toISOString();
   private currentStream: string | undefined;
@@ -107,6 +110,9 @@ export class SingerTarget {
       this.currentStream = undefined;
       await this.engine.finish();
       reportInvalidUtf8(splitter, this.log);
+      if (this.nonFiniteLines > 0) {
+        this.log("warn", `${this.nonFiniteLines} input lines carried bare NaN/Infinity (not JSON); those values were treated as values Redshift cannot hold`);
+      }
     } catch (e) {
       throw this.withContext(e);
     } finally {
@@ -127,12 +133,10 @@ export class SingerTarget {
   private handleLine(line: string): Promise<void> | undefined {
     this.lineNumber++;
     if (line.length === 0 || line.trim().length === 0) return undefined;
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(line) as Record<string, unknown>;
-    } catch (e) {
-      throw new InputError(`line ${this.lineNumber}: invalid JSON (${(e as Error).message}): ${snippet(line)}`);
-    }
+    const parsed = parseMessageLine(line);
+    if (!parsed.ok) throw new InputError(`line ${this.lineNumber}: invalid JSON (${parsed.error}): ${snippet(line)}`);
+    if (parsed.nonFinite) this.nonFiniteLines++;
+    const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object" || Array.isArray(msg)) {
       throw new InputError(`line ${this.lineNumber}: expected a JSON object message, got: ${snippet(line)}`);
     }

@@ -148,3 +148,14 @@ describe("timestamp fast path agrees with the full parse", () => {
     expect(enc({ kind: "timestamp" }).run("2024-06-30T12:00:00.5Z")).toBe("2024-06-30 12:00:00.5");
   });
 });
+
+describe("SUPER over 16 MB", () => {
+  it("is NULLed and recorded, even when every string in it is small", () => {
+    const width = { maxBytes: 0 };
+    const changes = new RowChanges();
+    const f = encoderFor("f", { kind: "super" }, DEFAULT_POLICY, width);
+    const big = Array.from({ length: 300_000 }, (_, i) => `value-${i}-${"x".repeat(50)}`); // ≈ 19 MB of JSON
+    expect(f(big, changes)).toBe("\\N");
+    expect(changes.list).toEqual([{ field: "f", change: "NULLED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" }]);
+  });
+});
