@@ -478,7 +478,7 @@ interface FastColumn {
   emptyAsNull: boolean;
 }
 
-function fastColumn(col: Column, spec: CopySpec): FastColumn {
+export function fastColumn(col: Column, spec: CopySpec): FastColumn {
   const t = col.typname;
   const c: FastColumn = { kind: Kind.Other, max: Infinity, scale: -1, emptyAsNull: spec.emptyAsNull };
   if (CHAR_TYPES.has(t)) {
@@ -562,7 +562,7 @@ function fieldPasses(col: FastColumn, buf: Buffer, s: number, e: number, quotes:
  * skipping, same "Unterminated quoted field" error) and tells for each whether its bytes can be given
  * to PostgreSQL as they are. Requires fastFileOk(buf).
  */
-function scanCsvFast(
+export function scanCsvFast(
   buf: Buffer,
   f: PassFormat,
   ignoreHeader: number,
@@ -846,8 +846,14 @@ function parseS3Url(url: string): { bucket: string; key: string } {
 
 async function decompress(buf: Buffer, spec: CopySpec): Promise<Buffer> {
   switch (spec.compression) {
-    case "gzip":
-      return gunzip(buf);
+    case "gzip": {
+      // Output in one or a few large chunks: with zlib's default 16 KB chunks, the callbacks and the
+      // final concatenation cost more CPU than inflating itself. The gzip trailer's ISIZE (size mod
+      // 2^32 of the last member) is only a hint for the chunk size.
+      const isize = buf.length >= 18 ? buf.readUInt32LE(buf.length - 4) : 0;
+      const hint = isize > 0 && isize <= buf.length * 1032 ? isize + 1 : 1 << 20;
+      return gunzip(buf, { chunkSize: Math.min(Math.max(hint, 64 * 1024), 128 << 20) });
+    }
     case "zstd":
       return Buffer.from(zstdDecompress(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)));
     case "bzip2":
