@@ -1166,7 +1166,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   let firstAttempt = true;
   for (;;) {
     if (useSavepoint) await session.internal("SAVEPOINT redshift_local_copy");
-    const emitted: number[] = [];
+    let emittedCount = 0;
     const streaming = firstAttempt;
     firstAttempt = false;
     const res = await session.copyIn(copySql, async (send, aborted) => {
@@ -1205,10 +1205,12 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
         } else if (aborted()) stopped = true;
       };
       const emit = async (from: number, to: number): Promise<void> => {
+        const anyExcluded = excluded.size > 0;
+        const anyConverted = rec.out.size > 0;
         for (let k = from; k < to && !stopped; k++) {
-          if (excluded.has(k)) continue;
-          emitted.push(k);
-          const out = rec.out.get(k);
+          if (anyExcluded && excluded.has(k)) continue;
+          emittedCount++;
+          const out = anyConverted ? rec.out.get(k) : undefined;
           if (out !== undefined) {
             closeRun();
             lines.push(out);
@@ -1255,7 +1257,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     }
     if (!res.error) {
       if (useSavepoint) await session.internal("RELEASE SAVEPOINT redshift_local_copy");
-      const n = Number(/COPY (\d+)/.exec(res.tag ?? "")?.[1] ?? emitted.length);
+      const n = Number(/COPY (\d+)/.exec(res.tag ?? "")?.[1] ?? emittedCount);
       session.lastCopyCount = n;
       if (errors.length) await recordErrors(session, tableOid, queryId, errors);
       const skipped = errors.length ? ` ${errors.length} record(s) could not be loaded.  Check 'stl_load_errors' system table for details.` : "";
@@ -1267,7 +1269,15 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     const where = res.error.get("W") ?? "";
     const m = /line (\d+)(?:, column ([^:]+))?/.exec(where);
     const pgLine = m ? Number(m[1]) : 0;
-    const k = emitted[pgLine - 1];
+    // PostgreSQL's line N is the N-th record sent: the N-th record not excluded.
+    let k: number | undefined;
+    for (let j = 0, seen = 0; pgLine > 0 && pgLine <= emittedCount && j < rec.length; j++) {
+      if (excluded.has(j)) continue;
+      if (++seen === pgLine) {
+        k = j;
+        break;
+      }
+    }
     const colIdx = m?.[2] ? cols.findIndex((c) => c.name === m[2]) : -1;
     const mapped = mapPgError(res.error, cols[colIdx]);
     if (k !== undefined) {
