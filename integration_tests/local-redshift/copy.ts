@@ -1153,7 +1153,8 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   // fail the load with them.
   const excluded = new Set<number>();
   const colList = cols.map((c) => quoteIdent(c.name)).join(", ");
-  const lit = (x: string) => `'${x.replace(/'/g, "''")}'`;
+  // E'' so that the text is the same whatever the session's standard_conforming_strings
+  const lit = (x: string) => `E'${x.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
   const copySql = pass
     ? `COPY ${spec.tableSql} (${colList}) FROM STDIN WITH (FORMAT csv, DELIMITER ${lit(outD)}, QUOTE ${lit(outQ)}, NULL ${lit(outNull)})`
     : `COPY ${spec.tableSql} (${colList}) FROM STDIN WITH (FORMAT csv)`;
