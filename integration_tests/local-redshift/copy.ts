@@ -1000,13 +1000,30 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
       }
       if (!Array.isArray(man.entries)) throw new GatewayError(`Manifest file is not in correct json format: ${spec.source} (no "entries")`, "XX000");
       files = [];
-      for (const ent of man.entries) {
+      // Existence checks run up to 16 entries ahead; checks and errors keep the manifest's order.
+      const entries = man.entries;
+      const present: Array<Promise<boolean> | undefined> = [];
+      const ask = (idx: number) => {
+        const ent = entries[idx];
+        if (present[idx] || !ent?.url) return;
+        let u: { bucket: string; key: string };
+        try {
+          u = parseS3Url(ent.url);
+        } catch {
+          return;
+        }
+        const p = s3.exists(u.bucket, u.key);
+        p.catch(() => undefined);
+        present[idx] = p;
+      };
+      for (const [idx, ent] of entries.entries()) {
+        for (let a = idx; a < idx + 16 && a < entries.length; a++) ask(a);
         if (!ent.url) throw new GatewayError("Manifest entry without url", "XX000");
         if (spec.format === "parquet" && typeof ent.meta?.content_length !== "number") {
           throw new GatewayError(`Manifest entry ${ent.url} needs "meta": {"content_length": N} for PARQUET`, "XX000");
         }
         const u = parseS3Url(ent.url);
-        const exists = await s3.exists(u.bucket, u.key);
+        const exists = await (present[idx] ?? s3.exists(u.bucket, u.key));
         if (!exists) {
           if (ent.mandatory) throw new GatewayError(`Manifest file entry ${ent.url} is mandatory but S3ServiceException:The specified key does not exist.,Status 404,Error NoSuchKey`, "XX000");
           continue;
