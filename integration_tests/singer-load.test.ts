@@ -70,6 +70,16 @@ describe("STATE timing", () => {
     expect((await run.done).code).toBe(0);
   });
 
+  it("batches of one stream commit in order while the next one is already COPYing: the last update wins", async () => {
+    const schema = uniqueSchema("order");
+    const updates = Array.from({ length: 20 }, (_, i) => record("t", { id: 1, name: `v${i}` }));
+    const r = await runSinger(configFor(schema, { batch_size_rows: 1 }), lines(schemaMsg("t", basic), ...updates, state({ n: 20 })));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect((await rows(schema, "t")).map((d) => d.name)).toEqual(["v19"]);
+    expect(r.stderr.join("\n").match(/committed 1 rows/g)).toHaveLength(20);
+    expect(r.states).toEqual([{ n: 20 }]);
+  });
+
   it("a failure keeps earlier committed batches and their STATE, emits no STATE past it", async () => {
     const schema = uniqueSchema("fail");
     const run = startSinger(configFor(schema, { max_batch_age_seconds: 1 }));

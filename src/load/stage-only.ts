@@ -5,15 +5,20 @@
  * connects lazily), so no cluster needs to be reachable.
  */
 import type { ColumnDef, TableRef } from "../redshift/sql.js";
-import { type LoadRequest, type LoadResult, type TableState, Warehouse } from "./warehouse.js";
+import { type LoadRequest, type LoadResult, type PreparedLoad, type TableState, Warehouse } from "./warehouse.js";
 
 export class StageOnlyWarehouse extends Warehouse {
   override async prepareTable(_t: TableRef, wanted: readonly ColumnDef[]): Promise<TableState> {
     return { columns: new Map(wanted.map((c) => [c.name, c.type])) };
   }
-  override async load(req: LoadRequest): Promise<LoadResult> {
-    return { loaded: req.staged.rows };
+  override async prepareLoad(req: LoadRequest): Promise<PreparedLoad> {
+    // No session is taken: commitLoad and abandon below never touch one.
+    return { req, client: undefined as unknown as PreparedLoad["client"], stage: "", loaded: req.staged.rows, statements: [] };
   }
+  override async commitLoad(p: PreparedLoad): Promise<LoadResult> {
+    return { loaded: p.loaded };
+  }
+  override async abandon(): Promise<void> {}
   override async query<R extends import("pg").QueryResultRow>(): Promise<import("pg").QueryResult<R>> {
     return { rows: [], rowCount: 0, command: "SELECT", oid: 0, fields: [] };
   }

@@ -73,6 +73,15 @@ export interface LoadResult {
   loaded: number;
 }
 
+/** A batch COPied into its staging table, waiting for its turn to commit (on the session it holds). */
+export interface PreparedLoad {
+  req: LoadRequest;
+  client: pg.PoolClient;
+  stage: string;
+  loaded: number;
+  statements: string[];
+}
+
 /** Serialization conflicts and deadlocks roll the transaction back whole: it can simply run again (rule 29). */
 export function isConflict(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
@@ -277,11 +286,16 @@ export class Warehouse {
     return new LoadError(error.message, [], { cause: error });
   }
 
-  /** COPY → dedup → upsert/append → COMMIT, on one session. Throws LoadError; nothing is committed then. */
-  async load(req: LoadRequest): Promise<LoadResult> {
+  /**
+   * The first half of a load, outside any transaction: widen VARCHARs, CREATE TEMP TABLE … (LIKE target),
+   * COPY, check the count, dedup. It holds its session (the temp table lives there) until commitLoad or
+   * abandon. Splitting lets the next batch's COPY run while the previous batch's transaction commits;
+   * prepares of one table must not overlap each other (widening decides from the table's last width).
+   */
+  async prepareLoad(req: LoadRequest): Promise<PreparedLoad> {
     const client = await this.acquire();
     const stage = `stage_${req.table.table.slice(0, 80)}_${process.pid}_${++stageCounter}`;
-    let broken = false;
+    const prepared: PreparedLoad = { req, client, stage, loaded: 0, statements: [] };
     try {
       await this.widen(client, req.table, req.widths);
       await client.query(sql.createStageTable(stage, req.table));
@@ -305,10 +319,10 @@ export class Warehouse {
         throw await this.explainCopyFailure(client, req.staged, e as Error);
       }
       const counted = await client.query<{ loaded: string | number }>(sql.lastCopyCount());
-      const loaded = Number(counted.rows[0]?.loaded ?? -1);
-      if (loaded !== req.staged.rows) {
+      prepared.loaded = Number(counted.rows[0]?.loaded ?? -1);
+      if (prepared.loaded !== req.staged.rows) {
         throw new LoadError(
-          `COPY loaded ${loaded} rows into ${req.table.schema}.${req.table.table}'s staging table but ${req.staged.rows} were staged; nothing was committed`,
+          `COPY loaded ${prepared.loaded} rows into ${req.table.schema}.${req.table.table}'s staging table but ${req.staged.rows} were staged; nothing was committed`,
         );
       }
       if (req.dedup && req.keys.length > 0 && req.ordinalColumn) {
@@ -323,28 +337,43 @@ export class Warehouse {
         newerBy: req.newerBy,
         nullKeys: req.nullKeys,
       };
-      let statements: string[];
-      if (req.keys.length === 0) statements = [sql.insertFromStage(plan)];
-      else if (this.settings.upsertStrategy === "merge" && !(req.newerBy && req.newerBy.length > 0)) statements = sql.mergeUpsert(plan);
-      else statements = sql.deleteInsertUpsert(plan);
-      try {
-        await this.transaction([sql.lockTable(req.table), ...statements, ...(req.afterUpsert ?? [])], {
-          what: `load of ${req.staged.rows} rows into ${req.table.schema}.${req.table.table}`,
-          client,
-        });
-      } catch (e) {
-        broken = isConnectionError(e);
-        throw e;
-      }
-      await client.query(sql.dropTable(stage)).catch(() => undefined);
-      return { loaded };
+      if (req.keys.length === 0) prepared.statements = [sql.insertFromStage(plan)];
+      else if (this.settings.upsertStrategy === "merge" && !(req.newerBy && req.newerBy.length > 0)) prepared.statements = sql.mergeUpsert(plan);
+      else prepared.statements = sql.deleteInsertUpsert(plan);
+      return prepared;
     } catch (e) {
-      broken = broken || isConnectionError(e);
-      if (!broken) await client.query(sql.dropTable(stage)).catch(() => undefined);
+      await this.abandon(prepared, e);
       throw e;
-    } finally {
-      client.release(broken);
     }
+  }
+
+  /** The second half: BEGIN; LOCK; upsert/append; COMMIT (retried on conflicts), then the session goes back. */
+  async commitLoad(p: PreparedLoad): Promise<LoadResult> {
+    const { req, client } = p;
+    try {
+      await this.transaction([sql.lockTable(req.table), ...p.statements, ...(req.afterUpsert ?? [])], {
+        what: `load of ${req.staged.rows} rows into ${req.table.schema}.${req.table.table}`,
+        client,
+      });
+    } catch (e) {
+      await this.abandon(p, e);
+      throw e;
+    }
+    await client.query(sql.dropTable(p.stage)).catch(() => undefined);
+    client.release();
+    return { loaded: p.loaded };
+  }
+
+  /** Drops the staging table (if the session still works) and returns the session. */
+  async abandon(p: PreparedLoad, cause?: unknown): Promise<void> {
+    const broken = cause !== undefined && isConnectionError(cause);
+    if (!broken) await p.client.query(sql.dropTable(p.stage)).catch(() => undefined);
+    p.client.release(broken);
+  }
+
+  /** COPY → dedup → upsert/append → COMMIT, on one session. Throws LoadError; nothing is committed then. */
+  async load(req: LoadRequest): Promise<LoadResult> {
+    return this.commitLoad(await this.prepareLoad(req));
   }
 
   async end(): Promise<void> {

@@ -99,8 +99,10 @@ class StreamSink {
   keyColumns: string[] = [];
   batch: OpenBatch | undefined;
   batchCount = 0;
-  /** loads of this stream, in order */
+  /** commits of this stream, in order */
   chain: Promise<void> = Promise.resolve();
+  /** prepares (COPY into staging tables) of this stream, in order */
+  prepareChain: Promise<void> = Promise.resolve();
   readonly stats: StreamStats = { rows: 0, batches: 0, changes: new Map() };
   readonly dir: string;
 
@@ -351,12 +353,13 @@ export class LoadEngine<Checkpoint> {
         await batch.writer.discard();
       }
     })();
-    staged.catch(() => undefined); // observed by the chain below
-    sink.chain = sink.chain.then(async () => {
-      if (this.failure) return;
+    staged.catch(() => undefined); // observed by the chains below
+    // Prepare (widen, COPY into a temp table, check, dedup) runs once staged and after this stream's
+    // previous prepare, so it overlaps the previous batch's commit; commits run strictly in order.
+    const prepared = sink.prepareChain.then(async () => {
+      if (this.failure) return undefined;
       const s = await staged;
-      const started = Date.now();
-      await this.warehouse.load({
+      return this.warehouse.prepareLoad({
         table: def.table,
         columns,
         ordinalColumn: keyColumns.length > 0 ? ORDINAL_COLUMN : undefined,
@@ -369,6 +372,21 @@ export class LoadEngine<Checkpoint> {
         deletedColumn: def.deletedColumn,
         nullKeys: batch.nullKeys,
       });
+    });
+    sink.prepareChain = prepared.then(
+      () => undefined,
+      () => undefined, // the commit chain reports it
+    );
+    sink.chain = sink.chain.then(async () => {
+      const p = await prepared;
+      if (!p) return;
+      if (this.failure) {
+        await this.warehouse.abandon(p);
+        return;
+      }
+      const s = p.req.staged;
+      const started = Date.now();
+      await this.warehouse.commitLoad(p);
       sink.stats.rows += s.rows;
       sink.stats.batches++;
       def.onCommit?.(s.rows);

@@ -47,7 +47,8 @@ export function connectorSettings(c: TargetConfig, sliceCount = 1): ConnectorSet
       ssl: c.ssl ?? true,
       sslCa: c.ssl_ca,
       sslVerify: c.ssl_verify ?? true,
-      maxConnections: concurrentLoads + 1,
+      // A stream holds up to two sessions (one batch committing, the next COPYing), plus one for DDL.
+      maxConnections: concurrentLoads * 2 + 1,
     },
     load: {
       upsertStrategy: c.upsert_strategy ?? "merge",
