@@ -74,6 +74,33 @@ const MAX_TRACKED_KEYS = 500_000;
 
 export class RecordError extends Error {}
 
+/**
+ * Numeric key values of a batch. While they arrive strictly increasing (the usual case) none can repeat;
+ * otherwise the log is sorted once, at seal, to look for a repeat.
+ */
+export class NumericKeyLog {
+  private values = new Float64Array(1024);
+  length = 0;
+  private increasing = true;
+
+  push(v: number): void {
+    if (this.length > 0 && !(v > this.values[this.length - 1]!)) this.increasing = false;
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = v;
+  }
+
+  hasRepeats(): boolean {
+    if (this.increasing) return false;
+    const sorted = this.values.slice(0, this.length).sort();
+    for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return true;
+    return false;
+  }
+}
+
 interface OpenBatch {
   ticket: BatchTicket;
   writer: PartWriter | ParquetPartWriter;
@@ -83,6 +110,8 @@ interface OpenBatch {
   createdAt: number;
   batchedAt: string;
   seenKeys: Set<unknown> | undefined;
+  /** single numeric keys, in arrival order: checked for repeats only if they were not increasing */
+  numericKeys: NumericKeyLog;
   duplicates: boolean;
   nullKeys: boolean;
 }
@@ -207,6 +236,7 @@ export class LoadEngine<Checkpoint> {
       createdAt: Date.now(),
       batchedAt: new Date().toISOString(),
       seenKeys: sink.keyColumns.length > 0 ? new Set() : undefined,
+      numericKeys: new NumericKeyLog(),
       duplicates: false,
       nullKeys: false,
     };
@@ -289,6 +319,15 @@ export class LoadEngine<Checkpoint> {
       return;
     }
     const keys = def.keyProperties;
+    // Taps mostly send numeric keys in increasing order: those are logged without hashing.
+    if (keys.length === 1) {
+      const k = record[keys[0]!];
+      if (typeof k === "number") {
+        if (batch.numericKeys.length >= MAX_TRACKED_KEYS) batch.duplicates = true;
+        else batch.numericKeys.push(k);
+        return;
+      }
+    }
     // A Set tells 1 from "1" by itself, so a single primitive key is its own identity (no string built).
     let key: unknown;
     if (keys.length === 1) {
@@ -366,7 +405,7 @@ export class LoadEngine<Checkpoint> {
         keys: keyColumns,
         staged: s,
         widths,
-        dedup: batch.duplicates,
+        dedup: batch.duplicates || batch.numericKeys.hasRepeats(),
         dedupOrder: def.dedupOrder,
         newerBy: def.newerBy,
         deletedColumn: def.deletedColumn,

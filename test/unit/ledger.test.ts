@@ -78,3 +78,28 @@ describe("CheckpointLedger", () => {
     expect(out).toEqual(["s"]);
   });
 });
+
+import { NumericKeyLog } from "../../src/target/engine.js";
+
+describe("NumericKeyLog", () => {
+  const log = (...v: number[]) => {
+    const l = new NumericKeyLog();
+    for (const x of v) l.push(x);
+    return l;
+  };
+  it("increasing keys cannot repeat", () => {
+    expect(log(1, 2, 5, 9).hasRepeats()).toBe(false);
+  });
+  it("finds a repeat among keys out of order", () => {
+    expect(log(3, 1, 2).hasRepeats()).toBe(false);
+    expect(log(1, 5, 3, 5).hasRepeats()).toBe(true);
+    expect(log(2, 2).hasRepeats()).toBe(true);
+  });
+  it("grows past its first buffer", () => {
+    const l = new NumericKeyLog();
+    for (let i = 0; i < 5000; i++) l.push(i);
+    expect(l.hasRepeats()).toBe(false);
+    l.push(4999);
+    expect(l.hasRepeats()).toBe(true);
+  });
+});
