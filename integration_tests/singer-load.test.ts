@@ -17,6 +17,15 @@ const schemaMsg = (stream: string, properties: Record<string, unknown>, key: str
 });
 const record = (stream: string, rec: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: "RECORD", stream, record: rec, ...extra });
 const state = (value: unknown) => ({ type: "STATE", value });
+/** Rows with timestamps and dates as the text PostgreSQL stores (no JavaScript Date rounding to ms). */
+async function withPgRows(schema: string): Promise<Record<string, unknown>[]> {
+  const { withPg } = await import("./helpers/target.js");
+  return withPg(async (c) => {
+    const cols = (await c.query("SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 't' ORDER BY ordinal_position", [schema])).rows.map((x) => x.column_name as string);
+    const select = cols.map((col) => (col === "obj" || col === "_sdc_value_changes" ? `"${col}"` : `"${col}"::text AS "${col}"`)).join(", ");
+    return (await c.query(`SELECT ${select} FROM "${schema}"."t"`)).rows;
+  });
+}
 const lines = (...msgs: unknown[]) => msgs.map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join("\n") + "\n";
 
 const basic = { id: { type: "integer" }, name: { type: ["null", "string"] } };
@@ -253,6 +262,55 @@ describe("schema evolution and values", () => {
     const strict = await runSinger(configFor(uniqueSchema("nanfail"), { invalid_value: "fail" }), input);
     expect(strict.code).toBe(1);
     expect(strict.stderr.join("\n")).toMatch(/line 2 \(stream "t"\): field "x": expected a finite number, got "NaN"/);
+  });
+
+  it("every value Redshift cannot hold, on the stand-in: fixed by policy, values as expected, changes recorded", async () => {
+    const schema = uniqueSchema("hazards");
+    const props = {
+      id: { type: "integer" },
+      obj: { type: "object" },
+      dec: { type: "number" },
+      ts: { type: "string", format: "date-time" },
+      ts_local: { type: "string", format: "date-time" },
+      old: { type: "string", format: "date-time" },
+      far: { type: "string", format: "date-time" },
+      day: { type: "string", format: "date" },
+      notdate: { type: "string", format: "date-time" },
+      big: { type: "integer" },
+    };
+    const r = await runSinger(
+      configFor(schema, { add_metadata_columns: true, type_mapping: { number: "NUMERIC(38,2)", datetime: "TIMESTAMP" } }),
+      lines(
+        schemaMsg("t", props),
+        record("t", {
+          id: 1,
+          obj: { inner: "x".repeat(70000) }, // a string inside SUPER over 65535 bytes
+          dec: 1e40, // beyond NUMERIC(38,2)
+          ts: "2024-05-06T07:08:09.123456789Z", // sub-microsecond
+          ts_local: "2024-05-06T23:30:00-02:00", // a non-UTC offset into TIMESTAMP
+          old: "0999-01-02T03:04:05Z", // a year below 1000
+          far: "300000-01-01T00:00:00Z", // beyond 294276 AD
+          day: "2023-02-29", // no such date
+          notdate: "yesterday", // not a date-time in a date-time column
+          big: 1e19, // outside BIGINT
+        }),
+      ),
+    );
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const [row] = await withPgRows(schema);
+    expect(row).toMatchObject({
+      obj: null,
+      dec: null,
+      ts: "2024-05-06 07:08:09.123456",
+      ts_local: "2024-05-07 01:30:00",
+      old: "0999-01-02 03:04:05",
+      far: null,
+      day: null,
+      notdate: null,
+      big: null,
+    });
+    const changed = (row!._sdc_value_changes as { field: string; change: string }[]).map((c) => `${c.field}:${c.change}`);
+    expect(changed.sort()).toEqual(["big:NULLED", "day:NULLED", "dec:NULLED", "far:NULLED", "notdate:NULLED", "obj:NULLED"]);
   });
 
   it("NULL and the empty string stay distinct; quotes, commas, newlines survive", async () => {

@@ -179,8 +179,11 @@ function numericEncoder(o: Output, field: string, t: ColumnType, policy: ValuePo
     if (v === null || v === undefined) return o.nul;
     let text: string;
     if (typeof v === "number") {
-      if (!Number.isFinite(v)) return invalid(o, field, expected, v, policy, changes);
-      text = Math.abs(v) >= 1e21 || (Math.abs(v) < 1e-6 && v !== 0) ? v.toFixed(Math.min(scale, 100)) : String(v);
+      // Magnitude first: for |v| ≥ 1e21 both String and toFixed switch to exponent notation ("1e+40"),
+      // whose digits would not count.
+      if (!Number.isFinite(v) || Math.abs(v) >= 10 ** maxIntDigits) return invalid(o, field, expected, v, policy, changes);
+      if (Math.abs(v) >= 1e21) text = BigInt(v).toString(); // integral at this magnitude
+      else text = Math.abs(v) < 1e-6 && v !== 0 ? v.toFixed(Math.min(scale, 100)) : String(v);
     } else if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) {
       text = v;
     } else {

@@ -159,3 +159,14 @@ describe("SUPER over 16 MB", () => {
     expect(changes.list).toEqual([{ field: "f", change: "NULLED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" }]);
   });
 });
+
+describe("numeric: huge and tiny doubles", () => {
+  it("rejects magnitudes beyond the precision even when JavaScript prints them as exponents", () => {
+    const { run, changes } = enc({ kind: "numeric", precision: 38, scale: 2 });
+    expect(run(1e40)).toBe("\\N");
+    expect(run(-1e36)).toBe("\\N");
+    expect(changes.list).toHaveLength(2);
+    expect(run(1e30)).toBe("1000000000000000019884624838656");
+    expect(run(1e-7)).toBe("0.00");
+  });
+});
