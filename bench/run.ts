@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       local ??= await startLocalRedshift({ quiet: true });
       const schema = `bench_${mode}_${Date.now()}`;
       const configPath = join(work, `${mode}.json`);
-      writeFileSync(configPath, JSON.stringify({ ...local.config, schema, batch_size_rows: 250_000, file_format: fileFormat }));
+      writeFileSync(configPath, JSON.stringify({ ...local.config, schema, file_format: fileFormat }));
       const args = [join(root, "dist/src/cli.js"), "--config", configPath, ...(mode === "stage" ? ["--stage-only"] : [])];
       const r = await run(args, file);
       if (r.code !== 0) throw new Error(`${mode} run failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
