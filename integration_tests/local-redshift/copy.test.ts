@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type pg from "pg";
 import { useLocalRedshift } from "./shared.js";
-import { ROLE, directClient, errorOf, gatewayClient, gz, put, putManifest, uniq } from "./test-helpers.js";
+import { connectClients, errorOf, gz, put, putManifest, ROLE, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 let c: pg.Client;
 let d: pg.Client;
-beforeAll(async () => {
-  c = gatewayClient(h.rs);
-  d = directClient(h.rs);
-  await c.connect();
-  await d.connect();
-});
-afterAll(async () => {
-  await c?.end();
-  await d?.end();
+connectClients(h, (gateway, direct) => {
+  c = gateway;
+  d = direct;
 });
 
 const CSV_OPTS = `IAM_ROLE '${ROLE}' MANIFEST FORMAT AS CSV QUOTE AS '"' DELIMITER ',' NULL AS '\\N' GZIP TIMEFORMAT 'auto' DATEFORMAT 'auto' STATUPDATE OFF COMPUPDATE OFF`;

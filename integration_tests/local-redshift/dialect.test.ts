@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { useLocalRedshift } from "./shared.js";
-import { directClient, errorOf, gatewayClient, uniq } from "./test-helpers.js";
+import { connectClients, errorOf, gatewayClient, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift({ slices: 6 });
 let c: pg.Client;
 let d: pg.Client;
-beforeAll(async () => {
-  c = gatewayClient(h.rs);
-  d = directClient(h.rs);
-  await c.connect();
-  await d.connect();
-});
-afterAll(async () => {
-  await c?.end();
-  await d?.end();
+connectClients(h, (gateway, direct) => {
+  c = gateway;
+  d = direct;
 });
 
 const colTypes = async (t: string) =>

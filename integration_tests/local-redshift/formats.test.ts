@@ -1,22 +1,16 @@
 import { execFileSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type pg from "pg";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { useLocalRedshift } from "./shared.js";
-import { ROLE, directClient, errorOf, gatewayClient, put, putManifest, uniq } from "./test-helpers.js";
+import { connectClients, errorOf, put, putManifest, ROLE, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 let c: pg.Client;
 let d: pg.Client;
-beforeAll(async () => {
-  c = gatewayClient(h.rs);
-  d = directClient(h.rs);
-  await c.connect();
-  await d.connect();
-});
-afterAll(async () => {
-  await c?.end();
-  await d?.end();
+connectClients(h, (gateway, direct) => {
+  c = gateway;
+  d = direct;
 });
 
 /** A valid zstd frame made of raw (stored) blocks: enough to test decoding without a compressor. */

@@ -1,25 +1,21 @@
 // The CSV pass-through (original bytes straight to PostgreSQL) against the converting path it
 // shortcuts: every case is loaded both ways and must give the same rows, counts, errors and
 // stl_load_errors entries.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { copyTuning } from "./copy.js";
 import { useLocalRedshift } from "./shared.js";
-import { ROLE, directClient, gatewayClient, gz, putManifest, uniq } from "./test-helpers.js";
+import { connectClients, gz, putManifest, ROLE, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 let c: pg.Client;
 let d: pg.Client;
-beforeAll(async () => {
-  c = gatewayClient(h.rs);
-  d = directClient(h.rs);
-  await c.connect();
-  await d.connect();
+connectClients(h, (gateway, direct) => {
+  c = gateway;
+  d = direct;
 });
-afterAll(async () => {
+afterAll(() => {
   copyTuning.passThrough = true;
-  await c?.end();
-  await d?.end();
 });
 
 const COLS = `(id BIGINT, name VARCHAR(12), code CHAR(3), payload SUPER, ts TIMESTAMPTZ, amount NUMERIC(10,2), f FLOAT8, ok BOOLEAN)`;
