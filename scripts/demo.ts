@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     } finally {
       await client.end();
     }
-    console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Try it by hand: npm run redshift-local`);
+    console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Try it by hand: npm run -s redshift-local`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await local.stop();
