@@ -9,6 +9,7 @@ import type { ColumnDef, CopyAuthorization, OrderColumn, TableRef } from "../red
 import { type ColumnType, MAX_VARCHAR_BYTES, columnTypeSql, parseRedshiftType } from "../redshift/types.js";
 import type { StagedBatch } from "../stage/s3-stager.js";
 import { evolveColumn, migrateColumnSql } from "../redshift/type-evolution.js";
+import { backoffMs, sleep } from "../retry.js";
 
 export interface ConnectionSettings {
   host: string;
@@ -232,9 +233,9 @@ export class Warehouse {
       if (failure === undefined) return;
       const retryable = isConflict(failure) || (!o.client && (broken || isConnectionError(failure)));
       if (attempt >= attempts || !retryable || (o.client && broken)) throw failure;
-      const delay = Math.round(250 * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
+      const delay = backoffMs(250, attempt);
       this.log("warn", `${o.what} failed (${(failure as Error).message}); retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
       if (o.alreadyDone && (await o.alreadyDone().catch(() => false))) return;
     }
   }

@@ -11,6 +11,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import type { StagedPart } from "./part-writer.js";
+import { backoffMs, sleep } from "../retry.js";
 
 export interface S3Settings {
   bucket: string;
@@ -148,7 +149,7 @@ export class S3Stager {
         return;
       } catch (e) {
         if (attempt >= attempts || !isRetryableS3Error(e)) throw e;
-        await new Promise((r) => setTimeout(r, Math.round(200 * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5))));
+        await sleep(backoffMs(200, attempt));
       }
     }
   }

@@ -5,7 +5,7 @@
  */
 import { ConfigError, type Redactor } from "../config/index.js";
 import { type FailureType, logMessage, traceError } from "../protocol/airbyte.js";
-import type { Logger } from "../load/warehouse.js";
+import { type Logger, isConflict } from "../load/warehouse.js";
 
 /** SQLSTATE classes and codes that only the user can fix. */
 const CONFIG_SQLSTATES = /^(28|3D000|3F000|42501)/;
@@ -33,8 +33,8 @@ export function classifyFailure(e: unknown): FailureType {
     if (code !== undefined) {
       if (CONFIG_NODE_CODES.has(code) || (code.length === 5 && CONFIG_SQLSTATES.test(code))) return "config_error";
       if (TRANSIENT_NODE_CODES.has(code) || (code.length === 5 && TRANSIENT_SQLSTATES.test(code))) return "transient_error";
-      // Redshift's serializable isolation violation (rule 29).
-      if (code === "XX000" && /\b1023\b/.test(message)) return "transient_error";
+      // Redshift's serializable isolation violation (rule 29): the same test the loader retries on.
+      if (isConflict(cur)) return "transient_error";
     }
     // COPY's own authorization failures arrive as XX000 with S3/IAM wording.
     if (COPY_AUTHORIZATION.test(message)) return "config_error";

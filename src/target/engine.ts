@@ -273,36 +273,28 @@ export class LoadEngine<Checkpoint> {
     ctx.receivedAt = receivedAt;
     ctx.batchedAt = batch.batchedAt;
     const plans = sink.plans;
-    let wait: Promise<void> | undefined;
+    const keyed = sink.keyColumns.length > 0;
     const values = batch.values;
+    let row = "";
     if (values) {
       // Parquet: the same decisions (p.value), kept as values instead of joined into a CSV line.
       for (let i = 0; i < plans.length; i++) {
         const p = plans[i]!;
         values[i] = p.value(p.property !== undefined ? record[p.property] : p.meta!.value(ctx), changes);
       }
-      if (sink.keyColumns.length > 0) {
-        values[plans.length] = String(position);
-        this.trackKey(batch, def, record);
-      }
-      if (changes.list.length > 0) this.count(sink, changes.list);
-      batch.ticket.add(position);
-      wait = (batch.writer as ParquetPartWriter).write(values);
+      if (keyed) values[plans.length] = String(position);
     } else {
-      let row = "";
       for (let i = 0; i < plans.length; i++) {
         const p = plans[i]!;
         const field = p.encode(p.property !== undefined ? record[p.property] : p.meta!.value(ctx), changes);
         row = i === 0 ? field : `${row},${field}`;
       }
-      if (sink.keyColumns.length > 0) {
-        row = `${row},${position}`;
-        this.trackKey(batch, def, record);
-      }
-      if (changes.list.length > 0) this.count(sink, changes.list);
-      batch.ticket.add(position);
-      wait = (batch.writer as PartWriter).write(row);
+      if (keyed) row = `${row},${position}`;
     }
+    if (keyed) this.trackKey(batch, def, record);
+    if (changes.list.length > 0) this.count(sink, changes.list);
+    batch.ticket.add(position);
+    const wait = values ? (batch.writer as ParquetPartWriter).write(values) : (batch.writer as PartWriter).write(row);
     const limits = this.settings.limits;
     if (batch.writer.rows >= limits.rows || batch.writer.chars >= limits.bytes) {
       this.seal(sink);

@@ -20,9 +20,9 @@ export function runAirbyteSpec(io: CliIo): number {
 }
 
 /** Settings errors (e.g. no COPY authorization) are configuration problems, not crashes. */
-function settingsOf(config: TargetConfig, sliceCount?: number): ConnectorSettings {
+function settingsOf(config: TargetConfig): ConnectorSettings {
   try {
-    return connectorSettings(config, sliceCount);
+    return connectorSettings(config);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -87,9 +87,9 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
       throw new CatalogError(`cannot read the catalog ${catalogPath}: ${(e as Error).message}`);
     }
     const catalog = parseCatalog(catalogText, catalogPath);
-    let settings = settingsOf(config);
+    const settings = settingsOf(config);
     warehouse = new Warehouse(settings.connection, settings.load, s.log);
-    settings = settingsOf(config, await warehouse.sliceCount());
+    settings.engine.partsPerBatch = await warehouse.sliceCount();
     stager = new S3Stager(settings.s3);
     const w = warehouse;
     const st = stager;

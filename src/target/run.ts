@@ -32,11 +32,11 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
     const redactor = Redactor.fromConfig(config);
     scrub = (s) => redactor.redact(s);
     log = stderrLogger(io, scrub);
-    let settings = connectorSettings(config);
+    const settings = connectorSettings(config);
     warehouse = options.stageOnly
       ? new StageOnlyWarehouse(settings.connection, settings.load, log)
       : new Warehouse(settings.connection, settings.load, log);
-    settings = connectorSettings(config, await warehouse.sliceCount());
+    settings.engine.partsPerBatch = await warehouse.sliceCount();
     stager = new S3Stager(settings.s3);
     const w = warehouse;
     const s = stager;

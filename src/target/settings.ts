@@ -35,7 +35,8 @@ export function copyAuthorization(c: TargetConfig): CopyAuthorization {
   throw new Error("config: COPY needs authorization: set copy_iam_role_arn, or aws_access_key_id and aws_secret_access_key");
 }
 
-export function connectorSettings(c: TargetConfig, sliceCount = 1): ConnectorSettings {
+/** `engine.partsPerBatch` starts at 1; a run sets it from the cluster's slice count once connected. */
+export function connectorSettings(c: TargetConfig): ConnectorSettings {
   const concurrentLoads = 2;
   return {
     connection: {
@@ -77,7 +78,7 @@ export function connectorSettings(c: TargetConfig, sliceCount = 1): ConnectorSet
       policy: { stringOverflow: c.string_overflow ?? "truncate", invalidValue: c.invalid_value ?? "null" },
       purgeStagingFiles: c.purge_staging_files ?? true,
       maxInFlight: 4,
-      partsPerBatch: Math.max(1, sliceCount),
+      partsPerBatch: 1,
       fileFormat: c.file_format ?? "csv_gzip",
     },
     defaultSchema: c.schema ?? "public",
