@@ -2,6 +2,7 @@
  * `npm run bench` — throughput and memory of the connector on this machine (a benchmark, not a test).
  *   --records N (1,000,000)  --streams S (1)  --mode all|baseline|stage|e2e|lines  --json
  *   --file-format csv_gzip|parquet (csv_gzip): the staged format of the stage and e2e runs
+ *   --workers N: encode_workers for the stage and e2e runs (default: the connector's own default)
  * Each run is a separate process reading the generated file on stdin; wall time is measured here,
  * CPU and peak RSS are reported by the process itself.
  */
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     mode: { type: "string", default: "all" },
     json: { type: "boolean", default: false },
     "file-format": { type: "string", default: "csv_gzip" },
+    workers: { type: "string" },
   },
 });
 const fileFormat = values["file-format"]!;
@@ -97,7 +99,8 @@ async function main(): Promise<void> {
       local ??= await startLocalRedshift({ quiet: true });
       const schema = `bench_${mode}_${Date.now()}`;
       const configPath = join(work, `${mode}.json`);
-      writeFileSync(configPath, JSON.stringify({ ...local.config, schema, file_format: fileFormat }));
+      const workers = values.workers === undefined ? {} : { encode_workers: Number(values.workers) };
+      writeFileSync(configPath, JSON.stringify({ ...local.config, schema, file_format: fileFormat, ...workers }));
       const args = [join(root, "dist/src/cli.js"), "--config", configPath, ...(mode === "stage" ? ["--stage-only"] : [])];
       const r = await run(args, file);
       if (r.code !== 0) throw new Error(`${mode} run failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);

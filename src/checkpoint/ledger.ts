@@ -2,9 +2,10 @@
  * Releases checkpoints (Singer STATE, Airbyte STATE) only when every record received before them, in
  * their scope, is committed to the warehouse — a ledger of positions, not a "flush everything" heuristic.
  *
- * Each record gets the next position (1, 2, …). Records are grouped per stream into batches (BatchTicket)
- * that commit in order. A checkpoint taken after position P is releasable when, for every stream in its
- * scope, the oldest uncommitted batch starts after P. Checkpoints are released in arrival order.
+ * Each record gets an increasing position (1, 2, … on the main thread; with gaps from encode workers).
+ * Records are grouped per stream into batches (BatchTicket) that commit in order. A checkpoint taken
+ * after position P is releasable when, for every stream in its scope, the oldest uncommitted batch starts
+ * after P. Checkpoints are released in arrival order.
  */
 
 export class BatchTicket {
@@ -18,6 +19,12 @@ export class BatchTicket {
     if (position < this.first) this.first = position;
     this.last = position;
     this.rows++;
+  }
+  /** `rows` records from `first` to `last` (positions need not be consecutive, only increasing). */
+  addRange(first: number, last: number, rows: number): void {
+    if (first < this.first) this.first = first;
+    this.last = last;
+    this.rows += rows;
   }
 }
 
@@ -46,6 +53,14 @@ export class CheckpointLedger<T> {
 
   get lastPosition(): number {
     return this.position;
+  }
+
+  /**
+   * Positions need only increase: records encoded off the main thread come numbered by where they sat in
+   * the input, with gaps (see UnitEncoder). The ledger never moves backwards.
+   */
+  advanceTo(position: number): void {
+    if (position > this.position) this.position = position;
   }
 
   /** A new, empty batch for `stream`; batches of one stream must commit in the order they were opened. */

@@ -186,6 +186,10 @@ export interface TargetRedshiftConfig {
    * What to do with a value Redshift cannot hold (NaN, ±Infinity, numbers outside the column type's range, dates outside 4713 BC-294276 AD, unparseable date-times): write NULL and record the change per row, or fail the sync.
    */
   invalid_value?: "null" | "fail";
+  /**
+   * Worker threads that parse Singer RECORD lines and encode them as CSV while the main thread stages and loads. Used for CSV staging without add_metadata_columns, hard_delete or validate_records (those records are encoded on the main thread). 0 keeps everything on the main thread. When absent: one per CPU core, at most 4.
+   */
+  encode_workers?: number;
 }
 
 /** Settings with a default in the spec: always present after parseConfig. */

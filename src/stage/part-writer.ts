@@ -87,6 +87,30 @@ export class PartWriter {
     return wait;
   }
 
+  /**
+   * Appends rows already encoded as CSV bytes, each ending in a newline (from an encode worker). A small
+   * block is copied into the chunk; a large one goes to compression as it is, without a copy.
+   */
+  writeBlock(block: Uint8Array, rows: number): Promise<void> | undefined {
+    this.rows += rows;
+    this.chars += block.length;
+    if (this.chunkBytes + block.length <= this.chunk.length) {
+      this.chunk.set(block, this.chunkBytes);
+      this.chunkBytes += block.length;
+      this.chunkRows += rows;
+      return undefined;
+    }
+    const flushed = this.flushChunk();
+    if (block.length < this.chunk.length) {
+      this.chunk.set(block, 0);
+      this.chunkBytes = block.length;
+      this.chunkRows = rows;
+      return flushed;
+    }
+    const sent = this.compress(block, rows);
+    return flushed ? flushed.then(() => sent) : sent;
+  }
+
   private openPart(index: number): Part {
     const path = join(this.dir, `part-${String(index).padStart(4, "0")}.csv.gz`);
     // A write buffer above the 1 MiB chunk: with the default 16 KiB every write reported
@@ -110,15 +134,20 @@ export class PartWriter {
     return { path, gzip, file, rows: 0, done };
   }
 
-  private async flushChunk(): Promise<void> {
-    if (this.chunkRows === 0) return;
+  private flushChunk(): Promise<void> | undefined {
+    if (this.chunkRows === 0) return undefined;
     const text = this.chunk.subarray(0, this.chunkBytes);
     const rows = this.chunkRows;
     // zlib keeps a reference to the buffer until it is compressed: start a fresh one.
     this.chunk = allocateChunk(this.chunk.length, Math.min(CHUNK_BYTES, this.chunk.length * 2));
-    this.bytesFlushed += this.chunkBytes;
     this.chunkBytes = 0;
     this.chunkRows = 0;
+    return this.compress(text, rows);
+  }
+
+  /** Hands rows to one part's compressor; waits only when the process-wide backlog is over its bound. */
+  private compress(text: Uint8Array, rows: number): Promise<void> | undefined {
+    this.bytesFlushed += text.length;
     // Part k opens once the batch has k × PART_OPEN_BYTES: a small batch stays one file (each open part
     // costs a deflate state), a large one spreads over every part round-robin.
     const activeParts = Math.min(this.maxParts, 1 + Math.floor(this.bytesFlushed / PART_OPEN_BYTES));
@@ -138,7 +167,7 @@ export class PartWriter {
         resolve();
       }),
     );
-    if (backlog.bytes > backlog.limit) await compressed;
+    return backlog.bytes > backlog.limit ? compressed : undefined;
   }
 
   /** Ends every part and returns them (empty parts are never created). */

@@ -36,6 +36,11 @@ export class InvalidValueError extends Error {
   }
 }
 
+/** How a change is counted in the run summary (per stream, field, change and reason). */
+export function changeKey(c: ValueChange): string {
+  return `${c.field}: ${c.change} (${c.reason})`;
+}
+
 /** Collects what one row's encoding changed; reset per row. */
 export class RowChanges {
   list: ValueChange[] = [];

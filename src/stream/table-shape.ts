@@ -83,12 +83,8 @@ export function planColumns(
   const byColumn = new Map<string, string>();
   for (const [raw, col] of desired.names) byColumn.set(col, raw);
   const metaByName = new Map(metadata.map((m) => [m.name, m]));
-  const make = (def: ColumnDef, property?: string, meta?: MetadataColumn): ColumnPlan => {
-    const type = actual.get(def.name) ?? def.type;
-    const width: WidthTracker = { maxBytes: 0 };
-    const field = property ?? def.name;
-    return { name: def.name, type, property, meta, width, encode: encoderFor(field, type, policy, width), value: valueEncoderFor(field, type, policy, width) };
-  };
+  const make = (def: ColumnDef, property?: string, meta?: MetadataColumn): ColumnPlan =>
+    columnPlan(def.name, actual.get(def.name) ?? def.type, policy, property, meta);
   for (const def of desired.columns) {
     if (metaByName.has(def.name)) continue;
     plans.push(make(def, byColumn.get(def.name)));
@@ -96,4 +92,10 @@ export function planColumns(
   for (const m of metadata.filter((x) => !x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
   for (const m of metadata.filter((x) => x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
   return plans;
+}
+
+export function columnPlan(name: string, type: ColumnType, policy: ValuePolicy, property?: string, meta?: MetadataColumn): ColumnPlan {
+  const width: WidthTracker = { maxBytes: 0 };
+  const field = property ?? name;
+  return { name, type, property, meta, width, encode: encoderFor(field, type, policy, width), value: valueEncoderFor(field, type, policy, width) };
 }

@@ -17,7 +17,10 @@ import { type ParquetColumn, ParquetPartWriter } from "../stage/parquet-part-wri
 import { parquetConverter, parquetField } from "../stream/parquet-values.js";
 import type { S3Stager } from "../stage/s3-stager.js";
 import type { Logger, Warehouse } from "../load/warehouse.js";
-import { RowChanges, type ValueChange, type ValuePolicy } from "../stream/encode.js";
+import { RowChanges, changeKey, type ValueChange, type ValuePolicy } from "../stream/encode.js";
+import { BatchKeys } from "../stream/batch-keys.js";
+import { CsvRowEncoder } from "../stream/row-encoder.js";
+import type { EncoderSetup, RowsEvent } from "../stream/unit-encoder.js";
 import {
   type ColumnPlan,
   type DesiredColumns,
@@ -67,39 +70,10 @@ export interface StreamDefinition {
   onCommit?: (rows: number) => void;
 }
 
-/** The column that carries the arrival ordinal into the staging table for in-batch dedup. */
+/** The column that carries the arrival ordinal (the record's ledger position) for in-batch dedup. */
 export const ORDINAL_COLUMN = "_tr_ordinal";
-/** Tracking keys for dedup detection stops here; beyond it every batch is deduplicated in SQL. */
-const MAX_TRACKED_KEYS = 500_000;
 
 export class RecordError extends Error {}
-
-/**
- * Numeric key values of a batch. While they arrive strictly increasing (the usual case) none can repeat;
- * otherwise the log is sorted once, at seal, to look for a repeat.
- */
-export class NumericKeyLog {
-  private values = new Float64Array(1024);
-  length = 0;
-  private increasing = true;
-
-  push(v: number): void {
-    if (this.length > 0 && !(v > this.values[this.length - 1]!)) this.increasing = false;
-    if (this.length === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[this.length++] = v;
-  }
-
-  hasRepeats(): boolean {
-    if (this.increasing) return false;
-    const sorted = this.values.slice(0, this.length).sort();
-    for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return true;
-    return false;
-  }
-}
 
 interface OpenBatch {
   ticket: BatchTicket;
@@ -109,11 +83,7 @@ interface OpenBatch {
   number: number;
   createdAt: number;
   batchedAt: string;
-  seenKeys: Set<unknown> | undefined;
-  /** single numeric keys, in arrival order: checked for repeats only if they were not increasing */
-  numericKeys: NumericKeyLog;
-  duplicates: boolean;
-  nullKeys: boolean;
+  keys: BatchKeys;
 }
 
 interface StreamStats {
@@ -126,6 +96,7 @@ class StreamSink {
   names = new Map<string, string>();
   plans: ColumnPlan[] = [];
   keyColumns: string[] = [];
+  rowEncoder: CsvRowEncoder | undefined;
   batch: OpenBatch | undefined;
   batchCount = 0;
   /** commits of this stream, in order */
@@ -153,6 +124,8 @@ export class LoadEngine<Checkpoint> {
   private waiters: (() => void)[] = [];
   private readonly purges: Promise<void>[] = [];
   private ageTimer: NodeJS.Timeout | undefined;
+  /** changes with every stream definition (encode workers must be set up again) */
+  epoch = 0;
   private readonly changes = new RowChanges();
   private readonly ctx: RowContext = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: "", changes: this.changes };
   failure: Error | undefined;
@@ -207,6 +180,28 @@ export class LoadEngine<Checkpoint> {
     sink.names = desired.names;
     sink.plans = planColumns(desired, state.columns, def.metadata, this.settings.policy);
     sink.keyColumns = def.keyProperties.map((k) => desired.names.get(k)!);
+    sink.rowEncoder = new CsvRowEncoder(sink.plans, sink.keyColumns);
+    this.epoch++;
+  }
+
+  /**
+   * What encode workers need to encode records of the streams they can take: CSV staging and no metadata
+   * columns (those read per-record context the main thread owns). Other streams' records stay here.
+   */
+  encoderSetup(): EncoderSetup {
+    const streams = [];
+    if (this.settings.fileFormat !== "parquet") {
+      for (const sink of this.sinks.values()) {
+        if (sink.def.metadata.length > 0) continue;
+        streams.push({
+          id: sink.def.id,
+          columns: sink.plans.map((p) => ({ name: p.name, type: p.type, property: p.property! })),
+          keyProperties: [...sink.def.keyProperties],
+          keyColumns: sink.keyColumns,
+        });
+      }
+    }
+    return { epoch: this.epoch, policy: this.settings.policy, streams };
   }
 
   private openBatch(sink: StreamSink): OpenBatch {
@@ -235,10 +230,7 @@ export class LoadEngine<Checkpoint> {
       number,
       createdAt: Date.now(),
       batchedAt: new Date().toISOString(),
-      seenKeys: sink.keyColumns.length > 0 ? new Set() : undefined,
-      numericKeys: new NumericKeyLog(),
-      duplicates: false,
-      nullKeys: false,
+      keys: new BatchKeys(),
     };
     sink.batch = batch;
     return batch;
@@ -261,7 +253,7 @@ export class LoadEngine<Checkpoint> {
       if (v === null) nullKey = true;
     }
     const batch = sink.batch ?? this.openBatch(sink);
-    if (nullKey) batch.nullKeys = true;
+    if (nullKey) batch.keys.nullKeys = true;
     const position = this.ledger.nextPosition();
     const changes = this.changes;
     changes.reset();
@@ -284,14 +276,16 @@ export class LoadEngine<Checkpoint> {
       }
       if (keyed) values[plans.length] = String(position);
     } else {
-      for (let i = 0; i < plans.length; i++) {
-        const p = plans[i]!;
-        const field = p.encode(p.property !== undefined ? record[p.property] : p.meta!.value(ctx), changes);
-        row = i === 0 ? field : `${row},${field}`;
-      }
+      row = sink.rowEncoder!.encode(record, changes, ctx);
       if (keyed) row = `${row},${position}`;
     }
-    if (keyed) this.trackKey(batch, def, record);
+    if (keyed) {
+      const encoder = sink.rowEncoder!;
+      if (values) encoder.keyOfValues(values);
+      // A key value the encoder had to NULL (invalid for its type) is a NULL key too.
+      if (encoder.nullKey) batch.keys.nullKeys = true;
+      batch.keys.add(encoder.key);
+    }
     if (changes.list.length > 0) this.count(sink, changes.list);
     batch.ticket.add(position);
     const wait = values ? (batch.writer as ParquetPartWriter).write(values) : (batch.writer as PartWriter).write(row);
@@ -303,38 +297,60 @@ export class LoadEngine<Checkpoint> {
     return wait;
   }
 
-  private trackKey(batch: OpenBatch, def: StreamDefinition, record: Record<string, unknown>): void {
-    if (batch.duplicates) return;
-    const seen = batch.seenKeys;
-    if (!seen || seen.size >= MAX_TRACKED_KEYS) {
-      batch.duplicates = true;
-      return;
-    }
-    const keys = def.keyProperties;
-    // Taps mostly send numeric keys in increasing order: those are logged without hashing.
-    if (keys.length === 1) {
-      const k = record[keys[0]!];
-      if (typeof k === "number") {
-        if (batch.numericKeys.length >= MAX_TRACKED_KEYS) batch.duplicates = true;
-        else batch.numericKeys.push(k);
-        return;
-      }
-    }
-    // A Set tells 1 from "1" by itself, so a single primitive key is its own identity (no string built).
-    let key: unknown;
-    if (keys.length === 1) {
-      key = record[keys[0]!];
-      if (key !== null && typeof key === "object") key = `o${JSON.stringify(key)}`;
-    } else key = JSON.stringify(keys.map((k) => record[k]));
-    if (seen.has(key)) batch.duplicates = true;
-    else seen.add(key);
+  private count(sink: StreamSink, list: readonly ValueChange[]): void {
+    for (const c of list) this.countChange(sink, changeKey(c), 1);
   }
 
-  private count(sink: StreamSink, list: readonly ValueChange[]): void {
-    for (const c of list) {
-      const k = `${c.field}: ${c.change} (${c.reason})`;
-      sink.stats.changes.set(k, (sink.stats.changes.get(k) ?? 0) + 1);
+  private countChange(sink: StreamSink, key: string, n: number): void {
+    sink.stats.changes.set(key, (sink.stats.changes.get(key) ?? 0) + n);
+  }
+
+  /**
+   * Rows an encode worker already turned into CSV (see UnitEncoder), appended in order. The batch limits
+   * apply per row: a block that crosses one is split at a row end and the rest opens the next batch.
+   */
+  writeEncoded(ev: RowsEvent): Promise<void> | undefined {
+    const sink = this.sinks.get(ev.stream);
+    if (!sink) throw new RecordError(`stream ${JSON.stringify(ev.stream)} has no schema`);
+    for (const [key, n] of ev.changes) this.countChange(sink, key, n);
+    const limits = this.settings.limits;
+    let wait: Promise<void> | undefined;
+    let from = 0;
+    while (from < ev.rows) {
+      const batch = sink.batch ?? this.openBatch(sink);
+      const writer = batch.writer as PartWriter;
+      const startByte = from === 0 ? 0 : ev.rowEnds[from - 1]!;
+      let to = Math.min(ev.rows, from + Math.max(1, limits.rows - writer.rows));
+      // Byte limit: stop after the first row that reaches it (as write() seals after such a row).
+      const byteRoom = limits.bytes - writer.chars;
+      if (ev.rowEnds[to - 1]! - startByte > byteRoom) {
+        let lo = from;
+        let hi = to - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (ev.rowEnds[mid]! - startByte >= byteRoom) hi = mid;
+          else lo = mid + 1;
+        }
+        to = lo + 1;
+      }
+      const plans = sink.plans;
+      for (let i = 0; i < plans.length; i++) {
+        const w = ev.widths[i]!;
+        if (w > plans[i]!.width.maxBytes) plans[i]!.width.maxBytes = w;
+      }
+      if (ev.keys) batch.keys.addAll(ev.keys, from, to);
+      if (ev.nullKeys) batch.keys.nullKeys = true;
+      batch.ticket.addRange(ev.positions[from]!, ev.positions[to - 1]!, to - from);
+      this.ledger.advanceTo(ev.positions[to - 1]!);
+      const written = writer.writeBlock(ev.bytes.subarray(startByte, ev.rowEnds[to - 1]!), to - from);
+      if (written) wait = wait ? wait.then(() => written) : written;
+      from = to;
+      if (writer.rows >= limits.rows || writer.chars >= limits.bytes) {
+        this.seal(sink);
+        wait = this.backpressure(wait);
+      }
     }
+    return wait;
   }
 
   private async backpressure(wait: Promise<void> | undefined): Promise<void> {
@@ -397,11 +413,11 @@ export class LoadEngine<Checkpoint> {
         keys: keyColumns,
         staged: s,
         widths,
-        dedup: batch.duplicates || batch.numericKeys.hasRepeats(),
+        dedup: batch.keys.mayRepeat(),
         dedupOrder: def.dedupOrder,
         newerBy: def.newerBy,
         deletedColumn: def.deletedColumn,
-        nullKeys: batch.nullKeys,
+        nullKeys: batch.keys.nullKeys,
       });
     });
     sink.prepareChain = prepared.then(

@@ -40,11 +40,11 @@ export async function pumpLines(input: AsyncIterable<Buffer | string>, loop: Inp
 }
 
 /** Bad bytes were decoded as U+FFFD: say so, with the first line numbers. */
-export function reportInvalidUtf8(splitter: LineSplitter, log: Logger): void {
-  if (splitter.invalidUtf8Count === 0) return;
-  const more = splitter.invalidUtf8Count > splitter.invalidUtf8Lines.length ? ", …" : "";
+export function reportInvalidUtf8(input: { invalidUtf8Count: number; invalidUtf8Lines: readonly number[] }, log: Logger): void {
+  if (input.invalidUtf8Count === 0) return;
+  const more = input.invalidUtf8Count > input.invalidUtf8Lines.length ? ", …" : "";
   log(
     "warn",
-    `${splitter.invalidUtf8Count} input lines were not valid UTF-8; their bad bytes were loaded as U+FFFD (lines ${splitter.invalidUtf8Lines.join(", ")}${more})`,
+    `${input.invalidUtf8Count} input lines were not valid UTF-8; their bad bytes were loaded as U+FFFD (lines ${input.invalidUtf8Lines.join(", ")}${more})`,
   );
 }

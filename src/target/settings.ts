@@ -2,6 +2,7 @@
  * Config (as spec/spec.json describes it, defaults applied) → the settings of each layer. The engine's
  * layers never read config keys themselves.
  */
+import { availableParallelism } from "node:os";
 import type { CopyAuthorization } from "../redshift/sql.js";
 import type { ResolvedConfig } from "../config/index.js";
 import type { S3Settings } from "../stage/s3-stager.js";
@@ -21,6 +22,8 @@ export interface ConnectorSettings {
   addMetadataColumns: boolean;
   hardDelete: boolean;
   validateRecords: boolean;
+  /** threads that parse and encode Singer records (0: on the main thread) */
+  encodeWorkers: number;
 }
 
 export function copyAuthorization(c: TargetConfig): CopyAuthorization {
@@ -86,5 +89,7 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
     addMetadataColumns: c.add_metadata_columns ?? false,
     hardDelete: c.hard_delete ?? false,
     validateRecords: c.validate_records ?? false,
+    // Past four the main thread (reading, gzip hand-off, loads) is the limit, measured on 2 cores.
+    encodeWorkers: c.encode_workers ?? Math.min(4, availableParallelism()),
   };
 }

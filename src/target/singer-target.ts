@@ -24,6 +24,8 @@ import { InvalidValueError } from "../stream/encode.js";
 import type { MetadataColumn } from "../stream/table-shape.js";
 import { LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
 import type { ConnectorSettings } from "./settings.js";
+import { EncodePool } from "../stream/encode-pool.js";
+import { UnitPipeline } from "./unit-pipeline.js";
 
 const SDC = {
   extractedAt: "_sdc_extracted_at",
@@ -97,19 +99,22 @@ export class SingerTarget {
     };
   }
 
+  /**
+   * Records can be parsed and encoded by worker threads unless a stream needs per-record work only the
+   * main thread can do: metadata columns (they read its clock and positions), schema validation, Parquet.
+   */
+  private get parallelInput(): boolean {
+    const s = this.settings;
+    return !s.validateRecords && !s.addMetadataColumns && !s.hardDelete && s.engine.fileFormat !== "parquet";
+  }
+
   /** Runs the whole input; resolves when everything is committed and the last STATE written. */
   async run(input: AsyncIterable<Buffer | string>): Promise<void> {
     try {
-      const splitter = await pumpLines(input, {
-        handleLine: (line) => this.handleLine(line),
-        onChunk: () => {
-          this.receivedAt = new Date().toISOString();
-        },
-        throwIfFailed: () => this.engine.throwIfFailed(),
-      });
+      const tally = this.parallelInput ? await this.runUnits(input) : await this.runLines(input);
       this.currentStream = undefined;
       await this.engine.finish();
-      reportInvalidUtf8(splitter, this.log);
+      reportInvalidUtf8(tally, this.log);
       if (this.nonFiniteLines > 0) {
         this.log("warn", `${this.nonFiniteLines} input lines carried bare NaN/Infinity (not JSON); those values were treated as values Redshift cannot hold`);
       }
@@ -117,6 +122,47 @@ export class SingerTarget {
       throw this.withContext(e);
     } finally {
       await this.engine.close();
+    }
+  }
+
+  private runLines(input: AsyncIterable<Buffer | string>): Promise<LineSplitter> {
+    return pumpLines(input, {
+      handleLine: (line) => this.handleLine(line),
+      onChunk: () => {
+        this.receivedAt = new Date().toISOString();
+      },
+      throwIfFailed: () => this.engine.throwIfFailed(),
+    });
+  }
+
+  private async runUnits(input: AsyncIterable<Buffer | string>): Promise<{ invalidUtf8Count: number; invalidUtf8Lines: number[] }> {
+    const engine = this.engine;
+    const workers = this.settings.encodeWorkers;
+    const pipeline = new UnitPipeline(
+      {
+        epoch: () => engine.epoch,
+        setup: () => engine.encoderSetup(),
+        writeRows: (rows) => {
+          this.currentStream = rows.stream;
+          return engine.writeEncoded(rows);
+        },
+        handleLine: (line, lineNumber) => {
+          this.lineNumber = lineNumber - 1;
+          return this.handleLine(line);
+        },
+        lastPosition: () => engine.ledger.lastPosition,
+        advanceTo: (p) => engine.ledger.advanceTo(p),
+        throwIfFailed: () => engine.throwIfFailed(),
+      },
+      workers > 0 ? () => new EncodePool(workers) : undefined,
+      Math.max(2, workers * 2),
+    );
+    try {
+      const tally = await pipeline.run(input);
+      this.nonFiniteLines += tally.nonFiniteRecords;
+      return tally;
+    } finally {
+      await pipeline.close();
     }
   }
 

@@ -79,7 +79,7 @@ describe("CheckpointLedger", () => {
   });
 });
 
-import { NumericKeyLog } from "../../src/target/engine.js";
+import { NumericKeyLog } from "../../src/stream/batch-keys.js";
 
 describe("NumericKeyLog", () => {
   const log = (...v: number[]) => {

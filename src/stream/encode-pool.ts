@@ -1,0 +1,87 @@
+/**
+ * Encode worker threads: units go round-robin (units are of similar size), results come back as promises
+ * the input pipeline awaits in order. A worker that dies fails every unit it held.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { ToWorker } from "./encode-worker.js";
+import type { EncodedUnit, EncoderSetup } from "./unit-encoder.js";
+
+interface Pending {
+  resolve: (r: EncodedUnit) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/** The worker's entry: compiled JavaScript next to this module, or (from the sources) via tsx. */
+function workerScript(): { script: URL; workerData?: unknown } {
+  const js = new URL("./encode-worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { script: js };
+  const ts = new URL("./encode-worker.ts", import.meta.url);
+  return { script: new URL("./tsx-worker.mjs", import.meta.url), workerData: { entry: pathToFileURL(fileURLToPath(ts)).href } };
+}
+
+export class EncodePool {
+  private readonly slots: Slot[] = [];
+  private next = 0;
+  private nextId = 0;
+  private failure: Error | undefined;
+
+  constructor(readonly size: number) {
+    const { script, workerData } = workerScript();
+    for (let i = 0; i < size; i++) {
+      const slot: Slot = { worker: new Worker(script, { workerData }), pending: new Map() };
+      const fail = (e: Error) => {
+        this.failure ??= e;
+        for (const p of slot.pending.values()) p.reject(e);
+        slot.pending.clear();
+      };
+      slot.worker.on("message", (m: { id: number; result?: EncodedUnit; error?: string }) => {
+        const p = slot.pending.get(m.id);
+        if (!p) return;
+        slot.pending.delete(m.id);
+        if (m.result) p.resolve(m.result);
+        else p.reject(new Error(`encode worker failed: ${m.error}`));
+      });
+      slot.worker.on("error", (e) => fail(new Error(`encode worker failed: ${e.message}`)));
+      slot.worker.on("exit", (code) => fail(new Error(`encode worker exited (code ${code})`)));
+      this.slots.push(slot);
+    }
+  }
+
+  /** Sets every worker up; units sent after this are encoded with it (messages arrive in order). */
+  setup(setup: EncoderSetup): void {
+    const m: ToWorker = { kind: "setup", setup };
+    for (const s of this.slots) s.worker.postMessage(m);
+  }
+
+  encode(unit: Uint8Array, seq: number, epoch: number): Promise<EncodedUnit> {
+    if (this.failure) return Promise.reject(this.failure);
+    const slot = this.slots[this.next]!;
+    this.next = (this.next + 1) % this.slots.length;
+    const id = ++this.nextId;
+    const result = new Promise<EncodedUnit>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      const m: ToWorker = { kind: "unit", id, unit, seq, epoch };
+      slot.worker.postMessage(m);
+    });
+    // A unit whose result is no longer wanted (superseded, or the run failed) must not surface as an
+    // unhandled rejection; whoever awaits it still sees the error.
+    result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.slots.map(async (s) => {
+        s.worker.removeAllListeners("exit");
+        await s.worker.terminate();
+      }),
+    );
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * The parallel input path: stdin is cut into units of whole lines, units are parsed and encoded by worker
+ * threads (small ones on the main thread), and the results are applied strictly in input order: encoded
+ * rows go to the engine, every other line to the front end's line handler.
+ *
+ * Workers encode for the stream definitions they were last set up with. When a line handled here changes
+ * a definition (a new SCHEMA), or used more ledger positions than its own (a BATCH file), whatever was
+ * encoded after it is thrown away and encoded again: results have no side effects until applied.
+ */
+import type { EncodePool } from "../stream/encode-pool.js";
+import { type EncodedUnit, type EncoderSetup, LINE_SLOTS, type RowsEvent, UnitEncoder } from "../stream/unit-encoder.js";
+
+/** Units are cut at the first line end after this many bytes. */
+export const UNIT_BYTES = 1 << 20;
+/** A unit below this is encoded on the main thread (no round trip for a tap that writes slowly). */
+const INLINE_BYTES = 64 * 1024;
+/** A read shorter than this means the producer is not ahead of us: complete lines are handed on at once. */
+const SHORT_READ = 16 * 1024;
+
+export interface UnitLoop {
+  /** changes whenever a stream definition does */
+  epoch(): number;
+  /** the current stream definitions for the encoders, with their epoch */
+  setup(): EncoderSetup;
+  writeRows(rows: RowsEvent): Promise<void> | undefined;
+  /** a line the encoders left to the main thread, with its 1-based line number */
+  handleLine(line: string, lineNumber: number): Promise<void> | undefined;
+  /** the ledger's last record position */
+  lastPosition(): number;
+  /** the next record position the ledger hands out is `p + 1` (never moves backwards) */
+  advanceTo(p: number): void;
+  throwIfFailed(): void;
+}
+
+/** What the input held, for the end-of-run warnings. */
+export interface InputTally {
+  lines: number;
+  invalidUtf8Count: number;
+  /** the first few invalid lines, 1-based */
+  invalidUtf8Lines: number[];
+  /** records encoded here that carried bare NaN / Infinity */
+  nonFiniteRecords: number;
+}
+
+/**
+ * Input memory shared with the workers: a unit is copied once, into a slot, and read in place by a
+ * worker; the main thread keeps it for re-encoding until the unit is applied, then reuses the slot.
+ */
+interface Slot {
+  bytes: Uint8Array;
+  /** the same memory as a Buffer (for lastIndexOf) */
+  view: Buffer;
+}
+
+class SlotPool {
+  private readonly free: Slot[] = [];
+  constructor(private readonly size: number) {}
+
+  take(size = this.size): Slot {
+    const reused = size === this.size ? this.free.pop() : undefined;
+    if (reused) return reused;
+    const memory = new SharedArrayBuffer(size);
+    return { bytes: new Uint8Array(memory), view: Buffer.from(memory) };
+  }
+
+  /** Oversized slots (one huge line) are dropped; the free list never outgrows the queue. */
+  release(slot: Slot): void {
+    if (slot.bytes.length === this.size && this.free.length < 8) this.free.push(slot);
+  }
+}
+
+interface QueuedUnit {
+  slot: Slot;
+  bytes: Uint8Array;
+  seq: number;
+  epoch: number;
+  result: Promise<EncodedUnit>;
+}
+
+export class UnitPipeline {
+  private readonly queue: QueuedUnit[] = [];
+  private readonly slots = new SlotPool(UNIT_BYTES + 64 * 1024);
+  private current = this.slots.take();
+  private currentLength = 0;
+  private readonly inline = new UnitEncoder();
+  private pool: EncodePool | undefined;
+  private seq = 0;
+  private epoch = -1;
+  private setupValue: EncoderSetup | undefined;
+  private lineBase = 0;
+  private inputDone = false;
+  private failure: unknown;
+  /** wakes the consumer (a unit was queued, or input ended) */
+  private wakeConsumer: (() => void) | undefined;
+  /** wakes the producer (the queue has room, or the consumer failed) */
+  private wakeProducer: (() => void) | undefined;
+  readonly tally: InputTally = { lines: 0, invalidUtf8Count: 0, invalidUtf8Lines: [], nonFiniteRecords: 0 };
+
+  /**
+   * @param startPool creates the worker pool on the first unit big enough to be worth it (undefined: no
+   *   workers, everything is encoded on the main thread)
+   * @param maxQueued units read ahead of the one being applied (bounds memory)
+   */
+  constructor(
+    private readonly loop: UnitLoop,
+    private readonly startPool: (() => EncodePool) | undefined,
+    private readonly maxQueued = 4,
+  ) {}
+
+  async run(input: AsyncIterable<Buffer | string>): Promise<InputTally> {
+    this.resetup();
+    const consumer = this.consume();
+    consumer.catch(() => undefined); // awaited below, after the producer stops
+    try {
+      await this.produce(input);
+    } catch (e) {
+      this.failure ??= e;
+    } finally {
+      this.inputDone = true;
+      this.wakeConsumer?.();
+    }
+    await consumer;
+    if (this.failure) throw this.failure;
+    return this.tally;
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  private resetup(): void {
+    const setup = this.loop.setup();
+    this.setupValue = setup;
+    this.epoch = setup.epoch;
+    this.inline.setup(setup);
+    this.pool?.setup(setup);
+  }
+
+  /**
+   * Copies input into unit slots (the only copy on the main thread) and queues each slot's complete lines
+   * as a unit; the unfinished last line moves to the next slot.
+   */
+  private async produce(input: AsyncIterable<Buffer | string>): Promise<void> {
+    for await (const raw of input) {
+      if (this.failure) return;
+      const chunk = typeof raw === "string" ? Buffer.from(raw) : raw;
+      let off = 0;
+      while (off < chunk.length) {
+        const slot = this.current;
+        const room = slot.bytes.length - this.currentLength;
+        if (room === 0) {
+          // Full without a line end: one line longer than a slot.
+          if (!(await this.cut(false))) this.growCurrent();
+          continue;
+        }
+        const n = Math.min(room, chunk.length - off);
+        slot.bytes.set(chunk.subarray(off, off + n), this.currentLength);
+        this.currentLength += n;
+        off += n;
+        if (this.currentLength >= UNIT_BYTES) await this.cut(false);
+      }
+      if (chunk.length < SHORT_READ) await this.cut(false);
+      if (this.failure) return;
+    }
+    if (this.currentLength > 0) await this.cut(true);
+  }
+
+  /**
+   * Queues the current slot's complete lines (all its bytes at the end of input) and carries the rest
+   * over to a fresh slot. False when there was no complete line.
+   */
+  private async cut(all: boolean): Promise<boolean> {
+    const slot = this.current;
+    if (this.currentLength === 0) return false;
+    const end = all ? this.currentLength : slot.view.lastIndexOf(10, this.currentLength - 1) + 1;
+    if (end <= 0) return false;
+    while (this.queue.length >= this.maxQueued && !this.failure) {
+      await new Promise<void>((resolve) => (this.wakeProducer = resolve));
+    }
+    if (this.failure) return true;
+    const next = this.slots.take();
+    next.bytes.set(slot.bytes.subarray(end, this.currentLength), 0);
+    this.currentLength -= end;
+    this.current = next;
+    this.queue.push(this.encode(slot, slot.bytes.subarray(0, end)));
+    this.wakeConsumer?.();
+    return true;
+  }
+
+  private growCurrent(): void {
+    const bigger = this.slots.take(this.current.bytes.length * 2);
+    bigger.bytes.set(this.current.bytes.subarray(0, this.currentLength), 0);
+    this.slots.release(this.current);
+    this.current = bigger;
+  }
+
+  private encode(slot: Slot, bytes: Uint8Array): QueuedUnit {
+    const seq = ++this.seq;
+    const epoch = this.epoch;
+    let result: Promise<EncodedUnit>;
+    if (bytes.length >= INLINE_BYTES && this.startPool && !this.pool) {
+      this.pool = this.startPool();
+      this.pool.setup(this.setupValue!);
+    }
+    if (bytes.length < INLINE_BYTES || !this.pool) {
+      try {
+        result = Promise.resolve(this.inline.encode(bytes, seq, epoch));
+      } catch (e) {
+        result = Promise.reject(e);
+        result.catch(() => undefined);
+      }
+    } else {
+      result = this.pool.encode(bytes, seq, epoch);
+    }
+    return { slot, bytes, seq, epoch, result };
+  }
+
+  private async consume(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.failure) return;
+        if (this.queue.length === 0) {
+          if (this.inputDone) return;
+          await new Promise<void>((resolve) => (this.wakeConsumer = resolve));
+          continue;
+        }
+        await this.applyHead();
+        this.wakeProducer?.();
+        this.loop.throwIfFailed();
+      }
+    } catch (e) {
+      this.failure ??= e;
+      this.wakeProducer?.();
+      throw e;
+    }
+  }
+
+  /** Applies the oldest unit's results in order; re-encodes what follows a line that changed the plans. */
+  private async applyHead(): Promise<void> {
+    const unit = this.queue[0]!;
+    const r = await unit.result;
+    this.queue.shift();
+    if (r.epoch !== this.epoch) {
+      // Encoded for definitions that changed since (not expected: a change re-encodes the queue at once).
+      this.queue.unshift(unit);
+      this.replan();
+      return;
+    }
+    for (const event of r.events) {
+      if (event.kind === "rows") {
+        this.tally.nonFiniteRecords += event.nonFinite;
+        const wait = this.loop.writeRows(event);
+        if (wait) await wait;
+        continue;
+      }
+      const position = unit.seq * LINE_SLOTS + event.index;
+      this.loop.advanceTo(position - 1);
+      const wait = this.loop.handleLine(event.text, this.lineBase + event.index + 1);
+      if (wait) await wait;
+      if (this.loop.epoch() !== this.epoch || this.loop.lastPosition() > position) {
+        this.countLines(r, event.index + 1);
+        if (event.end < unit.bytes.length) this.queue.unshift({ ...unit, bytes: unit.bytes.subarray(event.end) });
+        else this.slots.release(unit.slot);
+        this.replan();
+        return;
+      }
+    }
+    this.countLines(r, r.lines);
+    this.slots.release(unit.slot);
+  }
+
+  /** The first `lines` lines of a unit are applied. */
+  private countLines(r: EncodedUnit, lines: number): void {
+    for (const i of r.invalidUtf8) {
+      if (i >= lines) break;
+      this.tally.invalidUtf8Count++;
+      if (this.tally.invalidUtf8Lines.length < 10) this.tally.invalidUtf8Lines.push(this.lineBase + i + 1);
+    }
+    this.lineBase += lines;
+    this.tally.lines = this.lineBase;
+  }
+
+  /**
+   * The queued units were encoded for old definitions or positions: set the encoders up again and
+   * re-encode every one, in order, numbered past every position used so far.
+   */
+  private replan(): void {
+    this.resetup();
+    this.seq = Math.max(this.seq, Math.floor(this.loop.lastPosition() / LINE_SLOTS));
+    for (const u of this.queue.splice(0)) this.queue.push(this.encode(u.slot, u.bytes));
+  }
+}
