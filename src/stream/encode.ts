@@ -75,7 +75,7 @@ const NULL = CSV_NULL_MARKER;
 export const SUPER_MAX_BYTES = 16 * 1024 * 1024;
 
 export function csvQuote(s: string): string {
-  return s.indexOf('"') === -1 ? `"${s}"` : `"${s.replace(/"/g, '""')}"`;
+  return s.indexOf('"') === -1 ? `"${s}"` : `"${s.replaceAll('"', '""')}"`;
 }
 
 const CSV_OUT: Output = { q: csvQuote, nul: NULL };
@@ -240,7 +240,8 @@ function superEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncod
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
       return o.nul;
     }
-    return o.q(stripNul(json));
+    // No raw NUL is left: JSON.stringify escapes control characters, and the escapes went above.
+    return o.q(json);
   };
 }
 

@@ -18,6 +18,8 @@ export interface ColumnSpec {
 export class CsvRowEncoder {
   private readonly keyIndexes: number[];
   private readonly keyKinds: string[];
+  /** per column: its place in the key (-1: not a key column) */
+  private readonly keyPlace: Int8Array;
   /** identity of the last row's key (see BatchKeys); undefined for streams without keys */
   key: unknown;
   /** the last row has a NULL key value */
@@ -29,12 +31,15 @@ export class CsvRowEncoder {
   ) {
     this.keyIndexes = keyColumns.map((k) => plans.findIndex((p) => p.name === k));
     this.keyKinds = this.keyIndexes.map((i) => plans[i]!.type.kind);
+    this.keyPlace = new Int8Array(plans.length).fill(-1);
+    this.keyIndexes.forEach((column, place) => (this.keyPlace[column] = place));
   }
 
   /** Throws what the encoders throw (InvalidValueError under invalid_value: fail). */
   encode(record: Record<string, unknown>, changes: RowChanges, ctx?: RowContext): string {
     const plans = this.plans;
-    const keys = this.keyIndexes;
+    const keyPlace = this.keyPlace;
+    const keyCount = this.keyIndexes.length;
     let row = "";
     let k0 = "";
     let rest = "";
@@ -43,18 +48,16 @@ export class CsvRowEncoder {
       const p = plans[i]!;
       const field = p.encode(p.property !== undefined ? record[p.property] : p.meta!.value(ctx!), changes);
       row = i === 0 ? field : `${row},${field}`;
-      if (keys.length > 0) {
-        const at = keys.indexOf(i);
-        if (at !== -1) {
-          if (field === CSV_NULL_MARKER) nullKey = true;
-          if (at === 0) k0 = field;
-          else rest += `,${field}`;
-        }
+      const place = keyPlace[i]!;
+      if (place !== -1) {
+        if (field === CSV_NULL_MARKER) nullKey = true;
+        if (place === 0) k0 = field;
+        else rest += `,${field}`;
       }
     }
     this.nullKey = nullKey;
-    if (keys.length === 1) this.key = fieldIdentity(k0, this.keyKinds[0]!);
-    else if (keys.length > 1) this.key = k0 + rest;
+    if (keyCount === 1) this.key = fieldIdentity(k0, this.keyKinds[0]!);
+    else if (keyCount > 1) this.key = k0 + rest;
     return row;
   }
 

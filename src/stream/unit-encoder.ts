@@ -88,6 +88,7 @@ class StreamOutput {
   nonFinite = 0;
   changes = new Map<string, number>();
   readonly encoder: CsvRowEncoder;
+  private readonly keyed: boolean;
 
   constructor(
     readonly plan: StreamEncodePlan,
@@ -96,6 +97,7 @@ class StreamOutput {
     private expect: number,
   ) {
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
+    this.keyed = plan.keyColumns.length > 0;
     this.bytes = Buffer.allocUnsafeSlow(expect);
     this.rowEnds = new Uint32Array(1024);
     this.positions = new Float64Array(1024);
@@ -108,9 +110,7 @@ class StreamOutput {
       this.bytes.copy(grown, 0, 0, this.length);
       this.bytes = grown;
     }
-    this.length += this.bytes.write(row, this.length, "utf8");
-    if (this.plan.keyColumns.length > 0) this.length += this.bytes.write(`,${position}`, this.length, "latin1");
-    this.bytes[this.length++] = 10;
+    this.length += this.bytes.write(this.keyed ? `${row},${position}\n` : `${row}\n`, this.length, "utf8");
     if (this.rows === this.rowEnds.length) {
       const ends = new Uint32Array(this.rows * 2);
       ends.set(this.rowEnds);
@@ -191,9 +191,10 @@ export class UnitEncoder {
       for (const out of touched) events.push(out.take());
       touched.clear();
     };
-    const checkLines = !isUtf8(buf);
     const base = seq * LINE_SLOTS;
     const changes = this.changes;
+    // One check for the unit; only a unit with bad bytes is checked line by line.
+    const checkLines = !isUtf8(buf);
     let index = 0;
     let start = 0;
     while (start < buf.length) {
@@ -202,10 +203,10 @@ export class UnitEncoder {
       if (nl === -1) nl = buf.length;
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
       if (checkLines && !isUtf8(buf.subarray(start, end))) invalidUtf8.push(index);
-      const text = buf.toString("utf8", start, end);
-      if (!this.encodeRecord(text, base + index, touched, changes, unit.byteLength) && text.trim().length > 0) {
+      const line = buf.toString("utf8", start, end);
+      if (!this.encodeRecord(line, base + index, touched, changes, unit.byteLength) && line.trim().length > 0) {
         flushRows();
-        events.push({ kind: "line", index, text, end: next });
+        events.push({ kind: "line", index, text: line, end: next });
       }
       start = next;
       index++;
