@@ -1,0 +1,428 @@
+/**
+ * UnitEncoder (the pure half of the encode workers): which lines become rows and which come back to the
+ * main thread, in what order, with which positions, and byte for byte the rows the main thread's
+ * CsvRowEncoder writes.
+ */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_POLICY, RowChanges, type ValuePolicy } from "../../src/stream/encode.js";
+import { type ColumnSpec, CsvRowEncoder } from "../../src/stream/row-encoder.js";
+import { columnPlan } from "../../src/stream/table-shape.js";
+import { type EncodedUnit, LINE_SLOTS, type LineEvent, type RowsEvent, type StreamEncodePlan, UnitEncoder } from "../../src/stream/unit-encoder.js";
+
+const COLUMNS: ColumnSpec[] = [
+  { name: "id", type: { kind: "integer" }, property: "id" },
+  { name: "name", type: { kind: "varchar", length: 256 }, property: "name" },
+  { name: "x", type: { kind: "double" }, property: "x" },
+  { name: "obj", type: { kind: "super" }, property: "obj" },
+  { name: "at", type: { kind: "timestamptz" }, property: "at" },
+];
+
+function plan(id: string, keyProperties: string[] = ["id"], columns: ColumnSpec[] = COLUMNS): StreamEncodePlan {
+  return { id, columns, keyProperties, keyColumns: keyProperties };
+}
+
+function encoder(streams: StreamEncodePlan[], policy: ValuePolicy = DEFAULT_POLICY, epoch = 1): UnitEncoder {
+  const e = new UnitEncoder();
+  e.setup({ epoch, policy, streams });
+  return e;
+}
+
+const rec = (stream: string, record: Record<string, unknown>) => JSON.stringify({ type: "RECORD", stream, record });
+const stateLine = (value: unknown) => JSON.stringify({ type: "STATE", value });
+const unit = (...lines: string[]) => new Uint8Array(Buffer.from(lines.map((l) => `${l}\n`).join("")));
+
+/** What the main thread writes for these records (CsvRowEncoder, then `,position` for keyed streams). */
+function mainThreadRows(p: StreamEncodePlan, records: Record<string, unknown>[], positions: number[], policy = DEFAULT_POLICY) {
+  const enc = new CsvRowEncoder(
+    p.columns.map((c) => columnPlan(c.name, c.type, policy, c.property)),
+    p.keyColumns,
+  );
+  const changes = new RowChanges();
+  const keys: unknown[] = [];
+  let text = "";
+  records.forEach((r, i) => {
+    changes.reset();
+    const row = enc.encode(r, changes);
+    text += p.keyColumns.length > 0 ? `${row},${positions[i]}\n` : `${row}\n`;
+    keys.push(enc.key);
+  });
+  return { text, keys };
+}
+
+const rowsOf = (u: EncodedUnit) => u.events.filter((e): e is RowsEvent => e.kind === "rows");
+const linesOf = (u: EncodedUnit) => u.events.filter((e): e is LineEvent => e.kind === "line");
+const text = (e: RowsEvent) => Buffer.from(e.bytes).toString("utf8");
+/** Each row's bytes as cut by rowEnds. */
+function split(e: RowsEvent): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (const end of e.rowEnds) {
+    out.push(Buffer.from(e.bytes.subarray(start, end)).toString("utf8"));
+    start = end;
+  }
+  return out;
+}
+/** Byte offset just past line `i` (0-based) of the unit's text. */
+const endOfLine = (u: Uint8Array, i: number) => {
+  let at = -1;
+  for (let n = 0; n <= i; n++) at = Buffer.from(u).indexOf(10, at + 1);
+  return at + 1;
+};
+
+describe("UnitEncoder: rows and lines", () => {
+  it("RECORD, RECORD, STATE, RECORD → rows(2), line, rows(1), with positions seq × LINE_SLOTS + index", () => {
+    const e = encoder([plan("t")]);
+    const u = unit(rec("t", { id: 1 }), rec("t", { id: 2 }), stateLine({ n: 2 }), rec("t", { id: 3 }));
+    const r = e.encode(u, 3, 1);
+    expect(r.seq).toBe(3);
+    expect(r.epoch).toBe(1);
+    expect(r.lines).toBe(4);
+    expect(r.invalidUtf8).toEqual([]);
+    expect(r.events.map((x) => x.kind)).toEqual(["rows", "line", "rows"]);
+    const [a, line, b] = r.events as [RowsEvent, LineEvent, RowsEvent];
+    const base = 3 * LINE_SLOTS;
+    expect(a.stream).toBe("t");
+    expect(a.rows).toBe(2);
+    expect([...a.positions]).toEqual([base, base + 1]);
+    expect(line).toEqual({ kind: "line", index: 2, text: stateLine({ n: 2 }), end: endOfLine(u, 2) });
+    expect(b.rows).toBe(1);
+    expect([...b.positions]).toEqual([base + 3]);
+    expect(text(a)).toBe(`1,\\N,\\N,\\N,\\N,${base}\n2,\\N,\\N,\\N,\\N,${base + 1}\n`);
+    expect(text(b)).toBe(`3,\\N,\\N,\\N,\\N,${base + 3}\n`);
+    expect(LINE_SLOTS).toBe(2 ** 21);
+  });
+
+  it("exact CSV: integer key, quote and comma, NULL, nested object as SUPER JSON, date-time; trailing ordinal", () => {
+    const p = plan("t");
+    const e = encoder([p]);
+    const records = [
+      { id: 7, name: 'say "hi", ok', x: 1.5, obj: { a: [1, "two"], b: { c: null } }, at: "2024-01-02T03:04:05Z" },
+      { id: 8, name: null, x: null, obj: null, at: "2024-01-02T03:04:05.123456+02:00" },
+      { id: 9, name: "", at: "2024-06-30" },
+    ];
+    const r = e.encode(unit(...records.map((x) => rec("t", x))), 0, 1);
+    expect(r.events).toHaveLength(1);
+    const ev = r.events[0] as RowsEvent;
+    expect(text(ev)).toBe(
+      '7,"say ""hi"", ok",1.5,"{""a"":[1,""two""],""b"":{""c"":null}}",2024-01-02 03:04:05+00,0\n' +
+        "8,\\N,\\N,\\N,2024-01-02 01:04:05.123456+00,1\n" +
+        '9,"",\\N,\\N,2024-06-30 00:00:00+00,2\n',
+    );
+    expect(text(ev)).toBe(mainThreadRows(p, records, [0, 1, 2]).text);
+  });
+
+  it("an unkeyed stream's rows carry no ordinal and no keys", () => {
+    const p = plan("u", []);
+    const e = encoder([p]);
+    const records = [{ id: 1, name: "a" }, { id: 2, name: "b,c" }];
+    const ev = e.encode(unit(...records.map((x) => rec("u", x))), 5, 1).events[0] as RowsEvent;
+    expect(text(ev)).toBe('1,"a",\\N,\\N,\\N\n2,"b,c",\\N,\\N,\\N\n');
+    expect(text(ev)).toBe(mainThreadRows(p, records, []).text);
+    expect(ev.keys).toBeUndefined();
+    expect(ev.nullKeys).toBe(false);
+    expect([...ev.positions]).toEqual([5 * LINE_SLOTS, 5 * LINE_SLOTS + 1]);
+  });
+
+  it("rowEnds cut the bytes at each row's newline (multi-byte text, newlines inside values)", () => {
+    const e = encoder([plan("t")]);
+    const records = [{ id: 1, name: "漢字\nnext" }, { id: 2, name: "😀" }, { id: 3 }];
+    const ev = e.encode(unit(...records.map((x) => rec("t", x))), 0, 1).events[0] as RowsEvent;
+    expect(ev.rowEnds).toBeInstanceOf(Uint32Array);
+    expect(ev.rowEnds.length).toBe(3);
+    expect(ev.rowEnds[2]).toBe(ev.bytes.length);
+    expect(split(ev)).toEqual(['1,"漢字\nnext",\\N,\\N,\\N,0\n', '2,"😀",\\N,\\N,\\N,1\n', "3,\\N,\\N,\\N,\\N,2\n"]);
+    for (const end of ev.rowEnds) expect(ev.bytes[end - 1]).toBe(10);
+  });
+
+  it("widths: largest UTF-8 byte length per text column, per span (reset after a line)", () => {
+    const e = encoder([plan("t")]);
+    const r = e.encode(
+      unit(rec("t", { id: 1, name: "abc" }), rec("t", { id: 2, name: "漢字漢" }), rec("t", { id: 3, name: "ab" }), stateLine(1), rec("t", { id: 4, name: "xy" })),
+      0,
+      1,
+    );
+    const [a, b] = rowsOf(r);
+    // id, name, x, obj, at: only varchar tracks widths
+    expect(a!.widths).toEqual([0, 9, 0, 0, 0]);
+    expect(b!.widths).toEqual([0, 2, 0, 0, 0]);
+  });
+
+  it("changes: a bare NaN in a number column is NULL and counted, nonFinite counts the record; 70,000 bytes are truncated", () => {
+    const e = encoder([plan("t")]);
+    const long = "y".repeat(70_000);
+    const u = unit(
+      '{"type":"RECORD","stream":"t","record":{"id":1,"x":NaN}}',
+      '{"type":"RECORD","stream":"t","record":{"id":2,"x":-Infinity,"name":"NaN"}}',
+      rec("t", { id: 3, name: long }),
+      rec("t", { id: 4, name: long, x: 2 }),
+    );
+    const r = e.encode(u, 0, 1);
+    expect(r.events).toHaveLength(1);
+    const ev = r.events[0] as RowsEvent;
+    const rows = split(ev);
+    expect(rows[0]).toBe("1,\\N,\\N,\\N,\\N,0\n");
+    expect(rows[1]).toBe('2,"NaN",\\N,\\N,\\N,1\n');
+    expect(rows[2]).toBe(`3,"${"y".repeat(65_535)}",\\N,\\N,\\N,2\n`);
+    expect(rows[3]).toBe(`4,"${"y".repeat(65_535)}",2,\\N,\\N,3\n`);
+    expect(ev.nonFinite).toBe(2);
+    expect(new Map(ev.changes)).toEqual(
+      new Map([
+        ["x: NULLED (DESTINATION_SERIALIZATION_ERROR)", 2],
+        ["name: TRUNCATED (DESTINATION_FIELD_SIZE_LIMITATION)", 2],
+      ]),
+    );
+    expect(ev.widths[1]).toBe(65_535);
+  });
+
+  it("changes and nonFinite are per span: the span after a line starts from zero", () => {
+    const e = encoder([plan("t")]);
+    const r = e.encode(unit('{"type":"RECORD","stream":"t","record":{"id":1,"x":NaN}}', stateLine(1), rec("t", { id: 2, x: 1 })), 0, 1);
+    const [a, b] = rowsOf(r);
+    expect(a!.changes).toEqual([["x: NULLED (DESTINATION_SERIALIZATION_ERROR)", 1]]);
+    expect(a!.nonFinite).toBe(1);
+    expect(b!.changes).toEqual([]);
+    expect(b!.nonFinite).toBe(0);
+  });
+
+  it("string_overflow null: a 70,000-byte string is NULL and counted as NULLED", () => {
+    const e = encoder([plan("t")], { stringOverflow: "null", invalidValue: "null" });
+    const ev = e.encode(unit(rec("t", { id: 1, name: "z".repeat(70_000) })), 0, 1).events[0] as RowsEvent;
+    expect(text(ev)).toBe("1,\\N,\\N,\\N,\\N,0\n");
+    expect(ev.changes).toEqual([["name: NULLED (DESTINATION_FIELD_SIZE_LIMITATION)", 1]]);
+  });
+});
+
+describe("UnitEncoder: keys", () => {
+  it("numeric keys are packed as a Float64Array; 1 and \"1\" in an integer key column are one identity", () => {
+    const p = plan("t");
+    const e = encoder([p]);
+    const records = [{ id: 1 }, { id: "1" }, { id: 2_000_000_000 }, { id: -5 }];
+    const ev = e.encode(unit(...records.map((x) => rec("t", x))), 0, 1).events[0] as RowsEvent;
+    expect(ev.keys).toBeInstanceOf(Float64Array);
+    expect([...(ev.keys as Float64Array)]).toEqual([1, 1, 2_000_000_000, -5]);
+    expect([...(ev.keys as Float64Array)]).toEqual(mainThreadRows(p, records, [0, 1, 2, 3]).keys);
+    expect(split(ev).slice(0, 2)).toEqual(["1,\\N,\\N,\\N,\\N,0\n", "1,\\N,\\N,\\N,\\N,1\n"]);
+    expect(ev.nullKeys).toBe(false);
+  });
+
+  it("text keys give the encoded field as identity, the same as the main thread's", () => {
+    const cols: ColumnSpec[] = [
+      { name: "code", type: { kind: "varchar", length: 32 }, property: "code" },
+      { name: "v", type: { kind: "integer" }, property: "v" },
+    ];
+    const p = plan("s", ["code"], cols);
+    const e = encoder([p]);
+    const records = [{ code: "a" }, { code: 'b"c' }, { code: "1" }, { code: 1 }];
+    const ev = e.encode(unit(...records.map((x) => rec("s", x))), 0, 1).events[0] as RowsEvent;
+    expect(Array.isArray(ev.keys)).toBe(true);
+    expect(ev.keys).toEqual(['"a"', '"b""c"', '"1"', '"1"']);
+    expect(ev.keys).toEqual(mainThreadRows(p, records, [0, 1, 2, 3]).keys);
+  });
+
+  it("a NULL key (null, or a value the encoder NULLs) is flagged and the keys are no longer packed", () => {
+    const p = plan("t");
+    const e = encoder([p]);
+    const r = e.encode(unit(rec("t", { id: 1 }), rec("t", { id: null }), stateLine(0), rec("t", { id: 2 }), rec("t", { id: "not a number" })), 0, 1);
+    const [a, b] = rowsOf(r);
+    expect(a!.nullKeys).toBe(true);
+    expect(a!.keys).toEqual([1, "\\N"]);
+    expect(b!.nullKeys).toBe(true);
+    expect(b!.keys).toEqual([2, "\\N"]);
+    expect(split(b!)[1]).toBe(`\\N,\\N,\\N,\\N,\\N,4\n`);
+    expect(b!.changes).toEqual([["id: NULLED (DESTINATION_SERIALIZATION_ERROR)", 1]]);
+  });
+
+  it("composite keys: one identity per row from the encoded key fields", () => {
+    const cols: ColumnSpec[] = [
+      { name: "a", type: { kind: "integer" }, property: "a" },
+      { name: "b", type: { kind: "varchar", length: 32 }, property: "b" },
+    ];
+    const p = plan("c", ["a", "b"], cols);
+    const e = encoder([p]);
+    const records = [{ a: 1, b: "x" }, { a: "1", b: "x" }, { a: 1, b: "x,y" }];
+    const ev = e.encode(unit(...records.map((x) => rec("c", x))), 0, 1).events[0] as RowsEvent;
+    expect(ev.keys).toEqual(['1,"x"', '1,"x"', '1,"x,y"']);
+    expect(ev.keys).toEqual(mainThreadRows(p, records, [0, 1, 2]).keys);
+  });
+});
+
+describe("UnitEncoder: line handling", () => {
+  it("lines it does not take come back with their index and end: unknown stream, missing key, bad JSON, not a RECORD object", () => {
+    const e = encoder([plan("t")]);
+    const lines = [
+      rec("t", { id: 1 }), // 0
+      rec("other", { id: 1 }), // 1 unknown stream
+      rec("t", { name: "no id" }), // 2 lacks the key
+      '{"type": "RECORD", "stream": "t", "record": {"id": 3', // 3 invalid JSON
+      JSON.stringify({ type: "RECORD", stream: "t" }), // 4 no record
+      JSON.stringify({ type: "RECORD", stream: "t", record: [1] }), // 5 record not an object
+      "null", // 6
+      JSON.stringify({ type: "SCHEMA", stream: "t", schema: {} }), // 7
+      rec("t", { id: 2 }), // 8
+    ];
+    const u = unit(...lines);
+    const r = e.encode(u, 1, 1);
+    expect(r.lines).toBe(9);
+    expect(r.events.map((x) => (x.kind === "rows" ? `rows:${x.rows}` : `line:${x.index}`))).toEqual([
+      "rows:1",
+      "line:1",
+      "line:2",
+      "line:3",
+      "line:4",
+      "line:5",
+      "line:6",
+      "line:7",
+      "rows:1",
+    ]);
+    for (const l of linesOf(r)) {
+      expect(l.text).toBe(lines[l.index]);
+      expect(l.end).toBe(endOfLine(u, l.index));
+    }
+    expect([...rowsOf(r)[1]!.positions]).toEqual([LINE_SLOTS + 8]);
+  });
+
+  it("invalid_value fail: the record that throws comes back as a line; the rows around it are separate spans", () => {
+    const e = encoder([plan("t")], { stringOverflow: "truncate", invalidValue: "fail" });
+    const u = unit(rec("t", { id: 1 }), rec("t", { id: 2, x: "not a number" }), rec("t", { id: 3 }));
+    const r = e.encode(u, 0, 1);
+    expect(r.events.map((x) => x.kind)).toEqual(["rows", "line", "rows"]);
+    expect(r.events[1]).toEqual({ kind: "line", index: 1, text: rec("t", { id: 2, x: "not a number" }), end: endOfLine(u, 1) });
+    expect(text(r.events[0] as RowsEvent)).toBe("1,\\N,\\N,\\N,\\N,0\n");
+    expect(text(r.events[2] as RowsEvent)).toBe("3,\\N,\\N,\\N,\\N,2\n");
+    // the same record under invalid_value null is taken (NULL, counted)
+    const lenient = encoder([plan("t")]).encode(u, 0, 1);
+    expect(lenient.events.map((x) => x.kind)).toEqual(["rows"]);
+    expect((lenient.events[0] as RowsEvent).rows).toBe(3);
+  });
+
+  it("blank lines produce nothing but keep their index (and position slot)", () => {
+    const e = encoder([plan("t")]);
+    const r = e.encode(unit(rec("t", { id: 1 }), "", "   ", rec("t", { id: 2 })), 2, 1);
+    expect(r.lines).toBe(4);
+    expect(r.events).toHaveLength(1);
+    expect([...(r.events[0] as RowsEvent).positions]).toEqual([2 * LINE_SLOTS, 2 * LINE_SLOTS + 3]);
+  });
+
+  it("CRLF line ends: the same rows as LF; line texts without CR, end past the LF", () => {
+    const lines = [rec("t", { id: 1, name: "a" }), stateLine({ s: 1 }), rec("t", { id: 2, name: "b" })];
+    const lf = encoder([plan("t")]).encode(unit(...lines), 0, 1);
+    const crlfBytes = new Uint8Array(Buffer.from(lines.map((l) => `${l}\r\n`).join("")));
+    const crlf = encoder([plan("t")]).encode(crlfBytes, 0, 1);
+    expect(rowsOf(crlf).map(text)).toEqual(rowsOf(lf).map(text));
+    const line = linesOf(crlf)[0]!;
+    expect(line.text).toBe(stateLine({ s: 1 }));
+    expect(line.end).toBe(Buffer.byteLength(`${lines[0]}\r\n${lines[1]}\r\n`));
+    expect(crlf.lines).toBe(3);
+  });
+
+  it("the last line without a newline is still a line (rows, or a LineEvent ending at the unit's end)", () => {
+    const e = encoder([plan("t")]);
+    const bytes = new Uint8Array(Buffer.from(`${rec("t", { id: 1 })}\n${rec("t", { id: 2 })}`));
+    const r = e.encode(bytes, 0, 1);
+    expect(r.lines).toBe(2);
+    expect((r.events[0] as RowsEvent).rows).toBe(2);
+    const tail = stateLine({ last: true });
+    const withState = new Uint8Array(Buffer.from(`${rec("t", { id: 1 })}\n${tail}`));
+    const r2 = e.encode(withState, 0, 1);
+    expect(r2.events[1]).toEqual({ kind: "line", index: 1, text: tail, end: withState.length });
+  });
+
+  it("invalid UTF-8: the line's index is reported and its bad bytes decode as U+FFFD", () => {
+    const e = encoder([plan("t")]);
+    const bytes = new Uint8Array(
+      Buffer.concat([
+        Buffer.from(`${rec("t", { id: 1, name: "ok" })}\n${stateLine(1)}\n`),
+        Buffer.from('{"type":"RECORD","stream":"t","record":{"id":2,"name":"'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}}\n'),
+        Buffer.from(`${rec("t", { id: 3 })}\n`),
+        Buffer.from([0xff, 0x0a]),
+      ]),
+    );
+    const r = e.encode(bytes, 0, 1);
+    expect(r.invalidUtf8).toEqual([2, 4]);
+    expect(r.lines).toBe(5);
+    const b = rowsOf(r)[1]!;
+    expect(split(b)[0]).toBe('2,"\uFFFD(",\\N,\\N,\\N,2\n');
+    expect(linesOf(r).map((l) => [l.index, l.text])).toEqual([
+      [1, stateLine(1)],
+      [4, "\uFFFD"],
+    ]);
+    // a clean unit reports none
+    expect(e.encode(unit(rec("t", { id: 1 })), 1, 1).invalidUtf8).toEqual([]);
+  });
+
+  it("two streams interleaved: one RowsEvent per stream per span, in first-seen order", () => {
+    const e = encoder([plan("a"), plan("b", [])]);
+    const u = unit(
+      rec("b", { id: 10 }), // 0
+      rec("a", { id: 1 }), // 1
+      rec("b", { id: 11 }), // 2
+      rec("a", { id: 2 }), // 3
+      stateLine(1), // 4
+      rec("a", { id: 3 }), // 5
+      rec("a", { id: 4 }), // 6
+      rec("b", { id: 12 }), // 7
+    );
+    const r = e.encode(u, 0, 1);
+    expect(r.events.map((x) => (x.kind === "rows" ? `${x.stream}:${[...x.positions].join("/")}` : `line:${x.index}`))).toEqual([
+      "b:0/2",
+      "a:1/3",
+      "line:4",
+      "a:5/6",
+      "b:7",
+    ]);
+    const [b1, a1, a2, b2] = rowsOf(r);
+    expect(text(b1!)).toBe("10,\\N,\\N,\\N,\\N\n11,\\N,\\N,\\N,\\N\n");
+    expect(text(a1!)).toBe("1,\\N,\\N,\\N,\\N,1\n2,\\N,\\N,\\N,\\N,3\n");
+    expect(text(a2!)).toBe("3,\\N,\\N,\\N,\\N,5\n4,\\N,\\N,\\N,\\N,6\n");
+    expect(text(b2!)).toBe("12,\\N,\\N,\\N,\\N\n");
+  });
+});
+
+describe("UnitEncoder: setup and size", () => {
+  it("a unit for another epoch (or before any setup) throws", () => {
+    expect(() => new UnitEncoder().encode(unit(rec("t", { id: 1 })), 1, 1)).toThrow(/epoch undefined, unit 1 needs 1/);
+    const e = encoder([plan("t")], DEFAULT_POLICY, 4);
+    expect(() => e.encode(unit(rec("t", { id: 1 })), 2, 5)).toThrow(/epoch 4, unit 2 needs 5/);
+    expect(e.encode(unit(rec("t", { id: 1 })), 2, 4).events).toHaveLength(1);
+  });
+
+  it("a new setup replaces the streams: new columns, a removed stream's records come back as lines", () => {
+    const e = encoder([plan("t"), plan("gone")]);
+    e.encode(unit(rec("t", { id: 1, name: "before" })), 0, 1);
+    const wider: ColumnSpec[] = [...COLUMNS.slice(0, 2), { name: "extra", type: { kind: "varchar", length: 10 }, property: "extra" }];
+    e.setup({ epoch: 2, policy: DEFAULT_POLICY, streams: [plan("t", ["id"], wider)] });
+    const r = e.encode(unit(rec("t", { id: 2, name: "after", extra: "e" }), rec("gone", { id: 1 })), 1, 2);
+    expect(text(r.events[0] as RowsEvent)).toBe(`2,"after","e",${LINE_SLOTS}\n`);
+    expect(r.events[1]).toMatchObject({ kind: "line", index: 1 });
+  });
+
+  it("a ~1 MiB unit of 5,000 records (buffers grow) is byte-identical to the main thread's rows, twice in a row", () => {
+    const p = plan("t");
+    const e = encoder([p]);
+    for (const seq of [7, 8]) {
+      const records = Array.from({ length: 5000 }, (_, i) => ({
+        id: seq * 10_000 + i,
+        name: `n${i} "q", ${"é".repeat(i % 50)}${"z".repeat(i % 97)}`,
+        x: i / 7,
+        obj: { i, tags: ["a", i % 3] },
+        at: `2024-01-${String((i % 28) + 1).padStart(2, "0")}T00:00:${String(i % 60).padStart(2, "0")}Z`,
+      }));
+      const r = e.encode(unit(...records.map((x) => rec("t", x))), seq, 1);
+      expect(r.events).toHaveLength(1);
+      const ev = r.events[0] as RowsEvent;
+      const positions = records.map((_, i) => seq * LINE_SLOTS + i);
+      const expected = mainThreadRows(p, records, positions);
+      expect(ev.rows).toBe(5000);
+      expect(text(ev)).toBe(expected.text);
+      expect([...ev.positions]).toEqual(positions);
+      expect(ev.rowEnds.length).toBe(5000);
+      expect(ev.rowEnds[4999]).toBe(ev.bytes.length);
+      expect(split(ev).join("")).toBe(expected.text);
+      expect([...(ev.keys as Float64Array)]).toEqual(expected.keys);
+      const longest = Math.max(...records.map((x) => Buffer.byteLength(x.name)));
+      expect(ev.widths[1]).toBe(longest);
+    }
+  });
+});
