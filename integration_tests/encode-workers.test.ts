@@ -340,12 +340,9 @@ describe("encode workers: schema changes, limits, upserts", () => {
 });
 
 describe("encode workers: STATE", () => {
-  // BUG (src/target/unit-pipeline.ts, produce): after a read of >= SHORT_READ (16 KiB) the complete lines
-  // left in the current slot (< UNIT_BYTES, up to ~1 MiB) are only queued when the next read arrives or
-  // input ends. A tap that writes a burst and then pauses has its last records and STATE stuck: not even
-  // max_batch_age_seconds flushes them, and the STATE waits for the tap's next output. The line path
-  // (validate_records) releases this STATE within ~1 s. Remove `.fails` once fixed.
-  it.fails("a STATE at the end of a big burst goes out once its rows are committed, without waiting for more input", async () => {
+  // Complete lines left after a big read are handed on when the input goes idle (regression: they waited
+  // for the tap's next output, STATE included).
+  it("a STATE at the end of a big burst goes out once its rows are committed, without waiting for more input", async () => {
     const schema = uniqueSchema("burst");
     const run = startSinger(configFor(schema, { encode_workers: 2, max_batch_age_seconds: 1 }));
     const msgs: unknown[] = [schemaMsg("t", PROPS)];
@@ -357,7 +354,6 @@ describe("encode workers: STATE", () => {
     run.stdin.end();
     const r = await run.done;
     expect(r.code, fail(r)).toBe(0);
-    // observed: { first: undefined, committed: ~29,100 } (the tail of the read never reached the engine)
     expect({ first: first && JSON.parse(first), committed }).toEqual({ first: { n: 30_000 }, committed: 30_000 });
     expect(r.states).toEqual([{ n: 30_000 }]);
   });
@@ -436,21 +432,15 @@ describe("encode workers: STATE", () => {
     expect(r.states).not.toContainEqual({ n: 25_000 });
   });
 
-  // BUG (src/target/unit-pipeline.ts, produce/cut): when the consumer fails (here: the invalid JSON line)
-  // while produce() is still copying one read that is larger than the slot's free room, cut() returns true
-  // at once (`if (this.failure) return true`) without emptying the slot, so `room === 0` → cut() → continue
-  // loops forever on resolved promises: 100% CPU, timers starved, the process never exits and the error is
-  // never logged. The failure check in produce() is only made between reads. Same with encode_workers 0;
-  // the line path (validate_records) exits 1 in < 1 s. Run in a child process so the hang cannot stall
-  // this file. Remove `.fails` once fixed.
-  it.fails("invalid JSON early in one big read: exit 1 naming the line (the run must not hang)", async () => {
+  // A failure while one big read is still being cut into units must end the run (regression: produce()
+  // spun on a full slot). Run in a child process so a hang cannot stall this file.
+  it("invalid JSON early in one big read: exit 1 naming the line (the run must not hang)", async () => {
     const msgs: unknown[] = [schemaMsg("t", PROPS)];
     for (let i = 1; i <= 40_000; i++) {
       msgs.push(record("t", row(i)));
       if (i === 3_000) msgs.push("{not json");
     }
     const r = await runInChild(configFor(uniqueSchema("spin"), { encode_workers: 2 }), Buffer.from(jsonl(msgs)), 12_000);
-    // observed: killed after 12 s, nothing logged after "created table"
     expect(r.killed).toBe(false);
     expect(r.code).toBe(1);
     expect(r.stderr.join("\n")).toMatch(/line 3002: invalid JSON .*\{not json/);
@@ -560,18 +550,13 @@ describe("encode workers: BATCH and bad bytes", () => {
     expect(seen).toMatchObject({ encodedRows: 4_000, mainThreadRecords: 0 });
   });
 
-  // BUG (src/target/unit-pipeline.ts, cut): after growCurrent() doubled the slot for a long line, the
-  // unfinished next line is copied into a fresh slot of the normal size (UNIT_BYTES + 64 KiB) with
-  // `next.bytes.set(...)`; when that remainder is larger (here ~2 MB of the second document, carried over
-  // from a 4.5 MB slot filled by one big read), it throws "RangeError: offset is out of bounds" and the
-  // run fails. Reachable when the input yields reads much larger than a unit (a string or Buffer input, as
-  // here); process.stdin's 64 KiB reads keep the remainder small (test above). Remove `.fails` once fixed.
-  it.fails("lines longer than a unit (two consecutive 2.4 MB SUPER documents) in one big read", async () => {
+  // The unfinished line carried over from a grown slot can be bigger than a normal slot (regression:
+  // RangeError when one read held both 2.4 MB lines).
+  it("lines longer than a unit (two consecutive 2.4 MB SUPER documents) in one big read", async () => {
     const schema = uniqueSchema("hugelines1");
     const run = startSinger(configFor(schema, { encode_workers: 2 }));
     run.stdin.end(hugeLineInput());
     const r = await run.done;
-    // observed: exit 1, "ERROR offset is out of bounds"
     await expectHugeLinesLoaded(schema, r);
   });
 });

@@ -16,6 +16,20 @@ export const UNIT_BYTES = 1 << 20;
 const INLINE_BYTES = 64 * 1024;
 /** A read shorter than this means the producer is not ahead of us: complete lines are handed on at once. */
 const SHORT_READ = 16 * 1024;
+/** No read for this long: complete lines are handed on (a burst that ended mid-unit). */
+const IDLE_MS = 20;
+
+/** Whether `next` took longer than IDLE_MS to settle. */
+function idleFirst(next: Promise<unknown>): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(true), IDLE_MS);
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    next.then(settled, settled);
+  });
+}
 
 export interface UnitLoop {
   /** changes whenever a stream definition does */
@@ -54,7 +68,7 @@ interface Slot {
 
 class SlotPool {
   private readonly free: Slot[] = [];
-  constructor(private readonly size: number) {}
+  constructor(readonly size: number) {}
 
   take(size = this.size): Slot {
     const reused = size === this.size ? this.free.pop() : undefined;
@@ -138,36 +152,50 @@ export class UnitPipeline {
 
   /**
    * Copies input into unit slots (the only copy on the main thread) and queues each slot's complete lines
-   * as a unit; the unfinished last line moves to the next slot.
+   * as a unit; the unfinished last line moves to the next slot. Complete lines are also handed on when
+   * the input pauses (a short read, or no read for IDLE_MS), so a tap that writes in bursts and then
+   * waits still gets its STATE through.
    */
   private async produce(input: AsyncIterable<Buffer | string>): Promise<void> {
-    for await (const raw of input) {
-      if (this.failure) return;
-      const chunk = typeof raw === "string" ? Buffer.from(raw) : raw;
-      let off = 0;
-      while (off < chunk.length) {
-        const slot = this.current;
-        const room = slot.bytes.length - this.currentLength;
-        if (room === 0) {
-          // Full without a line end: one line longer than a slot.
-          if (!(await this.cut(false))) this.growCurrent();
-          continue;
+    const reads = input[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      for (;;) {
+        const next = reads.next();
+        if (this.currentLength > 0 && (await idleFirst(next))) await this.cut(false);
+        const read = await next;
+        if (read.done) {
+          finished = true;
+          break;
         }
-        const n = Math.min(room, chunk.length - off);
-        slot.bytes.set(chunk.subarray(off, off + n), this.currentLength);
-        this.currentLength += n;
-        off += n;
-        if (this.currentLength >= UNIT_BYTES) await this.cut(false);
+        const chunk = typeof read.value === "string" ? Buffer.from(read.value) : read.value;
+        let off = 0;
+        while (off < chunk.length) {
+          if (this.failure) return;
+          const room = this.current.bytes.length - this.currentLength;
+          if (room === 0) {
+            // Full without a line end: one line longer than a slot.
+            if (!(await this.cut(false)) && !this.failure) this.growCurrent();
+            continue;
+          }
+          const n = Math.min(room, chunk.length - off);
+          this.current.bytes.set(chunk.subarray(off, off + n), this.currentLength);
+          this.currentLength += n;
+          off += n;
+          if (this.currentLength >= UNIT_BYTES) await this.cut(false);
+        }
+        if (chunk.length < SHORT_READ) await this.cut(false);
+        if (this.failure) return;
       }
-      if (chunk.length < SHORT_READ) await this.cut(false);
-      if (this.failure) return;
+    } finally {
+      if (!finished) await reads.return?.();
     }
     if (this.currentLength > 0) await this.cut(true);
   }
 
   /**
    * Queues the current slot's complete lines (all its bytes at the end of input) and carries the rest
-   * over to a fresh slot. False when there was no complete line.
+   * over to a fresh slot. False when there was no complete line or the run has failed.
    */
   private async cut(all: boolean): Promise<boolean> {
     const slot = this.current;
@@ -177,10 +205,12 @@ export class UnitPipeline {
     while (this.queue.length >= this.maxQueued && !this.failure) {
       await new Promise<void>((resolve) => (this.wakeProducer = resolve));
     }
-    if (this.failure) return true;
-    const next = this.slots.take();
+    if (this.failure) return false;
+    const carried = this.currentLength - end;
+    // What is carried over can be most of a grown slot (after a line longer than a unit).
+    const next = this.slots.take(carried < this.slots.size ? undefined : carried * 2);
     next.bytes.set(slot.bytes.subarray(end, this.currentLength), 0);
-    this.currentLength -= end;
+    this.currentLength = carried;
     this.current = next;
     this.queue.push(this.encode(slot, slot.bytes.subarray(0, end)));
     this.wakeConsumer?.();
