@@ -358,6 +358,21 @@ describe("encode workers: STATE", () => {
     expect(r.states).toEqual([{ n: 30_000 }]);
   });
 
+  it("bad input ends the run at once even while the tap keeps stdin open (the reader is not waited for)", async () => {
+    const schema = uniqueSchema("openfail");
+    const run = startSinger(configFor(schema, { encode_workers: 2 }));
+    const msgs: unknown[] = [schemaMsg("t", PROPS)];
+    for (let i = 1; i <= 20_000; i++) msgs.push(record("t", row(i)));
+    msgs.push("{not json");
+    run.stdin.write(jsonl(msgs));
+    // stdin is never ended: the run must still finish, with the error.
+    const r = await Promise.race([run.done, new Promise<undefined>((resolve) => setTimeout(resolve, 10_000))]);
+    expect(r, "the run waited for more input after its failure").toBeDefined();
+    expect(r!.code).toBe(1);
+    expect(r!.stderr.join("\n")).toContain("line 20002: invalid JSON");
+    run.stdin.end();
+  });
+
   it("a STATE inside a unit waits for the batch that holds the records before it (which holds later ones too)", async () => {
     const schema = uniqueSchema("statewait");
     const run = startSinger(configFor(schema, { encode_workers: 2, batch_size_rows: 7_000, max_batch_age_seconds: 0 }));

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { aboutInfo, aboutMarkdown } from "./config/index.js";
 import { runSinger } from "./target/run.js";
+import { stdinChunks } from "./target/input.js";
 import { runAirbyteCheck, runAirbyteSpec, runAirbyteWrite } from "./target/run-airbyte.js";
 
 export interface CliIo {
@@ -123,7 +124,7 @@ if (isEntryPoint()) {
     if (!w.message.startsWith("NodeVersionSupportWarning")) process.stderr.write(`${w.name}: ${w.message}\n`);
   });
   const code = await main(process.argv.slice(2), {
-    stdin: process.stdin,
+    stdin: stdinChunks(),
     stdout: (line) => process.stdout.write(`${line}\n`),
     stderr: (line) => process.stderr.write(`${line}\n`),
     env: process.env,

@@ -3,6 +3,7 @@
  * A handler returns a promise only when it must be awaited (backpressure, a SCHEMA that alters a table),
  * so a record costs no await. A failed load stops the loop at the next chunk.
  */
+import { fstatSync, read } from "node:fs";
 import { LineSplitter } from "../protocol/lines.js";
 import type { Logger } from "../load/warehouse.js";
 
@@ -47,4 +48,38 @@ export function reportInvalidUtf8(input: { invalidUtf8Count: number; invalidUtf8
     "warn",
     `${input.invalidUtf8Count} input lines were not valid UTF-8; their bad bytes were loaded as U+FFFD (lines ${input.invalidUtf8Lines.join(", ")}${more})`,
   );
+}
+
+/**
+ * Reads a file descriptor into one reused buffer: no allocation per read (streams allocate a fresh
+ * 64 KiB Buffer per read, which at hundreds of MB/s costs the main thread GC time; measured on the 1M
+ * bench: main thread CPU 1.2 → 1.05 s, whole process 10.4 → 10.0 s). Each chunk is valid only until the
+ * next one is requested: consumers copy what they keep. A non-blocking descriptor (EAGAIN) falls back to
+ * the `fallback` stream from where the reads stopped.
+ */
+export async function* fdChunks(fd: number, fallback: () => AsyncIterable<Buffer | string>, size = 1 << 20): AsyncGenerator<Buffer | string> {
+  const buf = Buffer.allocUnsafeSlow(size);
+  for (;;) {
+    let n: number;
+    try {
+      n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, size, null, (e, bytes) => (e ? reject(e) : resolve(bytes))));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      yield* fallback();
+      return;
+    }
+    if (n === 0) return;
+    yield buf.subarray(0, n);
+  }
+}
+
+/** The process's stdin: read directly when it is a file or a pipe, as a stream otherwise (a terminal). */
+export function stdinChunks(): AsyncIterable<Buffer | string> {
+  try {
+    const st = fstatSync(0);
+    if (st.isFile() || st.isFIFO()) return fdChunks(0, () => process.stdin);
+  } catch {
+    // no usable descriptor: the stream reports whatever is wrong
+  }
+  return process.stdin;
 }

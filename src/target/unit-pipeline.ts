@@ -123,17 +123,20 @@ export class UnitPipeline {
 
   async run(input: AsyncIterable<Buffer | string>): Promise<InputTally> {
     this.resetup();
-    const consumer = this.consume();
-    consumer.catch(() => undefined); // awaited below, after the producer stops
-    try {
-      await this.produce(input);
-    } catch (e) {
-      this.failure ??= e;
-    } finally {
-      this.inputDone = true;
-      this.wakeConsumer?.();
-    }
-    await consumer;
+    const produced = (async () => {
+      try {
+        await this.produce(input);
+      } catch (e) {
+        this.failure ??= e;
+      } finally {
+        this.inputDone = true;
+        this.wakeConsumer?.();
+      }
+    })();
+    // The consumer ends once input is done and applied, or at the first failure. After a failure the
+    // producer is not waited for: it may sit in a read until the tap writes again.
+    await this.consume().catch(() => undefined);
+    if (!this.failure) await produced;
     if (this.failure) throw this.failure;
     return this.tally;
   }
