@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { ToWorker } from "./encode-worker.js";
-import type { EncodedUnit, EncoderSetup } from "./unit-encoder.js";
+import { type EncodedUnit, type EncoderSetup, type PackedUnit, unpack } from "./unit-encoder.js";
 
 interface Pending {
   resolve: (r: EncodedUnit) => void;
@@ -48,11 +48,11 @@ export class EncodePool {
         for (const p of slot.pending.values()) p.reject(e);
         slot.pending.clear();
       };
-      slot.worker.on("message", (m: { id: number; result?: EncodedUnit; error?: string }) => {
+      slot.worker.on("message", (m: { id: number; result?: PackedUnit; error?: string }) => {
         const p = slot.pending.get(m.id);
         if (!p) return;
         slot.pending.delete(m.id);
-        if (m.result) p.resolve(m.result);
+        if (m.result) p.resolve(unpack(m.result));
         else p.reject(new Error(`encode worker failed: ${m.error}`));
       });
       slot.worker.on("error", (e) => fail(new Error(`encode worker failed: ${e.message}`)));
@@ -67,14 +67,14 @@ export class EncodePool {
     for (const s of this.slots) s.worker.postMessage(m);
   }
 
-  encode(unit: Uint8Array, seq: number, epoch: number): Promise<EncodedUnit> {
+  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset: number): Promise<EncodedUnit> {
     if (this.failure) return Promise.reject(this.failure);
     const slot = this.slots[this.next]!;
     this.next = (this.next + 1) % this.slots.length;
     const id = ++this.nextId;
     const result = new Promise<EncodedUnit>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      const m: ToWorker = { kind: "unit", id, unit, seq, epoch };
+      const m: ToWorker = { kind: "unit", id, unit, seq, epoch, lineOffset };
       slot.worker.postMessage(m);
     });
     // A unit whose result is no longer wanted (superseded, or the run failed) must not surface as an

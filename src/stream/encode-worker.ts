@@ -5,7 +5,7 @@
 import { parentPort } from "node:worker_threads";
 import { type EncoderSetup, UnitEncoder } from "./unit-encoder.js";
 
-export type ToWorker = { kind: "setup"; setup: EncoderSetup } | { kind: "unit"; id: number; unit: Uint8Array; seq: number; epoch: number };
+export type ToWorker = { kind: "setup"; setup: EncoderSetup } | { kind: "unit"; id: number; unit: Uint8Array; seq: number; epoch: number; lineOffset: number };
 
 const port = parentPort!;
 const encoder = new UnitEncoder();
@@ -16,14 +16,9 @@ port.on("message", (m: ToWorker) => {
     return;
   }
   try {
-    const result = encoder.encode(m.unit, m.seq, m.epoch);
-    const transfer: ArrayBuffer[] = [];
-    for (const e of result.events) {
-      if (e.kind !== "rows") continue;
-      transfer.push(e.bytes.buffer as ArrayBuffer, e.rowEnds.buffer as ArrayBuffer, e.positions.buffer as ArrayBuffer);
-      if (e.keys instanceof Float64Array) transfer.push(e.keys.buffer as ArrayBuffer);
-    }
-    port.postMessage({ id: m.id, result }, transfer);
+    const result = encoder.encodePacked(m.unit, m.seq, m.epoch, m.lineOffset);
+    const o = result.output;
+    port.postMessage({ id: m.id, result }, [o.bytes.buffer, o.rowEnds.buffer, o.positions.buffer, o.keys.buffer] as ArrayBuffer[]);
   } catch (e) {
     port.postMessage({ id: m.id, error: (e as Error).stack ?? String(e) });
   }

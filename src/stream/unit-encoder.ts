@@ -69,19 +69,99 @@ export interface LineEvent {
 export interface EncodedUnit {
   seq: number;
   epoch: number;
-  /** lines in the unit (the last one may lack its newline) */
+  /** lines encoded or handed back (the last one may lack its newline) */
   lines: number;
+  /**
+   * Where encoding stopped, in bytes: after a line other than STATE (a SCHEMA, or a line that will fail),
+   * since what follows may need the main thread's answer to it. Undefined when the unit was done.
+   */
+  rest?: number;
   events: (RowsEvent | LineEvent)[];
   /** 0-based indexes of lines that were not valid UTF-8 */
   invalidUtf8: number[];
 }
 
-class StreamOutput {
+/**
+ * Everything a unit encoded, in one set of buffers: events are views into them, so a unit hands over
+ * four buffers however many streams it holds (one set per stream per span cost more in transfers and
+ * garbage than the encoding itself with a hundred streams).
+ */
+class UnitOutput {
   bytes: Buffer;
   length = 0;
-  rows = 0;
   rowEnds: Uint32Array;
   positions: Float64Array;
+  keys: Float64Array;
+  rows = 0;
+
+  constructor(inputBytes: number) {
+    this.bytes = Buffer.allocUnsafeSlow(inputBytes + 64 * 1024);
+    const rows = Math.max(1024, inputBytes >> 8);
+    this.rowEnds = new Uint32Array(rows);
+    this.positions = new Float64Array(rows);
+    this.keys = new Float64Array(rows);
+  }
+
+  reserve(bytes: number, rows: number): void {
+    if (this.length + bytes > this.bytes.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.length + bytes));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    if (this.rows + rows > this.rowEnds.length) {
+      const size = Math.max(this.rowEnds.length * 2, this.rows + rows);
+      const rowEnds = new Uint32Array(size);
+      rowEnds.set(this.rowEnds);
+      this.rowEnds = rowEnds;
+      const positions = new Float64Array(size);
+      positions.set(this.positions);
+      this.positions = positions;
+      const keys = new Float64Array(size);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+  }
+}
+
+/** A unit's output buffers as they cross to the main thread. */
+export interface UnitBuffers {
+  bytes: Uint8Array;
+  rowEnds: Uint32Array;
+  positions: Float64Array;
+  keys: Float64Array;
+}
+
+/**
+ * A unit as it crosses between threads: rows as offsets into four buffers. (Typed-array views in a
+ * message are costly to serialize: with a hundred streams, sending views cost more than encoding.)
+ */
+export interface PackedUnit {
+  seq: number;
+  epoch: number;
+  lines: number;
+  rest?: number;
+  events: (PlacedRows | LineEvent)[];
+  invalidUtf8: number[];
+  output: UnitBuffers;
+}
+
+/** A span's rows of one stream, placed in the unit's buffers; made into a RowsEvent by unpack(). */
+export interface PlacedRows extends Omit<RowsEvent, "bytes" | "rowEnds" | "positions" | "keys"> {
+  byteStart: number;
+  byteEnd: number;
+  rowStart: number;
+  /** the keys when not all numeric (numeric ones are in UnitOutput.keys) */
+  keyList: unknown[] | undefined;
+  keyed: boolean;
+}
+
+/** One stream's rows of the current span; its buffers are reused from span to span. */
+class StreamOutput {
+  private bytes = Buffer.allocUnsafeSlow(64 * 1024);
+  private length = 0;
+  private rows = 0;
+  private rowEnds = new Uint32Array(1024);
+  private positions = new Float64Array(1024);
   keys: unknown[] = [];
   numericKeys = true;
   nullKeys = false;
@@ -93,14 +173,9 @@ class StreamOutput {
   constructor(
     readonly plan: StreamEncodePlan,
     readonly columns: ColumnPlan[],
-    /** bytes to start with (the last span's size, so most spans never grow) */
-    private expect: number,
   ) {
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
     this.keyed = plan.keyColumns.length > 0;
-    this.bytes = Buffer.allocUnsafeSlow(expect);
-    this.rowEnds = new Uint32Array(1024);
-    this.positions = new Float64Array(1024);
   }
 
   append(row: string, position: number): void {
@@ -124,36 +199,70 @@ class StreamOutput {
     this.rows++;
   }
 
-  /** The rows so far as an event (its buffers handed over), and a fresh start. */
-  take(): RowsEvent {
+  /** Moves the span's rows into the unit's output and starts the next span. */
+  placeInto(unit: UnitOutput): PlacedRows {
     const widths = this.columns.map((c) => c.width.maxBytes);
     for (const c of this.columns) c.width.maxBytes = 0;
-    const event: RowsEvent = {
+    unit.reserve(this.length, this.rows);
+    const byteStart = unit.length;
+    const rowStart = unit.rows;
+    this.bytes.copy(unit.bytes, byteStart, 0, this.length);
+    // Views by constructor, not subarray(): see engine.writeEncoded.
+    unit.rowEnds.set(new Uint32Array(this.rowEnds.buffer, 0, this.rows), rowStart);
+    unit.positions.set(new Float64Array(this.positions.buffer, 0, this.rows), rowStart);
+    let keyList: unknown[] | undefined;
+    if (this.keyed) {
+      if (this.numericKeys) for (let i = 0; i < this.rows; i++) unit.keys[rowStart + i] = this.keys[i] as number;
+      else keyList = this.keys;
+    }
+    unit.length += this.length;
+    unit.rows += this.rows;
+    const placed: PlacedRows = {
       kind: "rows",
       stream: this.plan.id,
       rows: this.rows,
-      bytes: new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.length),
-      rowEnds: this.rowEnds.subarray(0, this.rows),
-      positions: this.positions.subarray(0, this.rows),
+      byteStart,
+      byteEnd: byteStart + this.length,
+      rowStart,
+      keyList,
+      keyed: this.keyed,
       widths,
       changes: [...this.changes],
-      keys: this.plan.keyColumns.length === 0 ? undefined : this.numericKeys ? Float64Array.from(this.keys as number[]) : this.keys,
       nullKeys: this.nullKeys,
       nonFinite: this.nonFinite,
     };
-    this.expect = Math.max(4096, Math.ceil(this.length * 1.25));
-    this.bytes = Buffer.allocUnsafeSlow(this.expect);
     this.length = 0;
-    this.rowEnds = new Uint32Array(Math.max(1024, this.rows));
-    this.positions = new Float64Array(this.rowEnds.length);
     this.rows = 0;
     this.keys = [];
     this.numericKeys = true;
     this.nullKeys = false;
     this.nonFinite = 0;
-    this.changes = new Map();
-    return event;
+    if (this.changes.size > 0) this.changes = new Map();
+    return placed;
   }
+}
+
+/** The unit with its rows as views into its buffers (on the receiving side). */
+export function unpack(unit: PackedUnit): EncodedUnit {
+  const out = unit.output;
+  const events = unit.events.map((p): RowsEvent | LineEvent => {
+    if (p.kind === "line") return p;
+    const rowEnd = p.rowStart + p.rows;
+    return {
+      kind: "rows",
+      stream: p.stream,
+      rows: p.rows,
+      bytes: new Uint8Array(out.bytes.buffer, out.bytes.byteOffset + p.byteStart, p.byteEnd - p.byteStart),
+      rowEnds: new Uint32Array(out.rowEnds.buffer, out.rowEnds.byteOffset + p.rowStart * 4, p.rows),
+      positions: new Float64Array(out.positions.buffer, out.positions.byteOffset + p.rowStart * 8, p.rows),
+      widths: p.widths,
+      changes: p.changes,
+      keys: p.keyed ? (p.keyList ?? new Float64Array(out.keys.buffer, out.keys.byteOffset + p.rowStart * 8, p.rows)) : undefined,
+      nullKeys: p.nullKeys,
+      nonFinite: p.nonFinite,
+    };
+  });
+  return { seq: unit.seq, epoch: unit.epoch, lines: unit.lines, rest: unit.rest, events, invalidUtf8: unit.invalidUtf8 };
 }
 
 export class UnitEncoder {
@@ -168,35 +277,42 @@ export class UnitEncoder {
     this.outputs = new Map();
   }
 
-  private output(plan: StreamEncodePlan, unitBytes: number): StreamOutput {
+  private output(plan: StreamEncodePlan): StreamOutput {
     let out = this.outputs.get(plan.id);
     if (!out) {
       const policy = this.setupValue!.policy;
       const columns = plan.columns.map((c) => columnPlan(c.name, c.type, policy, c.property));
-      out = new StreamOutput(plan, columns, Math.min(unitBytes + 4096, 64 * 1024));
+      out = new StreamOutput(plan, columns);
       this.outputs.set(plan.id, out);
     }
     return out;
   }
 
-  encode(unit: Uint8Array, seq: number, epoch: number): EncodedUnit {
+  /** `lineOffset`: lines of the unit before `unit` (the rest of a unit continues its positions). */
+  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0): EncodedUnit {
+    return unpack(this.encodePacked(unit, seq, epoch, lineOffset));
+  }
+
+  encodePacked(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0): PackedUnit {
     if (!this.setupValue || this.setupValue.epoch !== epoch) {
       throw new Error(`encoder set up for epoch ${this.setupValue?.epoch}, unit ${seq} needs ${epoch}`);
     }
     const buf = Buffer.from(unit.buffer, unit.byteOffset, unit.byteLength);
-    const events: (RowsEvent | LineEvent)[] = [];
+    const output = new UnitOutput(unit.byteLength);
+    const placed: (PlacedRows | LineEvent)[] = [];
     const invalidUtf8: number[] = [];
     const touched = new Set<StreamOutput>();
     const flushRows = () => {
-      for (const out of touched) events.push(out.take());
+      for (const out of touched) placed.push(out.placeInto(output));
       touched.clear();
     };
-    const base = seq * LINE_SLOTS;
+    const base = seq * LINE_SLOTS + lineOffset;
     const changes = this.changes;
     // One check for the unit; only a unit with bad bytes is checked line by line.
     const checkLines = !isUtf8(buf);
     let index = 0;
     let start = 0;
+    let rest: number | undefined;
     while (start < buf.length) {
       let nl = buf.indexOf(10, start);
       const next = nl === -1 ? buf.length : nl + 1;
@@ -204,34 +320,51 @@ export class UnitEncoder {
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
       if (checkLines && !isUtf8(buf.subarray(start, end))) invalidUtf8.push(index);
       const line = buf.toString("utf8", start, end);
-      if (!this.encodeRecord(line, base + index, touched, changes, unit.byteLength) && line.trim().length > 0) {
+      const taken = this.encodeRecord(line, base + index, touched, changes);
+      if (taken !== "taken" && line.trim().length > 0) {
         flushRows();
-        events.push({ kind: "line", index, text: line, end: next });
+        placed.push({ kind: "line", index, text: line, end: next });
+        if (taken === "stop" && next < buf.length) {
+          rest = next;
+          index++;
+          break;
+        }
       }
       start = next;
       index++;
     }
     flushRows();
-    return { seq, epoch, lines: index, events, invalidUtf8 };
+    const buffers: UnitBuffers = {
+      bytes: new Uint8Array(output.bytes.buffer, output.bytes.byteOffset, output.length),
+      rowEnds: output.rowEnds,
+      positions: output.positions,
+      keys: output.keys,
+    };
+    return { seq, epoch, lines: index, rest, events: placed, invalidUtf8, output: buffers };
   }
 
-  /** Whether the line was a RECORD this encoder could take (false: the main thread decides). */
-  private encodeRecord(text: string, position: number, touched: Set<StreamOutput>, changes: RowChanges, unitBytes: number): boolean {
+  /**
+   * "taken": a RECORD encoded here. Otherwise the main thread decides: "state" lines leave the streams as
+   * they are, so encoding goes on after them; after any other line it stops ("stop").
+   */
+  private encodeRecord(text: string, position: number, touched: Set<StreamOutput>, changes: RowChanges): "taken" | "state" | "stop" {
     const parsed = parseMessageLine(text);
-    if (!parsed.ok) return false;
+    if (!parsed.ok) return "stop";
     const msg = parsed.value as Record<string, unknown>;
-    if (msg === null || typeof msg !== "object" || msg.type !== "RECORD" || recordProblem(msg)) return false;
+    if (msg === null || typeof msg !== "object") return "stop";
+    if (msg.type === "STATE") return "state";
+    if (msg.type !== "RECORD" || recordProblem(msg)) return "stop";
     const plan = this.plans.get(msg.stream as string);
-    if (!plan) return false;
+    if (!plan) return "stop";
     const record = msg.record as Record<string, unknown>;
-    for (const k of plan.keyProperties) if (record[k] === undefined) return false;
-    const out = this.output(plan, unitBytes);
+    for (const k of plan.keyProperties) if (record[k] === undefined) return "stop";
+    const out = this.output(plan);
     changes.reset();
     let row: string;
     try {
       row = out.encoder.encode(record, changes);
     } catch {
-      return false; // the main thread encodes it again and reports the error with its line
+      return "stop"; // the main thread encodes it again and reports the error with its line
     }
     out.append(row, position);
     touched.add(out);
@@ -246,6 +379,6 @@ export class UnitEncoder {
       const k = changeKey(c);
       out.changes.set(k, (out.changes.get(k) ?? 0) + 1);
     }
-    return true;
+    return "taken";
   }
 }

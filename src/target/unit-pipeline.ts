@@ -87,6 +87,8 @@ interface QueuedUnit {
   slot: Slot;
   bytes: Uint8Array;
   seq: number;
+  /** lines of the unit before `bytes` (the rest of a unit keeps its positions) */
+  lineOffset: number;
   epoch: number;
   result: Promise<EncodedUnit>;
 }
@@ -215,7 +217,7 @@ export class UnitPipeline {
     next.bytes.set(slot.bytes.subarray(end, this.currentLength), 0);
     this.currentLength = carried;
     this.current = next;
-    this.queue.push(this.encode(slot, slot.bytes.subarray(0, end)));
+    this.queue.push(this.encode(slot, slot.bytes.subarray(0, end), ++this.seq, 0));
     this.wakeConsumer?.();
     return true;
   }
@@ -227,8 +229,8 @@ export class UnitPipeline {
     this.current = bigger;
   }
 
-  private encode(slot: Slot, bytes: Uint8Array): QueuedUnit {
-    const seq = ++this.seq;
+  /** Encodes (part of) a unit for the current definitions; its lines are numbered from `lineOffset`. */
+  private encode(slot: Slot, bytes: Uint8Array, seq: number, lineOffset: number): QueuedUnit {
     const epoch = this.epoch;
     let result: Promise<EncodedUnit>;
     if (bytes.length >= INLINE_BYTES && this.startPool && !this.pool) {
@@ -237,15 +239,15 @@ export class UnitPipeline {
     }
     if (bytes.length < INLINE_BYTES || !this.pool) {
       try {
-        result = Promise.resolve(this.inline.encode(bytes, seq, epoch));
+        result = Promise.resolve(this.inline.encode(bytes, seq, epoch, lineOffset));
       } catch (e) {
         result = Promise.reject(e);
         result.catch(() => undefined);
       }
     } else {
-      result = this.pool.encode(bytes, seq, epoch);
+      result = this.pool.encode(bytes, seq, epoch, lineOffset);
     }
-    return { slot, bytes, seq, epoch, result };
+    return { slot, bytes, seq, lineOffset, epoch, result };
   }
 
   private async consume(): Promise<void> {
@@ -268,17 +270,23 @@ export class UnitPipeline {
     }
   }
 
-  /** Applies the oldest unit's results in order; re-encodes what follows a line that changed the plans. */
+  /**
+   * Applies the oldest unit's results in order. Encoders stop after a line only the main thread can
+   * answer (a SCHEMA); the rest of the unit is encoded once it is answered, for the definitions as they
+   * are then.
+   */
   private async applyHead(): Promise<void> {
     const unit = this.queue[0]!;
     const r = await unit.result;
-    this.queue.shift();
     if (r.epoch !== this.epoch) {
-      // Encoded for definitions that changed since (not expected: a change re-encodes the queue at once).
-      this.queue.unshift(unit);
-      this.replan();
+      // Encoded before the definitions changed: encode it again, and every unit queued as long, in place.
+      for (let i = 0; i < this.queue.length; i++) {
+        const u = this.queue[i]!;
+        if (u.epoch !== this.epoch) this.queue[i] = this.encode(u.slot, u.bytes, u.seq, u.lineOffset);
+      }
       return;
     }
+    this.queue.shift();
     for (const event of r.events) {
       if (event.kind === "rows") {
         this.tally.nonFiniteRecords += event.nonFinite;
@@ -286,20 +294,26 @@ export class UnitPipeline {
         if (wait) await wait;
         continue;
       }
-      const position = unit.seq * LINE_SLOTS + event.index;
+      const position = unit.seq * LINE_SLOTS + unit.lineOffset + event.index;
       this.loop.advanceTo(position - 1);
       const wait = this.loop.handleLine(event.text, this.lineBase + event.index + 1);
       if (wait) await wait;
-      if (this.loop.epoch() !== this.epoch || this.loop.lastPosition() > position) {
-        this.countLines(r, event.index + 1);
-        if (event.end < unit.bytes.length) this.queue.unshift({ ...unit, bytes: unit.bytes.subarray(event.end) });
-        else this.slots.release(unit.slot);
-        this.replan();
-        return;
-      }
+      const changed = this.loop.epoch() !== this.epoch;
+      const positionsUsed = this.loop.lastPosition() > position;
+      if (!changed && !positionsUsed) continue;
+      // What follows this line was encoded for old definitions or takes positions now used (a BATCH
+      // file): it is encoded again, renumbered past every used position if needed.
+      this.countLines(r, event.index + 1);
+      if (changed) this.resetup();
+      const rest = unit.bytes.subarray(event.end);
+      if (rest.length > 0) this.queue.unshift(this.encode(unit.slot, rest, unit.seq, unit.lineOffset + event.index + 1));
+      else this.slots.release(unit.slot);
+      if (positionsUsed) this.renumber();
+      return;
     }
     this.countLines(r, r.lines);
-    this.slots.release(unit.slot);
+    if (r.rest !== undefined) this.queue.unshift(this.encode(unit.slot, unit.bytes.subarray(r.rest), unit.seq, unit.lineOffset + r.lines));
+    else this.slots.release(unit.slot);
   }
 
   /** The first `lines` lines of a unit are applied. */
@@ -313,13 +327,9 @@ export class UnitPipeline {
     this.tally.lines = this.lineBase;
   }
 
-  /**
-   * The queued units were encoded for old definitions or positions: set the encoders up again and
-   * re-encode every one, in order, numbered past every position used so far.
-   */
-  private replan(): void {
-    this.resetup();
+  /** Queued units take positions past every one used so far (after a line that used several). */
+  private renumber(): void {
     this.seq = Math.max(this.seq, Math.floor(this.loop.lastPosition() / LINE_SLOTS));
-    for (const u of this.queue.splice(0)) this.queue.push(this.encode(u.slot, u.bytes));
+    for (const u of this.queue.splice(0)) this.queue.push(this.encode(u.slot, u.bytes, ++this.seq, 0));
   }
 }

@@ -247,7 +247,7 @@ describe("UnitEncoder: keys", () => {
 });
 
 describe("UnitEncoder: line handling", () => {
-  it("lines it does not take come back with their index and end: unknown stream, missing key, bad JSON, not a RECORD object", () => {
+  it("lines it does not take come back with their index and end, and encoding stops after each (the rest is encoded once the main thread answered): unknown stream, missing key, bad JSON, not a RECORD object, SCHEMA", () => {
     const e = encoder([plan("t")]);
     const lines = [
       rec("t", { id: 1 }), // 0
@@ -261,34 +261,52 @@ describe("UnitEncoder: line handling", () => {
       rec("t", { id: 2 }), // 8
     ];
     const u = unit(...lines);
-    const r = e.encode(u, 1, 1);
-    expect(r.lines).toBe(9);
-    expect(r.events.map((x) => (x.kind === "rows" ? `rows:${x.rows}` : `line:${x.index}`))).toEqual([
-      "rows:1",
-      "line:1",
-      "line:2",
-      "line:3",
-      "line:4",
-      "line:5",
-      "line:6",
-      "line:7",
-      "rows:1",
-    ]);
-    for (const l of linesOf(r)) {
-      expect(l.text).toBe(lines[l.index]);
-      expect(l.end).toBe(endOfLine(u, l.index));
+    // Each call encodes up to the next line it cannot take; the rest continues with its line offset.
+    const seen: string[] = [];
+    let offset = 0;
+    let bytes = u;
+    for (;;) {
+      const r = e.encode(bytes, 1, 1, offset);
+      for (const x of r.events) {
+        if (x.kind === "rows") {
+          seen.push(`rows:${x.rows}`);
+          expect([...x.positions]).toEqual([...x.positions].map((_, i) => x.positions[0]! + i));
+          continue;
+        }
+        seen.push(`line:${offset + x.index}`);
+        expect(x.text).toBe(lines[offset + x.index]);
+        expect(x.end).toBe(endOfLine(u, offset + x.index) - (u.length - bytes.length));
+      }
+      if (r.rest === undefined) {
+        expect(offset + r.lines).toBe(9);
+        expect([...rowsOf(r).at(-1)!.positions]).toEqual([LINE_SLOTS + 8]);
+        break;
+      }
+      expect(r.rest).toBe((r.events.at(-1) as LineEvent).end);
+      offset += r.lines;
+      bytes = bytes.subarray(r.rest);
     }
-    expect([...rowsOf(r)[1]!.positions]).toEqual([LINE_SLOTS + 8]);
+    expect(seen).toEqual(["rows:1", "line:1", "line:2", "line:3", "line:4", "line:5", "line:6", "line:7", "rows:1"]);
   });
 
-  it("invalid_value fail: the record that throws comes back as a line; the rows around it are separate spans", () => {
+  it("a STATE line does not stop encoding (it leaves the streams as they are)", () => {
+    const e = encoder([plan("t")]);
+    const r = e.encode(unit(rec("t", { id: 1 }), stateLine({ s: 1 }), rec("t", { id: 2 })), 1, 1);
+    expect(r.rest).toBeUndefined();
+    expect(r.events.map((x) => x.kind)).toEqual(["rows", "line", "rows"]);
+  });
+
+  it("invalid_value fail: the record that throws comes back as a line and encoding stops there", () => {
     const e = encoder([plan("t")], { stringOverflow: "truncate", invalidValue: "fail" });
     const u = unit(rec("t", { id: 1 }), rec("t", { id: 2, x: "not a number" }), rec("t", { id: 3 }));
     const r = e.encode(u, 0, 1);
-    expect(r.events.map((x) => x.kind)).toEqual(["rows", "line", "rows"]);
+    expect(r.events.map((x) => x.kind)).toEqual(["rows", "line"]);
     expect(r.events[1]).toEqual({ kind: "line", index: 1, text: rec("t", { id: 2, x: "not a number" }), end: endOfLine(u, 1) });
+    expect(r.rest).toBe(endOfLine(u, 1));
+    expect(r.lines).toBe(2);
     expect(text(r.events[0] as RowsEvent)).toBe("1,\\N,\\N,\\N,\\N,0\n");
-    expect(text(r.events[2] as RowsEvent)).toBe("3,\\N,\\N,\\N,\\N,2\n");
+    const after = e.encode(u.subarray(r.rest), 0, 1, r.lines);
+    expect(text(after.events[0] as RowsEvent)).toBe("3,\\N,\\N,\\N,\\N,2\n");
     // the same record under invalid_value null is taken (NULL, counted)
     const lenient = encoder([plan("t")]).encode(u, 0, 1);
     expect(lenient.events.map((x) => x.kind)).toEqual(["rows"]);
