@@ -113,13 +113,12 @@ export class UnitPipeline {
   readonly tally: InputTally = { lines: 0, invalidUtf8Count: 0, invalidUtf8Lines: [], nonFiniteRecords: 0 };
 
   /**
-   * @param startPool creates the worker pool on the first unit big enough to be worth it (undefined: no
-   *   workers, everything is encoded on the main thread)
+   * @param startPool creates the worker pool on the first unit big enough to be worth it
    * @param maxQueued units read ahead of the one being applied (bounds memory)
    */
   constructor(
     private readonly loop: UnitLoop,
-    private readonly startPool: (() => EncodePool) | undefined,
+    private readonly startPool: () => EncodePool,
     private readonly maxQueued = 4,
   ) {}
 
@@ -233,11 +232,7 @@ export class UnitPipeline {
   private encode(slot: Slot, bytes: Uint8Array, seq: number, lineOffset: number): QueuedUnit {
     const epoch = this.epoch;
     let result: Promise<EncodedUnit>;
-    if (bytes.length >= INLINE_BYTES && this.startPool && !this.pool) {
-      this.pool = this.startPool();
-      this.pool.setup(this.setupValue!);
-    }
-    if (bytes.length < INLINE_BYTES || !this.pool) {
+    if (bytes.length < INLINE_BYTES) {
       try {
         result = Promise.resolve(this.inline.encode(bytes, seq, epoch, lineOffset));
       } catch (e) {
@@ -245,6 +240,10 @@ export class UnitPipeline {
         result.catch(() => undefined);
       }
     } else {
+      if (!this.pool) {
+        this.pool = this.startPool();
+        this.pool.setup(this.setupValue!);
+      }
       result = this.pool.encode(bytes, seq, epoch, lineOffset);
     }
     return { slot, bytes, seq, lineOffset, epoch, result };
