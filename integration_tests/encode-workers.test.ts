@@ -13,15 +13,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
 import { EncodePool } from "../src/stream/encode-pool.js";
 import { LoadEngine } from "../src/target/engine.js";
-import { configFor, count, runSinger, startSinger, uniqueSchema, withPg, writeConfig } from "./helpers/target.js";
+import { configFor, count, record, runSinger, schemaMsg, startSinger, uniqueSchema, withPg, writeConfig } from "./helpers/target.js";
 
-const schemaMsg = (stream: string, properties: Record<string, unknown>, key: string[] = ["id"]) => ({
-  type: "SCHEMA",
-  stream,
-  key_properties: key,
-  schema: { type: "object", properties },
-});
-const record = (stream: string, rec: Record<string, unknown>) => ({ type: "RECORD", stream, record: rec });
 const state = (value: unknown) => ({ type: "STATE", value });
 const jsonl = (msgs: unknown[]) => msgs.map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join("\n") + "\n";
 

@@ -4,15 +4,8 @@
  * changes, VARCHAR widening and nested objects into SUPER.
  */
 import { describe, expect, it } from "vitest";
-import { columns, configFor, rows, runSinger, uniqueSchema, withPg } from "./helpers/target.js";
+import { columns, configFor, record, rows, runSinger, schemaMsg, uniqueSchema, withPg } from "./helpers/target.js";
 
-const schemaMsg = (stream: string, properties: Record<string, unknown>, key: string[] = ["id"]) => ({
-  type: "SCHEMA",
-  stream,
-  key_properties: key,
-  schema: { type: "object", properties },
-});
-const record = (stream: string, rec: Record<string, unknown>) => ({ type: "RECORD", stream, record: rec });
 const lines = (...msgs: unknown[]) => msgs.map((m) => JSON.stringify(m)).join("\n") + "\n";
 
 /** Table contents as text (SUPER via its JSON text), so the two loads compare exactly. */

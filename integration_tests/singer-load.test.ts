@@ -7,15 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { columns, configFor, count, rows, runSinger, startSinger, tableExists, uniqueSchema, writeLines } from "./helpers/target.js";
+import { columns, configFor, count, record, rows, runSinger, schemaMsg, startSinger, tableExists, uniqueSchema, writeLines } from "./helpers/target.js";
 
-const schemaMsg = (stream: string, properties: Record<string, unknown>, key: string[] = ["id"]) => ({
-  type: "SCHEMA",
-  stream,
-  key_properties: key,
-  schema: { type: "object", properties },
-});
-const record = (stream: string, rec: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: "RECORD", stream, record: rec, ...extra });
 const state = (value: unknown) => ({ type: "STATE", value });
 /** Rows with timestamps and dates as the text PostgreSQL stores (no JavaScript Date rounding to ms). */
 async function withPgRows(schema: string): Promise<Record<string, unknown>[]> {

@@ -140,3 +140,12 @@ export async function columns(schema: string, table: string): Promise<Record<str
 export async function tableExists(schema: string, table: string): Promise<boolean> {
   return withPg(async (c) => (await c.query("SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2", [schema, table])).rowCount === 1);
 }
+
+/** Singer messages for test inputs. */
+export const schemaMsg = (stream: string, properties: Record<string, unknown>, key: string[] = ["id"]) => ({
+  type: "SCHEMA",
+  stream,
+  key_properties: key,
+  schema: { type: "object", properties },
+});
+export const record = (stream: string, rec: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: "RECORD", stream, record: rec, ...extra });
