@@ -4,9 +4,11 @@
  *
  * Only the common case is handled here: a RECORD of a stream the unit was set up for, whose record
  * encodes. Every other line (SCHEMA, STATE, bad JSON, a record that fails, …) comes back as a LineEvent
- * for the main thread's front end, which owns all decisions and error messages. Rows are grouped per
- * stream between two such lines, each row with its ledger position, so the ledger still sees arrival
- * order: a line at index i of unit `seq` has position seq × LINE_SLOTS + i.
+ * for the main thread's front end, which owns all decisions and error messages; after any such line but a
+ * STATE, encoding stops (`rest`), since what follows may depend on the answer. Rows are grouped per stream
+ * between two such lines, each row with its ledger position, so the ledger still sees arrival order: line
+ * i of unit `seq` (counting from the unit's start, `lineOffset` included) has position
+ * seq × LINE_SLOTS + i.
  */
 import { isUtf8 } from "node:buffer";
 import { parseMessageLine } from "../protocol/json.js";
@@ -59,7 +61,7 @@ export interface RowsEvent {
 /** A line for the main thread, in order with the rows. */
 export interface LineEvent {
   kind: "line";
-  /** 0-based line index in the unit */
+  /** 0-based line index in the bytes given to encode() (add `lineOffset` for the unit's line) */
   index: number;
   text: string;
   /** byte offset just past the line's newline: where re-encoding resumes */

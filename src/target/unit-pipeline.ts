@@ -3,9 +3,11 @@
  * threads (small ones on the main thread), and the results are applied strictly in input order: encoded
  * rows go to the engine, every other line to the front end's line handler.
  *
- * Workers encode for the stream definitions they were last set up with. When a line handled here changes
- * a definition (a new SCHEMA), or used more ledger positions than its own (a BATCH file), whatever was
- * encoded after it is thrown away and encoded again: results have no side effects until applied.
+ * Workers encode for the stream definitions they were last set up with, and stop after any line but a
+ * STATE: the rest of that unit is encoded once the main thread has handled the line. Units queued
+ * meanwhile under older definitions are encoded again when they reach the head, and a line that used
+ * more ledger positions than its own (a BATCH file) renumbers everything queued. Results have no side
+ * effects until applied, so throwing one away is always safe.
  */
 import type { EncodePool } from "../stream/encode-pool.js";
 import { type EncodedUnit, type EncoderSetup, LINE_SLOTS, type RowsEvent, UnitEncoder } from "../stream/unit-encoder.js";
