@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type pg from "pg";
-import { useLocalRedshift } from "./shared.js";
-import { connectClients, errorOf, gz, put, putManifest, ROLE, uniq } from "./test-helpers.js";
+import { connectClients, useLocalRedshift } from "./shared.js";
+import { errorOf, gz, put, putManifest, ROLE, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 let c: pg.Client;

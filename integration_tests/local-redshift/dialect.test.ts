@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import pg from "pg";
-import { useLocalRedshift } from "./shared.js";
-import { connectClients, errorOf, gatewayClient, uniq } from "./test-helpers.js";
+import { connectClients, useLocalRedshift } from "./shared.js";
+import { errorOf, gatewayClient, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift({ slices: 6 });
 let c: pg.Client;

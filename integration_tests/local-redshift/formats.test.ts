@@ -2,8 +2,8 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import type pg from "pg";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { useLocalRedshift } from "./shared.js";
-import { connectClients, errorOf, put, putManifest, ROLE, uniq } from "./test-helpers.js";
+import { connectClients, useLocalRedshift } from "./shared.js";
+import { errorOf, put, putManifest, ROLE, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 let c: pg.Client;

@@ -4,8 +4,8 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type pg from "pg";
 import { copyTuning } from "./copy.js";
-import { useLocalRedshift } from "./shared.js";
-import { connectClients, gz, putManifest, ROLE, uniq } from "./test-helpers.js";
+import { connectClients, useLocalRedshift } from "./shared.js";
+import { gz, putManifest, ROLE, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
 let c: pg.Client;

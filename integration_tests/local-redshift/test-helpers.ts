@@ -1,7 +1,6 @@
 // Shared by the stand-in's own tests: real clients against the real stand-in.
 import zlib from "node:zlib";
 import pg from "pg";
-import { afterAll, beforeAll } from "vitest";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { LocalRedshift } from "./index.js";
 
@@ -67,24 +66,4 @@ export async function errorOf(p: Promise<unknown>): Promise<pg.DatabaseError> {
     return e as pg.DatabaseError;
   }
   throw new Error("expected the query to fail");
-}
-
-/**
- * For a test file: a client through the gateway and one straight to the backend, connected before its
- * tests and closed after. `use` receives them once connected.
- */
-export function connectClients(h: { rs: LocalRedshift }, use: (gateway: pg.Client, direct: pg.Client) => void): void {
-  let gateway: pg.Client | undefined;
-  let direct: pg.Client | undefined;
-  beforeAll(async () => {
-    gateway = gatewayClient(h.rs);
-    direct = directClient(h.rs);
-    await gateway.connect();
-    await direct.connect();
-    use(gateway, direct);
-  });
-  afterAll(async () => {
-    await gateway?.end();
-    await direct?.end();
-  });
 }
