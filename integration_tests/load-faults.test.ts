@@ -6,7 +6,7 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { useLocalRedshift } from "./local-redshift/shared.js";
-import { runSinger } from "./helpers/target.js";
+import { runSinger, startSinger } from "./helpers/target.js";
 
 const h = useLocalRedshift();
 afterEach(() => h.rs.faults.reset());
@@ -68,6 +68,27 @@ describe("warehouse faults", () => {
     expect(r.states).toEqual([]);
     expect(await ids(schema)).toEqual([]);
   });
+
+  // A tap that stays quiet after a batch goes out: the failed load must end the run, not wait for its
+  // next line. Both input paths: encode workers, and line by line (validate_records).
+  for (const [path, extra] of [
+    ["encode workers", {}],
+    ["line by line", { validate_records: true }],
+  ] as const) {
+    it(`a load failing while stdin stays open ends the run with exit 1 (${path})`, async () => {
+      const schema = `fault_quiet_${path.replace(/ /g, "_")}`;
+      h.rs.faults.failNextCommit(10);
+      const run = startSinger({ ...h.rs.config, schema, max_batch_age_seconds: 1, ...extra });
+      run.stdin.write(input(schema)); // the age trigger loads it; stdin is never ended
+      const r = await Promise.race([run.done, new Promise<undefined>((resolve) => setTimeout(resolve, 30_000))]);
+      run.stdin.end();
+      expect(r, "the failed run waited for more input").toBeDefined();
+      expect(r!.code).toBe(1);
+      expect(r!.stderr.join("\n")).toMatch(/1023/);
+      expect(r!.states).toEqual([]);
+      expect(await ids(schema)).toEqual([]);
+    });
+  }
 
   it("S3 answering 503 SlowDown a few times: the upload is retried and the load completes", async () => {
     const schema = "fault_s3_slowdown";

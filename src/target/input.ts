@@ -7,6 +7,9 @@ import { fstatSync, read } from "node:fs";
 import { LineSplitter } from "../protocol/lines.js";
 import type { Logger } from "../load/warehouse.js";
 
+/** While waiting for input, a failed load is noticed within this. */
+export const FAILURE_CHECK_MS = 250;
+
 /** An input problem: which line, which stream, what was wrong. */
 export class InputError extends Error {}
 
@@ -30,7 +33,7 @@ export async function pumpLines(input: AsyncIterable<Buffer | string>, loop: Inp
     pending.length = 0;
     loop.throwIfFailed();
   };
-  for await (const chunk of input) {
+  for await (const chunk of whileHealthy(input, loop)) {
     loop.onChunk?.();
     splitter.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk, collect);
     await drain();
@@ -38,6 +41,28 @@ export async function pumpLines(input: AsyncIterable<Buffer | string>, loop: Inp
   splitter.end(collect);
   await drain();
   return splitter;
+}
+
+/**
+ * The input's chunks, but a failed load ends the wait for the next one within FAILURE_CHECK_MS (it
+ * throws): a tap that stays quiet must not keep a failed run alive. The pending read is abandoned.
+ */
+async function* whileHealthy<T>(input: AsyncIterable<T>, loop: Pick<InputLoop, "throwIfFailed">): AsyncGenerator<T> {
+  const reads = input[Symbol.asyncIterator]();
+  for (;;) {
+    const next = reads.next();
+    next.catch(() => undefined); // observed below, unless the run failed first
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      const ticked = await Promise.race([next.then(() => false, () => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), FAILURE_CHECK_MS)))]);
+      clearTimeout(timer);
+      if (!ticked) break;
+      loop.throwIfFailed();
+    }
+    const r = await next;
+    if (r.done) return;
+    yield r.value;
+  }
 }
 
 /** Bad bytes were decoded as U+FFFD: say so, with the first line numbers. */

@@ -10,6 +10,7 @@
  * effects until applied, so throwing one away is always safe.
  */
 import type { EncodePool } from "../stream/encode-pool.js";
+import { FAILURE_CHECK_MS } from "./input.js";
 import { type EncodedUnit, type EncoderSetup, LINE_SLOTS, type RowsEvent, UnitEncoder } from "../stream/unit-encoder.js";
 
 /** Units are cut at the first line end after this many bytes. */
@@ -257,7 +258,15 @@ export class UnitPipeline {
         if (this.failure) return;
         if (this.queue.length === 0) {
           if (this.inputDone) return;
-          await new Promise<void>((resolve) => (this.wakeConsumer = resolve));
+          // A load can fail while the tap is quiet: look every FAILURE_CHECK_MS, not only at its next line.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, FAILURE_CHECK_MS);
+            this.wakeConsumer = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.loop.throwIfFailed();
           continue;
         }
         await this.applyHead();
