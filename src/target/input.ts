@@ -48,7 +48,7 @@ export async function pumpLines(input: AsyncIterable<Buffer | string>, loop: Inp
  * throws): a tap that stays quiet must not keep a failed run alive. The pending read is abandoned.
  */
 async function* whileHealthy<T>(input: AsyncIterable<T>, loop: Pick<InputLoop, "throwIfFailed">): AsyncGenerator<T> {
-  const reads = input[Symbol.asyncIterator]();
+  const reads = readerOf(input);
   for (;;) {
     const next = reads.next();
     next.catch(() => undefined); // observed below, unless the run failed first
@@ -107,4 +107,12 @@ export function stdinChunks(): AsyncIterable<Buffer | string> {
     // no usable descriptor: the stream reports whatever is wrong
   }
   return process.stdin;
+}
+
+/** An async iterator over the input; plain iterables (arrays, in tests) are accepted too, as for await does. */
+export function readerOf<T>(input: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in input) return input[Symbol.asyncIterator]();
+  return (async function* () {
+    yield* input;
+  })();
 }

@@ -10,7 +10,7 @@
  * effects until applied, so throwing one away is always safe.
  */
 import type { EncodePool } from "../stream/encode-pool.js";
-import { FAILURE_CHECK_MS } from "./input.js";
+import { FAILURE_CHECK_MS, readerOf } from "./input.js";
 import { type EncodedUnit, type EncoderSetup, LINE_SLOTS, type RowsEvent, UnitEncoder } from "../stream/unit-encoder.js";
 
 /** Units are cut at the first line end after this many bytes. */
@@ -164,7 +164,7 @@ export class UnitPipeline {
    * waits still gets its STATE through.
    */
   private async produce(input: AsyncIterable<Buffer | string>): Promise<void> {
-    const reads = input[Symbol.asyncIterator]();
+    const reads = readerOf(input);
     let finished = false;
     try {
       for (;;) {
