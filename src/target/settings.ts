@@ -2,6 +2,7 @@
  * Config (as spec/spec.json describes it, defaults applied) → the settings of each layer. The engine's
  * layers never read config keys themselves.
  */
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { CopyAuthorization } from "../redshift/sql.js";
 import type { ResolvedConfig } from "../config/index.js";
@@ -24,6 +25,34 @@ export interface ConnectorSettings {
   validateRecords: boolean;
   /** threads that parse and encode Singer records (0: on the main thread) */
   encodeWorkers: number;
+}
+
+/**
+ * CPUs a cgroup v2 quota allows (`cpu.max`: "<quota> <period>" or "max <period>"), rounded up; undefined
+ * when unlimited or unreadable. Containers (Airbyte's pods, Docker --cpus) see the host's cores in
+ * availableParallelism() but may run on a fraction of them.
+ */
+export function cpuQuota(cpuMax: string | undefined): number | undefined {
+  const [quota, period] = (cpuMax ?? "").trim().split(/\s+/);
+  const q = Number(quota);
+  const p = Number(period);
+  if (!quota || quota === "max" || !(q > 0) || !(p > 0)) return undefined;
+  return Math.max(1, Math.ceil(q / p));
+}
+
+/**
+ * One encode worker per CPU this process may use: on the 2-core bench machine 2 workers beat 1 and 3.
+ * At most 4, because the one main thread reads, stages and loads for all of them (not measured on
+ * bigger machines).
+ */
+export function defaultEncodeWorkers(): number {
+  let cpuMax: string | undefined;
+  try {
+    cpuMax = readFileSync("/sys/fs/cgroup/cpu.max", "utf8");
+  } catch {
+    // no cgroup v2 (macOS, cgroup v1): the cores are the limit
+  }
+  return Math.min(4, availableParallelism(), cpuQuota(cpuMax) ?? Number.POSITIVE_INFINITY);
 }
 
 export function copyAuthorization(c: TargetConfig): CopyAuthorization {
@@ -89,8 +118,6 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
     addMetadataColumns: c.add_metadata_columns ?? false,
     hardDelete: c.hard_delete ?? false,
     validateRecords: c.validate_records ?? false,
-    // One per core: on the 2-core bench machine 2 workers beat 1 and 3. Capped at 4 because the one
-    // main thread reads, stages and loads for all of them (not measured on bigger machines).
-    encodeWorkers: c.encode_workers ?? Math.min(4, availableParallelism()),
+    encodeWorkers: c.encode_workers ?? defaultEncodeWorkers(),
   };
 }
