@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, InvalidValueError, RowChanges, encoderFor, parseDateTime, truncateUtf8 } from "../../src/stream/encode.js";
+import { DEFAULT_POLICY, InvalidValueError, RowChanges, csvDoubledJson, csvQuote, encoderFor, parseDateTime, truncateUtf8 } from "../../src/stream/encode.js";
 import type { ColumnType } from "../../src/redshift/types.js";
 
 function enc(type: ColumnType, policy = DEFAULT_POLICY) {
@@ -168,5 +168,60 @@ describe("numeric: huge and tiny doubles", () => {
     expect(changes.list).toHaveLength(2);
     expect(run(1e30)).toBe("1000000000000000019884624838656");
     expect(run(1e-7)).toBe("0.00");
+  });
+});
+
+describe("SUPER as a CSV field: JSON built with doubled quotes", () => {
+  const reference = (v: unknown) => JSON.stringify(v).replaceAll('"', '""');
+  const samples: unknown[] = [
+    { street: "785 Main St", city: "København", zip: "b664a" },
+    { a: 'say "hi"', b: "back\\slash", c: "\\\"", d: "tab\tnew\nline\u0001", e: "東京 😀", f: "\ud800 lone" },
+    [1, -0, 1.5, 1e21, 1e-7, -123456789012, null, true, false, "x", [], {}, [[["deep"]]]],
+    { "": "empty key", '"quoted" key': 1, "10": "integer-like keys first", b: 2, "2": "two" },
+    { nested: { arr: [{ k: "v" }, null, { q: '"' }], n: { m: { o: "p" } } } },
+    [undefined, () => 1, Symbol("s"), Number.NaN, Number.POSITIVE_INFINITY],
+    { u: undefined, f: () => 1, s: Symbol("s"), n: Number.NaN, kept: 1 },
+    { when: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), custom: { toJSON: () => ({ replaced: '"yes"' }) } },
+    "a plain string",
+    42,
+    [],
+    {},
+  ];
+  it("matches JSON.stringify with every quote doubled", () => {
+    for (const v of samples) expect(csvDoubledJson(v)).toBe(reference(v));
+  });
+
+  it("matches it on random documents", () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const chars = ['"', "\\", "a", "é", "\n", "\u0000", "😀", ",", "{", "]", " "];
+    const str = () => Array.from({ length: Math.floor(rand() * 8) }, () => chars[Math.floor(rand() * chars.length)]).join("");
+    const gen = (depth: number): unknown => {
+      const r = rand();
+      if (depth > 3 || r < 0.3) return [str(), rand() * 1e6 - 5e5, null, true, Math.floor(rand() * 100)][Math.floor(rand() * 5)];
+      if (r < 0.6) return Array.from({ length: Math.floor(rand() * 4) }, () => gen(depth + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [str(), gen(depth + 1)]));
+    };
+    for (let i = 0; i < 2000; i++) {
+      const v = gen(0);
+      expect(csvDoubledJson(v)).toBe(reference(v));
+    }
+  });
+
+  it("the SUPER encoder's CSV field is the quoted JSON, NUL escapes removed as before", () => {
+    const f = encoderFor("f", { kind: "super" }, DEFAULT_POLICY, { maxBytes: 0 });
+    for (const v of samples.filter((x) => typeof x === "object")) expect(f(v, new RowChanges())).toBe(csvQuote(JSON.stringify(v)));
+    expect(f({ a: "x\u0000y", b: "\\u0000" }, new RowChanges())).toBe(csvQuote('{"a":"xy","b":"\\\\u0000"}'));
+  });
+
+  it("the 16 MB limit counts the JSON, not the doubled quotes", () => {
+    const f = encoderFor("f", { kind: "super" }, DEFAULT_POLICY, { maxBytes: 0 });
+    // 14 MB of JSON, 21 MB once its quotes are doubled: still within Redshift's limit
+    const quotes = Array.from({ length: 3_500_000 }, () => "x");
+    expect(JSON.stringify(quotes).length).toBeLessThan(16 * 1024 * 1024);
+    expect(reference(quotes).length).toBeGreaterThan(16 * 1024 * 1024);
+    const changes = new RowChanges();
+    expect(f(quotes, changes)).toBe(csvQuote(JSON.stringify(quotes)));
+    expect(changes.list).toEqual([]);
   });
 });
