@@ -169,14 +169,19 @@ function stripNul(s: string): string {
   return s.indexOf("\u0000") === -1 ? s : s.replace(/\u0000/g, "");
 }
 
-function textEncoder(o: Output, field: string, width: WidthTracker, policy: ValuePolicy): ValueEncoder {
+/**
+ * `columnBytes`: the column's width when the plan was made. The width tracker only has to tell when a
+ * batch needs more than the column has, so a string that cannot exceed it is not measured.
+ */
+function textEncoder(o: Output, field: string, width: WidthTracker, policy: ValuePolicy, columnBytes: number): ValueEncoder {
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
     let s = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
     s = stripNul(s);
     // UTF-8 bytes lie between length and 3 × length (a surrogate pair: 2 units, 4 bytes), so the exact
-    // count is only needed when the string could exceed what the batch has already seen.
-    if (s.length * 3 > width.maxBytes) {
+    // count is only needed when the string could exceed both the column and what the batch has seen.
+    const most = s.length * 3;
+    if (most > width.maxBytes && most > columnBytes) {
       let bytes = Buffer.byteLength(s, "utf8");
       if (bytes > MAX_VARCHAR_BYTES) {
         if (policy.stringOverflow === "null") {
@@ -484,7 +489,7 @@ function encoderWith(o: Output, field: string, type: ColumnType, policy: ValuePo
   switch (type.kind) {
     case "varchar":
     case "char":
-      return textEncoder(o, field, width, policy);
+      return textEncoder(o, field, width, policy, Math.min(type.length ?? 0, MAX_VARCHAR_BYTES));
     case "smallint":
     case "integer":
     case "bigint":

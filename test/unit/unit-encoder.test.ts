@@ -134,17 +134,17 @@ describe("UnitEncoder: rows and lines", () => {
     for (const end of ev.rowEnds) expect(ev.bytes[end - 1]).toBe(10);
   });
 
-  it("widths: largest UTF-8 byte length per text column, per span (reset after a line)", () => {
-    const e = encoder([plan("t")]);
-    const r = e.encode(
-      unit(rec("t", { id: 1, name: "abc" }), rec("t", { id: 2, name: "漢字漢" }), rec("t", { id: 3, name: "ab" }), stateLine(1), rec("t", { id: 4, name: "xy" })),
-      0,
-      1,
-    );
-    const [a, b] = rowsOf(r);
+  it("widths: largest UTF-8 byte length per text column that could outgrow the column, per span (reset after a line)", () => {
+    // VARCHAR(4): every one of these strings could need more than 4 bytes, so each is measured
+    const narrow = COLUMNS.map((c) => (c.name === "name" ? { ...c, type: { kind: "varchar" as const, length: 4 } } : c));
+    const input = unit(rec("t", { id: 1, name: "abc" }), rec("t", { id: 2, name: "漢字漢" }), rec("t", { id: 3, name: "ab" }), stateLine(1), rec("t", { id: 4, name: "xy" }));
+    const [a, b] = rowsOf(encoder([plan("t", ["id"], narrow)]).encode(input, 0, 1));
     // id, name, x, obj, at: only varchar tracks widths
     expect(a!.widths).toEqual([0, 9, 0, 0, 0]);
     expect(b!.widths).toEqual([0, 2, 0, 0, 0]);
+    // VARCHAR(256): none of them can reach 256 bytes (3 × length at most), so none is measured
+    const [c, d] = rowsOf(encoder([plan("t")]).encode(input, 0, 1));
+    expect([c!.widths, d!.widths]).toEqual([[0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]);
   });
 
   it("changes: a bare NaN in a number column is NULL and counted, nonFinite counts the record; 70,000 bytes are truncated", () => {
