@@ -290,44 +290,28 @@ function hasOversizedString(v: unknown, depth = 0): boolean {
 /** `\u0000` preceded by an even number of backslashes (so the backslash is not itself escaped). */
 const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
 
-function superEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncoder {
-  if (o.csv) return csvSuperEncoder(o, field);
+function superEncoder(o: Output, field: string): ValueEncoder {
+  // On CSV the JSON is built with its quotes already doubled (one pass); Parquet takes it as it is.
+  const serialize = o.csv ? csvDoubledJson : (v: unknown) => JSON.stringify(v);
+  const asField = o.csv ? (json: string) => `"${json}"` : (json: string) => json;
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
-    let json = JSON.stringify(v);
+    let json = serialize(v);
     // A NUL inside a string is serialized as \u0000; an escaped backslash before "u0000" is not one.
+    // (Doubling touches quotes only: backslashes, and so these escapes, read the same.)
     if (json.indexOf("\\u0000") !== -1) json = json.replace(NUL_ESCAPE, "$1");
     // Only a document longer than the string limit can hold an oversized string, so most skip the walk.
     if (json.length > MAX_VARCHAR_BYTES && hasOversizedString(v)) {
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
       return o.nul;
     }
-    if (json.length * 3 > SUPER_MAX_BYTES && Buffer.byteLength(json, "utf8") > SUPER_MAX_BYTES) {
+    // The size limit is on the JSON: a doubled quote pair counts once.
+    if (json.length * 3 > SUPER_MAX_BYTES && Buffer.byteLength(json, "utf8") - (o.csv ? quoteCount(json) / 2 : 0) > SUPER_MAX_BYTES) {
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
       return o.nul;
     }
-    // No raw NUL is left: JSON.stringify escapes control characters, and the escapes went above.
-    return o.q(json);
-  };
-}
-
-/** superEncoder's decisions on CSV: the JSON is built with its quotes already doubled. */
-function csvSuperEncoder(o: Output, field: string): ValueEncoder {
-  return (v, changes) => {
-    if (v === null || v === undefined) return o.nul;
-    let doubled = csvDoubledJson(v);
-    // Doubling touches quotes only: backslashes, and so NUL escapes, read the same.
-    if (doubled.indexOf("\\u0000") !== -1) doubled = doubled.replace(NUL_ESCAPE, "$1");
-    if (doubled.length > MAX_VARCHAR_BYTES && hasOversizedString(v)) {
-      changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
-      return o.nul;
-    }
-    // The size limit is on the JSON: each doubled quote pair counts once.
-    if (doubled.length * 3 > SUPER_MAX_BYTES && Buffer.byteLength(doubled, "utf8") - quoteCount(doubled) / 2 > SUPER_MAX_BYTES) {
-      changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
-      return o.nul;
-    }
-    return `"${doubled}"`;
+    // No raw NUL is left: JSON escapes control characters, and the escapes went above.
+    return asField(json);
   };
 }
 
@@ -502,7 +486,7 @@ function encoderWith(o: Output, field: string, type: ColumnType, policy: ValuePo
     case "boolean":
       return booleanEncoder(o, field, policy);
     case "super":
-      return superEncoder(o, field, policy);
+      return superEncoder(o, field);
     case "timestamptz":
       return timestampEncoder(o, field, true, policy);
     case "timestamp":
