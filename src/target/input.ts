@@ -52,13 +52,7 @@ async function* whileHealthy<T>(input: AsyncIterable<T>, loop: Pick<InputLoop, "
   for (;;) {
     const next = reads.next();
     next.catch(() => undefined); // observed below, unless the run failed first
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const ticked = await Promise.race([next.then(() => false, () => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), FAILURE_CHECK_MS)))]);
-      clearTimeout(timer);
-      if (!ticked) break;
-      loop.throwIfFailed();
-    }
+    while (!(await settlesWithin(next, FAILURE_CHECK_MS))) loop.throwIfFailed();
     const r = await next;
     if (r.done) return;
     yield r.value;
@@ -107,6 +101,18 @@ export function stdinChunks(): AsyncIterable<Buffer | string> {
     // no usable descriptor: the stream reports whatever is wrong
   }
   return process.stdin;
+}
+
+/** Whether `p` settles (either way) within `ms`; the timer is cleared as soon as it does. */
+export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    p.then(settled, settled);
+  });
 }
 
 /** An async iterator over the input; plain iterables (arrays, in tests) are accepted too, as for await does. */

@@ -10,7 +10,7 @@
  * effects until applied, so throwing one away is always safe.
  */
 import type { EncodePool } from "../stream/encode-pool.js";
-import { FAILURE_CHECK_MS, readerOf } from "./input.js";
+import { FAILURE_CHECK_MS, readerOf, settlesWithin } from "./input.js";
 import { type EncodedUnit, type EncoderSetup, LINE_SLOTS, type RowsEvent, UnitEncoder } from "../stream/unit-encoder.js";
 
 /** Units are cut at the first line end after this many bytes. */
@@ -22,17 +22,6 @@ const SHORT_READ = 16 * 1024;
 /** No read for this long: complete lines are handed on (a burst that ended mid-unit). */
 const IDLE_MS = 20;
 
-/** Whether `next` took longer than IDLE_MS to settle. */
-function idleFirst(next: Promise<unknown>): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(true), IDLE_MS);
-    const settled = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    next.then(settled, settled);
-  });
-}
 
 export interface UnitLoop {
   /** changes whenever a stream definition does */
@@ -169,7 +158,7 @@ export class UnitPipeline {
     try {
       for (;;) {
         const next = reads.next();
-        if (this.currentLength > 0 && (await idleFirst(next))) await this.cut(false);
+        if (this.currentLength > 0 && !(await settlesWithin(next, IDLE_MS))) await this.cut(false);
         const read = await next;
         if (read.done) {
           finished = true;
@@ -259,14 +248,8 @@ export class UnitPipeline {
         if (this.queue.length === 0) {
           if (this.inputDone) return;
           // A load can fail while the tap is quiet: look every FAILURE_CHECK_MS, not only at its next line.
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, FAILURE_CHECK_MS);
-            this.wakeConsumer = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          this.loop.throwIfFailed();
+          const woken = new Promise<void>((resolve) => (this.wakeConsumer = resolve));
+          while (!(await settlesWithin(woken, FAILURE_CHECK_MS))) this.loop.throwIfFailed();
           continue;
         }
         await this.applyHead();
