@@ -299,9 +299,9 @@ export class UnitPipeline {
       this.countLines(r, event.index + 1);
       if (changed) this.resetup();
       const rest = unit.bytes.subarray(event.end);
-      if (rest.length > 0) this.queue.unshift(this.encode(unit.slot, rest, unit.seq, unit.lineOffset + event.index + 1));
-      else this.slots.release(unit.slot);
-      if (positionsUsed) this.renumber();
+      if (rest.length === 0) this.slots.release(unit.slot);
+      if (positionsUsed) this.renumber(rest.length > 0 ? { slot: unit.slot, bytes: rest } : undefined);
+      else if (rest.length > 0) this.queue.unshift(this.encode(unit.slot, rest, unit.seq, unit.lineOffset + event.index + 1));
       return;
     }
     this.countLines(r, r.lines);
@@ -320,9 +320,13 @@ export class UnitPipeline {
     this.tally.lines = this.lineBase;
   }
 
-  /** Queued units take positions past every one used so far (after a line that used several). */
-  private renumber(): void {
+  /**
+   * `rest` (the unit being applied) and the queued units take positions past every one used so far,
+   * after a line that used several.
+   */
+  private renumber(rest: { slot: Slot; bytes: Uint8Array } | undefined): void {
     this.seq = Math.max(this.seq, Math.floor(this.loop.lastPosition() / LINE_SLOTS));
-    for (const u of this.queue.splice(0)) this.queue.push(this.encode(u.slot, u.bytes, ++this.seq, 0));
+    const waiting = this.queue.splice(0);
+    for (const u of rest ? [rest, ...waiting] : waiting) this.queue.push(this.encode(u.slot, u.bytes, ++this.seq, 0));
   }
 }
