@@ -4,12 +4,7 @@ import { connectClients, useLocalRedshift } from "./shared.js";
 import { errorOf, gz, put, putManifest, ROLE, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
-let c: pg.Client;
-let d: pg.Client;
-connectClients(h, (gateway, direct) => {
-  c = gateway;
-  d = direct;
-});
+const { gateway: c, direct: d } = connectClients(h);
 
 const CSV_OPTS = `IAM_ROLE '${ROLE}' MANIFEST FORMAT AS CSV QUOTE AS '"' DELIMITER ',' NULL AS '\\N' GZIP TIMEFORMAT 'auto' DATEFORMAT 'auto' STATUPDATE OFF COMPUPDATE OFF`;
 

@@ -4,12 +4,7 @@ import { connectClients, useLocalRedshift } from "./shared.js";
 import { errorOf, gatewayClient, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift({ slices: 6 });
-let c: pg.Client;
-let d: pg.Client;
-connectClients(h, (gateway, direct) => {
-  c = gateway;
-  d = direct;
-});
+const { gateway: c, direct: d } = connectClients(h);
 
 const colTypes = async (t: string) =>
   (await d.query(`SELECT column_name AS n, data_type AS t, character_maximum_length AS len FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [t])).rows;

@@ -1,17 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import type pg from "pg";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { connectClients, useLocalRedshift } from "./shared.js";
 import { errorOf, put, putManifest, ROLE, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
-let c: pg.Client;
-let d: pg.Client;
-connectClients(h, (gateway, direct) => {
-  c = gateway;
-  d = direct;
-});
+const { gateway: c, direct: d } = connectClients(h);
 
 /** A valid zstd frame made of raw (stored) blocks: enough to test decoding without a compressor. */
 function zstdStored(data: Buffer): Buffer {

@@ -8,12 +8,7 @@ import { connectClients, useLocalRedshift } from "./shared.js";
 import { gz, putManifest, ROLE, uniq } from "./test-helpers.js";
 
 const h = useLocalRedshift();
-let c: pg.Client;
-let d: pg.Client;
-connectClients(h, (gateway, direct) => {
-  c = gateway;
-  d = direct;
-});
+const { gateway: c, direct: d } = connectClients(h);
 afterAll(() => {
   copyTuning.passThrough = true;
 });

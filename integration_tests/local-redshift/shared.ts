@@ -17,9 +17,10 @@ export function useLocalRedshift(opts: { slices?: number } = {}): { rs: LocalRed
 
 /**
  * For a test file: a client through the gateway and one straight to the backend, connected before its
- * tests and closed after. `use` receives them once connected.
+ * tests and closed after. The stand-in only exists once beforeAll ran, so what is returned forwards to
+ * the clients made then: `const { gateway: c, direct: d } = connectClients(h)` at the top of a file.
  */
-export function connectClients(h: { rs: LocalRedshift }, use: (gateway: pg.Client, direct: pg.Client) => void): void {
+export function connectClients(h: { rs: LocalRedshift }): { gateway: pg.Client; direct: pg.Client } {
   let gateway: pg.Client | undefined;
   let direct: pg.Client | undefined;
   beforeAll(async () => {
@@ -27,10 +28,21 @@ export function connectClients(h: { rs: LocalRedshift }, use: (gateway: pg.Clien
     direct = directClient(h.rs);
     await gateway.connect();
     await direct.connect();
-    use(gateway, direct);
   });
   afterAll(async () => {
     await gateway?.end();
     await direct?.end();
+  });
+  return { gateway: connectedLater(() => gateway), direct: connectedLater(() => direct) };
+}
+
+function connectedLater(get: () => pg.Client | undefined): pg.Client {
+  return new Proxy({} as pg.Client, {
+    get(_target, property) {
+      const client = get();
+      if (!client) throw new Error("stand-in client used before the file's beforeAll connected it");
+      const value: unknown = Reflect.get(client, property, client);
+      return typeof value === "function" ? value.bind(client) : value;
+    },
   });
 }
