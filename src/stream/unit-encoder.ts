@@ -83,6 +83,20 @@ export interface EncodedUnit {
   invalidUtf8: number[];
 }
 
+/** A copy of `a` with room for `size` entries. */
+function grown<T extends Uint32Array | Float64Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (length: number) => T)(size);
+  b.set(a);
+  return b;
+}
+
+/** A buffer of at least `needed` bytes (at least double), holding the first `used` bytes of `buf`. */
+function grownBuffer(buf: Buffer, used: number, needed: number): Buffer<ArrayBuffer> {
+  const b = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, needed));
+  buf.copy(b, 0, 0, used);
+  return b;
+}
+
 /**
  * Everything a unit encoded, in one set of buffers: events are views into them, so a unit hands over
  * four buffers however many streams it holds (one set per stream per span cost more in transfers and
@@ -105,22 +119,12 @@ class UnitOutput {
   }
 
   reserve(bytes: number, rows: number): void {
-    if (this.length + bytes > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.length + bytes));
-      this.bytes.copy(grown, 0, 0, this.length);
-      this.bytes = grown;
-    }
+    if (this.length + bytes > this.bytes.length) this.bytes = grownBuffer(this.bytes, this.length, this.length + bytes);
     if (this.rows + rows > this.rowEnds.length) {
       const size = Math.max(this.rowEnds.length * 2, this.rows + rows);
-      const rowEnds = new Uint32Array(size);
-      rowEnds.set(this.rowEnds);
-      this.rowEnds = rowEnds;
-      const positions = new Float64Array(size);
-      positions.set(this.positions);
-      this.positions = positions;
-      const keys = new Float64Array(size);
-      keys.set(this.keys);
-      this.keys = keys;
+      this.rowEnds = grown(this.rowEnds, size);
+      this.positions = grown(this.positions, size);
+      this.keys = grown(this.keys, size);
     }
   }
 }
@@ -182,19 +186,11 @@ class StreamOutput {
 
   append(row: string, position: number): void {
     const room = row.length * 3 + 24;
-    if (this.length + room > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.length + room));
-      this.bytes.copy(grown, 0, 0, this.length);
-      this.bytes = grown;
-    }
+    if (this.length + room > this.bytes.length) this.bytes = grownBuffer(this.bytes, this.length, this.length + room);
     this.length += this.bytes.write(this.keyed ? `${row},${position}\n` : `${row}\n`, this.length, "utf8");
     if (this.rows === this.rowEnds.length) {
-      const ends = new Uint32Array(this.rows * 2);
-      ends.set(this.rowEnds);
-      this.rowEnds = ends;
-      const pos = new Float64Array(this.rows * 2);
-      pos.set(this.positions);
-      this.positions = pos;
+      this.rowEnds = grown(this.rowEnds, this.rows * 2);
+      this.positions = grown(this.positions, this.rows * 2);
     }
     this.rowEnds[this.rows] = this.length;
     this.positions[this.rows] = position;
