@@ -1,7 +1,7 @@
 // Line splitting alone: node:readline against the connector's LineSplitter, on the same file.
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { LineSplitter } from "../dist/src/protocol/lines.js";
+import { LineSplitter } from "../dist/src/input/lines.js";
 
 const file = process.argv[2];
 async function time(name, fn) {

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
-import { EncodePool } from "../src/stream/encode-pool.js";
-import { LoadEngine } from "../src/target/engine.js";
+import { EncodePool } from "../src/encode/encode-pool.js";
+import { LoadEngine } from "../src/engine/engine.js";
 import { configFor, count, record, runSinger, schemaMsg, startSinger, uniqueSchema, withPg, writeConfig } from "./helpers/target.js";
 
 const state = (value: unknown) => ({ type: "STATE", value });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config/index.js";
 import { LoadError, Warehouse } from "../src/load/warehouse.js";
 import { S3Stager } from "../src/stage/s3-stager.js";
-import { connectorSettings } from "../src/target/settings.js";
+import { connectorSettings } from "../src/engine/settings.js";
 import { configFor, count, uniqueSchema } from "./helpers/target.js";
 
 const schema = uniqueSchema("loaderr");

@@ -7,16 +7,11 @@ import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { aboutInfo, aboutMarkdown } from "./config/index.js";
-import { runSinger } from "./target/run.js";
-import { stdinChunks } from "./target/input.js";
-import { runAirbyteCheck, runAirbyteSpec, runAirbyteWrite } from "./target/run-airbyte.js";
+import { runSinger } from "./singer/run.js";
+import { stdinChunks } from "./input/read.js";
+import type { CliIo } from "./io.js";
+import { runAirbyteCheck, runAirbyteSpec, runAirbyteWrite } from "./airbyte/run.js";
 
-export interface CliIo {
-  stdin: AsyncIterable<Buffer | string>;
-  stdout: (line: string) => void;
-  stderr: (line: string) => void;
-  env?: NodeJS.ProcessEnv;
-}
 
 /** From package.json: one level up from src/ (tsx), two from dist/src/ (built). */
 function readVersion(): string {

@@ -7,7 +7,7 @@ import pg from "pg";
 import * as sql from "../redshift/sql.js";
 import type { ColumnDef, CopyAuthorization, OrderColumn, TableRef } from "../redshift/sql.js";
 import { type ColumnType, MAX_VARCHAR_BYTES, columnTypeSql, parseRedshiftType } from "../redshift/types.js";
-import type { StagedBatch } from "../stage/s3-stager.js";
+import type { Logger } from "../log.js";
 import { evolveColumn, migrateColumnSql } from "../redshift/type-evolution.js";
 import { backoffMs, sleep } from "../retry.js";
 
@@ -24,6 +24,15 @@ export interface ConnectionSettings {
   maxConnections: number;
 }
 
+/** A batch as staged in S3: what one COPY loads (written by the stager, read by the load). */
+export interface StagedBatch {
+  manifestUrl: string;
+  /** every object written for the batch, manifest included */
+  keys: string[];
+  rows: number;
+  bytes: number;
+}
+
 export interface LoadSettings {
   upsertStrategy: "merge" | "delete_insert";
   copyAuth: CopyAuthorization;
@@ -31,8 +40,6 @@ export interface LoadSettings {
   region?: string;
   skipSchemaCreation: boolean;
 }
-
-export type Logger = (level: "debug" | "info" | "warn" | "error", message: string, extra?: Record<string, unknown>) => void;
 
 /** Redshift's COPY error, enriched with the rows of the load-error tables. */
 export class LoadError extends Error {

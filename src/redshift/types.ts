@@ -3,7 +3,6 @@
  * Pure functions: no I/O. Rules from shared/redshift-rules.md (1–3, 7, 14).
  */
 
-import type { TargetRedshiftConfig } from "../config/generated-types.js";
 
 export const MAX_VARCHAR_BYTES = 65535;
 /** A string without maxLength starts here and grows with the data (see the load step's widening). */
@@ -35,8 +34,14 @@ export interface ColumnType {
   scale?: number;
 }
 
-/** Per-JSON-type overrides from the `type_mapping` setting (generated from spec/spec.json). */
-export type TypeMapping = NonNullable<TargetRedshiftConfig["type_mapping"]>;
+/**
+ * Per-JSON-type overrides: a Redshift type name per JSON Schema type (or date/time format). Declared here,
+ * not imported from the config, so this room depends on nothing of ours; the `type_mapping` setting of
+ * spec/spec.json has the same keys.
+ */
+export type TypeMapping = {
+  [K in "string" | "integer" | "number" | "boolean" | "object" | "array" | "datetime" | "date" | "time"]?: string;
+};
 
 export function columnTypeSql(t: ColumnType): string {
   switch (t.kind) {

@@ -16,7 +16,25 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ParquetWriter, fileWriter } from "hyparquet-writer";
 import type { StagedPart } from "./part-writer.js";
-import type { ParquetConvert, ParquetField, ParquetValue } from "../stream/parquet-values.js";
+
+/** The subset of Parquet's SchemaElement this writer emits (structurally hyparquet's SchemaElement). */
+export interface ParquetField {
+  name: string;
+  type: "BOOLEAN" | "INT32" | "INT64" | "FLOAT" | "DOUBLE" | "BYTE_ARRAY" | "FIXED_LEN_BYTE_ARRAY";
+  repetition_type: "OPTIONAL";
+  type_length?: number;
+  converted_type?: "UTF8" | "DECIMAL" | "DATE" | "TIMESTAMP_MICROS" | "TIME_MICROS";
+  logical_type?:
+    | { type: "JSON" }
+    | { type: "DECIMAL"; scale: number; precision: number }
+    | { type: "TIMESTAMP" | "TIME"; isAdjustedToUTC: boolean; unit: "MICROS" };
+  scale?: number;
+  precision?: number;
+}
+
+export type ParquetValue = string | number | bigint | boolean | Uint8Array | null;
+/** Normalised text (never null: nulls are handled by the caller) → Parquet value. */
+export type ParquetConvert = (text: string) => ParquetValue;
 
 export const ROW_GROUP_ROWS = 100_000;
 export const ROW_GROUP_BYTES = 2 * 1024 * 1024;

@@ -11,6 +11,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import type { StagedPart } from "./part-writer.js";
+import type { StagedBatch } from "../load/warehouse.js";
 import { backoffMs, sleep } from "../retry.js";
 
 export interface S3Settings {
@@ -22,14 +23,6 @@ export interface S3Settings {
   accessKeyId?: string;
   secretAccessKey?: string;
   sessionToken?: string;
-}
-
-export interface StagedBatch {
-  manifestUrl: string;
-  /** every object written for the batch, manifest included */
-  keys: string[];
-  rows: number;
-  bytes: number;
 }
 
 /** At most `limit` tasks at once, across every caller (first come, first served). */

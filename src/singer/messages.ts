@@ -4,6 +4,11 @@
  */
 import { z } from "zod";
 
+// The RECORD check lives with the encode workers, which read RECORD lines themselves; it is re-exported
+// here so the Singer door has one place for its message shapes.
+export { singerRecordProblem as recordProblem } from "../encode/envelopes.js";
+export { describeZodError } from "../input/zod-error.js";
+
 const streamName = z.string().min(1, "stream must be a non-empty string");
 
 export const SchemaMessage = z.looseObject({
@@ -47,19 +52,4 @@ export interface RecordMessage {
   record: Record<string, unknown>;
   time_extracted?: string;
   version?: number;
-}
-
-/** Returns a reason when `msg` is not a usable RECORD, undefined when it is. */
-export function recordProblem(msg: Record<string, unknown>): string | undefined {
-  if (typeof msg.stream !== "string" || msg.stream.length === 0) return "RECORD without a stream name";
-  const r = msg.record;
-  if (r === null || typeof r !== "object" || Array.isArray(r)) return "RECORD whose record is not a JSON object";
-  return undefined;
-}
-
-/** One readable line for a zod failure: the path and what was expected. */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "message"}: ${i.message}`)
-    .join("; ");
 }

@@ -10,25 +10,9 @@
  *   · TIME → INT64 TIME(MICROS) · TIMETZ → INT64 TIME(MICROS, UTC) · SUPER → BYTE_ARRAY JSON (logical type).
  */
 import type { ColumnType } from "../redshift/types.js";
+import type { ParquetConvert, ParquetField, ParquetValue } from "../stage/parquet-part-writer.js";
 
-/** The subset of Parquet's SchemaElement this writer emits (structurally hyparquet's SchemaElement). */
-export interface ParquetField {
-  name: string;
-  type: "BOOLEAN" | "INT32" | "INT64" | "FLOAT" | "DOUBLE" | "BYTE_ARRAY" | "FIXED_LEN_BYTE_ARRAY";
-  repetition_type: "OPTIONAL";
-  type_length?: number;
-  converted_type?: "UTF8" | "DECIMAL" | "DATE" | "TIMESTAMP_MICROS" | "TIME_MICROS";
-  logical_type?:
-    | { type: "JSON" }
-    | { type: "DECIMAL"; scale: number; precision: number }
-    | { type: "TIMESTAMP" | "TIME"; isAdjustedToUTC: boolean; unit: "MICROS" };
-  scale?: number;
-  precision?: number;
-}
-
-export type ParquetValue = string | number | bigint | boolean | Uint8Array | null;
-/** Normalised text (never null: nulls are handled by the caller) → Parquet value. */
-export type ParquetConvert = (text: string) => ParquetValue;
+export type { ParquetConvert, ParquetField, ParquetValue };
 
 /** Bytes needed for a two's-complement DECIMAL of `precision` digits. */
 function decimalBytes(precision: number): number {

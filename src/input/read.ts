@@ -4,8 +4,8 @@
  * so a record costs no await. A failed load stops the loop at the next chunk.
  */
 import { fstatSync, read } from "node:fs";
-import { LineSplitter } from "../protocol/lines.js";
-import type { Logger } from "../load/warehouse.js";
+import { LineSplitter } from "./lines.js";
+import type { Logger } from "../log.js";
 
 /** While waiting for input, a failed load is noticed within this. */
 export const FAILURE_CHECK_MS = 250;

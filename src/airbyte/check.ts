@@ -9,9 +9,10 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type pg from "pg";
 import * as sql from "../redshift/sql.js";
 import { normalizeIdentifier } from "../redshift/identifiers.js";
-import { type Logger, Warehouse } from "../load/warehouse.js";
+import type { Logger } from "../log.js";
+import { Warehouse } from "../load/warehouse.js";
 import { S3Stager } from "../stage/s3-stager.js";
-import type { ConnectorSettings } from "./settings.js";
+import type { ConnectorSettings } from "../engine/settings.js";
 
 export type CheckStep =
   | "connect"

@@ -9,9 +9,9 @@
  * more ledger positions than its own (a BATCH file) renumbers everything queued. Results have no side
  * effects until applied, so throwing one away is always safe.
  */
-import type { EncodePool } from "../stream/encode-pool.js";
-import { FAILURE_CHECK_MS, readerOf, settlesWithin } from "./input.js";
-import { type EncodedUnit, type EncoderSetup, LINE_SLOTS, type RowsEvent, UnitEncoder } from "../stream/unit-encoder.js";
+import type { EncodePool } from "../encode/encode-pool.js";
+import { FAILURE_CHECK_MS, readerOf, settlesWithin } from "../input/read.js";
+import { type EncodedUnit, type EncoderSetup, LINE_SLOTS, type RowsEvent, UnitEncoder } from "../encode/unit-encoder.js";
 
 /** Units are cut at the first line end after this many bytes. */
 export const UNIT_BYTES = 1 << 20;

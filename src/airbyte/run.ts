@@ -3,16 +3,17 @@
  * messages); failures end as a TRACE ERROR and a non-zero exit (check reports through CONNECTION_STATUS).
  */
 import { readFile } from "node:fs/promises";
-import type { CliIo } from "../cli.js";
+import type { CliIo } from "../io.js";
+import type { Logger } from "../log.js";
 import { ConfigError, Redactor, airbyteSpec, loadConfig } from "../config/index.js";
-import { connectionStatus, specMessage } from "../protocol/airbyte.js";
-import { type Logger, Warehouse } from "../load/warehouse.js";
+import { connectionStatus, specMessage } from "./messages.js";
+import { Warehouse } from "../load/warehouse.js";
 import { S3Stager } from "../stage/s3-stager.js";
-import { LoadEngine } from "./engine.js";
-import { type ConnectorSettings, type TargetConfig, connectorSettings } from "./settings.js";
-import { AirbyteDestination, CatalogError, parseCatalog } from "./airbyte-destination.js";
-import { CheckFailure, checkConnection } from "./airbyte-check.js";
-import { airbyteLogger, traceErrorLine } from "./airbyte-errors.js";
+import { LoadEngine } from "../engine/engine.js";
+import { type ConnectorSettings, type TargetConfig, connectorSettings } from "../engine/settings.js";
+import { AirbyteDestination, CatalogError, parseCatalog } from "./destination.js";
+import { CheckFailure, checkConnection } from "./check.js";
+import { airbyteLogger, traceErrorLine } from "./errors.js";
 
 export function runAirbyteSpec(io: CliIo): number {
   io.stdout(specMessage(airbyteSpec()));

@@ -11,8 +11,8 @@
  * seq × LINE_SLOTS + i.
  */
 import { isUtf8 } from "node:buffer";
-import { parseMessageLine } from "../protocol/json.js";
-import { recordProblem } from "../protocol/singer.js";
+import { parseMessageLine } from "../input/json.js";
+import { singerRecordProblem } from "./envelopes.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
 import { type ColumnPlan, columnPlan } from "./table-shape.js";
@@ -360,7 +360,7 @@ export class UnitEncoder {
     const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object") return "stop";
     if (msg.type === "STATE") return "state";
-    if (msg.type !== "RECORD" || recordProblem(msg)) return "stop";
+    if (msg.type !== "RECORD" || singerRecordProblem(msg)) return "stop";
     const plan = this.plans.get(msg.stream as string);
     if (!plan) return "stop";
     const record = msg.record as Record<string, unknown>;

@@ -4,8 +4,9 @@
  * (system_error). Everything written passes the Redactor.
  */
 import { ConfigError, type Redactor } from "../config/index.js";
-import { type FailureType, logMessage, traceError } from "../protocol/airbyte.js";
-import { type Logger, isConflict } from "../load/warehouse.js";
+import { type FailureType, logMessage, traceError } from "./messages.js";
+import type { Logger } from "../log.js";
+import { isConflict } from "../load/warehouse.js";
 
 /** SQLSTATE classes and codes that only the user can fix. */
 const CONFIG_SQLSTATES = /^(28|3D000|3F000|42501)/;

@@ -14,19 +14,19 @@ import {
   recordProblem,
   resolveWellKnownTypes,
   upstreamChanges,
-} from "../protocol/airbyte.js";
-import { snippet } from "../protocol/lines.js";
-import { describeZodError } from "../protocol/singer.js";
+} from "./messages.js";
+import { snippet } from "../input/lines.js";
+import { describeZodError } from "../input/zod-error.js";
 import { normalizeIdentifier } from "../redshift/identifiers.js";
 import * as sql from "../redshift/sql.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
-import type { Logger } from "../load/warehouse.js";
-import { InvalidValueError } from "../stream/encode.js";
-import { type MetadataColumn, desiredColumns, propertiesOf } from "../stream/table-shape.js";
-import { type LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
-import type { ConnectorSettings } from "./settings.js";
-import { InputError, pumpLines, reportInvalidUtf8 } from "./input.js";
-import { parseMessageLine } from "../protocol/json.js";
+import type { Logger } from "../log.js";
+import { InvalidValueError } from "../encode/encode.js";
+import { type MetadataColumn, desiredColumns, propertiesOf } from "../encode/table-shape.js";
+import { type LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
+import type { ConnectorSettings } from "../engine/settings.js";
+import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
+import { parseMessageLine } from "../input/json.js";
 
 export const AIRBYTE_COLUMNS = {
   rawId: "_airbyte_raw_id",

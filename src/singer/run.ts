@@ -1,21 +1,15 @@
 /**
  * Wiring for a Singer run: config → warehouse, stager, engine, target; exit code and summary.
  */
-import type { CliIo } from "../cli.js";
-import { Warehouse, type Logger } from "../load/warehouse.js";
+import type { CliIo } from "../io.js";
+import { type Logger, stderrLogger } from "../log.js";
+import { Warehouse } from "../load/warehouse.js";
 import { StageOnlyWarehouse } from "../load/stage-only.js";
 import { S3Stager } from "../stage/s3-stager.js";
-import { LoadEngine } from "./engine.js";
+import { LoadEngine } from "../engine/engine.js";
 import { loadConfig, Redactor } from "../config/index.js";
-import { connectorSettings } from "./settings.js";
-import { SingerTarget } from "./singer-target.js";
-
-export function stderrLogger(io: CliIo, scrub: (s: string) => string): Logger {
-  return (level, message, extra) => {
-    const tail = extra && Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : "";
-    io.stderr(scrub(`${new Date().toISOString()} ${level.toUpperCase()} ${message}${tail}`));
-  };
-}
+import { connectorSettings } from "../engine/settings.js";
+import { SingerTarget } from "./target.js";
 
 export interface RunOptions {
   /** stage batches in S3 but load nothing (see StageOnlyWarehouse) */
@@ -24,14 +18,14 @@ export interface RunOptions {
 
 export async function runSinger(configPath: string, io: CliIo, options: RunOptions = {}): Promise<number> {
   let scrub = (s: string) => s;
-  let log: Logger = stderrLogger(io, scrub);
+  let log: Logger = stderrLogger(io.stderr, scrub);
   let warehouse: Warehouse | undefined;
   let stager: S3Stager | undefined;
   try {
     const config = await loadConfig(configPath, { onWarning: (m) => log("warn", m) });
     const redactor = Redactor.fromConfig(config);
     scrub = (s) => redactor.redact(s);
-    log = stderrLogger(io, scrub);
+    log = stderrLogger(io.stderr, scrub);
     const settings = connectorSettings(config);
     warehouse = options.stageOnly
       ? new StageOnlyWarehouse(settings.connection, settings.load, log)

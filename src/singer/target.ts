@@ -13,19 +13,19 @@ import {
   StateMessage,
   describeZodError,
   recordProblem,
-} from "../protocol/singer.js";
-import { LineSplitter, snippet } from "../protocol/lines.js";
-import { InputError, pumpLines, reportInvalidUtf8 } from "./input.js";
-import { parseMessageLine } from "../protocol/json.js";
+} from "./messages.js";
+import { LineSplitter, snippet } from "../input/lines.js";
+import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
+import { parseMessageLine } from "../input/json.js";
 import { normalizeIdentifier, quoteIdent } from "../redshift/identifiers.js";
 import { tableSql, type TableRef } from "../redshift/sql.js";
-import type { Logger } from "../load/warehouse.js";
-import { InvalidValueError } from "../stream/encode.js";
-import type { MetadataColumn } from "../stream/table-shape.js";
-import { LoadEngine, RecordError, type StreamDefinition } from "./engine.js";
-import type { ConnectorSettings } from "./settings.js";
-import { EncodePool } from "../stream/encode-pool.js";
-import { UnitPipeline } from "./unit-pipeline.js";
+import type { Logger } from "../log.js";
+import { InvalidValueError } from "../encode/encode.js";
+import type { MetadataColumn } from "../encode/table-shape.js";
+import { LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
+import type { ConnectorSettings } from "../engine/settings.js";
+import { EncodePool } from "../encode/encode-pool.js";
+import { UnitPipeline } from "../engine/unit-pipeline.js";
 
 const SDC = {
   extractedAt: "_sdc_extracted_at",

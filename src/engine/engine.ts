@@ -8,19 +8,20 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { type BatchTicket, CheckpointLedger } from "../checkpoint/ledger.js";
+import { type BatchTicket, CheckpointLedger } from "./ledger.js";
 import type { NameRules } from "../redshift/identifiers.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
 import type { TypeMapping } from "../redshift/types.js";
 import { PartWriter } from "../stage/part-writer.js";
 import { type ParquetColumn, ParquetPartWriter } from "../stage/parquet-part-writer.js";
-import { parquetConverter, parquetField } from "../stream/parquet-values.js";
+import { parquetConverter, parquetField } from "../encode/parquet-values.js";
 import type { S3Stager } from "../stage/s3-stager.js";
-import type { Logger, Warehouse } from "../load/warehouse.js";
-import { RowChanges, changeKey, type ValueChange, type ValuePolicy } from "../stream/encode.js";
-import { BatchKeys } from "../stream/batch-keys.js";
-import { CsvRowEncoder } from "../stream/row-encoder.js";
-import { type EncoderSetup, type RowsEvent, part } from "../stream/unit-encoder.js";
+import type { Logger } from "../log.js";
+import type { Warehouse } from "../load/warehouse.js";
+import { RowChanges, changeKey, type ValueChange, type ValuePolicy } from "../encode/encode.js";
+import { BatchKeys } from "../encode/batch-keys.js";
+import { CsvRowEncoder } from "../encode/row-encoder.js";
+import { type EncoderSetup, type RowsEvent, part } from "../encode/unit-encoder.js";
 import {
   type ColumnPlan,
   type DesiredColumns,
@@ -28,7 +29,7 @@ import {
   type RowContext,
   desiredColumns,
   planColumns,
-} from "../stream/table-shape.js";
+} from "../encode/table-shape.js";
 
 export interface BatchLimits {
   rows: number;
