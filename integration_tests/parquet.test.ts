@@ -80,7 +80,7 @@ describe("Parquet staging loads what CSV loads", () => {
     expect(numeric.pq.cols).toEqual(numeric.csv.cols);
     expect(numeric.pq.cols.q).toBe("numeric(38,9)");
     // The stand-in reads Parquet DECIMAL through a double (hyparquet): digits beyond ~16 are lost there, not
-    // in the file (test/unit/parquet-values.test.ts checks the unscaled value written). Compare the rest.
+    // in the file (test/unit/encode/parquet.test.ts checks the unscaled value written). Compare the rest.
     const exact = (rs: Record<string, unknown>[]) => rs.filter((r) => r.id !== "4");
     expect(exact(numeric.pq.rows)).toEqual(exact(numeric.csv.rows));
     expect(numeric.csv.rows[3]!.q).toBe("98765432109876543210.123456789");
@@ -175,7 +175,7 @@ describe("Parquet staging loads what CSV loads", () => {
 
   // Known stand-in gaps (integration_tests/local-redshift reads Parquet through hyparquet and turns values
   // into text): TIME(MICROS) arrives as the raw microsecond count, TIMESTAMP(MICROS) as a JS Date (ms).
-  // The staged files are right (test/unit/parquet.test.ts); these fail until the stand-in converts them,
+  // The staged files are right (test/unit/encode/parquet.test.ts); these fail until the stand-in converts them,
   // and then `.fails` must go.
   const timeInput = lines(
     schemaMsg("t", { id: { type: "integer" }, t: { type: ["null", "string"], format: "time" }, ts: { type: "string", format: "date-time" } }),

@@ -1,5 +1,5 @@
 /**
- * Redshift SQL, built by small pure functions (golden-tested in test/unit/sql.test.ts).
+ * Redshift SQL, built by small pure functions (golden-tested in test/unit/redshift/sql.test.ts).
  * Identifiers go through quoteIdent only; literals through quoteLiteral only.
  */
 import { qualifiedName, quoteIdent } from "./identifiers.js";

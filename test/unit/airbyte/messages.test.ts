@@ -8,7 +8,7 @@ import {
   recordProblem,
   resolveWellKnownTypes,
   upstreamChanges,
-} from "../../src/airbyte/messages.js";
+} from "../../../src/airbyte/messages.js";
 
 describe("Airbyte messages", () => {
   it("hand check of RECORD agrees with the zod schema on the usual shapes", () => {

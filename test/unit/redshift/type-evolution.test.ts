@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { castExpression, evolveColumn, migrateColumnSql } from "../../src/redshift/type-evolution.js";
-import type { ColumnType } from "../../src/redshift/types.js";
+import { castExpression, evolveColumn, migrateColumnSql } from "../../../src/redshift/type-evolution.js";
+import type { ColumnType } from "../../../src/redshift/types.js";
 
 const T = (kind: ColumnType["kind"], extra: Partial<ColumnType> = {}): ColumnType => ({ kind, ...extra });
 

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ColumnType } from "../../src/redshift/types.js";
-import { ParquetPartWriter } from "../../src/stage/parquet-part-writer.js";
-import { DEFAULT_POLICY, RowChanges, encoderFor, valueEncoderFor } from "../../src/encode/encode.js";
+import type { ColumnType } from "../../../src/redshift/types.js";
+import { ParquetPartWriter } from "../../../src/stage/parquet-part-writer.js";
+import { DEFAULT_POLICY, RowChanges, encoderFor, valueEncoderFor } from "../../../src/encode/encode.js";
 import {
   dateDays,
   decimalUnscaled,
@@ -13,7 +13,7 @@ import {
   parquetField,
   timeMicros,
   timestampMicros,
-} from "../../src/encode/parquet-values.js";
+} from "../../../src/encode/parquet-values.js";
 
 describe("Parquet values from the encoders' normalised text", () => {
   it("dates are days since 1970-01-01, including years before 100 and after 9999", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, InvalidValueError, RowChanges, csvDoubledJson, csvQuote, encoderFor, parseDateTime, truncateUtf8 } from "../../src/encode/encode.js";
-import type { ColumnType } from "../../src/redshift/types.js";
+import { DEFAULT_POLICY, InvalidValueError, RowChanges, csvDoubledJson, csvQuote, encoderFor, parseDateTime, truncateUtf8 } from "../../../src/encode/encode.js";
+import type { ColumnType } from "../../../src/redshift/types.js";
 
 function enc(type: ColumnType, policy = DEFAULT_POLICY) {
   const width = { maxBytes: 0 };

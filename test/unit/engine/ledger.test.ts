@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CheckpointLedger } from "../../src/engine/ledger.js";
+import { CheckpointLedger } from "../../../src/engine/ledger.js";
 
 function setup() {
   const out: string[] = [];
@@ -79,7 +79,7 @@ describe("CheckpointLedger", () => {
   });
 });
 
-import { NumericKeyLog } from "../../src/encode/batch-keys.js";
+import { NumericKeyLog } from "../../../src/encode/batch-keys.js";
 
 describe("NumericKeyLog", () => {
   const log = (...v: number[]) => {

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { renderGeneratedFiles } from "../../scripts/config-codegen.js";
-import { staleGeneratedFiles } from "../../scripts/gen-config.js";
-import { meltanoSettings } from "../../src/config/meltano.js";
-import { loadSpec } from "../../src/config/spec.js";
+import { renderGeneratedFiles } from "../../../scripts/config-codegen.js";
+import { staleGeneratedFiles } from "../../../scripts/gen-config.js";
+import { meltanoSettings } from "../../../src/config/meltano.js";
+import { loadSpec } from "../../../src/config/spec.js";
 
 describe("files generated from spec/spec.json", () => {
   it("are up to date (run `npm run gen:config` if this fails)", async () => {
@@ -19,7 +19,7 @@ describe("files generated from spec/spec.json", () => {
 
   it("detects a stale file", async () => {
     const files = await renderGeneratedFiles();
-    const onDisk = await readFile(new URL("../../docs/config.md", import.meta.url), "utf8");
+    const onDisk = await readFile(new URL("../../../docs/config.md", import.meta.url), "utf8");
     expect(onDisk).toBe(files["docs/config.md"]);
     expect(onDisk + "x").not.toBe(files["docs/config.md"]);
   }, 30_000);

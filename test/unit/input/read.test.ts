@@ -3,7 +3,7 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { fdChunks } from "../../src/input/read.js";
+import { fdChunks } from "../../../src/input/read.js";
 
 let dir: string;
 beforeEach(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseMessageLine, quoteNonFiniteTokens } from "../../src/input/json.js";
+import { parseMessageLine, quoteNonFiniteTokens } from "../../../src/input/json.js";
 
 describe("bare NaN / Infinity from Python taps", () => {
   it("quotes the tokens outside strings only", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { columnTypeFor, columnTypeSql, parseRedshiftType } from "../../src/redshift/types.js";
+import { columnTypeFor, columnTypeSql, parseRedshiftType } from "../../../src/redshift/types.js";
 
 const sqlOf = (schema: unknown, mapping = {}) => columnTypeSql(columnTypeFor(schema, mapping));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Ajv } from "ajv";
-import { aboutInfo, aboutMarkdown, airbyteSpec, CAPABILITIES, configMarkdownTable, embedConfigTable, loadSpec } from "../../src/config/index.js";
+import { aboutInfo, aboutMarkdown, airbyteSpec, CAPABILITIES, configMarkdownTable, embedConfigTable, loadSpec } from "../../../src/config/index.js";
 
 const spec = loadSpec();
 const settingNames = Object.keys(spec.properties);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LineSplitter } from "../../src/input/lines.js";
+import { LineSplitter } from "../../../src/input/lines.js";
 
 describe("LineSplitter", () => {
   it("splits across chunk boundaries, including inside a multi-byte character", () => {

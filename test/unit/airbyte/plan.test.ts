@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, Redactor } from "../../src/config/index.js";
-import type { ConfiguredAirbyteStream } from "../../src/airbyte/messages.js";
-import { RowChanges } from "../../src/encode/encode.js";
-import { AIRBYTE_COLUMNS, CatalogError, isTruncateRefresh, parseCatalog, planStreams } from "../../src/airbyte/destination.js";
-import { classifyFailure, traceErrorLine } from "../../src/airbyte/errors.js";
-import { connectFailureStep } from "../../src/airbyte/check.js";
-import { type TargetConfig, connectorSettings } from "../../src/engine/settings.js";
+import { ConfigError, Redactor } from "../../../src/config/index.js";
+import type { ConfiguredAirbyteStream } from "../../../src/airbyte/messages.js";
+import { RowChanges } from "../../../src/encode/encode.js";
+import { AIRBYTE_COLUMNS, CatalogError, isTruncateRefresh, parseCatalog, planStreams } from "../../../src/airbyte/destination.js";
+import { classifyFailure, traceErrorLine } from "../../../src/airbyte/errors.js";
+import { connectFailureStep } from "../../../src/airbyte/check.js";
+import { type TargetConfig, connectorSettings } from "../../../src/engine/settings.js";
 
 const settings = connectorSettings({
   host: "h",

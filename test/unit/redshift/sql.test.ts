@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import * as sql from "../../src/redshift/sql.js";
+import * as sql from "../../../src/redshift/sql.js";
 
 const t = { schema: "public", table: "users" };
 

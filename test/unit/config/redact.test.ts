@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { parseConfig, REDACTED, Redactor, redactConfig, secretFieldNames } from "../../src/config/index.js";
+import { parseConfig, REDACTED, Redactor, redactConfig, secretFieldNames } from "../../../src/config/index.js";
 
 const base = { host: "cluster.example.com", database: "dev", user: "loader", s3_bucket: "staging-bucket" };
 const secrets = {

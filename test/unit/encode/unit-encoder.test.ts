@@ -4,10 +4,10 @@
  * CsvRowEncoder writes.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, RowChanges, type ValuePolicy } from "../../src/encode/encode.js";
-import { type ColumnSpec, CsvRowEncoder } from "../../src/encode/row-encoder.js";
-import { columnPlan } from "../../src/encode/table-shape.js";
-import { type EncodedUnit, LINE_SLOTS, type LineEvent, type RowsEvent, type StreamEncodePlan, UnitEncoder } from "../../src/encode/unit-encoder.js";
+import { DEFAULT_POLICY, RowChanges, type ValuePolicy } from "../../../src/encode/encode.js";
+import { type ColumnSpec, CsvRowEncoder } from "../../../src/encode/row-encoder.js";
+import { columnPlan } from "../../../src/encode/table-shape.js";
+import { type EncodedUnit, LINE_SLOTS, type LineEvent, type RowsEvent, type StreamEncodePlan, UnitEncoder } from "../../../src/encode/unit-encoder.js";
 
 const COLUMNS: ColumnSpec[] = [
   { name: "id", type: { kind: "integer" }, property: "id" },

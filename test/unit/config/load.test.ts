@@ -2,9 +2,9 @@ import { mkdtemp, writeFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, parseConfig, validateConfig } from "../../src/config/index.js";
-import { loadSpec } from "../../src/config/spec.js";
-import { jsonErrorLocation, jsonErrorOffset } from "../../src/config/json-error.js";
+import { ConfigError, loadConfig, parseConfig, validateConfig } from "../../../src/config/index.js";
+import { loadSpec } from "../../../src/config/spec.js";
+import { jsonErrorLocation, jsonErrorOffset } from "../../../src/config/json-error.js";
 
 const base = { host: "cluster.example.com", database: "dev", user: "loader", s3_bucket: "staging-bucket" };
 

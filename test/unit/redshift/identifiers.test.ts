@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { assignColumnNames, MAX_IDENTIFIER_BYTES, normalizeIdentifier, quoteIdent } from "../../src/redshift/identifiers.js";
+import { assignColumnNames, MAX_IDENTIFIER_BYTES, normalizeIdentifier, quoteIdent } from "../../../src/redshift/identifiers.js";
 
 describe("quoteIdent", () => {
   it("quotes and doubles embedded quotes", () => {

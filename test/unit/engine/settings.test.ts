@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cpuQuota, defaultEncodeWorkers } from "../../src/engine/settings.js";
+import { cpuQuota, defaultEncodeWorkers } from "../../../src/engine/settings.js";
 
 describe("encode workers default", () => {
   it("reads a cgroup v2 cpu.max quota, rounded up", () => {

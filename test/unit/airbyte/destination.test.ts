@@ -4,12 +4,12 @@
  * stream status, and the SQL that finishes overwrite and generation streams.
  */
 import { describe, expect, it } from "vitest";
-import { type BatchTicket, CheckpointLedger } from "../../src/engine/ledger.js";
-import type { ConfiguredAirbyteCatalog } from "../../src/airbyte/messages.js";
-import { AirbyteDestination } from "../../src/airbyte/destination.js";
-import type { LoadEngine, StreamDefinition } from "../../src/engine/engine.js";
-import { InputError } from "../../src/input/read.js";
-import { type TargetConfig, connectorSettings } from "../../src/engine/settings.js";
+import { type BatchTicket, CheckpointLedger } from "../../../src/engine/ledger.js";
+import type { ConfiguredAirbyteCatalog } from "../../../src/airbyte/messages.js";
+import { AirbyteDestination } from "../../../src/airbyte/destination.js";
+import type { LoadEngine, StreamDefinition } from "../../../src/engine/engine.js";
+import { InputError } from "../../../src/input/read.js";
+import { type TargetConfig, connectorSettings } from "../../../src/engine/settings.js";
 
 const settings = connectorSettings({ host: "h", database: "d", user: "u", s3_bucket: "b", schema: "dflt", aws_access_key_id: "AKIA", aws_secret_access_key: "secretsecret" } as TargetConfig);
 const props = { type: "object", properties: { id: { type: "integer" } } };
