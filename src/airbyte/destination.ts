@@ -26,7 +26,7 @@ import { type MetadataColumn, desiredColumns, propertiesOf } from "../encode/tab
 import { type LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
 import type { ConnectorSettings } from "../engine/settings.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
-import { parseMessageLine } from "../input/json.js";
+import { parseJsonExact, parseMessageLine } from "../input/json.js";
 
 export const AIRBYTE_COLUMNS = {
   rawId: "_airbyte_raw_id",
@@ -418,7 +418,8 @@ export class AirbyteDestination {
 export function parseCatalog(text: string, source = "catalog"): ConfiguredAirbyteCatalog {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Exact: json_schema bounds and multipleOf choose column types digit for digit.
+    json = parseJsonExact(text);
   } catch (e) {
     throw new CatalogError(`${source}: not valid JSON (${(e as Error).message})`);
   }

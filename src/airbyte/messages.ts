@@ -5,6 +5,7 @@
  * and a destination must not fail on them.
  */
 import { z } from "zod";
+import { NUMBER_TEXT } from "../input/json.js";
 
 export const StreamDescriptor = z.looseObject({
   name: z.string().min(1, "stream name must be a non-empty string"),
@@ -231,11 +232,18 @@ export function resolveWellKnownTypes(node: unknown): unknown {
     const known = m ? WELL_KNOWN_TYPES[m[1]!] : undefined;
     if (known) {
       const { $ref: _ignored, ...rest } = obj;
-      return { ...resolveWellKnownTypes(rest) as Record<string, unknown>, ...known };
+      const texts = Object.getOwnPropertyDescriptor(obj, NUMBER_TEXT);
+      if (texts) Object.defineProperty(rest, NUMBER_TEXT, texts);
+      const resolved = resolveWellKnownTypes(rest) as Record<string, unknown>;
+      Object.assign(resolved, known);
+      return resolved;
     }
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) out[k] = resolveWellKnownTypes(v);
+  // The exact text of the schema's numbers (parseJsonExact) goes along with them.
+  const texts = Object.getOwnPropertyDescriptor(obj, NUMBER_TEXT);
+  if (texts) Object.defineProperty(out, NUMBER_TEXT, texts);
   // Protocol v0 spells integers as numbers with an airbyte_type.
   if ((obj.airbyte_type === "integer" || obj.airbyte_type === "big_integer") && out.type !== undefined) {
     out.type = Array.isArray(out.type) ? out.type.map((t) => (t === "number" ? "integer" : t)) : out.type === "number" ? "integer" : out.type;

@@ -12,7 +12,11 @@ export type ChangeReason = "DESTINATION_FIELD_SIZE_LIMITATION" | "DESTINATION_SE
 
 export interface ValueChange {
   field: string;
-  change: "NULLED" | "TRUNCATED";
+  /**
+   * NULLED / TRUNCATED as Airbyte's record meta spells them; CONVERTED: the same moment written another
+   * way the column can hold (a time's offset applied to a TIME column, a leap second as :59.999999).
+   */
+  change: "NULLED" | "TRUNCATED" | "CONVERTED";
   reason: ChangeReason;
 }
 
@@ -164,9 +168,11 @@ function invalid(o: Output, field: string, expected: string, value: unknown, pol
   return o.nul;
 }
 
-/** NUL cannot be loaded by COPY (rule 6): it is removed; the removal is not a data change worth a record. */
-function stripNul(s: string): string {
-  return s.indexOf("\u0000") === -1 ? s : s.replace(/\u0000/g, "");
+/** NUL cannot be loaded by COPY (rule 6): it is removed, and the removal recorded as CONVERTED. */
+function stripNul(s: string, field: string, changes: RowChanges): string {
+  if (s.indexOf("\u0000") === -1) return s;
+  changes.add(field, "CONVERTED", "DESTINATION_SERIALIZATION_ERROR");
+  return s.replace(/\u0000/g, "");
 }
 
 /**
@@ -177,7 +183,7 @@ function textEncoder(o: Output, field: string, width: WidthTracker, policy: Valu
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
     let s = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
-    s = stripNul(s);
+    s = stripNul(s, field, changes);
     // UTF-8 bytes lie between length and 3 × length (a surrogate pair: 2 units, 4 bytes), so the exact
     // count is only needed when the string could exceed both the column and what the batch has seen.
     const most = s.length * 3;
@@ -240,6 +246,33 @@ function floatEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncod
   };
 }
 
+/**
+ * A number's text in plain decimal notation, exactly: `1e-7` → `0.0000001`, `1.5E+3` → `1500`.
+ * Undefined when the text is not a JSON number (or a plain decimal string).
+ */
+export function plainDecimal(text: string): string | undefined {
+  const e = text.search(/[eE]/);
+  if (e === -1) return /^-?\d+(\.\d+)?$/.test(text) ? text : undefined;
+  const m = /^(-?)(\d+)(?:\.(\d+))?[eE]([+-]?\d+)$/.exec(text);
+  if (!m) return undefined;
+  const exp = Number(m[4]);
+  if (Math.abs(exp) > 400) return undefined; // beyond any column; the caller rejects it
+  const frac = m[3] ?? "";
+  const digits = m[2]! + frac;
+  const point = m[2]!.length + exp; // position of the decimal point within `digits`
+  let out: string;
+  if (point <= 0) out = `0.${"0".repeat(-point)}${digits}`;
+  else if (point >= digits.length) out = digits + "0".repeat(point - digits.length);
+  else out = `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return m[1] + out;
+}
+
+/**
+ * NUMERIC(p,s): the value's exact decimal text, leading zeros and trailing fraction zeros dropped. A value
+ * with more integer digits than p−s, or more (non-zero) fraction digits than s, does not fit: NULL and a
+ * recorded change, or a failure under invalid_value: fail. COPY would round (ROUNDEC) or cut the extra
+ * scale in silence (rule 20), so it never sees one.
+ */
 function numericEncoder(o: Output, field: string, t: ColumnType, policy: ValuePolicy): ValueEncoder {
   const precision = t.precision ?? 18;
   const scale = t.scale ?? 0;
@@ -247,23 +280,28 @@ function numericEncoder(o: Output, field: string, t: ColumnType, policy: ValuePo
   const expected = `a number that fits NUMERIC(${precision},${scale})`;
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
-    let text: string;
+    let text: string | undefined;
     if (typeof v === "number") {
-      // Magnitude first: for |v| ≥ 1e21 both String and toFixed switch to exponent notation ("1e+40"),
-      // whose digits would not count.
-      if (!Number.isFinite(v) || Math.abs(v) >= 10 ** maxIntDigits) return invalid(o, field, expected, v, policy, changes);
-      if (Math.abs(v) >= 1e21) text = BigInt(v).toString(); // integral at this magnitude
-      else text = Math.abs(v) < 1e-6 && v !== 0 ? v.toFixed(Math.min(scale, 100)) : String(v);
-    } else if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) {
-      text = v;
-    } else {
-      return invalid(o, field, expected, v, policy, changes);
+      if (!Number.isFinite(v)) return invalid(o, field, expected, v, policy, changes);
+      // The shortest text that reads back as this double: the digits the sender's JSON gave, as far
+      // as a double kept them.
+      text = Number.isSafeInteger(v) ? String(v) : plainDecimal(String(v));
+    } else if (typeof v === "string") {
+      text = plainDecimal(v);
+    } else if (typeof v === "bigint") {
+      text = v.toString();
     }
-    const unsigned = text.startsWith("-") ? text.slice(1) : text;
+    if (text === undefined) return invalid(o, field, expected, v, policy, changes);
+    const neg = text.charCodeAt(0) === 45;
+    const unsigned = neg ? text.slice(1) : text;
     const dot = unsigned.indexOf(".");
-    const intDigits = (dot === -1 ? unsigned : unsigned.slice(0, dot)).replace(/^0+/, "").length;
-    if (intDigits > maxIntDigits) return invalid(o, field, expected, v, policy, changes);
-    return text;
+    let int = dot === -1 ? unsigned : unsigned.slice(0, dot);
+    let frac = dot === -1 ? "" : unsigned.slice(dot + 1);
+    if (int.length > 1 && int.charCodeAt(0) === 48) int = int.replace(/^0+(?=\d)/, "");
+    if (frac.length > 0 && frac.charCodeAt(frac.length - 1) === 48) frac = frac.replace(/0+$/, "");
+    if ((int === "0" ? 0 : int.length) > maxIntDigits || frac.length > scale) return invalid(o, field, expected, v, policy, changes);
+    const body = frac.length > 0 ? `${int}.${frac}` : int;
+    return neg && body !== "0" ? `-${body}` : body;
   };
 }
 
@@ -299,7 +337,11 @@ function superEncoder(o: Output, field: string): ValueEncoder {
     let json = serialize(v);
     // A NUL inside a string is serialized as \u0000; an escaped backslash before "u0000" is not one.
     // (Doubling touches quotes only: backslashes, and so these escapes, read the same.)
-    if (json.indexOf("\\u0000") !== -1) json = json.replace(NUL_ESCAPE, "$1");
+    if (json.indexOf("\\u0000") !== -1) {
+      const stripped = json.replace(NUL_ESCAPE, "$1");
+      if (stripped !== json) changes.add(field, "CONVERTED", "DESTINATION_SERIALIZATION_ERROR");
+      json = stripped;
+    }
     // Only a document longer than the string limit can hold an oversized string, so most skip the walk.
     if (json.length > MAX_VARCHAR_BYTES && hasOversizedString(v)) {
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
@@ -321,9 +363,9 @@ function quoteCount(s: string): number {
   return n;
 }
 
-// 2024-01-02T03:04:05.123456789+05:30 / 2024-01-02 03:04:05Z / 2024-01-02
+// 2024-01-02T03:04:05.123456789+05:30 / 2024-01-02 03:04:05Z / 2024-01-02t03:04:05z / …-03:30:52 / 2024-01-02
 const DATETIME_RE =
-  /^(-?\d{4,6})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+  /^(-?\d{4,6})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?$/;
 /** Redshift's range: 4713 BC – 294276 AD (rule 10). We accept AD years 1 – 294276. */
 const MIN_YEAR = 1;
 const MAX_YEAR = 294276;
@@ -364,12 +406,30 @@ interface ParsedDateTime {
   hour: number;
   minute: number;
   second: number;
-  /** fraction digits, truncated to microseconds */
+  /** fraction digits, cut to microseconds */
   micros: string;
-  /** offset in minutes east of UTC, undefined when absent */
+  /** offset in seconds east of UTC, undefined when absent (RFC 3339's -00:00 is UTC too) */
   offset?: number;
+  /** non-zero fraction digits beyond microseconds were cut */
+  cut: boolean;
+  /** a leap second (:60), written as :59.999999 */
+  leap: boolean;
 }
 
+/** "Z", "+05:30", "-0330", "-03:30:52" → seconds east of UTC. */
+function offsetSeconds(z: string): number {
+  if (z === "Z" || z === "z") return 0;
+  const sign = z[0] === "-" ? -1 : 1;
+  const digits = z.slice(1).replaceAll(":", "");
+  return sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || "0") * 60 + Number(digits.slice(4, 6) || "0"));
+}
+
+/**
+ * An RFC 3339 / ISO 8601 date-time as taps send it: `T`, `t` or a space; `Z`/`z` or an offset of hours,
+ * minutes and seconds (PostgreSQL prints local mean time as -03:30:52); any number of fraction digits
+ * (cut to µs, `cut` says whether digits were lost); `24:00:00` (the end of the day, kept as the next
+ * day's 00:00:00); a leap second `:60` (`leap`). Undefined when the text is none of these.
+ */
 export function parseDateTime(s: string): ParsedDateTime | undefined {
   const m = DATETIME_RE.exec(s.trim());
   if (!m) return undefined;
@@ -378,44 +438,54 @@ export function parseDateTime(s: string): ParsedDateTime | undefined {
   const day = Number(m[3]);
   const hour = m[4] ? Number(m[4]) : 0;
   const minute = m[5] ? Number(m[5]) : 0;
-  const second = m[6] ? Number(m[6]) : 0;
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
+  let second = m[6] ? Number(m[6]) : 0;
+  const fraction = m[7] ?? "";
+  if (month < 1 || month > 12 || day < 1 || minute > 59 || second > 60) return undefined;
+  if (hour > 24 || (hour === 24 && (minute !== 0 || second !== 0 || /[1-9]/.test(fraction)))) return undefined;
   if (day > daysInMonth(year, month)) return undefined; // Feb 30 and friends
-  let offset: number | undefined;
-  const z = m[8];
-  if (z !== undefined) {
-    if (z === "Z" || z === "z") offset = 0;
-    else {
-      const sign = z[0] === "-" ? -1 : 1;
-      const digits = z.slice(1).replace(":", "");
-      offset = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0"));
-    }
+  const offset = m[8] === undefined ? undefined : offsetSeconds(m[8]);
+  let micros = fraction.slice(0, 6);
+  const cut = /[1-9]/.test(fraction.slice(6));
+  const leap = second === 60;
+  if (leap) {
+    second = 59;
+    micros = "999999";
   }
-  return { year, month, day, hour, minute, second: Math.min(second, 59), micros: (m[7] ?? "").slice(0, 6), offset };
+  const p: ParsedDateTime = { year, month, day, hour, minute, second, micros, offset, cut, leap };
+  if (hour === 24) {
+    return shift({ ...p, hour: 0 }, 86_400, p.offset);
+  }
+  return p;
 }
 
 function formatDate(y: number, mo: number, d: number): string {
   return `${pad(y, 4)}-${pad(mo)}-${pad(d)}`;
 }
 
-/** Shifts a parsed local time by its offset to UTC (for TIMESTAMP, which ignores offsets: rule 9). */
-function toUtc(p: ParsedDateTime): ParsedDateTime {
-  if (!p.offset) return p;
+/** The parsed time moved by `seconds`, through the calendar (month and year ends). */
+function shift(p: ParsedDateTime, seconds: number, offset: number | undefined): ParsedDateTime {
   const d = new Date(0);
   d.setUTCFullYear(p.year, p.month - 1, p.day);
-  d.setUTCHours(p.hour, p.minute - p.offset, p.second, 0);
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    minute: d.getUTCMinutes(),
-    second: d.getUTCSeconds(),
-    micros: p.micros,
-    offset: 0,
-  };
+  d.setUTCHours(p.hour, p.minute, p.second + seconds, 0);
+  return { ...p, year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), offset };
 }
 
+/** Shifts a parsed local time by its offset to UTC (for TIMESTAMP, which ignores offsets: rule 9). */
+function toUtc(p: ParsedDateTime): ParsedDateTime {
+  return p.offset ? shift(p, -p.offset, 0) : p;
+}
+
+/** Records what parsing had to change: digits beyond µs cut, a leap second written as :59.999999. */
+function recordTimeChanges(field: string, cut: boolean, leap: boolean, changes: RowChanges): void {
+  if (cut) changes.add(field, "TRUNCATED", "DESTINATION_SERIALIZATION_ERROR");
+  if (leap) changes.add(field, "CONVERTED", "DESTINATION_SERIALIZATION_ERROR");
+}
+
+/**
+ * TIMESTAMPTZ: the moment, in UTC. TIMESTAMP: the time as sent when it has no offset; a value with an
+ * offset is the same moment in UTC (what Redshift's COPY does too, rule 9). No offset never means the
+ * session's zone: a loader must not depend on it.
+ */
 function timestampEncoder(o: Output, field: string, withZone: boolean, policy: ValuePolicy): ValueEncoder {
   const expected = withZone ? "an ISO 8601 date-time" : "an ISO 8601 date-time (TIMESTAMP)";
   return (v, changes) => {
@@ -424,9 +494,9 @@ function timestampEncoder(o: Output, field: string, withZone: boolean, policy: V
     if (canonicalUtc(v)) return `${v.slice(0, 10)} ${v.slice(11, v.length - 1)}${withZone ? "+00" : ""}`;
     let p = parseDateTime(v);
     if (!p) return invalid(o, field, expected, v, policy, changes);
-    // No offset means UTC, for both types: a loader must not depend on the session's time zone.
     p = toUtc(p);
     if (p.year < MIN_YEAR || p.year > MAX_YEAR) return invalid(o, field, `a date-time between year ${MIN_YEAR} and ${MAX_YEAR}`, v, policy, changes);
+    recordTimeChanges(field, p.cut, p.leap, changes);
     const frac = p.micros ? `.${p.micros}` : "";
     return `${formatDate(p.year, p.month, p.day)} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}${frac}${withZone ? "+00" : ""}`;
   };
@@ -443,18 +513,37 @@ function dateEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncode
   };
 }
 
-const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?$/;
 
+/**
+ * TIMETZ keeps the offset as sent (`Z` as +00). TIME is a wall-clock time: a value with a non-zero
+ * offset is written as its UTC time of day and recorded as CONVERTED (the column has no room for the
+ * zone; a TIMETZ column, from Airbyte's time_with_timezone or a table created so, keeps it).
+ * 24:00:00 is inside Redshift's range and kept; a leap second is :59.999999, recorded.
+ */
 function timeEncoder(o: Output, field: string, withZone: boolean, policy: ValuePolicy): ValueEncoder {
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
     const m = typeof v === "string" ? TIME_RE.exec(v.trim()) : null;
-    if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) {
+    const h = m ? Number(m[1]) : 0;
+    const sec = m ? Number(m[3] ?? 0) : 0;
+    const fraction = m?.[4] ?? "";
+    if (!m || h > 24 || Number(m[2]) > 59 || sec > 60 || (h === 24 && (m[2] !== "00" || sec !== 0 || /[1-9]/.test(fraction)))) {
       return invalid(o, field, "an ISO 8601 time", v, policy, changes);
     }
-    const frac = m[4] ? `.${m[4].slice(0, 6)}` : "";
-    const zone = withZone && m[5] ? (m[5] === "Z" ? "+00" : m[5]) : "";
-    return `${m[1]}:${m[2]}:${m[3] ?? "00"}${frac}${zone}`;
+    const leap = sec === 60;
+    const cut = /[1-9]/.test(fraction.slice(6));
+    recordTimeChanges(field, cut, leap, changes);
+    const micros = leap ? "999999" : fraction.slice(0, 6);
+    const frac = micros ? `.${micros}` : "";
+    const ss = leap ? "59" : (m[3] ?? "00");
+    const z = m[5];
+    if (withZone) return `${m[1]}:${m[2]}:${ss}${frac}${z === undefined ? "" : z === "Z" || z === "z" ? "+00" : z}`;
+    const offset = z === undefined ? 0 : offsetSeconds(z);
+    if (offset === 0) return `${m[1]}:${m[2]}:${ss}${frac}`;
+    changes.add(field, "CONVERTED", "DESTINATION_SERIALIZATION_ERROR");
+    const t = (((h * 3600 + Number(m[2]) * 60 + Number(ss) - offset) % 86_400) + 86_400) % 86_400;
+    return `${pad(Math.floor(t / 3600))}:${pad(Math.floor(t / 60) % 60)}:${pad(t % 60)}${frac}`;
   };
 }
 

@@ -121,10 +121,10 @@ export function timeMicros(text: string, toUtc: boolean): bigint {
   if (toUtc && end < text.length) {
     const z = text.slice(end);
     const sign = z[0] === "-" ? -1 : 1;
-    const digits = z.slice(1).replace(":", "");
-    const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0");
+    const digits = z.slice(1).replaceAll(":", "");
+    const offsetSec = Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || "0") * 60 + Number(digits.slice(4, 6) || "0");
     const day = 86_400_000_000;
-    out = (((micros - sign * offsetMin * 60_000_000) % day) + day) % day;
+    out = (((micros - sign * offsetSec * 1_000_000) % day) + day) % day;
   }
   return BigInt(out);
 }

@@ -121,7 +121,8 @@ describe("valueEncoderFor: the CSV encoder's decisions, unquoted", () => {
     expect(conv({ kind: "integer" }, 42)).toBe(42);
     expect(conv({ kind: "boolean" }, "false")).toBe(false);
     expect(conv({ kind: "timestamptz" }, "2024-01-02T05:04:05.1234567+02:00")).toBe(BigInt(Date.UTC(2024, 0, 2, 3, 4, 5)) * 1000n + 123456n);
-    expect(conv({ kind: "numeric", precision: 10, scale: 2 }, 12.345)).toBe(1234n);
+    expect(conv({ kind: "numeric", precision: 10, scale: 2 }, 12.34)).toBe(1234n);
+    expect(conv({ kind: "numeric", precision: 10, scale: 4 }, "-12.3")).toBe(-123000n);
     expect(Buffer.from(conv({ kind: "super" }, { a: "\u0000x" }) as Uint8Array).toString()).toBe('{"a":"x"}');
   });
 });

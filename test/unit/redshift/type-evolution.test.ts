@@ -16,7 +16,7 @@ describe("evolveColumn", () => {
   });
   it("widens along the lattice", () => {
     expect(evolveColumn(T("integer"), T("bigint"))).toEqual({ action: "migrate", to: T("bigint") });
-    expect(evolveColumn(T("bigint"), T("double"))).toEqual({ action: "migrate", to: T("double") });
+    expect(evolveColumn(T("real"), T("double"))).toEqual({ action: "migrate", to: T("double") });
     expect(evolveColumn(T("bigint"), T("varchar", { length: 256 }))).toEqual({ action: "migrate", to: T("varchar", { length: 256 }) });
     expect(evolveColumn(T("boolean"), T("bigint"))).toEqual({ action: "migrate", to: T("varchar", { length: 256 }) });
     expect(evolveColumn(T("bigint"), T("super"))).toEqual({ action: "migrate", to: T("super") });
@@ -25,6 +25,38 @@ describe("evolveColumn", () => {
       action: "migrate",
       to: T("numeric", { precision: 12, scale: 4 }),
     });
+  });
+});
+
+describe("evolution never narrows digits", () => {
+  it("an exact column asked to hold floats becomes NUMERIC(38,s) keeping its integer digits, never DOUBLE", () => {
+    expect(evolveColumn(T("bigint"), T("double"))).toEqual({ action: "migrate", to: T("numeric", { precision: 38, scale: 19 }) });
+    expect(evolveColumn(T("integer"), T("real"))).toEqual({ action: "migrate", to: T("numeric", { precision: 38, scale: 28 }) });
+    expect(evolveColumn(T("numeric", { precision: 20, scale: 2 }), T("double"))).toEqual({ action: "migrate", to: T("numeric", { precision: 38, scale: 20 }) });
+    expect(evolveColumn(T("numeric", { precision: 38, scale: 10 }), T("double"))).toEqual({ action: "keep" });
+  });
+  it("integers into NUMERIC keep the integer digits of both", () => {
+    expect(evolveColumn(T("bigint"), T("numeric", { precision: 38, scale: 10 }))).toEqual({ action: "migrate", to: T("numeric", { precision: 38, scale: 10 }) });
+    expect(evolveColumn(T("bigint"), T("numeric", { precision: 20, scale: 0 }))).toEqual({ action: "migrate", to: T("numeric", { precision: 20, scale: 0 }) });
+    expect(evolveColumn(T("bigint"), T("numeric", { precision: 10, scale: 0 }))).toEqual({ action: "keep" });
+    expect(evolveColumn(T("numeric", { precision: 10, scale: 2 }), T("bigint"))).toEqual({ action: "migrate", to: T("numeric", { precision: 21, scale: 2 }) });
+    expect(evolveColumn(T("numeric", { precision: 30, scale: 10 }), T("numeric", { precision: 38, scale: 0 }))).toEqual({
+      action: "migrate",
+      to: T("numeric", { precision: 38, scale: 0 }),
+    });
+  });
+  it("a float column is kept", () => {
+    expect(evolveColumn(T("double"), T("numeric", { precision: 38, scale: 10 }))).toEqual({ action: "keep" });
+  });
+});
+
+describe("zones are never added or dropped", () => {
+  it("TIMESTAMP and TIMETZ tables keep their types", () => {
+    expect(evolveColumn(T("timestamp"), T("timestamptz"))).toEqual({ action: "keep" });
+    expect(evolveColumn(T("timestamptz"), T("timestamp"))).toEqual({ action: "keep" });
+    expect(evolveColumn(T("timetz"), T("time"))).toEqual({ action: "keep" });
+    expect(evolveColumn(T("time"), T("timetz"))).toEqual({ action: "keep" });
+    expect(evolveColumn(T("date"), T("timestamp"))).toEqual({ action: "migrate", to: T("timestamp") });
   });
 });
 
