@@ -155,6 +155,11 @@ export class LoadEngine<Checkpoint> {
     return this.sinks.get(id)?.def;
   }
 
+  /** Rows of the stream committed in this run so far (after defineStream or drainStream: all written). */
+  rowsLoaded(id: string): number {
+    return this.sinks.get(id)?.stats.rows ?? 0;
+  }
+
   /**
    * Declares or redeclares a stream. A schema or key change seals the open batch first (it was encoded for
    * the old columns) and waits for the stream's loads before altering the table.

@@ -11,6 +11,10 @@ export class StageOnlyWarehouse extends Warehouse {
   override async prepareTable(_t: TableRef, wanted: readonly ColumnDef[]): Promise<TableState> {
     return { columns: new Map(wanted.map((c) => [c.name, c.type])) };
   }
+  /** No cluster: no table exists yet. */
+  override async describe(): Promise<TableState | undefined> {
+    return undefined;
+  }
   override async prepareLoad(req: LoadRequest): Promise<PreparedLoad> {
     // No session is taken: commitLoad and abandon below never touch one.
     return { req, client: undefined as unknown as PreparedLoad["client"], stage: "", loaded: req.staged.rows, statements: [] };

@@ -58,7 +58,17 @@ function singerMetadata(runStartMs: number): MetadataColumn[] {
   ];
 }
 
+/**
+ * The two columns a stream that sends table versions needs, with or without add_metadata_columns:
+ * ACTIVATE_VERSION retires the rows of older versions by them (Singer spec, "ACTIVATE_VERSION message").
+ */
+function versionMetadata(runStartMs: number): MetadataColumn[] {
+  return singerMetadata(runStartMs).filter((m) => m.name === SDC.tableVersion || m.name === SDC.deletedAt);
+}
+
 export class SingerTarget {
+  /** Streams loaded with version columns although add_metadata_columns is off (they send versions). */
+  private readonly versioned = new Set<string>();
   readonly engine: LoadEngine<unknown>;
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly schemaFingerprints = new Map<string, string>();
@@ -230,6 +240,9 @@ export class SingerTarget {
     }
     const record = msg.record as Record<string, unknown>;
     if (this.settings.validateRecords) this.validate(stream, record);
+    if (msg.version !== undefined && !this.versioned.has(stream) && !this.settings.addMetadataColumns && !this.settings.hardDelete) {
+      return this.startVersions(stream).then(() => this.engine.write(stream, record, msg, this.receivedAt));
+    }
     return this.engine.write(stream, record, msg, this.receivedAt);
   }
 
@@ -251,12 +264,18 @@ export class SingerTarget {
     const fingerprint = JSON.stringify([msg.schema, keys]);
     if (this.schemaFingerprints.get(msg.stream) === fingerprint) return;
     const withMeta = this.settings.addMetadataColumns || this.settings.hardDelete;
+    const table = this.tableFor(msg.stream);
+    // A table that already has a version column was loaded from a stream that sends versions: its
+    // records keep carrying them, even when this run's first ACTIVATE_VERSION comes only at the end.
+    if (!withMeta && !this.versioned.has(msg.stream) && (await this.engine.warehouse.describe(table))?.columns.has(SDC.tableVersion)) {
+      this.versioned.add(msg.stream);
+    }
     const def: StreamDefinition = {
       id: msg.stream,
-      table: this.tableFor(msg.stream),
+      table,
       schema: msg.schema as Record<string, unknown>,
       keyProperties: keys,
-      metadata: withMeta ? singerMetadata(this.engine.startedAt) : [],
+      metadata: withMeta ? singerMetadata(this.engine.startedAt) : this.versioned.has(msg.stream) ? versionMetadata(this.engine.startedAt) : [],
       deletedColumn: this.settings.hardDelete && keys.length > 0 ? SDC.deletedAt : undefined,
     };
     try {
@@ -279,17 +298,38 @@ export class SingerTarget {
   }
 
   /**
-   * Rows of older table versions go: deleted (hard_delete) or marked with _sdc_deleted_at. Needs the
-   * metadata columns, which carry the version; without them the message is logged and ignored (as the
-   * Meltano SDK does).
+   * From here on the stream's rows carry their version (`_sdc_table_version`, and `_sdc_deleted_at` for
+   * soft deletes): the stream is redefined with the two columns, which are added to its table.
+   * Returns the rows this run loaded before, which carry no version.
+   */
+  private async startVersions(stream: string): Promise<number> {
+    const def = this.engine.definition(stream)!;
+    this.versioned.add(stream);
+    await this.engine.defineStream({ ...def, metadata: versionMetadata(this.engine.startedAt) });
+    this.schemaFingerprints.delete(stream);
+    return this.engine.rowsLoaded(stream);
+  }
+
+  /**
+   * Rows of older table versions go: deleted (hard_delete) or marked with _sdc_deleted_at, with or
+   * without add_metadata_columns (the version columns are added when a stream first sends versions).
+   * Rows without a version are older. If this run already loaded rows of the stream before it sent its
+   * first version, they cannot be told from older runs' rows: nothing is retired, and the log says so.
    */
   private async onActivateVersion(raw: Record<string, unknown>): Promise<void> {
     const msg = this.parse(ActivateVersionMessage, raw, "ACTIVATE_VERSION");
     const def = this.engine.definition(msg.stream);
     if (!def) throw new InputError(`line ${this.lineNumber}: ACTIVATE_VERSION for stream ${JSON.stringify(msg.stream)} before any SCHEMA for it`);
-    if (!this.settings.addMetadataColumns) {
-      this.log("warn", `ACTIVATE_VERSION for ${msg.stream} ignored: it needs add_metadata_columns`);
-      return;
+    const withMeta = this.settings.addMetadataColumns || this.settings.hardDelete;
+    if (!withMeta && !this.versioned.has(msg.stream)) {
+      const unversioned = await this.startVersions(msg.stream);
+      if (unversioned > 0) {
+        this.log(
+          "warn",
+          `ACTIVATE_VERSION ${msg.version} on ${def.table.schema}.${def.table.table}: ${unversioned} rows of this run were loaded before the stream's first version and cannot be told from older rows; no rows retired this time`,
+        );
+        return;
+      }
     }
     await this.engine.drainStream(msg.stream);
     const t = tableSql(def.table);
