@@ -17,7 +17,7 @@ import {
 } from "./messages.js";
 import { snippet } from "../input/lines.js";
 import { describeZodError } from "../input/zod-error.js";
-import { normalizeIdentifier } from "../redshift/identifiers.js";
+import { normalizeIdentifier, systemSchemaProblem } from "../redshift/identifiers.js";
 import * as sql from "../redshift/sql.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
 import type { Logger } from "../log.js";
@@ -121,6 +121,8 @@ export function planStreams(catalog: ConfiguredAirbyteCatalog, settings: Connect
       schema: normalizeIdentifier(mapped?.schema ?? namespace ?? settings.defaultSchema, rules),
       table: normalizeIdentifier(mapped?.table ?? name, rules),
     };
+    const system = systemSchemaProblem(final.schema);
+    if (system) throw new CatalogError(`stream ${JSON.stringify(id)}: ${system}`);
     const truncate = isTruncateRefresh(s);
     const loadTable = truncate ? { schema: final.schema, table: normalizeIdentifier(`${final.table}_airbyte_tmp`, rules) } : final;
     // A stream literally named `x_airbyte_tmp` must not share a table with the load table of stream `x`.

@@ -23,7 +23,18 @@ export interface MetadataColumn {
   value: (ctx: RowContext) => unknown;
   /** computed after the data columns, so it can see their changes (Airbyte's _airbyte_meta) */
   late?: boolean;
+  /**
+   * The value is the record's own property of the same name (Singer's `_sdc_deleted_at`): a schema that
+   * declares that property describes this column, and gets no second `_sdc_deleted_at_<hash>`.
+   */
+  fromRecord?: boolean;
 }
+
+/**
+ * The loader's own column in stage tables (a row's position, for dedup). Reserved: a property of that
+ * name gets a distinct column name, as it would for a metadata column.
+ */
+export const ORDINAL_COLUMN = "_tr_ordinal";
 
 export interface ColumnPlan {
   name: string;
@@ -58,11 +69,15 @@ export function desiredColumns(
   previousNames: ReadonlyMap<string, string> = new Map(),
 ): DesiredColumns {
   const props = propertiesOf(schema);
-  const reserved = new Set(metadata.map((m) => m.name));
-  const names = assignColumnNames(Object.keys(props), rules, previousNames, reserved);
+  const own = new Set(metadata.filter((m) => m.fromRecord && m.name in props).map((m) => m.name));
+  const reserved = new Set([ORDINAL_COLUMN, ...metadata.filter((m) => !own.has(m.name)).map((m) => m.name)]);
+  const previous = new Map(previousNames);
+  for (const name of own) previous.set(name, name);
+  const names = assignColumnNames(Object.keys(props), rules, previous, reserved);
   const columns: ColumnDef[] = [];
   for (const [raw, col] of names) {
     if (!(raw in props)) continue; // dropped from the newer schema: the column stays, new rows get NULL
+    if (own.has(raw)) continue; // the metadata column below is this property's column
     columns.push({ name: col, type: columnTypeFor(props[raw], mapping) });
   }
   for (const m of metadata) columns.push({ name: m.name, type: m.type });
@@ -78,13 +93,14 @@ export function planColumns(
   actual: ReadonlyMap<string, ColumnType>,
   metadata: readonly MetadataColumn[],
   policy: ValuePolicy,
+  keyColumns: readonly string[] = [],
 ): ColumnPlan[] {
   const plans: ColumnPlan[] = [];
   const byColumn = new Map<string, string>();
   for (const [raw, col] of desired.names) byColumn.set(col, raw);
   const metaByName = new Map(metadata.map((m) => [m.name, m]));
   const make = (def: ColumnDef, property?: string, meta?: MetadataColumn): ColumnPlan =>
-    columnPlan(def.name, actual.get(def.name) ?? def.type, policy, property, meta);
+    columnPlan(def.name, actual.get(def.name) ?? def.type, keyColumns.includes(def.name) ? keyPolicy(policy) : policy, property, meta);
   for (const def of desired.columns) {
     if (metaByName.has(def.name)) continue;
     plans.push(make(def, byColumn.get(def.name)));
@@ -92,6 +108,14 @@ export function planColumns(
   for (const m of metadata.filter((x) => !x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
   for (const m of metadata.filter((x) => x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
   return plans;
+}
+
+/**
+ * A key column never takes NULL for a value it cannot hold: "abc" and "def" in an integer key would
+ * become one row. Such a value fails the run (naming stream, field and line), whatever invalid_value says.
+ */
+export function keyPolicy(policy: ValuePolicy): ValuePolicy {
+  return policy.invalidValue === "fail" ? policy : { ...policy, invalidValue: "fail" };
 }
 
 export function columnPlan(name: string, type: ColumnType, policy: ValuePolicy, property?: string, meta?: MetadataColumn): ColumnPlan {

@@ -15,7 +15,7 @@ import { parseMessageLine } from "../input/json.js";
 import { singerRecordProblem } from "./envelopes.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
-import { type ColumnPlan, columnPlan } from "./table-shape.js";
+import { type ColumnPlan, columnPlan, keyPolicy } from "./table-shape.js";
 
 /** Positions reserved per unit: more than the lines a unit can hold (units are cut at ~1 MiB). */
 export const LINE_SLOTS = 2 ** 21;
@@ -288,7 +288,7 @@ export class UnitEncoder {
     let out = this.outputs.get(plan.id);
     if (!out) {
       const policy = this.setupValue!.policy;
-      const columns = plan.columns.map((c) => columnPlan(c.name, c.type, policy, c.property));
+      const columns = plan.columns.map((c) => columnPlan(c.name, c.type, plan.keyColumns.includes(c.name) ? keyPolicy(policy) : policy, c.property));
       out = new StreamOutput(plan, columns);
       this.outputs.set(plan.id, out);
     }

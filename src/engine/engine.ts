@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { type BatchTicket, CheckpointLedger } from "./ledger.js";
-import type { NameRules } from "../redshift/identifiers.js";
+import { type NameRules, truncateUtf8 } from "../redshift/identifiers.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
 import type { TypeMapping } from "../redshift/types.js";
 import { PartWriter } from "../stage/part-writer.js";
@@ -72,7 +72,8 @@ export interface StreamDefinition {
 }
 
 /** The column that carries the arrival ordinal (the record's ledger position) for in-batch dedup. */
-export const ORDINAL_COLUMN = "_tr_ordinal";
+import { ORDINAL_COLUMN } from "../encode/table-shape.js";
+export { ORDINAL_COLUMN };
 
 export class RecordError extends Error {}
 
@@ -184,8 +185,8 @@ export class LoadEngine<Checkpoint> {
     }
     const state = await this.warehouse.prepareTable(def.table, desired.columns);
     sink.names = desired.names;
-    sink.plans = planColumns(desired, state.columns, def.metadata, this.settings.policy);
     sink.keyColumns = def.keyProperties.map((k) => desired.names.get(k)!);
+    sink.plans = planColumns(desired, state.columns, def.metadata, this.settings.policy, sink.keyColumns);
     sink.rowEncoder = new CsvRowEncoder(sink.plans, sink.keyColumns);
     this.epoch++;
   }
@@ -399,7 +400,7 @@ export class LoadEngine<Checkpoint> {
     // Staging may run ahead of the previous load; loads of one stream run in order.
     const staged = (async () => {
       const parts = await batch.writer.finish();
-      const prefix = this.stager.batchPrefix(`s${sink.index}-${def.table.table.slice(0, 100)}`, this.runId, batch.number);
+      const prefix = this.stager.batchPrefix(`s${sink.index}-${truncateUtf8(def.table.table, 100)}`, this.runId, batch.number);
       try {
         return await this.stager.upload(prefix, parts);
       } finally {

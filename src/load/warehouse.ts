@@ -9,6 +9,7 @@ import type { ColumnDef, CopyAuthorization, OrderColumn, TableRef } from "../red
 import { type ColumnType, MAX_VARCHAR_BYTES, columnTypeSql, parseRedshiftType } from "../redshift/types.js";
 import type { Logger } from "../log.js";
 import { evolveColumn, migrateColumnSql } from "../redshift/type-evolution.js";
+import { truncateUtf8 } from "../redshift/identifiers.js";
 import { backoffMs, sleep } from "../retry.js";
 
 export interface ConnectionSettings {
@@ -302,7 +303,8 @@ export class Warehouse {
    */
   async prepareLoad(req: LoadRequest): Promise<PreparedLoad> {
     const client = await this.acquire();
-    const stage = `stage_${req.table.table.slice(0, 80)}_${process.pid}_${++stageCounter}`;
+    // ≤ 127 bytes whatever the table's characters: cut by bytes at a code point.
+    const stage = `stage_${truncateUtf8(req.table.table, 80)}_${process.pid}_${++stageCounter}`;
     const prepared: PreparedLoad = { req, client, stage, loaded: 0, statements: [] };
     try {
       await this.widen(client, req.table, req.widths);

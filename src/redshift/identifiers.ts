@@ -23,7 +23,11 @@ export function nameHash(raw: string): string {
   return createHash("sha1").update(raw, "utf8").digest("hex").slice(0, 8);
 }
 
-function truncateUtf8(s: string, maxBytes: number): string {
+/**
+ * Cuts a name to at most `maxBytes` UTF-8 bytes at a code-point boundary: never half a surrogate pair
+ * (which no S3 key or SQL text can carry: the AWS SDK's URI encoding throws "URI malformed" on one).
+ */
+export function truncateUtf8(s: string, maxBytes: number): string {
   if (Buffer.byteLength(s, "utf8") <= maxBytes) return s;
   let out = "";
   let bytes = 0;
@@ -34,6 +38,16 @@ function truncateUtf8(s: string, maxBytes: number): string {
     bytes += b;
   }
   return out;
+}
+
+/**
+ * Why `schema` cannot hold the loader's tables, or undefined: Redshift's system schemas (`pg_*`,
+ * `information_schema`) belong to the catalog (Redshift Database Developer Guide, "Schemas").
+ */
+export function systemSchemaProblem(schema: string): string | undefined {
+  const s = schema.toLowerCase();
+  if (s.startsWith("pg_") || s === "information_schema") return `schema ${JSON.stringify(schema)} is a Redshift system schema; choose another target schema`;
+  return undefined;
 }
 
 export interface NameRules {

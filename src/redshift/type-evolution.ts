@@ -5,7 +5,7 @@
  * widening lattice: SMALLINT → INTEGER → BIGINT → NUMERIC → REAL → DOUBLE → VARCHAR; anything → SUPER
  * only from numbers and booleans, whose text is valid JSON. A narrowing keeps the wider column.
  */
-import { quoteIdent } from "./identifiers.js";
+import { quoteIdent, truncateUtf8 } from "./identifiers.js";
 import { type ColumnType, columnTypeSql } from "./types.js";
 
 const NUMERIC_RANK: Partial<Record<ColumnType["kind"], number>> = {
@@ -99,7 +99,8 @@ export function castExpression(column: string, from: ColumnType, to: ColumnType)
  * which is harmless: every load names its columns.
  */
 export function migrateColumnSql(table: string, column: string, from: ColumnType, to: ColumnType): string[] {
-  const temp = `${column.slice(0, 100)}__tr_migrating`;
+  // ≤ 127 bytes, cut at a code point (a column name can be 127 bytes of multi-byte characters).
+  const temp = `${truncateUtf8(column, 100)}__tr_migrating`;
   return [
     `ALTER TABLE ${table} ADD COLUMN ${quoteIdent(temp)} ${columnTypeSql(to)}`,
     `UPDATE ${table} SET ${quoteIdent(temp)} = ${castExpression(column, from, to)}`,

@@ -17,7 +17,7 @@ import {
 import { LineSplitter, snippet } from "../input/lines.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
 import { parseJsonExact, parseMessageLine } from "../input/json.js";
-import { normalizeIdentifier, quoteIdent } from "../redshift/identifiers.js";
+import { normalizeIdentifier, quoteIdent, systemSchemaProblem } from "../redshift/identifiers.js";
 import { tableSql, type TableRef } from "../redshift/sql.js";
 import type { Logger } from "../log.js";
 import { InvalidValueError } from "../encode/encode.js";
@@ -44,7 +44,7 @@ function singerMetadata(runStartMs: number): MetadataColumn[] {
     { name: SDC.extractedAt, type: ts, value: (c) => c.message.time_extracted },
     { name: SDC.receivedAt, type: ts, value: (c) => c.receivedAt },
     { name: SDC.batchedAt, type: ts, value: (c) => c.batchedAt },
-    { name: SDC.deletedAt, type: ts, value: (c) => c.record._sdc_deleted_at },
+    { name: SDC.deletedAt, type: ts, value: (c) => c.record._sdc_deleted_at, fromRecord: true },
     // Increases across runs too: start time in µs-ish units plus the record's position.
     { name: SDC.sequence, type: big, value: (c) => c.record._sdc_sequence ?? runStartMs * 1_000_000 + c.position },
     { name: SDC.tableVersion, type: big, value: (c) => c.message.version },
@@ -67,6 +67,8 @@ function versionMetadata(runStartMs: number): MetadataColumn[] {
 }
 
 export class SingerTarget {
+  /** schema.table → the stream loading it: two streams never share a table. */
+  private readonly tableOwners = new Map<string, string>();
   /** Streams loaded with version columns although add_metadata_columns is off (they send versions). */
   private readonly versioned = new Set<string>();
   readonly engine: LoadEngine<unknown>;
@@ -264,7 +266,7 @@ export class SingerTarget {
     const fingerprint = JSON.stringify([msg.schema, keys]);
     if (this.schemaFingerprints.get(msg.stream) === fingerprint) return;
     const withMeta = this.settings.addMetadataColumns || this.settings.hardDelete;
-    const table = this.tableFor(msg.stream);
+    const table = this.claimTable(msg.stream);
     // A table that already has a version column was loaded from a stream that sends versions: its
     // records keep carrying them, even when this run's first ACTIVATE_VERSION comes only at the end.
     if (!withMeta && !this.versioned.has(msg.stream) && (await this.engine.warehouse.describe(table))?.columns.has(SDC.tableVersion)) {
@@ -289,6 +291,26 @@ export class SingerTarget {
       this.ajv ??= new Ajv({ allErrors: false, strict: false, validateFormats: false });
       this.validators.set(msg.stream, this.ajv.compile(msg.schema));
     }
+  }
+
+  /**
+   * The stream's table, refused when it is a system schema's or another stream's: streams whose names
+   * normalise alike (`R3` and `r3`) would merge their rows into one table.
+   */
+  private claimTable(stream: string): TableRef {
+    const table = this.tableFor(stream);
+    const where = `line ${this.lineNumber} (stream ${JSON.stringify(stream)})`;
+    const system = systemSchemaProblem(table.schema);
+    if (system) throw new InputError(`${where}: ${system}`);
+    const key = `${table.schema}.${table.table}`;
+    const owner = this.tableOwners.get(key);
+    if (owner !== undefined && owner !== stream) {
+      throw new InputError(
+        `${where}: streams ${JSON.stringify(owner)} and ${JSON.stringify(stream)} would both load into table ${key}; map one of them elsewhere with stream_mapping`,
+      );
+    }
+    this.tableOwners.set(key, stream);
+    return table;
   }
 
   private onState(raw: Record<string, unknown>): undefined {

@@ -64,3 +64,28 @@ describe("assignColumnNames", () => {
     expect(m.get("_sdc_batched_at")).toMatch(/^_sdc_batched_at_[0-9a-f]{8}$/);
   });
 });
+
+describe("issue 11: names cut at code points, internal names within 127 bytes, system schemas", () => {
+  it("truncateUtf8 never leaves half a surrogate pair", async () => {
+    const { truncateUtf8 } = await import("../../../src/redshift/identifiers.js");
+    const s = `${"a".repeat(99)}𝐀𝐀`;
+    const cut = truncateUtf8(s, 101);
+    expect(cut).toBe("a".repeat(99));
+    expect(() => encodeURIComponent(cut)).not.toThrow();
+  });
+  it("a migration's temporary column of a 127-byte name stays within 127 bytes", async () => {
+    const { migrateColumnSql } = await import("../../../src/redshift/type-evolution.js");
+    const name = `${"é".repeat(63)}x`;
+    const temp = /ADD COLUMN "([^"]+)"/.exec(migrateColumnSql('"s"."t"', name, { kind: "bigint" }, { kind: "varchar", length: 256 })[0]!)![1]!;
+    expect(Buffer.byteLength(temp, "utf8")).toBeLessThanOrEqual(127);
+    expect(temp.endsWith("__tr_migrating")).toBe(true);
+  });
+  it("system schemas are named as such", async () => {
+    const { systemSchemaProblem } = await import("../../../src/redshift/identifiers.js");
+    expect(systemSchemaProblem("pg_catalog")).toMatch(/system schema/);
+    expect(systemSchemaProblem("information_schema")).toMatch(/system schema/);
+    expect(systemSchemaProblem("PG_INTERNAL")).toMatch(/system schema/);
+    expect(systemSchemaProblem("public")).toBeUndefined();
+    expect(systemSchemaProblem("pgdata")).toBeUndefined();
+  });
+});
