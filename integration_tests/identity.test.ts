@@ -121,3 +121,38 @@ describe("system schemas are never targets", () => {
     expect(JSON.stringify(r.traces)).toMatch(/pg_catalog.*Redshift system schema/);
   });
 });
+
+describe("columns resolve against the columns the table already has", () => {
+  it("a rerun that adds userid beside an existing UserId keeps UserId's values in UserId's column", async () => {
+    const schema = uniqueSchema("id_cols");
+    const cfg = configFor(schema);
+    const first = await runSinger(cfg, lines(schemaMsg("t", { id: { type: "integer" }, UserId: { type: "string" } }), record("t", { id: 1, UserId: "from-UserId-1" })));
+    expect(first.code, first.stderr.join("\n")).toBe(0);
+    const second = await runSinger(
+      cfg,
+      lines(schemaMsg("t", { id: { type: "integer" }, UserId: { type: "string" }, userid: { type: "string" } }), record("t", { id: 2, UserId: "from-UserId-2", userid: "from-userid" })),
+    );
+    expect(second.code, second.stderr.join("\n")).toBe(0);
+    const cols = Object.keys(await columns(schema, "t"));
+    const other = cols.find((c) => c.startsWith("userid_"));
+    expect(other).toMatch(/^userid_[0-9a-f]{8}$/);
+    // a third run, properties in the other order: the same mapping
+    const third = await runSinger(cfg, lines(schemaMsg("t", { id: { type: "integer" }, userid: { type: "string" }, UserId: { type: "string" } }), record("t", { id: 3, UserId: "from-UserId-3", userid: "from-userid-3" })));
+    expect(third.code, third.stderr.join("\n")).toBe(0);
+    expect((await rows(schema, "t", "id")).map((x) => [x.userid, x[other!]])).toEqual([
+      ["from-UserId-1", null],
+      ["from-UserId-2", "from-userid"],
+      ["from-UserId-3", "from-userid-3"],
+    ]);
+  });
+
+  it("a column's property survives a type migration", async () => {
+    const schema = uniqueSchema("id_mig");
+    const cfg = configFor(schema);
+    expect((await runSinger(cfg, lines(schemaMsg("t", { id: { type: "integer" }, Amount: { type: "integer" } }), record("t", { id: 1, Amount: 5 })))).code).toBe(0);
+    expect((await runSinger(cfg, lines(schemaMsg("t", { id: { type: "integer" }, Amount: { type: "string" } }), record("t", { id: 2, Amount: "x" })))).code).toBe(0);
+    const r = await runSinger(cfg, lines(schemaMsg("t", { id: { type: "integer" }, amount: { type: "string" }, Amount: { type: "string" } }), record("t", { id: 3, Amount: "y", amount: "z" })));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect((await rows(schema, "t", "id")).map((x) => x.amount)).toEqual(["5", "x", "y"]);
+  });
+});

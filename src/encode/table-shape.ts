@@ -78,7 +78,7 @@ export function desiredColumns(
   for (const [raw, col] of names) {
     if (!(raw in props)) continue; // dropped from the newer schema: the column stays, new rows get NULL
     if (own.has(raw)) continue; // the metadata column below is this property's column
-    columns.push({ name: col, type: columnTypeFor(props[raw], mapping) });
+    columns.push(raw === col ? { name: col, type: columnTypeFor(props[raw], mapping) } : { name: col, type: columnTypeFor(props[raw], mapping), property: raw });
   }
   for (const m of metadata) columns.push({ name: m.name, type: m.type });
   return { names, columns };

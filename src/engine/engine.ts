@@ -29,6 +29,7 @@ import {
   type RowContext,
   desiredColumns,
   planColumns,
+  propertiesOf,
 } from "../encode/table-shape.js";
 
 export interface BatchLimits {
@@ -176,7 +177,9 @@ export class LoadEngine<Checkpoint> {
       sink = new StreamSink(def, this.sinks.size, this.runDir);
       this.sinks.set(def.id, sink);
     }
-    const desired: DesiredColumns = desiredColumns(def.schema, this.settings.typeMapping, this.settings.names, def.metadata, sink.names);
+    // A stream's first definition in a run resolves its properties against the columns its table has.
+    const previous = sink.names.size > 0 ? sink.names : await this.existingNames(def);
+    const desired: DesiredColumns = desiredColumns(def.schema, this.settings.typeMapping, this.settings.names, def.metadata, previous);
     const missingKeys = def.keyProperties.filter((k) => !desired.names.has(k));
     if (missingKeys.length > 0) {
       throw new RecordError(
@@ -189,6 +192,24 @@ export class LoadEngine<Checkpoint> {
     sink.plans = planColumns(desired, state.columns, def.metadata, this.settings.policy, sink.keyColumns);
     sink.rowEncoder = new CsvRowEncoder(sink.plans, sink.keyColumns);
     this.epoch++;
+  }
+
+  /**
+   * Property → column for the properties the table already holds: a column's recorded property (its
+   * comment), else the property of the column's own name. So a rerun maps every property to the column
+   * that held it, even when a new property normalises to the same name (`UserId` held `userid`, then
+   * `userid` arrives: it gets `userid_<hash>`, UserId keeps its column).
+   */
+  private async existingNames(def: StreamDefinition): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    const state = await this.warehouse.describe(def.table);
+    if (!state) return names;
+    const props = propertiesOf(def.schema);
+    for (const col of state.columns.keys()) {
+      const raw = state.properties?.get(col) ?? col;
+      if (Object.hasOwn(props, raw) && !names.has(raw)) names.set(raw, col);
+    }
+    return names;
   }
 
   /**

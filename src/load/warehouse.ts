@@ -55,6 +55,8 @@ export class LoadError extends Error {
 
 export interface TableState {
   columns: Map<string, ColumnType>;
+  /** column → the property it holds, where the loader recorded one (commentColumn) */
+  properties?: Map<string, string>;
 }
 
 export interface LoadRequest {
@@ -175,14 +177,17 @@ export class Warehouse {
   }
 
   async describe(t: TableRef): Promise<TableState | undefined> {
-    const r = await this.pool.query<{ column_name: string; column_type: string }>(sql.describeTable(t));
+    const r = await this.pool.query<{ column_name: string; column_type: string; column_comment: string | null }>(sql.describeTable(t));
     if (r.rows.length === 0) return undefined;
     const columns = new Map<string, ColumnType>();
+    const properties = new Map<string, string>();
     for (const row of r.rows) {
       const type = parseRedshiftType(row.column_type) ?? { kind: "super" as const };
       columns.set(row.column_name, type);
+      const property = sql.propertyOfComment(row.column_comment);
+      if (property !== undefined) properties.set(row.column_name, property);
     }
-    return { columns };
+    return { columns, properties };
   }
 
   /**
@@ -197,6 +202,7 @@ export class Warehouse {
     let state = this.tables.get(this.key(t)) ?? (await this.describe(t));
     if (!state) {
       await this.pool.query(sql.createTable(t, wanted));
+      for (const c of wanted) await this.recordProperty(t, c);
       state = (await this.describe(t)) ?? { columns: new Map(wanted.map((c) => [c.name, c.type])) };
       this.log("info", `created table ${t.schema}.${t.table} with ${wanted.length} columns`);
     } else {
@@ -208,7 +214,9 @@ export class Warehouse {
           continue;
         }
         await this.pool.query(sql.addColumn(t, c));
+        await this.recordProperty(t, c);
         state.columns.set(c.name, c.type);
+        if (c.property !== undefined && c.property !== c.name) (state.properties ??= new Map()).set(c.name, c.property);
         this.log("info", `added column ${t.schema}.${t.table}.${c.name} ${columnTypeSql(c.type)}`);
       }
     }
@@ -248,6 +256,11 @@ export class Warehouse {
     }
   }
 
+  /** Comments a column with the property it holds, when their names differ (see sql.commentColumn). */
+  private async recordProperty(t: TableRef, c: ColumnDef): Promise<void> {
+    if (c.property !== undefined && c.property !== c.name) await this.pool.query(sql.commentColumn(t, c.name, c.property));
+  }
+
   /** Changes a column's type in place, in one transaction, keeping every value (rule 28). */
   private async migrateColumn(t: TableRef, column: string, from: ColumnType, to: ColumnType, state: TableState): Promise<void> {
     await this.transaction(migrateColumnSql(sql.tableSql(t), column, from, to), {
@@ -255,6 +268,9 @@ export class Warehouse {
       alreadyDone: async () => (await this.describe(t))?.columns.get(column)?.kind === to.kind,
     });
     state.columns.set(column, to);
+    // The new column replaced the old one, and its comment with it.
+    const property = state.properties?.get(column);
+    if (property !== undefined) await this.recordProperty(t, { name: column, type: to, property });
     this.log("info", `changed ${t.schema}.${t.table}.${column} from ${columnTypeSql(from)} to ${columnTypeSql(to)}, values kept`);
   }
 

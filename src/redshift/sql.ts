@@ -25,6 +25,25 @@ export interface TableRef {
 export interface ColumnDef {
   name: string;
   type: ColumnType;
+  /** the property the column holds, when its name differs from the column's (kept as the column's comment) */
+  property?: string;
+}
+
+const PROPERTY_COMMENT = "property: ";
+
+/**
+ * Records which property a column holds, so a later run maps the property back to it even when
+ * another property now normalises to the same name (`UserId` held `userid`; `userid` is added later).
+ * COMMENT ON COLUMN, read back with col_description: Redshift Database Developer Guide, "COMMENT"
+ * (which needs the table's owner, as ADD COLUMN does).
+ */
+export function commentColumn(t: TableRef, column: string, property: string): string {
+  return `COMMENT ON COLUMN ${tableSql(t)}.${quoteIdent(column)} IS ${quoteLiteral(PROPERTY_COMMENT + property)}`;
+}
+
+/** The property a column's comment names (see commentColumn), or undefined. */
+export function propertyOfComment(comment: string | null | undefined): string | undefined {
+  return typeof comment === "string" && comment.startsWith(PROPERTY_COMMENT) ? comment.slice(PROPERTY_COMMENT.length) : undefined;
 }
 
 export const tableSql = (t: TableRef): string => qualifiedName(t.schema, t.table);
@@ -58,7 +77,8 @@ export function dropTable(t: TableRef | string, ifExists = true): string {
 /** The catalog query for a table's columns: `format_type` prints types the way parseRedshiftType reads them. */
 export function describeTable(t: TableRef): string {
   return (
-    "SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type " +
+    "SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type, " +
+    "col_description(a.attrelid, a.attnum) AS column_comment " +
     "FROM pg_catalog.pg_attribute a " +
     "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid " +
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " +

@@ -219,17 +219,22 @@ describe("UnitEncoder: keys", () => {
     expect(ev.keys).toEqual(mainThreadRows(p, records, [0, 1, 2, 3]).keys);
   });
 
-  it("a NULL key (null, or a value the encoder NULLs) is flagged and the keys are no longer packed", () => {
+  it("a NULL key is flagged and the keys are no longer packed", () => {
     const p = plan("t");
     const e = encoder([p]);
-    const r = e.encode(unit(rec("t", { id: 1 }), rec("t", { id: null }), stateLine(0), rec("t", { id: 2 }), rec("t", { id: "not a number" })), 0, 1);
+    const r = e.encode(unit(rec("t", { id: 1 }), rec("t", { id: null }), stateLine(0), rec("t", { id: 2 }), rec("t", { id: null })), 0, 1);
     const [a, b] = rowsOf(r);
     expect(a!.nullKeys).toBe(true);
     expect(a!.keys).toEqual([1, "\\N"]);
     expect(b!.nullKeys).toBe(true);
     expect(b!.keys).toEqual([2, "\\N"]);
-    expect(split(b!)[1]).toBe(`\\N,\\N,\\N,\\N,\\N,4\n`);
-    expect(b!.changes).toEqual([["id: NULLED (DESTINATION_SERIALIZATION_ERROR)", 1]]);
+  });
+
+  it("a key value the key column cannot hold is never NULLed: the record goes back to the main thread, which fails the run", () => {
+    const e = encoder([plan("t")]); // invalid_value: null, the default
+    const r = e.encode(unit(rec("t", { id: 1 }), rec("t", { id: "not a number" }), rec("t", { id: 3 })), 0, 1);
+    expect(r.events.map((x) => x.kind)).toEqual(["rows", "line"]);
+    expect(r.events[1]).toMatchObject({ kind: "line", index: 1, text: rec("t", { id: "not a number" }) });
   });
 
   it("composite keys: one identity per row from the encoded key fields", () => {

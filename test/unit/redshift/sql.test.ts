@@ -141,3 +141,13 @@ describe("SQL builders (golden)", () => {
     );
   });
 });
+
+describe("column comments record the property a column holds (issue 11)", () => {
+  it("COMMENT ON COLUMN, read back by propertyOfComment", async () => {
+    const { commentColumn, propertyOfComment } = await import("../../../src/redshift/sql.js");
+    expect(commentColumn({ schema: "s", table: "t" }, "userid", "UserId's")).toBe(`COMMENT ON COLUMN "s"."t"."userid" IS 'property: UserId''s'`);
+    expect(propertyOfComment("property: UserId")).toBe("UserId");
+    expect(propertyOfComment("a human's note")).toBeUndefined();
+    expect(propertyOfComment(null)).toBeUndefined();
+  });
+});
