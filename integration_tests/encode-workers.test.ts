@@ -257,11 +257,11 @@ describe("encode workers: schema changes, limits, upserts", () => {
       { after: false, n: 15_000, extras: 0, amounts: before, matching: 0 },
       { after: true, n: 15_000, extras: 15_000, amounts: after, matching: 15_000 },
     ]);
-    expect(await scalar(`SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}' AND c.relname = 't' AND a.attname = 'amount'`)).toBe("double precision");
+    expect(await scalar(`SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}' AND c.relname = 't' AND a.attname = 'amount'`)).toBe("numeric(38,19)"); // never DOUBLE: BIGINT's digits stay
     // the rows around the change are intact
     const edge = await dump(schema, "t");
-    expect(edge[14_998]).toMatchObject({ id: "14999", amount: "44997", extra: null, note: "note 14999" });
-    expect(edge[15_000]).toMatchObject({ id: "15001", amount: "15001.5", extra: "e15001", note: "note 15001" });
+    expect(edge[14_998]).toMatchObject({ id: "14999", amount: "44997.0000000000000000000", extra: null, note: "note 14999" });
+    expect(edge[15_000]).toMatchObject({ id: "15001", amount: "15001.5000000000000000000", extra: "e15001", note: "note 15001" });
   });
 
   it("batch_size_rows 7,000 over 40,000 records: 6 batches (5 × 7,000 + 5,000), all rows, every STATE", async () => {

@@ -37,9 +37,9 @@ describe("names of 64..127 bytes", () => {
     ] as sql.ColumnDef[]));
     const described = await c.query(sql.describeTable(t));
     expect(described.rows).toEqual([
-      { column_name: "id", column_type: "bigint" },
-      { column_name: col100, column_type: "character varying(10)" },
-      { column_name: col127, column_type: "timestamp with time zone" },
+      { column_name: "id", column_type: "bigint", column_comment: null },
+      { column_name: col100, column_type: "character varying(10)", column_comment: null },
+      { column_name: col127, column_type: "timestamp with time zone", column_comment: null },
     ]);
     const info = await c.query(
       `SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name IN ('${table}') ORDER BY ordinal_position`,
@@ -91,8 +91,8 @@ describe("names of 64..127 bytes", () => {
     await c.query(`ALTER TABLE ${sql.tableSql(renamed)} RENAME COLUMN ${q(col)} TO ${q(col2)}`);
     const described = await c.query(sql.describeTable(renamed));
     expect(described.rows).toEqual([
-      { column_name: "id", column_type: "bigint" },
-      { column_name: col2, column_type: "character varying(300)" },
+      { column_name: "id", column_type: "bigint", column_comment: null },
+      { column_name: col2, column_type: "character varying(300)", column_comment: null },
     ]);
     expect((await c.query(sql.describeTable(t))).rows).toEqual([]);
   });
