@@ -17,7 +17,7 @@ import { type ParquetColumn, ParquetPartWriter } from "../stage/parquet-part-wri
 import { parquetConverter, parquetField } from "../encode/parquet-values.js";
 import type { S3Stager } from "../stage/s3-stager.js";
 import type { Logger } from "../log.js";
-import type { Warehouse } from "../load/warehouse.js";
+import type { TableState, Warehouse } from "../load/warehouse.js";
 import { RowChanges, changeKey, type ValueChange, type ValuePolicy } from "../encode/encode.js";
 import { BatchKeys } from "../encode/batch-keys.js";
 import { CsvRowEncoder } from "../encode/row-encoder.js";
@@ -53,6 +53,23 @@ export interface EngineSettings {
   fileFormat?: "csv_gzip" | "parquet";
 }
 
+/**
+ * Property → column for the properties the table already holds: a column's recorded property (its
+ * comment), else the property of the column's own name. So a rerun maps every property to the column
+ * that held it, even when a new property normalises to the same name (`UserId` held `userid`, then
+ * `userid` arrives: it gets `userid_<hash>`, UserId keeps its column).
+ */
+function existingNames(def: StreamDefinition, state: TableState | undefined): Map<string, string> {
+  const names = new Map<string, string>();
+  if (!state) return names;
+  const props = propertiesOf(def.schema);
+  for (const col of state.columns.keys()) {
+    const raw = state.properties?.get(col) ?? col;
+    if (Object.hasOwn(props, raw) && !names.has(raw)) names.set(raw, col);
+  }
+  return names;
+}
+
 /** What a front end tells the engine about a stream. */
 export interface StreamDefinition {
   /** the stream's identity in the ledger (Singer stream name, Airbyte namespace+name) */
@@ -64,6 +81,11 @@ export interface StreamDefinition {
   metadata: readonly MetadataColumn[];
   /** column whose non-NULL value marks a delete (hard delete / CDC) */
   deletedColumn?: string;
+  /**
+   * Metadata to use instead of `metadata` when the table already has `column` (Singer: a table with
+   * `_sdc_table_version` keeps getting versions). Read from the same catalog query as the columns.
+   */
+  metadataIfTableHas?: { column: string; metadata: readonly MetadataColumn[]; used: () => void };
   /** in-batch dedup order (column names), newest first after the arrival ordinal */
   dedupOrder?: readonly OrderColumn[];
   /** cross-batch: replace an existing row only if the staged one is at least as new by these */
@@ -178,7 +200,17 @@ export class LoadEngine<Checkpoint> {
       this.sinks.set(def.id, sink);
     }
     // A stream's first definition in a run resolves its properties against the columns its table has.
-    const previous = sink.names.size > 0 ? sink.names : await this.existingNames(def);
+    let previous = sink.names;
+    if (previous.size === 0) {
+      const existing = await this.warehouse.describe(def.table);
+      const alt = def.metadataIfTableHas;
+      if (alt && existing?.columns.has(alt.column)) {
+        def = { ...def, metadata: alt.metadata };
+        sink.def = def;
+        alt.used();
+      }
+      previous = existingNames(def, existing);
+    }
     const desired: DesiredColumns = desiredColumns(def.schema, this.settings.typeMapping, this.settings.names, def.metadata, previous);
     const missingKeys = def.keyProperties.filter((k) => !desired.names.has(k));
     if (missingKeys.length > 0) {
@@ -192,24 +224,6 @@ export class LoadEngine<Checkpoint> {
     sink.plans = planColumns(desired, state.columns, def.metadata, this.settings.policy, sink.keyColumns);
     sink.rowEncoder = new CsvRowEncoder(sink.plans, sink.keyColumns);
     this.epoch++;
-  }
-
-  /**
-   * Property → column for the properties the table already holds: a column's recorded property (its
-   * comment), else the property of the column's own name. So a rerun maps every property to the column
-   * that held it, even when a new property normalises to the same name (`UserId` held `userid`, then
-   * `userid` arrives: it gets `userid_<hash>`, UserId keeps its column).
-   */
-  private async existingNames(def: StreamDefinition): Promise<Map<string, string>> {
-    const names = new Map<string, string>();
-    const state = await this.warehouse.describe(def.table);
-    if (!state) return names;
-    const props = propertiesOf(def.schema);
-    for (const col of state.columns.keys()) {
-      const raw = state.properties?.get(col) ?? col;
-      if (Object.hasOwn(props, raw) && !names.has(raw)) names.set(raw, col);
-    }
-    return names;
   }
 
   /**

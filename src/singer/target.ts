@@ -267,17 +267,18 @@ export class SingerTarget {
     if (this.schemaFingerprints.get(msg.stream) === fingerprint) return;
     const withMeta = this.settings.addMetadataColumns || this.settings.hardDelete;
     const table = this.claimTable(msg.stream);
-    // A table that already has a version column was loaded from a stream that sends versions: its
-    // records keep carrying them, even when this run's first ACTIVATE_VERSION comes only at the end.
-    if (!withMeta && !this.versioned.has(msg.stream) && (await this.engine.warehouse.describe(table))?.columns.has(SDC.tableVersion)) {
-      this.versioned.add(msg.stream);
-    }
     const def: StreamDefinition = {
       id: msg.stream,
       table,
       schema: msg.schema as Record<string, unknown>,
       keyProperties: keys,
       metadata: withMeta ? singerMetadata(this.engine.startedAt) : this.versioned.has(msg.stream) ? versionMetadata(this.engine.startedAt) : [],
+      // A table that already has a version column was loaded from a stream that sends versions: its
+      // records keep carrying them, even when this run's first ACTIVATE_VERSION comes only at the end.
+      metadataIfTableHas:
+        withMeta || this.versioned.has(msg.stream)
+          ? undefined
+          : { column: SDC.tableVersion, metadata: versionMetadata(this.engine.startedAt), used: () => this.versioned.add(msg.stream) },
       deletedColumn: this.settings.hardDelete && keys.length > 0 ? SDC.deletedAt : undefined,
     };
     try {
