@@ -26,7 +26,7 @@ import type { S3Reader } from "./s3.js";
 
 export interface GatewayFaults {
   commitFailures: number;
-  dropOn: Array<"copy" | "merge">;
+  dropOn: Array<"copy" | "merge" | "commit" | "commit-lost">;
   sqlLatencyMs: number;
 }
 
@@ -386,7 +386,7 @@ export class Session {
         r.kind === "copy-s3" ||
         r.kind === "truncate" ||
         r.kind === "alter-type" ||
-        (r.kind === "commit" && f.commitFailures > 0) ||
+        (r.kind === "commit" && (f.commitFailures > 0 || f.dropOn.includes("commit") || f.dropOn.includes("commit-lost"))) ||
         (r.kind === "merge" && f.dropOn.includes("merge")),
     );
     if (!special) {
@@ -416,6 +416,17 @@ export class Session {
         if (this.txStatus === "T") await this.internal("COMMIT");
         return this.forwarded(this.finalSql(r));
       case "commit":
+        if (this.txStatus === "T" && (f.dropOn.includes("commit") || f.dropOn.includes("commit-lost"))) {
+          const applied = f.dropOn.includes("commit-lost");
+          f.dropOn.splice(f.dropOn.indexOf(applied ? "commit-lost" : "commit"), 1);
+          // "commit-lost": the server applies it, only its answer is lost; "commit": it never reaches the
+          // server (the backend rolls back as the session ends).
+          if (applied) await this.internal(this.finalSql(r));
+          this.collector = () => {};
+          this.client.destroy();
+          this.destroy();
+          return false;
+        }
         if (f.commitFailures > 0 && this.txStatus === "T") {
           f.commitFailures--;
           await this.internal("ROLLBACK");

@@ -28,6 +28,10 @@ export interface FaultControls {
   dropConnectionDuringNextCopy(): void;
   /** The next MERGE reaches the server, then the client connection drops. */
   dropConnectionDuringNextMerge(): void;
+  /** The next COMMIT of an open transaction never reaches the server: the client connection drops. */
+  dropConnectionDuringNextCommit(): void;
+  /** The next COMMIT of an open transaction is applied, then the client connection drops before its answer. */
+  loseNextCommitAnswer(): void;
   /** The next n COMMITs of an open transaction roll back and fail with XX000 "1023 ... Serializable isolation violation". */
   failNextCommit(n?: number): void;
   /** Closes every client connection now. */
@@ -101,6 +105,8 @@ export async function startLocalRedshift(options: LocalRedshiftOptions = {}): Pr
       sqlLatency: (ms) => void (gatewayFaults.sqlLatencyMs = ms),
       dropConnectionDuringNextCopy: () => void gatewayFaults.dropOn.push("copy"),
       dropConnectionDuringNextMerge: () => void gatewayFaults.dropOn.push("merge"),
+      dropConnectionDuringNextCommit: () => void gatewayFaults.dropOn.push("commit"),
+      loseNextCommitAnswer: () => void gatewayFaults.dropOn.push("commit-lost"),
       failNextCommit: (n = 1) => void (gatewayFaults.commitFailures += n),
       dropAllConnections: () => gw.dropAll(),
       reset: () => {
