@@ -25,7 +25,7 @@ const MAY_IMPORT = {
   config: [],
   input: [],
 };
-const LEAVES = ["log", "io", "retry"];
+const LEAVES = ["log", "io", "retry", "errors"];
 
 const forbidden = [
   {

@@ -1,7 +1,8 @@
 /**
  * The Singer load path under warehouse faults, on its own stand-in (armed faults must not leak into other
- * files' tests): a serialization conflict at COMMIT is retried whole (rule 29); a connection lost in the
- * middle of a load fails the run with nothing committed and no STATE past it.
+ * files' tests): a serialization conflict at COMMIT is retried whole (rule 29); a connection lost during
+ * COPY, MERGE or COMMIT re-runs the batch's load on a fresh session, and the load journal keeps a COMMIT
+ * whose answer was lost from being applied twice; S3 faults end in one error naming the object.
  */
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
@@ -36,7 +37,7 @@ describe("warehouse faults", () => {
     h.rs.faults.failNextCommit(2);
     const r = await runSinger({ ...h.rs.config, schema }, input(schema));
     expect(r.code, r.stderr.join("\n")).toBe(0);
-    expect(r.stderr.join("\n")).toMatch(/load of 2 rows into fault_retry\.t failed .*1023.*retrying in \d+ ms \(attempt 2 of 5\)/);
+    expect(r.stderr.join("\n")).toMatch(/load of batch 1 of stream "t" into fault_retry\.t failed .*1023.*retrying in \d+ ms \(attempt 2 of 5\)/);
     expect(await ids(schema)).toEqual([1, 2]);
     expect(r.states).toEqual([{ schema }]);
   });
@@ -51,20 +52,49 @@ describe("warehouse faults", () => {
     expect(await ids(schema)).toEqual([]);
   });
 
-  it("a connection dropped mid-COPY fails the run: nothing committed, no STATE", async () => {
-    const schema = "fault_copy_drop";
-    h.rs.faults.dropConnectionDuringNextCopy();
-    const r = await runSinger({ ...h.rs.config, schema }, input(schema));
-    expect(r.code).toBe(1);
-    expect(r.states).toEqual([]);
-    expect(await ids(schema)).toEqual([]);
+  for (const [moment, arm] of [
+    ["COPY", () => h.rs.faults.dropConnectionDuringNextCopy()],
+    ["MERGE", () => h.rs.faults.dropConnectionDuringNextMerge()],
+    ["COMMIT (never applied)", () => h.rs.faults.dropConnectionDuringNextCommit()],
+  ] as const) {
+    it(`a connection dropped during ${moment}: the batch is loaded again on a fresh session, once`, async () => {
+      const schema = `fault_drop_${moment.split(" ")[0]!.toLowerCase()}`;
+      arm();
+      const r = await runSinger({ ...h.rs.config, schema, retry_base_delay_ms: 10 }, input(schema));
+      expect(r.code, r.stderr.join("\n")).toBe(0);
+      expect(r.stderr.join("\n")).toMatch(/load of batch 1 of stream "t" into fault_drop_\w+\.t: connection lost .*attempt 2 of 5/);
+      expect(await ids(schema)).toEqual([1, 2]);
+      expect(r.states).toEqual([{ schema }]);
+    });
+  }
+
+  it("a COMMIT applied whose answer is lost is not applied again (append stream: no duplicates)", async () => {
+    const schema = "fault_commit_lost";
+    h.rs.faults.loseNextCommitAnswer();
+    const append = input(schema).replace('"key_properties":["id"]', '"key_properties":[]');
+    const r = await runSinger({ ...h.rs.config, schema, retry_base_delay_ms: 10 }, append);
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(r.stderr.join("\n")).toMatch(/the load journal shows the COMMIT was applied/);
+    expect(await ids(schema)).toEqual([1, 2]);
+    expect(r.states).toEqual([{ schema }]);
+    const c = new pg.Client(h.rs.pg);
+    await c.connect();
+    try {
+      const j = await c.query(`SELECT stream, batch_number, row_count, target_table FROM "${schema}"._target_redshift_load_journal`);
+      expect(j.rows).toEqual([{ stream: "t", batch_number: "1", row_count: "2", target_table: `${schema}.t` }]);
+    } finally {
+      await c.end();
+    }
   });
 
-  it("a connection dropped as the MERGE runs: the transaction never committed, no STATE", async () => {
-    const schema = "fault_merge_drop";
-    h.rs.faults.dropConnectionDuringNextMerge();
-    const r = await runSinger({ ...h.rs.config, schema }, input(schema));
+  it("connections lost on every attempt: one error naming stream and table, nothing committed, no STATE", async () => {
+    const schema = "fault_drop_always";
+    for (let i = 0; i < 3; i++) h.rs.faults.dropConnectionDuringNextMerge();
+    const r = await runSinger({ ...h.rs.config, schema, retry_attempts: 3, retry_base_delay_ms: 10 }, input(schema));
     expect(r.code).toBe(1);
+    const errors = r.stderr.filter((l) => / ERROR /.test(l));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/load of batch 1 of stream "t" into fault_drop_always\.t \(after 3 attempts\) failed: Connection terminated/);
     expect(r.states).toEqual([]);
     expect(await ids(schema)).toEqual([]);
   });

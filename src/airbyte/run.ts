@@ -91,7 +91,7 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
     const settings = settingsOf(config);
     warehouse = new Warehouse(settings.connection, settings.load, s.log);
     settings.engine.partsPerBatch = await warehouse.sliceCount();
-    stager = new S3Stager(settings.s3);
+    stager = new S3Stager(settings.s3, s.log);
     const w = warehouse;
     const st = stager;
     const engineSettings = settings.engine;

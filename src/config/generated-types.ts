@@ -175,6 +175,26 @@ export interface TargetRedshiftConfig {
    */
   purge_staging_files?: boolean;
   /**
+   * How many times a failing network step is tried in all before the run fails: an S3 request (throttling, 5xx, timeout, dropped connection), a batch's load after a lost warehouse connection (re-run whole on a fresh session from the staged files; a load-journal table in the target schema, _target_redshift_load_journal, keeps a COMMIT whose answer was lost from being applied twice), and a transaction that hit a serialization conflict. Each retry is logged with its attempt number and cause.
+   */
+  retry_attempts?: number;
+  /**
+   * Wait before the first retry; each further retry waits twice as long, with ±25% random jitter so that parallel clients do not retry in step.
+   */
+  retry_base_delay_ms?: number;
+  /**
+   * Deadline of every S3 request (uploads and deletes included): a request not answered in time is aborted and retried (retry_attempts), so a hung request can never stall the run or keep the process alive.
+   */
+  s3_request_timeout_seconds?: number;
+  /**
+   * Redshift's statement_timeout for the loader's sessions: a COPY, MERGE or DDL statement running longer is cancelled by the cluster and the run fails naming it. The client gives up 30 s after it too, in case the answer never arrives. 0 disables both.
+   */
+  statement_timeout_seconds?: number;
+  /**
+   * At start, staged S3 objects under s3_key_prefix that runs no longer alive left behind (killed, crashed) are deleted once they are older than this; local spill directories of processes that no longer exist are removed too. 0 sweeps them at any age. A live run's objects are never touched (each run writes a marker object naming its host and process).
+   */
+  staging_sweep_age_minutes?: number;
+  /**
    * Validate every record against its stream's JSON Schema and fail the sync on the first violation. Off by default because it costs time on every record; type problems Redshift cannot hold are handled by string_overflow and invalid_value either way.
    */
   validate_records?: boolean;
@@ -215,4 +235,9 @@ export type SettingWithDefault =
   | "purge_staging_files"
   | "validate_records"
   | "string_overflow"
-  | "invalid_value";
+  | "invalid_value"
+  | "retry_attempts"
+  | "retry_base_delay_ms"
+  | "s3_request_timeout_seconds"
+  | "statement_timeout_seconds"
+  | "staging_sweep_age_minutes";

@@ -18,6 +18,7 @@ import { parquetConverter, parquetField } from "../encode/parquet-values.js";
 import type { S3Stager } from "../stage/s3-stager.js";
 import type { Logger } from "../log.js";
 import type { Warehouse } from "../load/warehouse.js";
+import { TargetError, targetErrorOf } from "../errors.js";
 import { RowChanges, changeKey, type ValueChange, type ValuePolicy } from "../encode/encode.js";
 import { BatchKeys } from "../encode/batch-keys.js";
 import { CsvRowEncoder } from "../encode/row-encoder.js";
@@ -50,6 +51,8 @@ export interface EngineSettings {
   partsPerBatch: number;
   /** staged file format (default gzip CSV); must match the COPY's (LoadSettings.fileFormat) */
   fileFormat?: "csv_gzip" | "parquet";
+  /** `--stage-only`: batches are staged, nothing is loaded, so no checkpoint is ever released */
+  stageOnly?: boolean;
 }
 
 /** What a front end tells the engine about a stream. */
@@ -124,6 +127,8 @@ export class LoadEngine<Checkpoint> {
   private inFlight = 0;
   private waiters: (() => void)[] = [];
   private readonly purges: Promise<void>[] = [];
+  /** staged objects of batches not yet committed (or failed): removed on close unless purging is off */
+  private readonly unpurged = new Map<string, readonly string[]>();
   private ageTimer: NodeJS.Timeout | undefined;
   /** changes with every stream definition (encode workers must be set up again) */
   epoch = 0;
@@ -366,6 +371,23 @@ export class LoadEngine<Checkpoint> {
     if (this.failure) throw this.failure;
   }
 
+  /** Stops the run from outside (a signal, a vanished reader): reading stops, no new batch loads. */
+  stop(reason: Error): void {
+    this.failure ??= reason;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve();
+  }
+
+  /** The error with the stream named (a TargetError keeps its kind). */
+  private named(def: StreamDefinition, e: unknown): Error {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const label = `stream ${JSON.stringify(def.id)}`;
+    if (err.message.includes(label)) return err;
+    const known = targetErrorOf(err);
+    return new TargetError(known?.kind ?? "system", `${label}: ${err.message}`, { cause: err, code: known?.code });
+  }
+
   private sealAged(): void {
     const age = this.settings.limits.ageSeconds * 1000;
     const now = Date.now();
@@ -396,7 +418,11 @@ export class LoadEngine<Checkpoint> {
       const parts = await batch.writer.finish();
       const prefix = this.stager.batchPrefix(`s${sink.index}-${def.table.table.slice(0, 100)}`, this.runId, batch.number);
       try {
-        return await this.stager.upload(prefix, parts);
+        const s = await this.stager.upload(prefix, parts);
+        this.unpurged.set(s.manifestUrl, s.keys);
+        return s;
+      } catch (e) {
+        throw this.named(def, e);
       } finally {
         await batch.writer.discard();
       }
@@ -419,6 +445,7 @@ export class LoadEngine<Checkpoint> {
         newerBy: def.newerBy,
         deletedColumn: def.deletedColumn,
         nullKeys: batch.keys.nullKeys,
+        journal: { runId: this.runId, stream: def.id, batch: batch.number },
       });
     });
     sink.prepareChain = prepared.then(
@@ -435,17 +462,18 @@ export class LoadEngine<Checkpoint> {
       const s = p.req.staged;
       const started = Date.now();
       await this.warehouse.commitLoad(p);
+      // STATE first: every statement after the COMMIT widens the window in which a kill repeats the
+      // batch on the next run (append streams would get duplicates).
+      if (!this.settings.stageOnly) this.ledger.commit(batch.ticket);
       sink.stats.rows += s.rows;
       sink.stats.batches++;
       def.onCommit?.(s.rows);
-      this.log("info", `committed ${s.rows} rows into ${def.table.schema}.${def.table.table}`, {
-        stream: def.id,
-        batch: batch.number,
-        compressedBytes: s.bytes,
-        ms: Date.now() - started,
-      });
-      this.ledger.commit(batch.ticket);
+      const extra = { stream: def.id, batch: batch.number, compressedBytes: s.bytes, ms: Date.now() - started };
+      if (this.settings.stageOnly) this.log("info", `staged ${s.rows} rows for ${def.table.schema}.${def.table.table} (--stage-only: not loaded)`, extra);
+      else this.log("info", `committed ${s.rows} rows into ${def.table.schema}.${def.table.table}`, extra);
+      await this.warehouse.release(p);
       if (this.settings.purgeStagingFiles) {
+        this.unpurged.delete(s.manifestUrl);
         this.purges.push(
           this.stager.remove(s.keys).catch((e: Error) => this.log("warn", `could not remove staged files: ${e.message}`)),
         );
@@ -453,10 +481,9 @@ export class LoadEngine<Checkpoint> {
     });
     sink.chain = sink.chain
       .catch((e: Error) => {
-        if (!this.failure) {
-          this.failure = e instanceof Error ? e : new Error(String(e));
-          this.ledger.fail();
-        }
+        // The failed batch's ticket stays uncommitted, so no checkpoint past it is released; those
+        // before it, covered by batches other streams committed, still go out.
+        this.failure ??= this.named(def, e);
       })
       .finally(() => {
         this.inFlight--;
@@ -489,16 +516,24 @@ export class LoadEngine<Checkpoint> {
    */
   async close(): Promise<void> {
     if (this.ageTimer) clearInterval(this.ageTimer);
-    this.ledger.fail();
     for (const sink of this.sinks.values()) {
       if (sink.batch) {
-        this.ledger.discard(sink.batch.ticket);
+        // Its ticket stays open: no checkpoint after these records may go out.
         await sink.batch.writer.discard();
         sink.batch = undefined;
       }
     }
+    // Loads already under way finish (and release the checkpoints they cover); none starts after a failure.
     await Promise.allSettled([...this.sinks.values()].map((s) => s.chain));
     await Promise.allSettled(this.purges);
+    if (this.settings.purgeStagingFiles && this.unpurged.size > 0) {
+      const keys = [...this.unpurged.values()].flat();
+      this.unpurged.clear();
+      await this.stager.remove(keys).then(
+        () => this.log("info", `removed ${keys.length} staged objects of batches that were not loaded`),
+        (e: Error) => this.log("warn", `could not remove staged files of batches that were not loaded: ${e.message}`),
+      );
+    }
     await rm(this.runDir, { recursive: true, force: true });
   }
 

@@ -82,12 +82,14 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       sslVerify: c.ssl_verify ?? true,
       // A stream holds up to two sessions (one batch committing, the next COPYing), plus one for DDL.
       maxConnections: concurrentLoads * 2 + 1,
+      statementTimeoutSeconds: c.statement_timeout_seconds ?? 10_800,
     },
     load: {
       upsertStrategy: c.upsert_strategy ?? "merge",
       copyAuth: copyAuthorization(c),
       fileFormat: c.file_format ?? "csv_gzip",
       skipSchemaCreation: c.skip_schema_creation ?? false,
+      retry: { attempts: c.retry_attempts ?? 5, baseDelayMs: c.retry_base_delay_ms ?? 250 },
     },
     s3: {
       bucket: c.s3_bucket,
@@ -98,6 +100,8 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       accessKeyId: c.aws_access_key_id,
       secretAccessKey: c.aws_secret_access_key,
       sessionToken: c.aws_session_token,
+      requestTimeoutSeconds: c.s3_request_timeout_seconds ?? 60,
+      retry: { attempts: c.retry_attempts ?? 5, baseDelayMs: c.retry_base_delay_ms ?? 250 },
     },
     engine: {
       limits: {

@@ -19,6 +19,7 @@ export class StageOnlyWarehouse extends Warehouse {
     return { loaded: p.loaded };
   }
   override async abandon(): Promise<void> {}
+  override async release(): Promise<void> {}
   override async query<R extends import("pg").QueryResultRow>(): Promise<import("pg").QueryResult<R>> {
     return { rows: [], rowCount: 0, command: "SELECT", oid: 0, fields: [] };
   }

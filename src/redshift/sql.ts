@@ -290,3 +290,36 @@ export function countOtherGenerations(t: TableRef, column: string, generation: n
   const c = quoteIdent(column);
   return `SELECT COUNT(*) AS n FROM ${tableSql(t)} WHERE ${c} IS NULL OR ${c} <> ${generation}`;
 }
+
+/**
+ * The load journal: one row per committed batch, written inside the batch's own transaction, so that
+ * after a connection lost at COMMIT the loader can tell whether the COMMIT was applied (row present) or
+ * not (absent) and never applies a batch twice. One table per target schema; rows are never read by
+ * anything but the loader. Redshift SQL: CREATE TABLE IF NOT EXISTS, VARCHAR in bytes, GETDATE().
+ */
+export const LOAD_JOURNAL_TABLE = "_target_redshift_load_journal";
+
+/** Identity of one batch of one run: what the journal records and looks up. */
+export interface JournalEntry {
+  runId: string;
+  stream: string;
+  batch: number;
+  table: TableRef;
+  rows: number;
+}
+
+/** Stream names may hold characters a literal cannot (backslash, NUL); within one run id a clash is harmless. */
+const journalStream = (stream: string): string => stream.replace(/[\\\u0000]/g, "?");
+
+export function createLoadJournal(schema: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, LOAD_JOURNAL_TABLE)} (run_id VARCHAR(64) NOT NULL, stream VARCHAR(4096) NOT NULL, batch_number BIGINT NOT NULL, target_table VARCHAR(512), row_count BIGINT, committed_at TIMESTAMP)`;
+}
+
+export function journalInsert(e: JournalEntry): string {
+  const target = `${e.table.schema}.${e.table.table}`;
+  return `INSERT INTO ${qualifiedName(e.table.schema, LOAD_JOURNAL_TABLE)} (run_id, stream, batch_number, target_table, row_count, committed_at) VALUES (${quoteLiteral(e.runId)}, ${quoteLiteral(journalStream(e.stream))}, ${Math.trunc(e.batch)}, ${quoteLiteral(journalStream(target))}, ${Math.trunc(e.rows)}, GETDATE())`;
+}
+
+export function journalLookup(e: Pick<JournalEntry, "runId" | "stream" | "batch" | "table">): string {
+  return `SELECT COUNT(*) AS n FROM ${qualifiedName(e.table.schema, LOAD_JOURNAL_TABLE)} WHERE run_id = ${quoteLiteral(e.runId)} AND stream = ${quoteLiteral(journalStream(e.stream))} AND batch_number = ${Math.trunc(e.batch)}`;
+}

@@ -31,7 +31,8 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
       ? new StageOnlyWarehouse(settings.connection, settings.load, log)
       : new Warehouse(settings.connection, settings.load, log);
     settings.engine.partsPerBatch = await warehouse.sliceCount();
-    stager = new S3Stager(settings.s3);
+    settings.engine.stageOnly = options.stageOnly ?? false;
+    stager = new S3Stager(settings.s3, log);
     const w = warehouse;
     const s = stager;
     const target = new SingerTarget(

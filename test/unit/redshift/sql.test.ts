@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+
 import * as sql from "../../../src/redshift/sql.js";
 
 const t = { schema: "public", table: "users" };
@@ -138,6 +139,19 @@ describe("SQL builders (golden)", () => {
   it("rows of other generations", () => {
     expect(sql.countOtherGenerations(t, "_airbyte_generation_id", 3)).toBe(
       'SELECT COUNT(*) AS n FROM "public"."users" WHERE "_airbyte_generation_id" IS NULL OR "_airbyte_generation_id" <> 3',
+    );
+  });
+});
+
+describe("load journal", () => {
+  const entry = { runId: "20260101T000000-abcd1234", stream: "it's", batch: 3, table: { schema: "s", table: "t" }, rows: 10 };
+  it("is created idempotently in the target schema", () => {
+    expect(sql.createLoadJournal("s")).toMatch(/^CREATE TABLE IF NOT EXISTS "s"\."_target_redshift_load_journal" \(/);
+  });
+  it("records and looks up a batch by run, stream and number, literals quoted", () => {
+    expect(sql.journalInsert(entry)).toContain(`VALUES ('20260101T000000-abcd1234', 'it''s', 3, 's.t', 10, GETDATE())`);
+    expect(sql.journalLookup(entry)).toBe(
+      `SELECT COUNT(*) AS n FROM "s"."_target_redshift_load_journal" WHERE run_id = '20260101T000000-abcd1234' AND stream = 'it''s' AND batch_number = 3`,
     );
   });
 });
