@@ -7,7 +7,9 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { useLocalRedshift } from "./local-redshift/shared.js";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { runSinger, startSinger } from "./helpers/target.js";
+import { s3Client } from "./local-redshift/test-helpers.js";
 
 const h = useLocalRedshift();
 afterEach(() => h.rs.faults.reset());
@@ -20,6 +22,17 @@ const input = (schema: string) =>
     { type: "RECORD", stream: "t", record: { id: 2 } },
     { type: "STATE", value: { schema } },
   );
+
+/** Staged objects left in the bucket by runs of this file (every run here uses the default prefix). */
+async function leftovers(): Promise<string[]> {
+  const c = s3Client(h.rs);
+  try {
+    const r = await c.send(new ListObjectsV2Command({ Bucket: h.rs.s3.bucket, Prefix: "target-redshift/" }));
+    return (r.Contents ?? []).map((o) => o.Key!);
+  } finally {
+    c.destroy();
+  }
+}
 
 async function ids(schema: string): Promise<number[]> {
   const c = new pg.Client(h.rs.pg);
@@ -50,6 +63,7 @@ describe("warehouse faults", () => {
     expect(r.stderr.join("\n")).toMatch(/1023/);
     expect(r.states).toEqual([]);
     expect(await ids(schema)).toEqual([]);
+    expect(await leftovers(), "the failed batch's staged objects").toEqual([]);
   });
 
   for (const [moment, arm] of [
@@ -97,6 +111,62 @@ describe("warehouse faults", () => {
     expect(errors[0]).toMatch(/load of batch 1 of stream "t" into fault_drop_always\.t \(after 3 attempts\) failed: Connection terminated/);
     expect(r.states).toEqual([]);
     expect(await ids(schema)).toEqual([]);
+  });
+
+  it("a failure on one stream still prints the STATE that another stream's committed batch covers", async () => {
+    const schema = "fault_state_on_failure";
+    const r = await runSinger(
+      { ...h.rs.config, schema, batch_size_rows: 1, invalid_value: "fail", encode_workers: 0 },
+      lines(
+        { type: "SCHEMA", stream: "a", key_properties: ["id"], schema: { properties: { id: { type: "integer" } } } },
+        { type: "SCHEMA", stream: "b", key_properties: ["id"], schema: { properties: { id: { type: "integer" }, d: { type: "string", format: "date-time" } } } },
+        { type: "RECORD", stream: "a", record: { id: 1 } },
+        { type: "STATE", value: { after: "a1" } },
+        { type: "RECORD", stream: "b", record: { id: 1, d: "not a date" } },
+        { type: "STATE", value: { after: "b1" } },
+      ),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.join("\n")).toMatch(/line 5 \(stream "b"\)/);
+    // a's batch was committing while b's record failed: its STATE goes out before the run exits.
+    expect(r.states).toEqual([{ after: "a1" }]);
+  });
+
+  it("S3 answering 500 on every PUT: one error naming bucket and key after the retries, no raw SDK lines, nothing left", async () => {
+    const schema = "fault_s3_500";
+    h.rs.faults.s3FailNext(1000, { method: "PUT" });
+    const r = await runSinger({ ...h.rs.config, schema, retry_attempts: 3, retry_base_delay_ms: 10 }, input(schema));
+    h.rs.faults.reset();
+    expect(r.code).toBe(1);
+    const text = r.stderr.join("\n");
+    expect(text).toMatch(/attempt 2 of 3/);
+    expect(text).toMatch(/attempt 3 of 3/);
+    const errors = r.stderr.filter((l) => / ERROR /.test(l));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(new RegExp(`stream "t": S3 PUT of s3://${h.rs.s3.bucket}/target-redshift/s0-t/[^ ]+/batch-000001/part-0000\\.csv\\.gz failed after 3 attempts: .*HTTP 500`));
+    // The SDK's own lines come through our logger (timestamp, level, "AWS SDK:"), never raw.
+    for (const l of r.stderr.filter((x) => /non-retryable streaming request/.test(x))) expect(l).toMatch(/^\S+Z DEBUG AWS SDK: /);
+    expect(r.states).toEqual([]);
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it("a hung S3 PUT is aborted at s3_request_timeout_seconds and retried; the load completes", async () => {
+    const schema = "fault_s3_hang_put";
+    h.rs.faults.s3HangNext(1, { method: "PUT" });
+    const r = await runSinger({ ...h.rs.config, schema, s3_request_timeout_seconds: 1, retry_base_delay_ms: 10 }, input(schema));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(r.stderr.join("\n")).toMatch(/S3 PUT of .* failed \(no answer within 1 s \(s3_request_timeout_seconds\)\); retrying in \d+ ms \(attempt 2 of 5\)/);
+    expect(await ids(schema)).toEqual([1, 2]);
+  });
+
+  it("a hung DeleteObjects after the last STATE is aborted and retried: the process ends, nothing left", async () => {
+    const schema = "fault_s3_hang_delete";
+    h.rs.faults.s3HangNext(1, { method: "POST" });
+    const r = await runSinger({ ...h.rs.config, schema, s3_request_timeout_seconds: 1, retry_base_delay_ms: 10 }, input(schema));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(r.stderr.join("\n")).toMatch(/S3 DeleteObjects of .* failed \(no answer within 1 s/);
+    expect(r.states).toEqual([{ schema }]);
+    expect(await leftovers()).toEqual([]);
   });
 
   // A tap that stays quiet after a batch goes out: the failed load must end the run, not wait for its
