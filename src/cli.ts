@@ -10,6 +10,7 @@ import { aboutInfo, aboutMarkdown } from "./config/index.js";
 import { runSinger } from "./singer/run.js";
 import { stdinChunks } from "./input/read.js";
 import type { CliIo } from "./io.js";
+import { StoppedError } from "./errors.js";
 import { runAirbyteCheck, runAirbyteSpec, runAirbyteWrite } from "./airbyte/run.js";
 
 
@@ -118,12 +119,43 @@ if (isEntryPoint()) {
   process.on("warning", (w) => {
     if (!w.message.startsWith("NodeVersionSupportWarning")) process.stderr.write(`${w.name}: ${w.message}\n`);
   });
+  let stdoutGone = false;
   const code = await main(process.argv.slice(2), {
     stdin: stdinChunks(),
-    stdout: (line) => process.stdout.write(`${line}\n`),
+    stdout: (line) => {
+      if (!stdoutGone) process.stdout.write(`${line}\n`);
+    },
     stderr: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
+    onStop: (stop) => {
+      const graceMs = Number(process.env.TARGET_REDSHIFT_STOP_GRACE_SECONDS ?? 30) * 1000;
+      let stopping: StoppedError | undefined;
+      const begin = (reason: StoppedError) => {
+        if (stopping) {
+          // A second signal: no more waiting. The cluster rolls back a transaction whose session ends.
+          process.stderr.write(`target-redshift: ${reason.message} again; exiting now\n`);
+          process.exit(stopping.exitCode);
+        }
+        stopping = reason;
+        // A commit under way gets the grace period to finish; past it the process exits anyway (the
+        // open transaction is rolled back as its connection closes), so a stop is never a hang.
+        setTimeout(() => {
+          process.stderr.write(`target-redshift: still busy ${graceMs / 1000} s after being stopped; exiting\n`);
+          process.exit(reason.exitCode);
+        }, graceMs).unref();
+        stop(reason);
+      };
+      process.on("SIGTERM", () => begin(new StoppedError("SIGTERM received", 143)));
+      process.on("SIGINT", () => begin(new StoppedError("SIGINT received", 130)));
+      // The reader of stdout went away: STATE lines can no longer be delivered, so stop as for a signal.
+      process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+        stdoutGone = true;
+        if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") begin(new StoppedError("stdout closed by its reader (EPIPE)", 141));
+        else begin(new StoppedError(`stdout failed: ${e.message}`, 1));
+      });
+    },
   });
   // Let stdout drain before exiting: STATE lines must not be lost.
-  process.stdout.write("", () => process.exit(code));
+  if (stdoutGone) process.exit(code);
+  else process.stdout.write("", () => process.exit(code));
 }

@@ -48,3 +48,18 @@ const NETWORK_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIP
 export function isNetworkErrno(code: string | undefined): boolean {
   return code !== undefined && NETWORK_ERRNOS.has(code);
 }
+
+/**
+ * The run was stopped from outside: a signal (SIGTERM → exit 143, SIGINT → 130, POSIX 128 + signal
+ * number) or a reader that went away (EPIPE on stdout → 141, as SIGPIPE would). Transient: running again
+ * from the last STATE printed continues where this run stopped.
+ */
+export class StoppedError extends TargetError {
+  override name = "StoppedError";
+  constructor(
+    readonly reason: string,
+    readonly exitCode: number,
+  ) {
+    super("transient", `stopped: ${reason}`);
+  }
+}

@@ -2,6 +2,7 @@
  * Wiring for the Airbyte commands: spec, check, write. stdout carries only AirbyteMessages (logs as LOG
  * messages); failures end as a TRACE ERROR and a non-zero exit (check reports through CONNECTION_STATUS).
  */
+import { StoppedError } from "../errors.js";
 import { readFile } from "node:fs/promises";
 import type { CliIo } from "../io.js";
 import type { Logger } from "../log.js";
@@ -102,6 +103,10 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
       io.stdout,
       s.log,
     );
+    io.onStop?.((reason) => {
+      s.log("warn", `${reason.message}: reading no more input; loads under way finish and their STATEs are printed`);
+      destination.engine.stop(reason);
+    });
     await destination.run(io.stdin);
     // The engine knows the load table; the user wants the table the rows ended up in.
     const finalTable = new Map(destination.plans.map((p) => [p.id, `${p.final.schema}.${p.final.table}`]));
@@ -113,7 +118,7 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
     return 0;
   } catch (e) {
     io.stdout(traceErrorLine(e, s.redactor()));
-    return 1;
+    return e instanceof StoppedError ? e.exitCode : 1;
   } finally {
     stager?.destroy();
     await warehouse?.end().catch(() => undefined);

@@ -10,6 +10,7 @@ import { LoadEngine } from "../engine/engine.js";
 import { loadConfig, Redactor } from "../config/index.js";
 import { connectorSettings } from "../engine/settings.js";
 import { SingerTarget } from "./target.js";
+import { StoppedError } from "../errors.js";
 
 export interface RunOptions {
   /** stage batches in S3 but load nothing (see StageOnlyWarehouse) */
@@ -41,6 +42,10 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
       io.stdout,
       log,
     );
+    io.onStop?.((reason) => {
+      log("warn", `${reason.message}: reading no more input; loads under way finish and their STATEs are printed`);
+      target.engine.stop(reason);
+    });
     await target.run(io.stdin);
     const summary = target.engine.summary();
     for (const line of summary) log("info", `stream ${line.stream} → ${line.table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
@@ -52,6 +57,10 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
     return 0;
   } catch (e) {
     const err = e as Error;
+    if (e instanceof StoppedError) {
+      log("error", `${err.message}; exiting with ${e.exitCode} (rerun from the last STATE printed)`);
+      return e.exitCode;
+    }
     log("error", err.message);
     if (process.env.TARGET_REDSHIFT_DEBUG && err.stack) io.stderr(scrub(err.stack));
     return 1;
