@@ -7,7 +7,9 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { useLocalRedshift } from "./local-redshift/shared.js";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
+import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { runSinger, startSinger } from "./helpers/target.js";
 import { s3Client } from "./local-redshift/test-helpers.js";
 
@@ -167,6 +169,33 @@ describe("warehouse faults", () => {
     expect(r.stderr.join("\n")).toMatch(/S3 DeleteObjects of .* failed \(no answer within 1 s/);
     expect(r.states).toEqual([{ schema }]);
     expect(await leftovers()).toEqual([]);
+  });
+
+  it("a run sweeps staged objects of dead runs (marker names a gone process), never a live run's", async () => {
+    const c = s3Client(h.rs);
+    const prefix = "sweep-test/";
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    const deadPid = Number(dead.stdout);
+    const put = (Key: string, Body: string) => c.send(new PutObjectCommand({ Bucket: h.rs.s3.bucket, Key, Body }));
+    const marker = (runId: string, pid: number) => put(`${prefix}_runs/${runId}.json`, JSON.stringify({ runId, host: hostname(), pid, startedAt: new Date().toISOString() }));
+    try {
+      await marker("deadrun", deadPid);
+      await put(`${prefix}s0-t/deadrun/batch-000001/part-0000.csv.gz`, "x");
+      await marker("liverun", process.pid);
+      await put(`${prefix}s0-t/liverun/batch-000001/part-0000.csv.gz`, "x");
+      await put(`${prefix}s0-t/nomarker/batch-000001/part-0000.csv.gz`, "x");
+      const list = async () => ((await c.send(new ListObjectsV2Command({ Bucket: h.rs.s3.bucket, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
+      // Default age (1440 min): the dead run's files are too fresh to sweep.
+      const fresh = await runSinger({ ...h.rs.config, schema: "sweep_a", s3_key_prefix: prefix }, input("sweep_a"));
+      expect(fresh.code, fresh.stderr.join("\n")).toBe(0);
+      expect(await list()).toContain("s0-t/deadrun/batch-000001/part-0000.csv.gz");
+      const r = await runSinger({ ...h.rs.config, schema: "sweep_b", s3_key_prefix: prefix, staging_sweep_age_minutes: 0 }, input("sweep_b"));
+      expect(r.code, r.stderr.join("\n")).toBe(0);
+      expect(r.stderr.join("\n")).toMatch(/removed 2 staged objects left by runs no longer alive/);
+      expect(await list()).toEqual(["_runs/liverun.json", "s0-t/liverun/batch-000001/part-0000.csv.gz", "s0-t/nomarker/batch-000001/part-0000.csv.gz"]);
+    } finally {
+      c.destroy();
+    }
   });
 
   // A tap that stays quiet after a batch goes out: the failed load must end the run, not wait for its

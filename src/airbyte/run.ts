@@ -103,6 +103,7 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
       io.stdout,
       s.log,
     );
+    await destination.engine.begin();
     io.onStop?.((reason) => {
       s.log("warn", `${reason.message}: reading no more input; loads under way finish and their STATEs are printed`);
       destination.engine.stop(reason);

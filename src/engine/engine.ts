@@ -4,7 +4,7 @@
  * checkpoint ledger told about each commit. Front ends route messages; this owns batching and loading.
  */
 import { mkdirSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -15,7 +15,7 @@ import type { TypeMapping } from "../redshift/types.js";
 import { PartWriter } from "../stage/part-writer.js";
 import { type ParquetColumn, ParquetPartWriter } from "../stage/parquet-part-writer.js";
 import { parquetConverter, parquetField } from "../encode/parquet-values.js";
-import type { S3Stager } from "../stage/s3-stager.js";
+import { type S3Stager, processAlive } from "../stage/s3-stager.js";
 import type { Logger } from "../log.js";
 import type { Warehouse } from "../load/warehouse.js";
 import { TargetError, targetErrorOf } from "../errors.js";
@@ -53,6 +53,8 @@ export interface EngineSettings {
   fileFormat?: "csv_gzip" | "parquet";
   /** `--stage-only`: batches are staged, nothing is loaded, so no checkpoint is ever released */
   stageOnly?: boolean;
+  /** leftovers of runs no longer alive are swept at start once this old (minutes; 0: any age) */
+  stagingSweepAgeMinutes?: number;
 }
 
 /** What a front end tells the engine about a stream. */
@@ -73,6 +75,8 @@ export interface StreamDefinition {
   /** called once a batch of the stream is committed (e.g. to count records) */
   onCommit?: (rows: number) => void;
 }
+
+const SPILL_DIR_PREFIX = "target-redshift-";
 
 /** The column that carries the arrival ordinal (the record's ledger position) for in-batch dedup. */
 export const ORDINAL_COLUMN = "_tr_ordinal";
@@ -123,7 +127,11 @@ export class LoadEngine<Checkpoint> {
   readonly runId = `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   readonly ledger: CheckpointLedger<Checkpoint>;
   private readonly sinks = new Map<string, StreamSink>();
-  private readonly runDir = join(tmpdir(), `target-redshift-${this.runId}`);
+  /** the pid in the name lets a later run tell a dead process's spill directory from a live one's */
+  private readonly runDir = join(tmpdir(), `${SPILL_DIR_PREFIX}${this.runId}-p${process.pid}`);
+  private markerPut = false;
+  /** a staged-object delete failed: the run marker stays, so a later run's sweep finishes the job */
+  private cleanupFailed = false;
   private inFlight = 0;
   private waiters: (() => void)[] = [];
   private readonly purges: Promise<void>[] = [];
@@ -149,6 +157,34 @@ export class LoadEngine<Checkpoint> {
       const every = Math.min(1000, settings.limits.ageSeconds * 1000);
       this.ageTimer = setInterval(() => this.sealAged(), every);
       this.ageTimer.unref();
+    }
+  }
+
+  /**
+   * Before the first batch: puts this run's marker in S3 (so no other run's sweep takes its objects),
+   * then removes what runs no longer alive left behind — staged objects under the prefix older than
+   * staging_sweep_age_minutes, and local spill directories of processes that no longer exist. A sweep
+   * that fails is only logged: it must not stop a load.
+   */
+  async begin(): Promise<void> {
+    if (!this.settings.purgeStagingFiles) return;
+    try {
+      await this.stager.putRunMarker(this.runId);
+      this.markerPut = true;
+      const swept = await this.stager.sweep(this.runId, this.settings.stagingSweepAgeMinutes ?? 1440);
+      if (swept.length > 0) this.log("info", `removed ${swept.length} staged objects left by runs no longer alive`, { example: swept[0] });
+    } catch (e) {
+      this.log("warn", `could not sweep staged objects of earlier runs: ${(e as Error).message}`);
+    }
+    try {
+      const dead = (await readdir(tmpdir())).filter((d) => {
+        const m = /^target-redshift-.+-p(\d+)$/.exec(d);
+        return m !== null && d.startsWith(SPILL_DIR_PREFIX) && !processAlive(Number(m[1]));
+      });
+      for (const d of dead) await rm(join(tmpdir(), d), { recursive: true, force: true });
+      if (dead.length > 0) this.log("info", `removed ${dead.length} spill directories of processes that no longer exist`);
+    } catch (e) {
+      this.log("warn", `could not sweep spill directories: ${(e as Error).message}`);
     }
   }
 
@@ -475,7 +511,10 @@ export class LoadEngine<Checkpoint> {
       if (this.settings.purgeStagingFiles) {
         this.unpurged.delete(s.manifestUrl);
         this.purges.push(
-          this.stager.remove(s.keys).catch((e: Error) => this.log("warn", `could not remove staged files: ${e.message}`)),
+          this.stager.remove(s.keys).catch((e: Error) => {
+            this.cleanupFailed = true;
+            this.log("warn", `could not remove staged files: ${e.message}`);
+          }),
         );
       }
     });
@@ -531,10 +570,14 @@ export class LoadEngine<Checkpoint> {
       this.unpurged.clear();
       await this.stager.remove(keys).then(
         () => this.log("info", `removed ${keys.length} staged objects of batches that were not loaded`),
-        (e: Error) => this.log("warn", `could not remove staged files of batches that were not loaded: ${e.message}`),
+        (e: Error) => {
+          this.cleanupFailed = true;
+          this.log("warn", `could not remove staged files of batches that were not loaded: ${e.message}`);
+        },
       );
     }
     await rm(this.runDir, { recursive: true, force: true });
+    if (this.markerPut && !this.cleanupFailed) await this.stager.removeRunMarker(this.runId).catch(() => undefined);
   }
 
   summary(): { stream: string; table: string; rows: number; batches: number; changes: Record<string, number> }[] {

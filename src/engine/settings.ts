@@ -116,6 +116,7 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       maxInFlight: 4,
       partsPerBatch: 1,
       fileFormat: c.file_format ?? "csv_gzip",
+      stagingSweepAgeMinutes: c.staging_sweep_age_minutes ?? 1440,
     },
     defaultSchema: c.schema ?? "public",
     streamMapping: c.stream_mapping ?? {},

@@ -42,6 +42,7 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
       io.stdout,
       log,
     );
+    await target.engine.begin();
     io.onStop?.((reason) => {
       log("warn", `${reason.message}: reading no more input; loads under way finish and their STATEs are printed`);
       target.engine.stop(reason);

@@ -4,8 +4,11 @@
  * part's content_length (required for Parquet, harmless for CSV).
  */
 import { createReadStream } from "node:fs";
+import { hostname } from "node:os";
 import {
   DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -243,7 +246,105 @@ export class S3Stager {
     }
   }
 
+  /** `prefix/_runs/<run id>.json`: says which host and process own the run's staged objects. */
+  runMarkerKey(runId: string): string {
+    return `${this.prefix()}${RUNS_DIR}/${runId}.json`;
+  }
+
+  async putRunMarker(runId: string): Promise<void> {
+    await this.put(this.runMarkerKey(runId), JSON.stringify({ runId, host: hostname(), pid: process.pid, startedAt: new Date().toISOString() }));
+  }
+
+  async removeRunMarker(runId: string): Promise<void> {
+    await this.remove([this.runMarkerKey(runId)]);
+  }
+
+  private async list(prefix: string): Promise<{ key: string; modified: number }[]> {
+    const out: { key: string; modified: number }[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.send("ListObjectsV2", prefix, (abortSignal) =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }),
+      );
+      for (const o of r.Contents ?? []) out.push({ key: o.Key!, modified: o.LastModified?.getTime() ?? 0 });
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  private async readMarker(key: string): Promise<RunMarker | undefined> {
+    try {
+      const r = await this.send("GET", key, (abortSignal) => this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { abortSignal }));
+      return JSON.parse(await r.Body!.transformToString()) as RunMarker;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Deletes staged objects under the prefix that runs no longer alive left behind (killed, crashed) and
+   * that are older than `ageMinutes` (0: any age). A run is gone when its marker names this host and a
+   * process that no longer exists; a run of another host is judged by its marker's age alone (only past
+   * `ageMinutes`, and never when `ageMinutes` is 0). Objects without a marker are never touched: runs
+   * with purge_staging_files off write none (their files are kept on purpose), and a run that cleaned up
+   * fully removes its own. Never touches `ownRunId`'s objects. Returns the keys deleted.
+   */
+  async sweep(ownRunId: string, ageMinutes: number): Promise<string[]> {
+    const root = this.prefix();
+    const now = Date.now();
+    const oldEnough = (ms: number) => now - ms >= ageMinutes * 60_000;
+    const objects = await this.list(root);
+    const markers = new Map<string, { key: string; modified: number }>();
+    const byRun = new Map<string, { key: string; modified: number }[]>();
+    for (const o of objects) {
+      const rel = o.key.slice(root.length).split("/");
+      if (rel[0] === RUNS_DIR && rel.length === 2 && rel[1]!.endsWith(".json")) {
+        markers.set(rel[1]!.slice(0, -5), o);
+        continue;
+      }
+      // `<stream>/<run id>/batch-n/<file>`
+      if (rel.length !== 4 || !/^batch-\d+$/.test(rel[2]!)) continue;
+      const list = byRun.get(rel[1]!) ?? [];
+      list.push(o);
+      byRun.set(rel[1]!, list);
+    }
+    const doomed: string[] = [];
+    for (const runId of new Set([...byRun.keys(), ...markers.keys()])) {
+      if (runId === ownRunId) continue;
+      const m = markers.get(runId);
+      if (!m) continue;
+      const marker = await this.readMarker(m.key);
+      const gone = marker && marker.host === hostname() ? !processAlive(marker.pid) : ageMinutes > 0 && oldEnough(m.modified);
+      if (!gone) continue;
+      const objs = byRun.get(runId) ?? [];
+      const old = objs.filter((o) => oldEnough(o.modified));
+      doomed.push(...old.map((o) => o.key));
+      if (old.length === objs.length) doomed.push(m.key);
+    }
+    if (doomed.length > 0) await this.remove(doomed);
+    return doomed;
+  }
+
   destroy(): void {
     this.client.destroy();
+  }
+}
+
+const RUNS_DIR = "_runs";
+
+interface RunMarker {
+  runId: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+}
+
+/** Whether a process of this host exists (signal 0 tests without signalling; EPERM: exists, not ours). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
