@@ -198,6 +198,25 @@ describe("warehouse faults", () => {
     }
   });
 
+  it("two runs loading the same new schema, table and columns at once both succeed (DDL races tolerated)", async () => {
+    for (let round = 0; round < 4; round++) {
+      const schema = `race_${round}`;
+      const run = (who: string) =>
+        runSinger(
+          { ...h.rs.config, schema, encode_workers: 0 },
+          lines(
+            { type: "SCHEMA", stream: "t", key_properties: ["id"], schema: { properties: { id: { type: "integer" }, shared: { type: "string" }, [who]: { type: "string" } } } },
+            ...Array.from({ length: 50 }, (_, i) => ({ type: "RECORD", stream: "t", record: { id: i, shared: `${who}${i}`, [who]: "x".repeat(300) } })),
+            { type: "STATE", value: { who } },
+          ),
+        );
+      const [a, b] = await Promise.all([run("a"), run("b")]);
+      expect(a.code, a.stderr.join("\n")).toBe(0);
+      expect(b.code, b.stderr.join("\n")).toBe(0);
+      expect(await ids(schema)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    }
+  });
+
   // A tap that stays quiet after a batch goes out: the failed load must end the run, not wait for its
   // next line. Both input paths: encode workers, and line by line (validate_records).
   for (const [path, extra] of [
