@@ -86,7 +86,7 @@ describe("warehouse faults", () => {
 
   it("a COMMIT applied whose answer is lost is not applied again (append stream: no duplicates)", async () => {
     const schema = "fault_commit_lost";
-    h.rs.faults.loseNextCommitAnswer();
+    h.rs.faults.dropConnectionAfterNextCommit();
     const append = input(schema).replace('"key_properties":["id"]', '"key_properties":[]');
     const r = await runSinger({ ...h.rs.config, schema, retry_base_delay_ms: 10 }, append);
     expect(r.code, r.stderr.join("\n")).toBe(0);
@@ -196,6 +196,24 @@ describe("warehouse faults", () => {
     } finally {
       c.destroy();
     }
+  });
+
+  it("DDL raced by another session (schema, table, column created first): the catalog is read again and the load goes on", async () => {
+    const schema = "fault_ddl_race";
+    h.rs.faults.raceNextCreateSchema();
+    h.rs.faults.raceNextCreateTable();
+    const r = await runSinger({ ...h.rs.config, schema }, input(schema));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(await ids(schema)).toEqual([1, 2]);
+    h.rs.faults.raceNextAddColumn();
+    const more = lines(
+      { type: "SCHEMA", stream: "t", key_properties: ["id"], schema: { properties: { id: { type: "integer" }, extra: { type: "string" } } } },
+      { type: "RECORD", stream: "t", record: { id: 3, extra: "x" } },
+      { type: "STATE", value: { schema } },
+    );
+    const r2 = await runSinger({ ...h.rs.config, schema }, more);
+    expect(r2.code, r2.stderr.join("\n")).toBe(0);
+    expect(await ids(schema)).toEqual([1, 2, 3]);
   });
 
   it("two runs loading the same new schema, table and columns at once both succeed (DDL races tolerated)", async () => {

@@ -153,26 +153,6 @@ describe("SQL faults", () => {
     expect((await d.query(`SELECT id, v FROM ${t} ORDER BY id`)).rows).toEqual([{ id: 1, v: 0 }]);
   });
 
-  for (const [fault, applied] of [
-    ["dropConnectionDuringNextCommit", false],
-    ["loseNextCommitAnswer", true],
-  ] as const) {
-    it(`${fault}: the client loses its connection at COMMIT; the insert is ${applied ? "applied" : "rolled back"}`, async () => {
-      const t = uniq(applied ? "commitlost" : "commitdrop");
-      await d.query(`CREATE TABLE ${t} (id INTEGER)`);
-      const c = gatewayClient(h.rs);
-      c.on("error", () => {});
-      await c.connect();
-      h.rs.faults[fault]();
-      await c.query("BEGIN");
-      await c.query(`INSERT INTO ${t} VALUES (1)`);
-      const e = await errorOf(c.query("COMMIT"));
-      expect(e.message).toMatch(/terminated/i);
-      await new Promise((r) => setTimeout(r, 200));
-      expect((await d.query(`SELECT COUNT(*)::int AS n FROM ${t}`)).rows[0].n).toBe(applied ? 1 : 0);
-    });
-  }
-
   it("sql latency delays every simple query", async () => {
     const c = gatewayClient(h.rs);
     await c.connect();
