@@ -13,9 +13,9 @@ import { kindOfPgError } from "../load/warehouse.js";
 const FAILURE_TYPES: Record<ErrorKind, FailureType> = {
   config: "config_error",
   transient: "transient_error",
-  // Bad input is the source's or the user's to fix, not a loader bug; Airbyte's protocol has no
-  // separate type for it, and the CDK reports invalid records as config_error too.
-  input: "config_error",
+  // Airbyte's protocol has no type for bad input; a malformed message from the platform's source is
+  // not something the user can fix in the destination's config, so it is reported as a system error.
+  input: "system_error",
   system: "system_error",
 };
 

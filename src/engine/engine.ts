@@ -130,6 +130,7 @@ export class LoadEngine<Checkpoint> {
   /** the pid in the name lets a later run tell a dead process's spill directory from a live one's */
   private readonly runDir = join(tmpdir(), `${SPILL_DIR_PREFIX}${this.runId}-p${process.pid}`);
   private markerPut = false;
+  private sweeping: Promise<void> = Promise.resolve();
   /** a staged-object delete failed: the run marker stays, so a later run's sweep finishes the job */
   private cleanupFailed = false;
   private inFlight = 0;
@@ -171,6 +172,15 @@ export class LoadEngine<Checkpoint> {
     try {
       await this.stager.putRunMarker(this.runId);
       this.markerPut = true;
+    } catch (e) {
+      this.log("warn", `could not put this run's marker in S3: ${(e as Error).message}`);
+    }
+    // In the background: loading starts at once; close() waits for it.
+    this.sweeping = this.sweep();
+  }
+
+  private async sweep(): Promise<void> {
+    try {
       const swept = await this.stager.sweep(this.runId, this.settings.stagingSweepAgeMinutes ?? 1440);
       if (swept.length > 0) this.log("info", `removed ${swept.length} staged objects left by runs no longer alive`, { example: swept[0] });
     } catch (e) {
@@ -577,6 +587,7 @@ export class LoadEngine<Checkpoint> {
       );
     }
     await rm(this.runDir, { recursive: true, force: true });
+    await this.sweeping;
     if (this.markerPut && !this.cleanupFailed) await this.stager.removeRunMarker(this.runId).catch(() => undefined);
   }
 

@@ -150,7 +150,7 @@ describe("Airbyte failures", () => {
     // S3 errors are typed by the stager where they are caught (kindOfS3Error), then carried as TargetError.
     expect(classifyFailure(new TargetError("config", "S3 PUT of s3://b/k failed: AccessDenied: denied"))).toBe("config_error");
     expect(classifyFailure(new TargetError("transient", "S3 PUT of s3://b/k failed after 5 attempts: InternalError (HTTP 500)"))).toBe("transient_error");
-    expect(classifyFailure(new InputError("line 3: invalid JSON"))).toBe("config_error");
+    expect(classifyFailure(new InputError("line 3: invalid JSON"))).toBe("system_error");
     expect(classifyFailure(coded("ECONNREFUSED"))).toBe("transient_error");
     expect(classifyFailure(coded("40P01"))).toBe("transient_error");
     expect(classifyFailure(coded("XX000", "1023 Serializable isolation violation on table"))).toBe("transient_error");
