@@ -324,7 +324,7 @@ export class AirbyteDestination {
   private handleLine(line: string): Promise<void> | undefined {
     this.lineNumber++;
     if (line.length === 0 || line.trim().length === 0) return undefined;
-    const parsed = parseMessageLine(line);
+    const parsed = parseMessageLine(line, ["record", "data"]);
     if (!parsed.ok) return this.skip(line, "invalid JSON");
     const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return this.skip(line, "not a JSON object");

@@ -16,7 +16,7 @@ import {
 } from "./messages.js";
 import { LineSplitter, snippet } from "../input/lines.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
-import { parseMessageLine } from "../input/json.js";
+import { parseMessageLine, parseRecordText, withPlainNumbers } from "../input/json.js";
 import { normalizeIdentifier, quoteIdent } from "../redshift/identifiers.js";
 import { tableSql, type TableRef } from "../redshift/sql.js";
 import type { Logger } from "../log.js";
@@ -181,7 +181,7 @@ export class SingerTarget {
   private handleLine(line: string): Promise<void> | undefined {
     this.lineNumber++;
     if (line.length === 0 || line.trim().length === 0) return undefined;
-    const parsed = parseMessageLine(line);
+    const parsed = parseMessageLine(line, ["record"]);
     if (!parsed.ok) throw new InputError(`line ${this.lineNumber}: invalid JSON (${parsed.error}): ${snippet(line)}`);
     if (parsed.nonFinite) this.nonFiniteLines++;
     const msg = parsed.value as Record<string, unknown>;
@@ -233,7 +233,7 @@ export class SingerTarget {
 
   private validate(stream: string, record: Record<string, unknown>): void {
     const validate = this.validators.get(stream);
-    if (!validate || validate(record)) return;
+    if (!validate || validate(withPlainNumbers(record))) return;
     const first = validate.errors?.[0];
     const field = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, ".") : "record";
     const detail = first?.keyword === "required" ? `missing required property ${JSON.stringify((first.params as { missingProperty: string }).missingProperty)}` : (first?.message ?? "invalid");
@@ -322,7 +322,7 @@ export class SingerTarget {
           if (line.trim() === "") continue;
           let record: unknown;
           try {
-            record = JSON.parse(line);
+            record = parseRecordText(line);
           } catch (e) {
             throw new InputError(`BATCH file ${url} line ${splitter.lineNumber}: invalid JSON (${(e as Error).message})`);
           }
