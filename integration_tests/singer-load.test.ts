@@ -355,6 +355,21 @@ describe("metadata, deletes, versions, BATCH", () => {
     expect(row!._sdc_value_changes).toBeNull();
   });
 
+  it("_sdc_sequence is distinct and increasing in input order within a run and across runs (exact BIGINT)", async () => {
+    const schema = uniqueSchema("seq");
+    const cfg = configFor(schema, { add_metadata_columns: true, batch_size_rows: 3 });
+    for (const ids of [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12]]) {
+      const r = await runSinger(cfg, lines(schemaMsg("t", basic, []), ...ids.map((id) => record("t", { id }))));
+      expect(r.code, r.stderr.join("\n")).toBe(0);
+    }
+    const { withPg } = await import("./helpers/target.js");
+    const seq = await withPg(async (c) => (await c.query(`SELECT _sdc_sequence::text AS s FROM "${schema}".t ORDER BY id`)).rows.map((x) => BigInt(x.s as string)));
+    expect(seq).toHaveLength(12);
+    for (let i = 1; i < seq.length; i++) expect(seq[i]! > seq[i - 1]!, `row ${i + 1}: ${seq[i]} after ${seq[i - 1]}`).toBe(true);
+    // Past 2^53: Number arithmetic would have rounded these to multiples of 256.
+    expect(seq[0]! > 2n ** 53n).toBe(true);
+  });
+
   it("with metadata columns, each changed value is recorded in _sdc_value_changes", async () => {
     const schema = uniqueSchema("changes");
     const r = await runSinger(

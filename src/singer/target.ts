@@ -37,6 +37,18 @@ const SDC = {
   valueChanges: "_sdc_value_changes",
 } as const;
 
+/**
+ * `_sdc_sequence` of a record the tap gave none: run start (epoch ms) × 10^6 + the record's position in
+ * the run (1-based), as decimal text for a BIGINT column. Strictly increasing in input order within a run,
+ * and across runs as long as a run starts after the previous one started and reads fewer than 10^6
+ * records per millisecond. Exact: the product (≈1.8 × 10^18 in 2026) is past 2^53, where Number
+ * arithmetic would round neighbouring positions to one value, so it is computed in BigInt. BIGINT's
+ * 9.2 × 10^18 is reached in the year 2262.
+ */
+export function sdcSequence(runStartMs: number, position: number): string {
+  return (BigInt(runStartMs) * 1_000_000n + BigInt(position)).toString();
+}
+
 function singerMetadata(runStartMs: number): MetadataColumn[] {
   const ts = { kind: "timestamptz" } as const;
   const big = { kind: "bigint" } as const;
@@ -45,8 +57,7 @@ function singerMetadata(runStartMs: number): MetadataColumn[] {
     { name: SDC.receivedAt, type: ts, value: (c) => c.receivedAt },
     { name: SDC.batchedAt, type: ts, value: (c) => c.batchedAt },
     { name: SDC.deletedAt, type: ts, value: (c) => c.record._sdc_deleted_at },
-    // Increases across runs too: start time in µs-ish units plus the record's position.
-    { name: SDC.sequence, type: big, value: (c) => c.record._sdc_sequence ?? runStartMs * 1_000_000 + c.position },
+    { name: SDC.sequence, type: big, value: (c) => c.record._sdc_sequence ?? sdcSequence(runStartMs, c.position) },
     { name: SDC.tableVersion, type: big, value: (c) => c.message.version },
     // What the loader had to change in this row to fit Redshift (truncated or nulled fields), or NULL.
     {
