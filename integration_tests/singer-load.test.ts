@@ -78,7 +78,9 @@ describe("STATE timing", () => {
     const r = await runSinger(configFor(schema, { batch_size_rows: 1 }), lines(schemaMsg("t", basic), ...updates, state({ n: 20 })));
     expect(r.code, r.stderr.join("\n")).toBe(0);
     expect((await rows(schema, "t")).map((d) => d.name)).toEqual(["v19"]);
-    expect(r.stderr.join("\n").match(/committed 1 rows/g)).toHaveLength(20);
+    const log = r.stderr.join("\n");
+    expect(log.match(/: 1 records → 1 rows inserted, 0 updated, 0 deleted/g)).toHaveLength(1);
+    expect(log.match(/: 1 records → 0 rows inserted, 1 updated, 0 deleted/g)).toHaveLength(19);
     expect(r.states).toEqual([{ n: 20 }]);
   });
 

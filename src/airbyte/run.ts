@@ -9,7 +9,7 @@ import { ConfigError, Redactor, airbyteSpec, loadConfig } from "../config/index.
 import { connectionStatus, specMessage } from "./messages.js";
 import { Warehouse } from "../load/warehouse.js";
 import { S3Stager } from "../stage/s3-stager.js";
-import { LoadEngine } from "../engine/engine.js";
+import { LoadEngine, logStreamSummary } from "../engine/engine.js";
 import { type ConnectorSettings, type TargetConfig, connectorSettings } from "../engine/settings.js";
 import { AirbyteDestination, CatalogError, parseCatalog } from "./destination.js";
 import { CheckFailure, checkConnection } from "./check.js";
@@ -107,7 +107,7 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
     const finalTable = new Map(destination.plans.map((p) => [p.id, `${p.final.schema}.${p.final.table}`]));
     for (const line of destination.engine.summary()) {
       const table = finalTable.get(line.stream) ?? line.table;
-      s.log("info", `stream ${line.stream} → ${table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
+      logStreamSummary(s.log, line, table);
     }
     s.log("info", `done: ${destination.recordsRead} records, ${destination.statesEmitted} states emitted, ${((Date.now() - destination.engine.startedAt) / 1000).toFixed(1)} s`);
     return 0;

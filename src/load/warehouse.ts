@@ -77,7 +77,8 @@ export interface LoadRequest {
   afterUpsert?: readonly string[];
 }
 
-export interface LoadResult {
+/** A committed batch: rows COPied into its staging table, and what it changed in the target (after dedup). */
+export interface LoadResult extends sql.RowCounts {
   loaded: number;
 }
 
@@ -87,7 +88,7 @@ export interface PreparedLoad {
   client: pg.PoolClient;
   stage: string;
   loaded: number;
-  statements: string[];
+  statements: sql.LoadStatement[];
 }
 
 /** Serialization conflicts and deadlocks roll the transaction back whole: it can simply run again (rule 29). */
@@ -218,16 +219,19 @@ export class Warehouse {
   /**
    * Runs `statements` in ONE transaction (BEGIN … COMMIT), retrying the whole transaction with backoff
    * on a serialization conflict or deadlock (rule 29), and — on a fresh connection — after a lost one.
+   * Returns each statement's result from the attempt that committed (none when `alreadyDone` said a
+   * lost attempt had committed).
    */
-  async transaction(statements: readonly string[], o: TransactionOptions): Promise<void> {
+  async transaction(statements: readonly string[], o: TransactionOptions): Promise<pg.QueryResult[]> {
     const attempts = o.attempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       const client = o.client ?? (await this.acquire());
       let failure: unknown;
       let broken = false;
+      const results: pg.QueryResult[] = [];
       try {
         await client.query("BEGIN");
-        for (const s of statements) await client.query(s);
+        for (const s of statements) results.push(await client.query(s));
         await client.query("COMMIT");
       } catch (e) {
         failure = e;
@@ -237,13 +241,14 @@ export class Warehouse {
       } finally {
         if (!o.client) client.release(broken);
       }
-      if (failure === undefined) return;
+      if (failure === undefined) return results;
       const retryable = isConflict(failure) || (!o.client && (broken || isConnectionError(failure)));
       if (attempt >= attempts || !retryable || (o.client && broken)) throw failure;
       const delay = backoffMs(250, attempt);
       this.log("warn", `${o.what} failed (${(failure as Error).message}); retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
       await sleep(delay);
-      if (o.alreadyDone && (await o.alreadyDone().catch(() => false))) return;
+      // Done by the lost attempt: its results are lost with it.
+      if (o.alreadyDone && (await o.alreadyDone().catch(() => false))) return [];
     }
   }
 
@@ -355,11 +360,15 @@ export class Warehouse {
     }
   }
 
-  /** The second half: BEGIN; LOCK; upsert/append; COMMIT (retried on conflicts), then the session goes back. */
+  /**
+   * The second half: BEGIN; LOCK; upsert/append; COMMIT (retried on conflicts), then the session goes
+   * back. Returns the rows inserted / updated / deleted, read from the statements' results.
+   */
   async commitLoad(p: PreparedLoad): Promise<LoadResult> {
     const { req, client } = p;
+    let results: pg.QueryResult[];
     try {
-      await this.transaction([sql.lockTable(req.table), ...p.statements, ...(req.afterUpsert ?? [])], {
+      results = await this.transaction([sql.lockTable(req.table), ...p.statements.map((s) => s.sql), ...(req.afterUpsert ?? [])], {
         what: `load of ${req.staged.rows} rows into ${req.table.schema}.${req.table.table}`,
         client,
       });
@@ -369,7 +378,7 @@ export class Warehouse {
     }
     await client.query(sql.dropTable(p.stage)).catch(() => undefined);
     client.release();
-    return { loaded: p.loaded };
+    return { loaded: p.loaded, ...sql.rowCountsOf(p.statements, results.slice(1)) };
   }
 
   /** Drops the staging table (if the session still works) and returns the session. */
