@@ -5,7 +5,7 @@
  */
 import { ConfigError, type Redactor } from "../config/index.js";
 import { type FailureType, logMessage, traceError } from "./messages.js";
-import type { Logger } from "../log.js";
+import { type LogLevel, type Logger, levelEnabled } from "../log.js";
 import { isConflict } from "../load/warehouse.js";
 
 /** SQLSTATE classes and codes that only the user can fix. */
@@ -78,9 +78,10 @@ export function traceErrorLine(e: unknown, redactor: Redactor | undefined): stri
 
 const LEVELS = { debug: "DEBUG", info: "INFO", warn: "WARN", error: "ERROR" } as const;
 
-/** Logs as Airbyte LOG messages on stdout (the platform reads only stdout), redacted. */
-export function airbyteLogger(write: (line: string) => void, scrub: () => (s: string) => string): Logger {
+/** Logs as Airbyte LOG messages on stdout (the platform reads only stdout), redacted; below `min`, nothing. */
+export function airbyteLogger(write: (line: string) => void, scrub: () => (s: string) => string, min: LogLevel = "info"): Logger {
   return (level, message, extra) => {
+    if (!levelEnabled(level, min)) return;
     const tail = extra && Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : "";
     write(logMessage(LEVELS[level], scrub()(`${message}${tail}`)));
   };

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { CliIo } from "../io.js";
-import type { Logger } from "../log.js";
+import type { LogOptions, Logger } from "../log.js";
 import { ConfigError, Redactor, airbyteSpec, loadConfig } from "../config/index.js";
 import { connectionStatus, specMessage } from "./messages.js";
 import { Warehouse } from "../load/warehouse.js";
@@ -35,9 +35,9 @@ interface Session {
   loadConfig(path: string): Promise<TargetConfig>;
 }
 
-function session(io: CliIo): Session {
+function session(io: CliIo, options: LogOptions = {}): Session {
   let redactor: Redactor | undefined;
-  const log = airbyteLogger(io.stdout, () => (s) => (redactor ? redactor.redact(s) : s));
+  const log = airbyteLogger(io.stdout, () => (s) => (redactor ? redactor.redact(s) : s), options.level);
   return {
     log,
     redactor: () => redactor,
@@ -55,8 +55,8 @@ function session(io: CliIo): Session {
   };
 }
 
-export async function runAirbyteCheck(configPath: string | undefined, io: CliIo): Promise<number> {
-  const s = session(io);
+export async function runAirbyteCheck(configPath: string | undefined, io: CliIo, logOptions: LogOptions = {}): Promise<number> {
+  const s = session(io, logOptions);
   try {
     if (!configPath) throw new ConfigError("check needs --config");
     const settings = settingsOf(await s.loadConfig(configPath));
@@ -73,8 +73,8 @@ export async function runAirbyteCheck(configPath: string | undefined, io: CliIo)
   }
 }
 
-export async function runAirbyteWrite(configPath: string | undefined, catalogPath: string | undefined, io: CliIo): Promise<number> {
-  const s = session(io);
+export async function runAirbyteWrite(configPath: string | undefined, catalogPath: string | undefined, io: CliIo, logOptions: LogOptions = {}): Promise<number> {
+  const s = session(io, logOptions);
   let warehouse: Warehouse | undefined;
   let stager: S3Stager | undefined;
   try {

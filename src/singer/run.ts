@@ -2,7 +2,7 @@
  * Wiring for a Singer run: config → warehouse, stager, engine, target; exit code and summary.
  */
 import type { CliIo } from "../io.js";
-import { type Logger, stderrLogger } from "../log.js";
+import { type LogOptions, type Logger, stderrLogger } from "../log.js";
 import { Warehouse } from "../load/warehouse.js";
 import { StageOnlyWarehouse } from "../load/stage-only.js";
 import { S3Stager } from "../stage/s3-stager.js";
@@ -14,18 +14,19 @@ import { SingerTarget } from "./target.js";
 export interface RunOptions {
   /** stage batches in S3 but load nothing (see StageOnlyWarehouse) */
   stageOnly?: boolean;
+  log?: LogOptions;
 }
 
 export async function runSinger(configPath: string, io: CliIo, options: RunOptions = {}): Promise<number> {
   let scrub = (s: string) => s;
-  let log: Logger = stderrLogger(io.stderr, scrub);
+  let log: Logger = stderrLogger(io.stderr, scrub, options.log);
   let warehouse: Warehouse | undefined;
   let stager: S3Stager | undefined;
   try {
     const config = await loadConfig(configPath, { onWarning: (m) => log("warn", m) });
     const redactor = Redactor.fromConfig(config);
     scrub = (s) => redactor.redact(s);
-    log = stderrLogger(io.stderr, scrub);
+    log = stderrLogger(io.stderr, scrub, options.log);
     const settings = connectorSettings(config);
     warehouse = options.stageOnly
       ? new StageOnlyWarehouse(settings.connection, settings.load, log)
