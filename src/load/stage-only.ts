@@ -20,6 +20,8 @@ export class StageOnlyWarehouse extends Warehouse {
     return { loaded: p.loaded, inserted: 0, updated: 0, deleted: 0 };
   }
   override async abandon(): Promise<void> {}
+  override async replaceTable(): Promise<void> {}
+  override async dropTable(): Promise<void> {}
   override async query<R extends import("pg").QueryResultRow>(): Promise<import("pg").QueryResult<R>> {
     return { rows: [], rowCount: 0, command: "SELECT", oid: 0, fields: [] };
   }

@@ -252,6 +252,32 @@ export class Warehouse {
     }
   }
 
+  /**
+   * Replaces `final` with the fully loaded `loaded` (same schema) in ONE transaction: DROP + RENAME, never
+   * TRUNCATE (which would commit on its own in Redshift), so readers see the old rows or the new ones, never
+   * an empty table. A COMMIT whose answer was lost may have happened: `loaded` is gone then, and that
+   * counts as done. Used by Airbyte overwrite and Singer `load_method: overwrite`.
+   */
+  async replaceTable(loaded: TableRef, final: TableRef): Promise<void> {
+    const where = `${final.schema}.${final.table}`;
+    await this.transaction(sql.replaceTable(loaded, final), {
+      what: `swap of ${where}`,
+      alreadyDone: async () => (await this.describe(loaded)) === undefined,
+      attempts: 4,
+    });
+    // The cached shape was the old table's; `final` now has the loaded table's columns.
+    this.tables.delete(this.key(final));
+    const state = this.tables.get(this.key(loaded));
+    this.tables.delete(this.key(loaded));
+    if (state) this.tables.set(this.key(final), state);
+  }
+
+  /** Drops a table if it exists (a side table of an earlier or failed run) and forgets its shape. */
+  async dropTable(t: TableRef): Promise<void> {
+    await this.pool.query(sql.dropTable(t));
+    this.tables.delete(this.key(t));
+  }
+
   /** Changes a column's type in place, in one transaction, keeping every value (rule 28). */
   private async migrateColumn(t: TableRef, column: string, from: ColumnType, to: ColumnType, state: TableState): Promise<void> {
     await this.transaction(migrateColumnSql(sql.tableSql(t), column, from, to), {

@@ -43,7 +43,7 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
     );
     await target.run(io.stdin);
     const summary = target.engine.summary();
-    for (const line of summary) logStreamSummary(log, line);
+    for (const line of summary) logStreamSummary(log, line, target.finalTable(line.table));
     const usage = process.resourceUsage();
     log("info", `done: ${summary.reduce((n, l) => n + l.records, 0)} records, ${target.statesEmitted} states emitted, ${((Date.now() - target.engine.startedAt) / 1000).toFixed(1)} s`, {
       cpuSeconds: Number(((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(2)),
