@@ -11,6 +11,7 @@ import { runSinger } from "./singer/run.js";
 import { stdinChunks } from "./input/read.js";
 import type { CliIo } from "./io.js";
 import { StoppedError } from "./errors.js";
+import { LOG_FORMATS, type LogFormat, type LogOptions, parseLogLevel } from "./log.js";
 import { runAirbyteCheck, runAirbyteSpec, runAirbyteWrite } from "./airbyte/run.js";
 
 
@@ -40,6 +41,9 @@ Options:
   --config FILE          connector configuration (JSON; see docs/config.md)
   --catalog FILE         Airbyte configured catalog (write)
   --stage-only           stage batches in S3 but load nothing (measure or check the staging path)
+  --log-level LEVEL      debug, info (default), warn or error; also the LOG_LEVEL environment variable
+  --log-format FORMAT    text (default) or json: one JSON object a line (time, level, message,
+                         fields) on stderr; Airbyte commands always log as Airbyte LOG messages
   --about                describe the connector (Meltano); --format json|markdown
   --version              print the version
   --help                 this text
@@ -60,6 +64,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         "stage-only": { type: "boolean" },
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
       },
     });
   } catch (e) {
@@ -85,13 +91,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     return 0;
   }
+  const levelText = values["log-level"] ?? io.env?.LOG_LEVEL;
+  const level = levelText === undefined || levelText === "" ? "info" : parseLogLevel(levelText);
+  if (!level) {
+    const from = values["log-level"] !== undefined ? "--log-level" : "LOG_LEVEL";
+    io.stderr(`target-redshift: ${from} must be debug, info, warn or error, got ${JSON.stringify(levelText)}`);
+    return 2;
+  }
+  const format = values["log-format"] ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    io.stderr(`target-redshift: --log-format must be text or json, got ${JSON.stringify(format)}`);
+    return 2;
+  }
+  const logOptions: LogOptions = { level, format: format as LogFormat };
   switch (positionals[0]) {
     case "spec":
       return runAirbyteSpec(io);
     case "check":
-      return runAirbyteCheck(values.config, io);
+      return runAirbyteCheck(values.config, io, logOptions);
     case "write":
-      return runAirbyteWrite(values.config, values.catalog, io);
+      return runAirbyteWrite(values.config, values.catalog, io, logOptions);
   }
   if (positionals.length > 0) {
     io.stderr(`target-redshift: unknown command ${JSON.stringify(positionals[0])}\n\n${HELP}`);
@@ -101,7 +120,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`target-redshift: --config is required\n\n${HELP}`);
     return 2;
   }
-  return runSinger(values.config, io, { stageOnly: values["stage-only"] });
+  return runSinger(values.config, io, { stageOnly: values["stage-only"], log: logOptions });
 }
 
 function isEntryPoint(): boolean {

@@ -5,7 +5,7 @@
  */
 import type { Redactor } from "../config/index.js";
 import { type FailureType, logMessage, traceError } from "./messages.js";
-import type { Logger } from "../log.js";
+import { type LogLevel, type Logger, levelEnabled } from "../log.js";
 import { type ErrorKind, targetErrorOf } from "../errors.js";
 import { kindOfPgError } from "../load/warehouse.js";
 
@@ -63,9 +63,10 @@ export function traceErrorLine(e: unknown, redactor: Redactor | undefined): stri
 
 const LEVELS = { debug: "DEBUG", info: "INFO", warn: "WARN", error: "ERROR" } as const;
 
-/** Logs as Airbyte LOG messages on stdout (the platform reads only stdout), redacted. */
-export function airbyteLogger(write: (line: string) => void, scrub: () => (s: string) => string): Logger {
+/** Logs as Airbyte LOG messages on stdout (the platform reads only stdout), redacted; below `min`, nothing. */
+export function airbyteLogger(write: (line: string) => void, scrub: () => (s: string) => string, min: LogLevel = "info"): Logger {
   return (level, message, extra) => {
+    if (!levelEnabled(level, min)) return;
     const tail = extra && Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : "";
     write(logMessage(LEVELS[level], scrub()(`${message}${tail}`)));
   };

@@ -5,12 +5,12 @@
 import { StoppedError } from "../errors.js";
 import { readFile } from "node:fs/promises";
 import type { CliIo } from "../io.js";
-import type { Logger } from "../log.js";
+import type { LogOptions, Logger } from "../log.js";
 import { ConfigError, Redactor, airbyteSpec, loadConfig } from "../config/index.js";
 import { connectionStatus, specMessage } from "./messages.js";
 import { Warehouse } from "../load/warehouse.js";
 import { S3Stager } from "../stage/s3-stager.js";
-import { LoadEngine } from "../engine/engine.js";
+import { LoadEngine, logStreamSummary } from "../engine/engine.js";
 import { type ConnectorSettings, type TargetConfig, connectorSettings } from "../engine/settings.js";
 import { AirbyteDestination, CatalogError, parseCatalog } from "./destination.js";
 import { CheckFailure, checkConnection } from "./check.js";
@@ -36,9 +36,9 @@ interface Session {
   loadConfig(path: string): Promise<TargetConfig>;
 }
 
-function session(io: CliIo): Session {
+function session(io: CliIo, options: LogOptions = {}): Session {
   let redactor: Redactor | undefined;
-  const log = airbyteLogger(io.stdout, () => (s) => (redactor ? redactor.redact(s) : s));
+  const log = airbyteLogger(io.stdout, () => (s) => (redactor ? redactor.redact(s) : s), options.level);
   return {
     log,
     redactor: () => redactor,
@@ -56,8 +56,8 @@ function session(io: CliIo): Session {
   };
 }
 
-export async function runAirbyteCheck(configPath: string | undefined, io: CliIo): Promise<number> {
-  const s = session(io);
+export async function runAirbyteCheck(configPath: string | undefined, io: CliIo, logOptions: LogOptions = {}): Promise<number> {
+  const s = session(io, logOptions);
   try {
     if (!configPath) throw new ConfigError("check needs --config");
     const settings = settingsOf(await s.loadConfig(configPath));
@@ -74,8 +74,8 @@ export async function runAirbyteCheck(configPath: string | undefined, io: CliIo)
   }
 }
 
-export async function runAirbyteWrite(configPath: string | undefined, catalogPath: string | undefined, io: CliIo): Promise<number> {
-  const s = session(io);
+export async function runAirbyteWrite(configPath: string | undefined, catalogPath: string | undefined, io: CliIo, logOptions: LogOptions = {}): Promise<number> {
+  const s = session(io, logOptions);
   let warehouse: Warehouse | undefined;
   let stager: S3Stager | undefined;
   try {
@@ -113,7 +113,7 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
     const finalTable = new Map(destination.plans.map((p) => [p.id, `${p.final.schema}.${p.final.table}`]));
     for (const line of destination.engine.summary()) {
       const table = finalTable.get(line.stream) ?? line.table;
-      s.log("info", `stream ${line.stream} → ${table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
+      logStreamSummary(s.log, line, table);
     }
     s.log("info", `done: ${destination.recordsRead} records, ${destination.statesEmitted} states emitted, ${((Date.now() - destination.engine.startedAt) / 1000).toFixed(1)} s`);
     return 0;

@@ -210,6 +210,14 @@ export interface TargetRedshiftConfig {
    * Worker threads that parse Singer RECORD lines and encode them as CSV while the main thread stages and loads (about 1.2x the records per second of the main thread alone on the 2-core development machine). Used for CSV staging without add_metadata_columns, hard_delete or validate_records; with those, or with 0, records are parsed and encoded on the main thread, line by line. Each worker adds 40-50 MiB of memory. When absent: one per CPU the process may use (cores, or a container's cgroup CPU quota), at most 4.
    */
   encode_workers?: number;
+  /**
+   * The Meltano SDK's standard setting for what a run does to each table. upsert: streams with key properties keep one row per key (MERGE or DELETE+INSERT, see upsert_strategy), streams without keys append. append-only: every record becomes a row even when the stream has key properties (history tables: no dedup, no MERGE). overwrite: each table's content is replaced by this run's records in one swap (DROP and RENAME in one transaction) at the end of a successful run; records are loaded into a side table first, so a failed run leaves the table as it was. Airbyte uses each stream's destination_sync_mode instead.
+   */
+  load_method?: "upsert" | "append-only" | "overwrite";
+  /**
+   * Every this many seconds, one log line per active stream: records received and committed, rows inserted/updated/deleted, records per second, staged bytes, batches in flight (stderr for Singer, LOG messages for Airbyte). 0 turns progress lines off.
+   */
+  progress_interval_seconds?: number;
 }
 
 /** Settings with a default in the spec: always present after parseConfig. */
@@ -236,6 +244,8 @@ export type SettingWithDefault =
   | "validate_records"
   | "string_overflow"
   | "invalid_value"
+  | "load_method"
+  | "progress_interval_seconds"
   | "retry_attempts"
   | "retry_base_delay_ms"
   | "s3_request_timeout_seconds"

@@ -55,6 +55,8 @@ export interface EngineSettings {
   stageOnly?: boolean;
   /** leftovers of runs no longer alive are swept at start once this old (minutes; 0: any age) */
   stagingSweepAgeMinutes?: number;
+  /** seconds between progress lines (one per active stream); 0 or absent: none */
+  progressIntervalSeconds?: number;
 }
 
 /** What a front end tells the engine about a stream. */
@@ -94,10 +96,77 @@ interface OpenBatch {
   keys: BatchKeys;
 }
 
+/** One stream's tallies for progress lines and the summary. */
 interface StreamStats {
-  rows: number;
+  /** records written into batches (received from the input) */
+  received: number;
+  /** records of committed batches, before dedup */
+  committed: number;
+  /** target rows the committed batches inserted / updated / deleted, after dedup */
+  inserted: number;
+  updated: number;
+  deleted: number;
   batches: number;
+  /** batches sealed but not yet committed or abandoned */
+  inFlight: number;
+  /** staged data files (parts, manifests not counted) and their compressed bytes */
+  files: number;
+  stagedBytes: number;
+  /** "field: CHANGE (REASON)" → values changed */
   changes: Map<string, number>;
+  /** ms of the first record and of the last commit (the stream's time in the summary) */
+  firstAt: number;
+  lastAt: number;
+}
+
+/** A stream's line of the end-of-run summary. */
+export interface StreamSummary {
+  stream: string;
+  table: string;
+  /** records received */
+  records: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  batches: number;
+  files: number;
+  /** compressed bytes staged */
+  bytes: number;
+  /** from the stream's first record to its last commit */
+  seconds: number;
+  /** values changed, by "field: CHANGE (REASON)" */
+  changes: Record<string, number>;
+  /** values changed, by reason */
+  changesByReason: Record<string, number>;
+}
+
+/**
+ * The end-of-run line of one stream: records received; rows inserted, updated, deleted (after dedup);
+ * batches, staged files and bytes, time; values changed by reason. `table` overrides the load table
+ * (Airbyte overwrite loads into a side table that becomes the named one).
+ */
+export function logStreamSummary(log: Logger, s: StreamSummary, table = s.table): void {
+  const changed = Object.values(s.changes).reduce((a, b) => a + b, 0);
+  log(
+    "info",
+    `summary: stream ${s.stream} → ${table}: ${s.records} records; ${s.inserted} rows inserted, ${s.updated} updated, ${s.deleted} deleted; ` +
+      `${s.batches} batches, ${s.files} files, ${s.bytes} bytes staged; ${s.seconds.toFixed(1)} s; ${changed} values changed`,
+    { ...s, table },
+  );
+}
+
+/** One progress line's fields for a stream. */
+export interface StreamProgress {
+  stream: string;
+  received: number;
+  committed: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  /** records received per second since the previous progress line */
+  recordsPerSecond: number;
+  stagedBytes: number;
+  batchesInFlight: number;
 }
 
 class StreamSink {
@@ -111,7 +180,22 @@ class StreamSink {
   chain: Promise<void> = Promise.resolve();
   /** prepares (COPY into staging tables) of this stream, in order */
   prepareChain: Promise<void> = Promise.resolve();
-  readonly stats: StreamStats = { rows: 0, batches: 0, changes: new Map() };
+  readonly stats: StreamStats = {
+    received: 0,
+    committed: 0,
+    inserted: 0,
+    updated: 0,
+    deleted: 0,
+    batches: 0,
+    inFlight: 0,
+    files: 0,
+    stagedBytes: 0,
+    changes: new Map(),
+    firstAt: 0,
+    lastAt: 0,
+  };
+  /** `received` at the previous progress line */
+  reportedReceived = 0;
   readonly dir: string;
 
   constructor(
@@ -139,6 +223,8 @@ export class LoadEngine<Checkpoint> {
   /** staged objects of batches not yet committed (or failed): removed on close unless purging is off */
   private readonly unpurged = new Map<string, readonly string[]>();
   private ageTimer: NodeJS.Timeout | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private progressAt = Date.now();
   /** changes with every stream definition (encode workers must be set up again) */
   epoch = 0;
   private readonly changes = new RowChanges();
@@ -158,6 +244,49 @@ export class LoadEngine<Checkpoint> {
       const every = Math.min(1000, settings.limits.ageSeconds * 1000);
       this.ageTimer = setInterval(() => this.sealAged(), every);
       this.ageTimer.unref();
+    }
+    const progressSeconds = settings.progressIntervalSeconds ?? 0;
+    if (progressSeconds > 0) {
+      this.progressTimer = setInterval(() => this.logProgress(), progressSeconds * 1000);
+      this.progressTimer.unref();
+    }
+  }
+
+  /**
+   * Per active stream (records since the last line, an open batch, or batches in flight): records
+   * received, committed, rows changed, records/s since the last call, staged bytes, batches in flight.
+   */
+  progress(now = Date.now()): StreamProgress[] {
+    const seconds = Math.max(0.001, (now - this.progressAt) / 1000);
+    this.progressAt = now;
+    const out: StreamProgress[] = [];
+    for (const sink of this.sinks.values()) {
+      const st = sink.stats;
+      const fresh = st.received - sink.reportedReceived;
+      sink.reportedReceived = st.received;
+      if (fresh === 0 && st.inFlight === 0 && !sink.batch) continue;
+      out.push({
+        stream: sink.def.id,
+        received: st.received,
+        committed: st.committed,
+        inserted: st.inserted,
+        updated: st.updated,
+        deleted: st.deleted,
+        recordsPerSecond: Math.round(fresh / seconds),
+        stagedBytes: st.stagedBytes,
+        batchesInFlight: st.inFlight,
+      });
+    }
+    return out;
+  }
+
+  private logProgress(): void {
+    for (const p of this.progress()) {
+      this.log(
+        "info",
+        `progress: stream ${p.stream}: ${p.received} records received, ${p.committed} committed (${p.inserted} inserted, ${p.updated} updated, ${p.deleted} deleted), ${p.recordsPerSecond} records/s, ${p.stagedBytes} bytes staged, ${p.batchesInFlight} batches in flight`,
+        { ...p },
+      );
     }
   }
 
@@ -306,6 +435,8 @@ export class LoadEngine<Checkpoint> {
     }
     const batch = sink.batch ?? this.openBatch(sink);
     if (nullKey) batch.keys.nullKeys = true;
+    const stats = sink.stats;
+    if (stats.received++ === 0) stats.firstAt = Date.now();
     const position = this.ledger.nextPosition();
     const changes = this.changes;
     changes.reset();
@@ -365,6 +496,8 @@ export class LoadEngine<Checkpoint> {
     const sink = this.sinks.get(ev.stream);
     if (!sink) throw new RecordError(`stream ${JSON.stringify(ev.stream)} has no schema`);
     for (const [key, n] of ev.changes) this.countChange(sink, key, n);
+    if (sink.stats.received === 0) sink.stats.firstAt = Date.now();
+    sink.stats.received += ev.rows;
     const limits = this.settings.limits;
     let wait: Promise<void> | undefined;
     let from = 0;
@@ -459,6 +592,7 @@ export class LoadEngine<Checkpoint> {
     const columns = plans.map((p) => p.name);
     const keyColumns = sink.keyColumns;
     this.inFlight++;
+    sink.stats.inFlight++;
     // Staging may run ahead of the previous load; loads of one stream run in order.
     const staged = (async () => {
       const parts = await batch.writer.finish();
@@ -466,6 +600,8 @@ export class LoadEngine<Checkpoint> {
       try {
         const s = await this.stager.upload(prefix, parts);
         this.unpurged.set(s.manifestUrl, s.keys);
+        sink.stats.stagedBytes += s.bytes;
+        sink.stats.files += s.keys.length - 1;
         return s;
       } catch (e) {
         throw this.named(def, e);
@@ -507,16 +643,36 @@ export class LoadEngine<Checkpoint> {
       }
       const s = p.req.staged;
       const started = Date.now();
-      await this.warehouse.commitLoad(p);
+      const r = await this.warehouse.commitLoad(p);
       // STATE first: every statement after the COMMIT widens the window in which a kill repeats the
       // batch on the next run (append streams would get duplicates).
       if (!this.settings.stageOnly) this.ledger.commit(batch.ticket);
-      sink.stats.rows += s.rows;
-      sink.stats.batches++;
+      const st = sink.stats;
+      st.committed += s.rows;
+      st.inserted += r.inserted;
+      st.updated += r.updated;
+      st.deleted += r.deleted;
+      st.batches++;
+      st.lastAt = Date.now();
       def.onCommit?.(s.rows);
-      const extra = { stream: def.id, batch: batch.number, compressedBytes: s.bytes, ms: Date.now() - started };
-      if (this.settings.stageOnly) this.log("info", `staged ${s.rows} rows for ${def.table.schema}.${def.table.table} (--stage-only: not loaded)`, extra);
-      else this.log("info", `committed ${s.rows} rows into ${def.table.schema}.${def.table.table}`, extra);
+      const extra = {
+        stream: def.id,
+        batch: batch.number,
+        records: s.rows,
+        inserted: r.inserted,
+        updated: r.updated,
+        deleted: r.deleted,
+        compressedBytes: s.bytes,
+        ms: st.lastAt - started,
+      };
+      const where = `${def.table.schema}.${def.table.table}`;
+      if (this.settings.stageOnly) this.log("info", `staged batch ${batch.number} of stream ${def.id}: ${s.rows} rows for ${where} (--stage-only: not loaded)`, extra);
+      else
+        this.log(
+          "info",
+          `committed batch ${batch.number} of stream ${def.id} into ${where}: ${s.rows} records → ${r.inserted} rows inserted, ${r.updated} updated, ${r.deleted} deleted`,
+          extra,
+        );
       await this.warehouse.release(p);
       if (this.settings.purgeStagingFiles) {
         this.unpurged.delete(s.manifestUrl);
@@ -536,6 +692,7 @@ export class LoadEngine<Checkpoint> {
       })
       .finally(() => {
         this.inFlight--;
+        sink.stats.inFlight--;
         const w = this.waiters;
         this.waiters = [];
         for (const resolve of w) resolve();
@@ -565,6 +722,7 @@ export class LoadEngine<Checkpoint> {
    */
   async close(): Promise<void> {
     if (this.ageTimer) clearInterval(this.ageTimer);
+    if (this.progressTimer) clearInterval(this.progressTimer);
     for (const sink of this.sinks.values()) {
       if (sink.batch) {
         // Its ticket stays open: no checkpoint after these records may go out.
@@ -591,13 +749,28 @@ export class LoadEngine<Checkpoint> {
     if (this.markerPut && !this.cleanupFailed) await this.stager.removeRunMarker(this.runId).catch(() => undefined);
   }
 
-  summary(): { stream: string; table: string; rows: number; batches: number; changes: Record<string, number> }[] {
-    return [...this.sinks.values()].map((s) => ({
-      stream: s.def.id,
-      table: `${s.def.table.schema}.${s.def.table.table}`,
-      rows: s.stats.rows,
-      batches: s.stats.batches,
-      changes: Object.fromEntries(s.stats.changes),
-    }));
+  summary(): StreamSummary[] {
+    return [...this.sinks.values()].map((s) => {
+      const st = s.stats;
+      const byReason: Record<string, number> = {};
+      for (const [key, n] of st.changes) {
+        const reason = /\(([^()]*)\)$/.exec(key)?.[1] ?? key;
+        byReason[reason] = (byReason[reason] ?? 0) + n;
+      }
+      return {
+        stream: s.def.id,
+        table: `${s.def.table.schema}.${s.def.table.table}`,
+        records: st.received,
+        inserted: st.inserted,
+        updated: st.updated,
+        deleted: st.deleted,
+        batches: st.batches,
+        files: st.files,
+        bytes: st.stagedBytes,
+        seconds: st.received === 0 ? 0 : Math.max(0, (Math.max(st.lastAt, st.firstAt) - st.firstAt) / 1000),
+        changes: Object.fromEntries(st.changes),
+        changesByReason: byReason,
+      };
+    });
   }
 }

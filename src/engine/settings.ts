@@ -25,6 +25,8 @@ export interface ConnectorSettings {
   validateRecords: boolean;
   /** threads that parse and encode Singer records (0: on the main thread) */
   encodeWorkers: number;
+  /** Singer: what a run does to each table (Airbyte streams follow their sync mode) */
+  loadMethod: "upsert" | "append-only" | "overwrite";
 }
 
 /**
@@ -117,6 +119,7 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       partsPerBatch: 1,
       fileFormat: c.file_format ?? "csv_gzip",
       stagingSweepAgeMinutes: c.staging_sweep_age_minutes ?? 1440,
+      progressIntervalSeconds: c.progress_interval_seconds ?? 30,
     },
     defaultSchema: c.schema ?? "public",
     streamMapping: c.stream_mapping ?? {},
@@ -124,5 +127,6 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
     hardDelete: c.hard_delete ?? false,
     validateRecords: c.validate_records ?? false,
     encodeWorkers: c.encode_workers ?? defaultEncodeWorkers(),
+    loadMethod: c.load_method ?? "upsert",
   };
 }

@@ -150,7 +150,8 @@ export interface LoadRequest {
   journal?: { runId: string; stream: string; batch: number };
 }
 
-export interface LoadResult {
+/** A committed batch: rows COPied into its staging table, and what it changed in the target (after dedup). */
+export interface LoadResult extends sql.RowCounts {
   loaded: number;
 }
 
@@ -160,7 +161,7 @@ export interface PreparedLoad {
   client: pg.PoolClient;
   stage: string;
   loaded: number;
-  statements: string[];
+  statements: sql.LoadStatement[];
   /** the staging table was dropped and the session returned */
   released?: boolean;
 }
@@ -368,16 +369,19 @@ export class Warehouse {
   /**
    * Runs `statements` in ONE transaction (BEGIN … COMMIT), retrying the whole transaction with backoff
    * on a serialization conflict or deadlock (rule 29), and — on a fresh connection — after a lost one.
+   * Returns each statement's result from the attempt that committed (none when `alreadyDone` said a
+   * lost attempt had committed).
    */
-  async transaction(statements: readonly string[], o: TransactionOptions): Promise<void> {
+  async transaction(statements: readonly string[], o: TransactionOptions): Promise<pg.QueryResult[]> {
     const attempts = o.attempts ?? this.retry.attempts;
     for (let attempt = 1; ; attempt++) {
       const client = o.client ?? (await this.acquire());
       let failure: unknown;
       let broken = false;
+      const results: pg.QueryResult[] = [];
       try {
         await client.query("BEGIN");
-        for (const s of statements) await client.query(s);
+        for (const s of statements) results.push(await client.query(s));
         await client.query("COMMIT");
       } catch (e) {
         failure = e;
@@ -387,14 +391,41 @@ export class Warehouse {
       } finally {
         if (!o.client) client.release(broken);
       }
-      if (failure === undefined) return;
+      if (failure === undefined) return results;
       const retryable = isConflict(failure) || (!o.client && (broken || isConnectionLost(failure)));
       if (attempt >= attempts || !retryable || (o.client && broken)) throw failure;
       const delay = this.delay(attempt);
       this.log("warn", `${o.what} failed (${(failure as Error).message}); retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
       await sleep(delay);
-      if (o.alreadyDone && (await o.alreadyDone().catch(() => false))) return;
+      // Done by the lost attempt: its results are lost with it.
+      if (o.alreadyDone && (await o.alreadyDone().catch(() => false))) return [];
     }
+  }
+
+  /**
+   * Replaces `final` with the fully loaded `loaded` (same schema) in ONE transaction: DROP + RENAME, never
+   * TRUNCATE (which would commit on its own in Redshift), so readers see the old rows or the new ones, never
+   * an empty table. A COMMIT whose answer was lost may have happened: `loaded` is gone then, and that
+   * counts as done. Used by Airbyte overwrite and Singer `load_method: overwrite`.
+   */
+  async replaceTable(loaded: TableRef, final: TableRef): Promise<void> {
+    const where = `${final.schema}.${final.table}`;
+    await this.transaction(sql.replaceTable(loaded, final), {
+      what: `swap of ${where}`,
+      alreadyDone: async () => (await this.describe(loaded)) === undefined,
+      attempts: 4,
+    });
+    // The cached shape was the old table's; `final` now has the loaded table's columns.
+    this.tables.delete(this.key(final));
+    const state = this.tables.get(this.key(loaded));
+    this.tables.delete(this.key(loaded));
+    if (state) this.tables.set(this.key(final), state);
+  }
+
+  /** Drops a table if it exists (a side table of an earlier or failed run) and forgets its shape. */
+  async dropTable(t: TableRef): Promise<void> {
+    await this.pool.query(sql.dropTable(t));
+    this.tables.delete(this.key(t));
   }
 
   /** Changes a column's type in place, in one transaction, keeping every value (rule 28). */
@@ -541,13 +572,16 @@ export class Warehouse {
     }
   }
 
-  private async commitOnce(p: PreparedLoad): Promise<void> {
+  /** One try of the transaction; the rows inserted / updated / deleted come from its statements' results. */
+  private async commitOnce(p: PreparedLoad): Promise<LoadResult> {
     const { req, client } = p;
     const journal = req.journal ? [sql.journalInsert({ ...req.journal, table: req.table, rows: req.staged.rows })] : [];
-    await this.transaction([sql.lockTable(req.table), ...p.statements, ...(req.afterUpsert ?? []), ...journal], {
+    const results = await this.transaction([sql.lockTable(req.table), ...p.statements.map((s) => s.sql), ...(req.afterUpsert ?? []), ...journal], {
       what: this.what(req),
       client,
     });
+    // results[0] is the LOCK; the load statements follow in order.
+    return { loaded: p.loaded, ...sql.rowCountsOf(p.statements, results.slice(1)) };
   }
 
   /** True when the journal shows this batch committed (by this run, maybe on a session since lost). */
@@ -568,8 +602,7 @@ export class Warehouse {
     const what = this.what(p.req);
     let lost: unknown;
     try {
-      await this.commitOnce(p);
-      return { loaded: p.loaded };
+      return await this.commitOnce(p);
     } catch (e) {
       await this.abandon(p, e);
       if (!isConnectionLost(e) || !p.req.journal) throw translatePgError(e, what);
@@ -581,18 +614,18 @@ export class Warehouse {
       await sleep(delay);
       try {
         if (await this.journaled(p.req)) {
-          this.log("info", `${what}: the load journal shows the COMMIT was applied before the connection was lost; not loading it again`);
-          return { loaded: p.req.staged.rows };
+          // The row counts were in the lost answer: the batch is reported as loaded, its counts as unknown (0).
+          this.log("info", `${what}: the load journal shows the COMMIT was applied before the connection was lost; not loading it again (its row counts were lost with the answer)`);
+          return { loaded: p.req.staged.rows, inserted: 0, updated: 0, deleted: 0 };
         }
         const again = await this.prepareOnce(p.req);
         Object.assign(p, { client: again.client, stage: again.stage, loaded: again.loaded, statements: again.statements, released: false });
         try {
-          await this.commitOnce(p);
+          return await this.commitOnce(p);
         } catch (e) {
           await this.abandon(p, e);
           throw e;
         }
-        return { loaded: p.loaded };
       } catch (e) {
         if (!isConnectionLost(e)) throw translatePgError(e, what);
         lost = e;
