@@ -6,6 +6,8 @@ import { AIRBYTE_COLUMNS, CatalogError, isTruncateRefresh, parseCatalog, planStr
 import { classifyFailure, traceErrorLine } from "../../../src/airbyte/errors.js";
 import { connectFailureStep } from "../../../src/airbyte/check.js";
 import { type TargetConfig, connectorSettings } from "../../../src/engine/settings.js";
+import { TargetError } from "../../../src/errors.js";
+import { InputError } from "../../../src/input/read.js";
 
 const settings = connectorSettings({
   host: "h",
@@ -145,7 +147,10 @@ describe("Airbyte failures", () => {
     expect(classifyFailure(coded("28P01", "password authentication failed"))).toBe("config_error");
     expect(classifyFailure(coded("42501", "permission denied"))).toBe("config_error");
     expect(classifyFailure(coded("ENOTFOUND"))).toBe("config_error");
-    expect(classifyFailure(Object.assign(new Error("denied"), { name: "AccessDenied" }))).toBe("config_error");
+    // S3 errors are typed by the stager where they are caught (kindOfS3Error), then carried as TargetError.
+    expect(classifyFailure(new TargetError("config", "S3 PUT of s3://b/k failed: AccessDenied: denied"))).toBe("config_error");
+    expect(classifyFailure(new TargetError("transient", "S3 PUT of s3://b/k failed after 5 attempts: InternalError (HTTP 500)"))).toBe("transient_error");
+    expect(classifyFailure(new InputError("line 3: invalid JSON"))).toBe("system_error");
     expect(classifyFailure(coded("ECONNREFUSED"))).toBe("transient_error");
     expect(classifyFailure(coded("40P01"))).toBe("transient_error");
     expect(classifyFailure(coded("XX000", "1023 Serializable isolation violation on table"))).toBe("transient_error");
