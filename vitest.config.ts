@@ -14,6 +14,6 @@ export default defineConfig({
   test: {
     ...shared,
     include: ["test/unit/**/*.test.ts", "integration_tests/**/*.test.ts"],
-    exclude: ["integration_tests/conformance/**", "**/node_modules/**"],
+    exclude: ["integration_tests/conformance/**", "integration_tests/package/**", "**/node_modules/**"],
   },
 });
