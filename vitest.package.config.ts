@@ -10,6 +10,6 @@ export default defineConfig({
   test: {
     ...shared,
     include: ["integration_tests/package/**/*.test.ts"],
-    testTimeout: 900_000,
+    testTimeout: 3_600_000,
   },
 });
