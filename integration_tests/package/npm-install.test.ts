@@ -11,7 +11,8 @@ import { rows } from "../helpers/target.js";
 import { ROOT, SINGER_INPUT, run, standInConfig, tempDir } from "./helpers.js";
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+// An npm killed by its time limit may still be writing: retry, and never fail the run over a temp dir.
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })));
 
 async function checkInstalled(prefix: string): Promise<void> {
   const bin = join(prefix, "node_modules/.bin/target-redshift");
