@@ -33,7 +33,7 @@ function instructions(text: string): [string, string][] {
 }
 
 /** Performs the steps; returns the final stage. Throws on an instruction it cannot replay faithfully. */
-function replay(dockerfile: string, base: string): Stage {
+async function replay(dockerfile: string, base: string): Promise<Stage> {
   const stages: Stage[] = [];
   const at = (s: Stage, p: string) => join(s.root, isAbsolute(p) ? p : join(s.workdir, p));
   for (const [op, arg] of instructions(dockerfile)) {
@@ -61,7 +61,7 @@ function replay(dockerfile: string, base: string): Stage {
         break;
       }
       case "RUN":
-        run("sh", ["-c", arg], { cwd: at(stage, "."), env: { ...process.env, ...stage.env } });
+        await run("sh", ["-c", arg], { cwd: at(stage, "."), env: { ...process.env, ...stage.env } });
         break;
       case "ENV": {
         const m = /^(\w+)=(?:"(.*)"|(\S*))$/.exec(arg);
@@ -91,19 +91,19 @@ describe("Docker image install steps", () => {
   it("replayed in a temp dir, the ENTRYPOINT runs spec and an Airbyte write", async () => {
     const base = tempDir("docker");
     dirs.push(base);
-    const final = replay(readFileSync(join(ROOT, "Dockerfile"), "utf8"), base);
+    const final = await replay(readFileSync(join(ROOT, "Dockerfile"), "utf8"), base);
     expect(final.entrypoint?.[0], "ENTRYPOINT runs node itself (exec form), so signals reach it").toBe("node");
     const [, ...args] = final.entrypoint!.map((a) => (isAbsolute(a) ? join(final.root, a) : a));
     const env = { PATH: process.env.PATH ?? "", ...final.env };
     const entry = (extra: string[], input?: string) => run(process.execPath, [...args, ...extra], { cwd: join(final.root, final.workdir), env, input });
 
-    const spec = JSON.parse(entry(["spec"]).stdout.trim()) as { type: string };
+    const spec = JSON.parse((await entry(["spec"])).stdout.trim()) as { type: string };
     expect(spec.type).toBe("SPEC");
 
     const { path, schema } = standInConfig(base);
     const catalog = join(base, "catalog.json");
     writeFileSync(catalog, JSON.stringify(AIRBYTE_CATALOG));
-    const written = entry(["write", "--config", path, "--catalog", catalog], AIRBYTE_INPUT);
+    const written = await entry(["write", "--config", path, "--catalog", catalog], AIRBYTE_INPUT);
     const states = written.stdout
       .trim()
       .split("\n")

@@ -1,5 +1,5 @@
 /** Shared by the packaging tests: run a command, a small Singer / Airbyte load, and the rows it left. */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,14 +13,30 @@ export interface Ran {
   stderr: string;
 }
 
-/** Runs a command to completion (25 min at most: npm installs on a busy 2-core machine took 9); throws with its output when it fails. */
-export function run(cmd: string, args: string[], opts: { cwd: string; input?: string; env?: NodeJS.ProcessEnv; allowFail?: boolean }): Ran {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, env: opts.env ?? process.env, encoding: "utf8", timeout: 1_500_000, maxBuffer: 64 << 20 });
-  const ran = { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-  if (!opts.allowFail && r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} (in ${opts.cwd}) exited ${r.status}${r.error ? ` (${r.error.message})` : ""}\n${ran.stdout}\n${ran.stderr}`);
-  }
-  return ran;
+/**
+ * Runs a command to completion (25 min at most: npm installs on a busy 2-core machine took 9); rejects
+ * with its output when it fails. Asynchronous on purpose: a spawnSync blocks the vitest worker for
+ * minutes, and vitest then fails the run ("Timeout calling onTaskUpdate") although every test passed.
+ */
+export function run(cmd: string, args: string[], opts: { cwd: string; input?: string; env?: NodeJS.ProcessEnv }): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 1_500_000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (status, signal) => {
+      clearTimeout(timer);
+      if (status === 0) resolve({ status, stdout, stderr });
+      else reject(new Error(`${cmd} ${args.join(" ")} (in ${opts.cwd}) exited ${status ?? signal}\n${stdout}\n${stderr}`));
+    });
+    child.stdin.end(opts.input ?? "");
+  });
 }
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `tr-${prefix}-`));

@@ -16,11 +16,11 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true, max
 
 async function checkInstalled(prefix: string): Promise<void> {
   const bin = join(prefix, "node_modules/.bin/target-redshift");
-  const spec = JSON.parse(run(bin, ["spec"], { cwd: prefix }).stdout.trim()) as { type: string; spec: { connectionSpecification: { required: string[] } } };
+  const spec = JSON.parse((await run(bin, ["spec"], { cwd: prefix })).stdout.trim()) as { type: string; spec: { connectionSpecification: { required: string[] } } };
   expect(spec.type).toBe("SPEC");
   expect(spec.spec.connectionSpecification.required).toContain("host");
   const { path, schema } = standInConfig(prefix);
-  const loaded = run(bin, ["--config", path], { cwd: prefix, input: SINGER_INPUT });
+  const loaded = await run(bin, ["--config", path], { cwd: prefix, input: SINGER_INPUT });
   expect(loaded.stdout.trim().split("\n").map((l) => JSON.parse(l) as unknown)).toEqual([{ parcels: 2 }]);
   expect((await rows(schema, "parcels", "id")).map((r) => [Number(r.id), r.city])).toEqual([
     [1, "Oslo"],
@@ -33,10 +33,10 @@ describe("npm install", () => {
     const packDir = tempDir("pack");
     const prefix = tempDir("prod");
     dirs.push(packDir, prefix);
-    run("npm", ["pack", "--silent", "--pack-destination", packDir], { cwd: ROOT });
+    await run("npm", ["pack", "--silent", "--pack-destination", packDir], { cwd: ROOT });
     const tarball = readdirSync(packDir).find((f) => f.endsWith(".tgz"));
     expect(tarball).toBeDefined();
-    run("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", join(packDir, tarball!)], { cwd: prefix });
+    await run("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", join(packDir, tarball!)], { cwd: prefix });
     // Production dependencies only: no TypeScript, no test tools.
     expect(readdirSync(join(prefix, "node_modules"))).not.toContain("typescript");
     expect(readdirSync(join(prefix, "node_modules"))).not.toContain("vitest");
@@ -46,7 +46,7 @@ describe("npm install", () => {
   it("a git-URL install (the committed HEAD) builds through prepare and runs spec and a load", async () => {
     const prefix = tempDir("git");
     dirs.push(prefix);
-    run("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", `git+file://${ROOT}`], { cwd: prefix });
+    await run("npm", ["install", "--omit=dev", "--no-audit", "--no-fund", `git+file://${ROOT}`], { cwd: prefix });
     await checkInstalled(prefix);
   });
 });

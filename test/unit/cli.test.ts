@@ -7,7 +7,7 @@ import { CAPABILITIES } from "../../src/config/index.js";
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, { stdin: [], stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+  const code = await main(argv, { stdin: (async function* () {})(), stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
