@@ -104,7 +104,10 @@ CREATE VIEW pg_catalog.sys_load_error_detail AS
          col_length::char(10) AS column_length, "position", err_code AS error_code, err_reason::char(512) AS error_message,
          raw_line::char(1024) AS raw_line, raw_field_value::char(1024) AS raw_field_value
   FROM redshift_local.load_errors;
+-- Redshift names over PostgreSQL's 63 bytes, by the short name the gateway gives them (names.ts).
+CREATE TABLE redshift_local.identifiers (pg_name name PRIMARY KEY, redshift_name varchar(127) NOT NULL UNIQUE);
 GRANT USAGE ON SCHEMA redshift_local TO PUBLIC;
+GRANT SELECT ON redshift_local.identifiers TO PUBLIC;
 GRANT SELECT ON redshift_local.load_errors TO PUBLIC;
 
 -- information_schema.columns: Redshift reports SUPER as data_type 'super' (PostgreSQL would say jsonb).

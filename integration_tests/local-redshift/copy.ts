@@ -306,6 +306,8 @@ export function parseCopy(r: Rewritten): CopySpec {
 
 interface Column {
   name: string;
+  /** The name as Redshift shows it (differs from `name` for names over PostgreSQL's 63 bytes). */
+  redshiftName: string;
   typname: string; // base type name
   fmt: string; // format_type
   typmod: number;
@@ -797,7 +799,7 @@ function parseJson(text: string, spec: CopySpec, cols: Column[], onRecord: OnRec
     const keyed = new Map<string, unknown>();
     for (const [k, v] of Object.entries(obj)) keyed.set(spec.jsonIgnoreCase ? k.toLowerCase() : k, v);
     onRecord(
-      cols.map((c) => jsonValue(keyed.get(c.name))),
+      cols.map((c) => jsonValue(keyed.get(c.redshiftName))),
       startLine,
       start,
       i,
@@ -944,6 +946,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     if (e instanceof GatewayError) return session.raise(e);
     throw e;
   }
+  spec.tableName = session.gw.names.longOf(spec.tableName) ?? spec.tableName;
   const s3 = session.gw.opts.s3;
   const fail = (e: GatewayError) => {
     session.lastCopyCount = 0;
@@ -966,6 +969,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   const tableOid = Number(meta.rows[0]?.[0] ?? 0);
   const all: Column[] = meta.rows.map((row) => ({
     name: row[1]!,
+    redshiftName: session.gw.names.longOf(row[1]!) ?? row[1]!,
     typname: row[2]!,
     fmt: row[3]!,
     typmod: Number(row[4]),
@@ -1063,7 +1067,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   const mkError = (fileIdx: number, line: number, raw: string, col: number, code: number, reason: string, rawField: string): LoadError => ({
     file: files[fileIdx]!,
     line,
-    colname: cols[col]?.name ?? "",
+    colname: cols[col]?.redshiftName ?? "",
     type: cols[col]?.fmt.replace(/\(.*/, "") ?? "",
     colLength: cols[col] && cols[col]!.typmod > 4 ? String(cols[col]!.typmod - 4) : "0",
     position: 0,
