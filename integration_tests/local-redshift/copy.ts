@@ -652,7 +652,8 @@ export function scanCsvFast(
 
 // ---- parsers: each calls onRecord(fields, line, start, end) with 1-based physical line numbers.
 
-type OnRecord = (fields: Array<string | null>, line: number, start: number, end: number) => void;
+/** `bad`: the record cannot be read (e.g. an unclosed quote); it fails alone, like a bad value. */
+type OnRecord = (fields: Array<string | null>, line: number, start: number, end: number, bad?: { code: number; reason: string }) => void;
 
 function parseCsv(text: string, spec: CopySpec, onRecord: OnRecord): void {
   const D = spec.delimiter.charCodeAt(0);
@@ -727,26 +728,91 @@ function parseCsv(text: string, spec: CopySpec, onRecord: OnRecord): void {
   }
 }
 
+/**
+ * Delimited text (not CSV), as Redshift reads it (AWS "Data conversion parameters" and "Data format
+ * parameters"): one record per line; NULL AS (default `\N`) matches a whole unquoted field.
+ * - ESCAPE: a backslash makes the next character (delimiter, newline, quote, backslash) plain data; the
+ *   character itself is kept (`\n` loads `n`, not a newline); with the default NULL string `\\N` is NULL too.
+ * - REMOVEQUOTES: a field that starts with `"` or `'` runs to the same quote followed by the delimiter or
+ *   the end of the line; the surrounding quotes go and everything between them stays, delimiters and other
+ *   quotes included (AWS's example `' ' 'Black' ' '` loads ` ' 'Black' ' `). A quote never closed fails
+ *   that record (1214).
+ * The record's raw text and physical start line are passed on; an unescaped newline always ends a record.
+ */
 function parseText(text: string, spec: CopySpec, onRecord: OnRecord): void {
+  const D = spec.delimiter;
   const nullAs = spec.nullAs ?? "\\N";
-  const lines = text.split("\n");
-  let pos = 0;
-  lines.forEach((ln, idx) => {
-    const start = pos;
-    pos += ln.length + 1;
-    if (idx < spec.ignoreHeader) return;
-    if (ln.endsWith("\r")) ln = ln.slice(0, -1);
-    if (ln === "" && idx === lines.length - 1) return;
-    if (ln === "") return;
-    const fields = ln.split(spec.delimiter).map((f): string | null => {
-      if (f === nullAs) return null;
-      let v = f;
-      if (spec.removeQuotes && v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-      if (spec.escape) v = v.replace(/\\(.)/g, (_m, c: string) => ({ n: "\n", t: "\t", r: "\r" })[c] ?? c);
-      return v;
-    });
-    onRecord(fields, idx + 1, start, start + ln.length);
-  });
+  const escapedNull = spec.escape && spec.nullAs === undefined ? "\\\\N" : undefined;
+  const n = text.length;
+  let i = 0;
+  let line = 1;
+  let skip = spec.ignoreHeader;
+  const atEnd = (k: number) => k >= n || text[k] === "\n" || (text[k] === "\r" && (k + 1 >= n || text[k + 1] === "\n"));
+  while (i < n) {
+    const recStart = i;
+    const recLine = line;
+    const fields: Array<string | null> = [];
+    let bad: { code: number; reason: string } | undefined;
+    for (;;) {
+      const q = text[i];
+      if (spec.removeQuotes && (q === '"' || q === "'")) {
+        let k = i + 1;
+        let val = "";
+        let closed = false;
+        while (k < n && text[k] !== "\n") {
+          const c = text[k]!;
+          if (spec.escape && c === "\\" && k + 1 < n) {
+            if (text[k + 1] === "\n") line++;
+            val += text[k + 1];
+            k += 2;
+            continue;
+          }
+          if (c === q && (text[k + 1] === D || atEnd(k + 1))) {
+            closed = true;
+            k++;
+            break;
+          }
+          val += c;
+          k++;
+        }
+        if (!closed) {
+          bad ??= { code: 1214, reason: "Unterminated quoted string" };
+          while (k < n && text[k] !== "\n") k++;
+        }
+        fields.push(val);
+        i = k;
+      } else {
+        const fStart = i;
+        let val = "";
+        let seg = i;
+        while (!(text[i] === D || atEnd(i))) {
+          if (spec.escape && text[i] === "\\" && i + 1 < n) {
+            if (text[i + 1] === "\n") line++;
+            val += text.slice(seg, i) + text[i + 1];
+            i += 2;
+            seg = i;
+          } else i++;
+        }
+        const raw = text.slice(fStart, i);
+        fields.push(raw === nullAs || raw === escapedNull ? null : val + text.slice(seg, i));
+      }
+      if (i < n && text[i] === D) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    const recEnd = i;
+    if (i < n && text[i] === "\r") i++;
+    if (i < n && text[i] === "\n") i++;
+    line++;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    if (recEnd === recStart) continue; // blank line or the trailing newline
+    onRecord(fields, recLine, recStart, recEnd, bad);
+  }
 }
 
 function jsonValue(v: unknown): string | null {
@@ -1151,7 +1217,8 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
           }
         }
         fileTexts[fi] = text;
-        const onRecord: OnRecord = (fields, line, start, end) => {
+        const onRecord: OnRecord = (fields, line, start, end, bad) => {
+          if (bad) return void errors.push(mkError(fi, line, text.slice(start, end), -1, bad.code, bad.reason, text.slice(start, end)));
           const out = convert(fi, fields, line, text.slice(start, end));
           if (out !== undefined) addRecord(fi, line, start, end, out);
         };
