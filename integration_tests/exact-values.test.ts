@@ -143,7 +143,8 @@ describe("time as sent (Singer)", () => {
     expect(r.code, r.stderr.join("\n")).toBe(0);
     const t = await table(schema, "t");
     expect([t.types.at, t.types.tm]).toEqual(["timestamp without time zone", "time with time zone"]);
-    expect(t.rows.map((x) => [x.at, x.tm])).toEqual([["2024-03-10 01:30:00", "10:30:00+02"]]);
+    // Redshift keeps TIMETZ in UTC (the stand-in emulates it, FIDELITY rule 9): the moment sent, read back at +00.
+    expect(t.rows.map((x) => [x.at, x.tm])).toEqual([["2024-03-10 01:30:00", "08:30:00+00"]]);
     expect(r.stderr.join("\n")).not.toMatch(/values kept/);
   });
 });
@@ -181,7 +182,7 @@ describe("types and time as sent (Airbyte)", () => {
       "timestamp without time zone",
     ]);
     expect(t.rows.map((x) => [x.ts, x.tz, x.tt, x.tn, x.big, x.u, x.w])).toEqual([
-      ["2024-03-10 02:30:00", "2024-03-10 00:30:00+00", "10:30:00+02", "10:30:00", "123456789012345", "10000000000000000000", "2024-03-10 02:30:00.5"],
+      ["2024-03-10 02:30:00", "2024-03-10 00:30:00+00", "08:30:00+00", "10:30:00", "123456789012345", "10000000000000000000", "2024-03-10 02:30:00.5"],
     ]);
   });
 });

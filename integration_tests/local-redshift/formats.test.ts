@@ -71,6 +71,22 @@ describe("JSON 'auto'", () => {
     ]);
   });
 
+  it("numbers keep every digit: big integers, long decimals, and numbers inside SUPER (no JSON.parse rounding)", async () => {
+    const t = uniq("jsonnum");
+    await c.query(`CREATE TABLE ${t} (id BIGINT, b BIGINT, n NUMERIC(38,10), doc SUPER, v VARCHAR(80), f DOUBLE PRECISION)`);
+    const body = [
+      `{"id": 99999999999999999, "b": 9223372036854775807, "n": 123456789.0123456789, "doc": {"x": 12345678901234567890, "y": "\\u00e9", "z": [1.5, -0.0000000000000000001]}, "v": {"a" : 9007199254740993}, "f": 0.1}`,
+      `{"id": 9007199254740993, "b": -9223372036854775808, "n": -0.0000000001, "doc": 12345678901234567890123, "v": "9007199254740993", "f": 1e300}`,
+    ].join("\n");
+    const url = await put(h.rs, `f16/${t}.json`, body);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' JSON 'auto'`);
+    const r = await c.query(`SELECT id::text AS id, b::text AS b, n::text AS n, JSON_SERIALIZE(doc) AS doc, v, f FROM ${t} ORDER BY id`);
+    expect(r.rows).toEqual([
+      { id: "9007199254740993", b: "-9223372036854775808", n: "-0.0000000001", doc: "12345678901234567890123", v: "9007199254740993", f: 1e300 },
+      { id: "99999999999999999", b: "9223372036854775807", n: "123456789.0123456789", doc: '{"x":12345678901234567890,"y":"é","z":[1.5,-0.0000000000000000001]}', v: '{"a":9007199254740993}', f: 0.1 },
+    ]);
+  });
+
   it("jsonpaths files are not emulated", async () => {
     const e = await errorOf(c.query(`COPY x FROM 's3://${h.rs.s3.bucket}/k' IAM_ROLE '${ROLE}' JSON 's3://b/paths.json'`));
     expect(e.code).toBe("0A000");

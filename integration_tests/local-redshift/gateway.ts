@@ -158,10 +158,12 @@ export class Gateway {
     const fresh: string[] = [];
     for (const r of stmts) for (const name of r.longNames ?? []) if (this.names.add(name)) fresh.push(name);
     if (!fresh.length) return;
+    // The in-memory pairs are what the gateway uses; the table is for direct clients, so a failure to
+    // write it is logged rather than failing the client's statement.
     await this.admin.query(
       "INSERT INTO redshift_local.identifiers (pg_name, redshift_name) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
       [fresh.map(pgName), fresh],
-    );
+    ).catch((e: Error) => this.opts.log(`could not record long names in redshift_local.identifiers: ${e.message}`));
   }
 
   dropAll(): void {

@@ -56,6 +56,10 @@ describe("names of 64..127 bytes", () => {
     expect(def.rows[0]).toMatchObject({ schemaname: schema, tablename: table });
     const ns = await c.query(`SELECT nspname FROM pg_namespace WHERE nspname = '${schema}'`);
     expect(ns.rows).toEqual([{ nspname: schema }]);
+    // Texts that name relations: '…'::regclass and to_regclass('…').
+    const oid = await c.query(`SELECT ${sql.quoteLiteral(sql.tableSql(t))}::regclass::oid AS a, to_regclass(${sql.quoteLiteral(sql.tableSql(t))})::oid AS b`);
+    expect(oid.rows[0].a).toBe(oid.rows[0].b);
+    expect(Number(oid.rows[0].a)).toBeGreaterThan(0);
     // The column names of a result are names too.
     const sel = await c.query(`SELECT id AS ${q(col127)}, ${q(col100)} FROM ${sql.tableSql(t)}`);
     expect(sel.fields.map((f) => f.name)).toEqual([col127, col100]);
