@@ -114,7 +114,8 @@ export function isConnectionLost(e: unknown): boolean {
 
 /** A pg error as a TargetError saying what failed (`what`: "load of batch 3 of stream x into s.t"). */
 export function translatePgError(e: unknown, what: string): TargetError {
-  if (e instanceof TargetError && e.message.includes(what)) return e;
+  // A LoadError already names its table and carries the load-error rows (callers test for the class).
+  if (e instanceof LoadError || (e instanceof TargetError && e.message.includes(what))) return e;
   const cause = e instanceof Error ? e.message : String(e);
   const pgDetail = (e as { detail?: unknown } | null)?.detail;
   return new TargetError(kindOfPgError(e), `${what} failed: ${cause}`, {
