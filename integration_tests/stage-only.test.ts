@@ -22,7 +22,7 @@ describe("--stage-only", () => {
     const r = await runSinger(configFor(schema, { s3_key_prefix: prefix, purge_staging_files: false }), input, ["--stage-only"]);
     expect(r.code, r.stderr.join("\n")).toBe(0);
     expect(r.states).toEqual([]);
-    expect(r.stderr.join("\n")).toMatch(/staged batch 1 of stream t: 1 rows for .*t \(--stage-only: not loaded\)/);
+    expect(r.stderr.join("\n")).toMatch(/staged 1 rows for .*t \(--stage-only: not loaded\)/);
     expect(r.stderr.join("\n")).not.toMatch(/committed/);
     expect(await tableExists(schema, "t")).toBe(false);
     const { s3 } = standIn();

@@ -707,7 +707,7 @@ export class LoadEngine<Checkpoint> {
         ms: st.lastAt - started,
       };
       const where = `${def.table.schema}.${def.table.table}`;
-      if (this.settings.stageOnly) this.log("info", `staged batch ${batch.number} of stream ${def.id}: ${s.rows} rows for ${where} (--stage-only: not loaded)`, extra);
+      if (this.settings.stageOnly) this.log("info", `staged ${s.rows} rows for ${where} (--stage-only: not loaded), batch ${batch.number} of stream ${def.id}`, extra);
       else
         this.log(
           "info",

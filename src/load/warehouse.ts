@@ -114,8 +114,9 @@ export function isConnectionLost(e: unknown): boolean {
 
 /** A pg error as a TargetError saying what failed (`what`: "load of batch 3 of stream x into s.t"). */
 export function translatePgError(e: unknown, what: string): TargetError {
-  // A LoadError already names its table and carries the load-error rows (callers test for the class).
-  if (e instanceof LoadError || (e instanceof TargetError && e.message.includes(what))) return e;
+  // Typed where it was caught (a LoadError with its load-error rows, an S3 error naming bucket and key):
+  // translated once, never wrapped again, so callers keep its class and details.
+  if (e instanceof TargetError) return e;
   const cause = e instanceof Error ? e.message : String(e);
   const pgDetail = (e as { detail?: unknown } | null)?.detail;
   return new TargetError(kindOfPgError(e), `${what} failed: ${cause}`, {
