@@ -7,6 +7,9 @@ import { ConfigError, type Redactor } from "../config/index.js";
 import { type FailureType, logMessage, traceError } from "./messages.js";
 import type { Logger } from "../log.js";
 import { isConflict } from "../load/warehouse.js";
+import { ConnectionError } from "../load/connect-errors.js";
+import { CopyCredentialsError } from "../load/copy-credentials.js";
+import { IamAuthError } from "../load/iam-auth.js";
 
 /** SQLSTATE classes and codes that only the user can fix. */
 const CONFIG_SQLSTATES = /^(28|3D000|3F000|42501)/;
@@ -25,7 +28,10 @@ function codeOf(e: unknown): string | undefined {
 }
 
 export function classifyFailure(e: unknown): FailureType {
-  if (e instanceof ConfigError) return "config_error";
+  if (e instanceof ConfigError || e instanceof IamAuthError || e instanceof CopyCredentialsError) return "config_error";
+  // A refused login, a certificate or a missing password: only the user can fix them (a refused or
+  // timed-out connection falls through to its code below).
+  if (e instanceof ConnectionError && e.stage !== "connect") return "config_error";
   for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
     const code = codeOf(cur);
     const name = (cur as { name?: unknown }).name;

@@ -60,7 +60,7 @@ export async function runAirbyteCheck(configPath: string | undefined, io: CliIo)
   try {
     if (!configPath) throw new ConfigError("check needs --config");
     const settings = settingsOf(await s.loadConfig(configPath));
-    await checkConnection(settings, s.log);
+    await checkConnection(settings, s.log, { onSecret: (x) => s.redactor()?.add(x) });
     io.stdout(connectionStatus("SUCCEEDED"));
     return 0;
   } catch (e) {
@@ -89,7 +89,8 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
     }
     const catalog = parseCatalog(catalogText, catalogPath);
     const settings = settingsOf(config);
-    warehouse = new Warehouse(settings.connection, settings.load, s.log);
+    warehouse = new Warehouse(settings.connection, settings.load, s.log, { onSecret: (x) => s.redactor()?.add(x) });
+    await warehouse.open();
     settings.engine.partsPerBatch = await warehouse.sliceCount();
     stager = new S3Stager(settings.s3);
     const w = warehouse;

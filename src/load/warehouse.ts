@@ -5,18 +5,24 @@
 import pg from "pg";
 
 import * as sql from "../redshift/sql.js";
-import type { ColumnDef, CopyAuthorization, OrderColumn, TableRef } from "../redshift/sql.js";
+import type { ColumnDef, OrderColumn, TableRef } from "../redshift/sql.js";
 import { type ColumnType, MAX_VARCHAR_BYTES, columnTypeSql, parseRedshiftType } from "../redshift/types.js";
 import type { Logger } from "../log.js";
 import { evolveColumn, migrateColumnSql } from "../redshift/type-evolution.js";
 import { backoffMs, sleep } from "../retry.js";
+import { type ConnectTarget, explainConnectError, missingPasswordError } from "./connect-errors.js";
+import { type CopyAuthSource, CopyCredentials } from "./copy-credentials.js";
+import { type IamAuthSettings, type IamCredentialSource, IamAuthError, RefreshingCredentials, awsCredentialFetcher, iamOperation } from "./iam-auth.js";
 
 export interface ConnectionSettings {
   host: string;
   port: number;
   database: string;
+  /** with IAM authentication: replaced by the user the Redshift API returns */
   user: string;
   password?: string;
+  /** log in with temporary credentials from the Redshift API instead of user and password */
+  iam?: Omit<IamAuthSettings, "database">;
   ssl: boolean;
   sslCa?: string;
   sslVerify: boolean;
@@ -35,7 +41,7 @@ export interface StagedBatch {
 
 export interface LoadSettings {
   upsertStrategy: "merge" | "delete_insert";
-  copyAuth: CopyAuthorization;
+  copyAuth: CopyAuthSource;
   fileFormat: "csv_gzip" | "parquet";
   region?: string;
   skipSchemaCreation: boolean;
@@ -116,22 +122,50 @@ export function nextVarcharWidth(needed: number): number {
   return Math.min(w, MAX_VARCHAR_BYTES);
 }
 
+/** What a warehouse tells its door beyond logs. */
+export interface WarehouseHooks {
+  /** a secret obtained at run time (IAM password, chain credentials): to be masked in every log and error */
+  onSecret?: (secret: string) => void;
+}
+
 export class Warehouse {
   readonly pool: pg.Pool;
   private readonly tables = new Map<string, TableState>();
   private readonly schemasCreated = new Set<string>();
+  /** temporary database credentials (IAM authentication), refreshed for each new login near expiry */
+  readonly iam?: IamCredentialSource;
+  readonly copyCredentials: CopyCredentials;
+  private loginResolved = false;
 
   constructor(
-    conn: ConnectionSettings,
+    readonly conn: ConnectionSettings,
     readonly settings: LoadSettings,
-    private readonly log: Logger,
+    protected readonly log: Logger,
+    hooks: WarehouseHooks = {},
   ) {
+    if (conn.iam) {
+      this.iam = new RefreshingCredentials(awsCredentialFetcher({ ...conn.iam, database: conn.database }), {
+        onIssued: (c) => {
+          hooks.onSecret?.(c.password);
+          this.log("info", `IAM authentication: ${iamOperation({ ...conn.iam!, database: conn.database })} issued database user ${c.user}, valid until ${c.expiresAt.toISOString()}`);
+        },
+      });
+    }
+    this.copyCredentials = new CopyCredentials(settings.copyAuth, {
+      onIssued: (c) => {
+        hooks.onSecret?.(c.secretAccessKey);
+        if (c.sessionToken) hooks.onSecret?.(c.sessionToken);
+        this.log("info", `COPY authorization: temporary credentials from the AWS default credential chain${c.expiresAt ? `, valid until ${c.expiresAt.toISOString()}` : ""}`);
+      },
+    });
+    const iam = this.iam;
     this.pool = new pg.Pool({
       host: conn.host,
       port: conn.port,
       database: conn.database,
       user: conn.user,
-      password: conn.password,
+      // pg asks for the password at each login: with IAM, fresh credentials once the cached ones near expiry.
+      password: iam ? async () => (await iam.get()).password : conn.password,
       max: conn.maxConnections,
       ssl: conn.ssl ? { rejectUnauthorized: conn.sslVerify, ...(conn.sslCa ? { ca: conn.sslCa } : {}) } : false,
       connectionTimeoutMillis: 30_000,
@@ -147,11 +181,52 @@ export class Warehouse {
    * failing query rejects anyway, so the event is only logged.
    */
   async acquire(): Promise<pg.PoolClient> {
-    const client = await this.pool.connect();
+    await this.resolveLogin();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      if (e instanceof IamAuthError) throw e;
+      throw explainConnectError(e, this.target());
+    }
     if (client.listenerCount("error") === 0) {
       client.on("error", (err: Error) => this.log("warn", `connection lost: ${err.message}`));
     }
     return client;
+  }
+
+  /** Where logins go, for messages (the IAM user once known). */
+  target(): ConnectTarget {
+    const c = this.conn;
+    return { host: c.host, port: c.port, database: c.database, user: this.pool.options.user ?? c.user, ssl: c.ssl, sslVerify: c.sslVerify, iam: c.iam !== undefined };
+  }
+
+  /**
+   * Before the first login: a missing password is said before connecting; with IAM authentication the
+   * credentials are fetched and the pool logs in as exactly the user the API returned (`IAM:…`, `IAMA:…`,
+   * `IAMR:…`). Throws ConnectionError or IamAuthError.
+   */
+  async resolveLogin(): Promise<void> {
+    if (this.loginResolved) return;
+    if (this.iam) {
+      const c = await this.iam.get();
+      this.pool.options.user = c.user;
+    } else if (this.conn.password === undefined || this.conn.password === "") {
+      throw missingPasswordError(this.target());
+    }
+    this.loginResolved = true;
+  }
+
+  /** Logs in once (SELECT 1), so a run fails at its start with the login's explained error, not mid-load. */
+  async open(): Promise<void> {
+    const client = await this.acquire();
+    try {
+      await client.query("SELECT 1");
+    } catch (e) {
+      client.release(true);
+      throw explainConnectError(e, this.target());
+    }
+    client.release();
   }
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string): Promise<pg.QueryResult<R>> {
@@ -318,7 +393,7 @@ export class Warehouse {
             table: stage,
             columns: copyColumns,
             manifestUrl: req.staged.manifestUrl,
-            auth: this.settings.copyAuth,
+            auth: await this.copyCredentials.get(),
             format: this.settings.fileFormat,
             region: this.settings.region,
           }),

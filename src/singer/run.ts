@@ -27,9 +27,11 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
     scrub = (s) => redactor.redact(s);
     log = stderrLogger(io.stderr, scrub);
     const settings = connectorSettings(config);
+    const hooks = { onSecret: (x: string) => redactor.add(x) };
     warehouse = options.stageOnly
-      ? new StageOnlyWarehouse(settings.connection, settings.load, log)
-      : new Warehouse(settings.connection, settings.load, log);
+      ? new StageOnlyWarehouse(settings.connection, settings.load, log, hooks)
+      : new Warehouse(settings.connection, settings.load, log, hooks);
+    await warehouse.open();
     settings.engine.partsPerBatch = await warehouse.sliceCount();
     stager = new S3Stager(settings.s3);
     const w = warehouse;
