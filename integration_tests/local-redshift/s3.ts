@@ -6,6 +6,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { removeDirSync, track } from "./reaper.js";
 
 export interface S3Fault {
   kind: "error" | "hang";
@@ -98,11 +99,16 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
     execArgv: ["--openssl-legacy-provider", "--no-warnings"],
     stdio: ["ignore", "ignore", "pipe", "ipc"],
   });
+  const forget = track({ pids: [{ pid: child.pid, signal: "SIGKILL" }], dirs: [dir] });
   let childErr = "";
   child.stderr?.on("data", (d: Buffer) => (childErr += d.toString()));
   const s3rverPort = await new Promise<number>((resolve, reject) => {
     child.once("message", (m: { port: number }) => resolve(m.port));
     child.once("exit", (code) => reject(new Error(`s3rver exited ${code}: ${childErr}`)));
+  }).catch((err: unknown) => {
+    removeDirSync(dir);
+    forget();
+    throw err;
   });
   const direct = `http://127.0.0.1:${s3rverPort}`;
 
@@ -206,12 +212,9 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
   const proxyPort = typeof addr === "object" && addr ? addr.port : 0;
   log(`s3 on http://127.0.0.1:${proxyPort} (s3rver on ${s3rverPort}), bucket ${bucket}`);
 
-  const onExit = () => fs.rmSync(dir, { recursive: true, force: true });
-  process.once("exit", onExit);
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
-      process.off("exit", onExit);
       for (const r of hanging) r.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -225,7 +228,8 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
           child.kill("SIGTERM");
         });
       }
-      fs.rmSync(dir, { recursive: true, force: true });
+      removeDirSync(dir);
+      forget();
     })());
 
   return {
