@@ -30,8 +30,8 @@ describe("npm run redshift-local", () => {
       });
       child.once("exit", (code) => reject(new Error(`cli exited ${code}: ${err}`)));
     });
-    const parsed = JSON.parse(line) as { config: Record<string, unknown>; pg: { port: number } };
-    expect(Object.keys(parsed).sort()).toEqual(["config", "pg"]);
+    const parsed = JSON.parse(line) as { config: Record<string, unknown>; pg: { port: number }; faults_url: string; iam_config: Record<string, unknown> };
+    expect(Object.keys(parsed).sort()).toEqual(["config", "faults_url", "iam_config", "iam_serverless_config", "pg"]);
     for (const k of ["host", "port", "database", "user", "password", "schema", "ssl", "ssl_ca", "ssl_verify", "s3_bucket", "s3_key_prefix", "s3_region", "s3_endpoint_url", "s3_force_path_style", "aws_access_key_id", "aws_secret_access_key", "copy_iam_role_arn"]) {
       expect(parsed.config).toHaveProperty(k);
     }
@@ -39,6 +39,13 @@ describe("npm run redshift-local", () => {
     await c.connect();
     expect((await c.query("SELECT count(*)::int AS n FROM stv_slices")).rows[0].n).toBe(2);
     await c.end();
+    // The fault controls answer from outside the process: arm a COMMIT failure over HTTP, see it happen.
+    const armed = await fetch(parsed.faults_url, { method: "POST", body: JSON.stringify({ fault: "failNextCommit", args: [1] }) });
+    expect(await armed.json()).toEqual({ ok: true });
+    const c2 = gatewayClient({ config: parsed.config });
+    await c2.connect();
+    await expect(c2.query("BEGIN; CREATE TABLE cli_fault (i INTEGER); COMMIT;")).rejects.toThrow(/1023/);
+    await c2.end();
     const s3Port = Number(new URL(parsed.config.s3_endpoint_url as string).port);
     child.kill("SIGTERM");
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));

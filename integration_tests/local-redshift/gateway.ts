@@ -5,7 +5,7 @@ import net from "node:net";
 import tls from "node:tls";
 import pg from "pg";
 import { rewriteStatement, type Rewritten } from "./dialect.js";
-import { GatewayError, join, quoteLiteral, splitStatements, tokenize, type Tok } from "./sql.js";
+import { GatewayError, identValue, join, quoteLiteral, sig, splitStatements, tokenize, upper, type Tok } from "./sql.js";
 import {
   FrameReader,
   type Msg,
@@ -23,11 +23,67 @@ import {
 } from "./wire.js";
 import { runCopy } from "./copy.js";
 import type { S3Reader } from "./s3.js";
+import type { IamStore } from "./aws.js";
 
 export interface GatewayFaults {
   commitFailures: number;
-  dropOn: Array<"copy" | "merge">;
+  /** "commit": cut before the COMMIT reaches the server; "commit-applied": after it committed, before the answer. */
+  dropOn: Array<"copy" | "merge" | "commit" | "commit-applied">;
   sqlLatencyMs: number;
+  /** DDL that loses a race with another session the next n times (see ddlTarget). */
+  races: { schema: number; table: number; column: number };
+}
+
+/** What a CREATE SCHEMA / CREATE TABLE / ALTER TABLE … ADD [COLUMN] creates, for the race faults. */
+export interface DdlTarget {
+  what: "schema" | "table" | "column";
+  /** schema name; table name as written (possibly schema-qualified); for a column, its table. */
+  name: string;
+  /** The last part of a qualified name (PostgreSQL's messages show only that). */
+  shortName: string;
+  column?: string;
+  ifNotExists: boolean;
+}
+
+export function ddlTarget(toks: Tok[]): DdlTarget | undefined {
+  const s = sig(toks);
+  const qualified = (from: number): { name: string; shortName: string; end: number } | undefined => {
+    if (!s[from]) return undefined;
+    const parts = [identValue(s[from]!)];
+    let end = from;
+    while (s[end + 1]?.text === "." && s[end + 2]) {
+      parts.push(identValue(s[end + 2]!));
+      end += 2;
+    }
+    return { name: parts.join("."), shortName: parts[parts.length - 1]!, end };
+  };
+  const ifNot = (k: number) => upper(s[k]) === "IF" && upper(s[k + 1]) === "NOT" && upper(s[k + 2]) === "EXISTS";
+  if (upper(s[0]) === "CREATE") {
+    let k = 1;
+    while (["TEMP", "TEMPORARY", "LOCAL", "GLOBAL", "UNLOGGED"].includes(upper(s[k]))) k++;
+    const what = upper(s[k]);
+    if (what !== "SCHEMA" && what !== "TABLE") return undefined;
+    if (what === "TABLE" && k > 1) return undefined; // temp tables are per session: no race
+    k++;
+    const ine = ifNot(k);
+    if (ine) k += 3;
+    const q = qualified(k);
+    if (!q) return undefined;
+    return { what: what === "SCHEMA" ? "schema" : "table", name: q.name, shortName: q.shortName, ifNotExists: ine };
+  }
+  if (upper(s[0]) === "ALTER" && upper(s[1]) === "TABLE") {
+    let k = 2;
+    if (upper(s[k]) === "IF") k += 2;
+    const q = qualified(k);
+    if (!q || upper(s[q.end + 1]) !== "ADD") return undefined;
+    let c = q.end + 2;
+    if (upper(s[c]) === "COLUMN") c++;
+    const ine = ifNot(c);
+    if (ine) c += 3;
+    if (!s[c] || ["CONSTRAINT", "PRIMARY", "UNIQUE", "FOREIGN", "CHECK"].includes(upper(s[c]))) return undefined;
+    return { what: "column", name: q.name, shortName: q.shortName, column: identValue(s[c]!), ifNotExists: ine };
+  }
+  return undefined;
 }
 
 export interface GatewayOptions {
@@ -39,6 +95,8 @@ export interface GatewayOptions {
   s3: S3Reader;
   s3AccessKeyId: string;
   faults: GatewayFaults;
+  /** Credentials issued by the local AWS endpoint: an expired one gets Redshift's error text at login. */
+  iam?: IamStore;
   log: (l: string) => void;
 }
 
@@ -159,6 +217,9 @@ export class Session {
   pendingRfq = 1; // the start-up exchange ends with a ReadyForQuery
   lastCopyCount = 0;
   backendPid = 0;
+  /** The user name of the start-up message. */
+  user = "";
+  private authenticated = false;
   closed = false;
   onClose: () => void = () => {};
   private collector?: Collector;
@@ -177,6 +238,7 @@ export class Session {
     startup: Msg,
     rest: Buffer,
   ) {
+    this.user = startupParam(startup.raw, "user") ?? "";
     this.backend = net.connect(gw.opts.pgPort, gw.opts.pgHost);
     this.backend.setNoDelay(true);
     this.backend.write(startup.raw);
@@ -206,6 +268,7 @@ export class Session {
     for (const m of this.backendReader.push(chunk)) {
       if (m.type === "Z") this.txStatus = String.fromCharCode(m.body[0]!);
       if (m.type === "K") this.backendPid = m.body.readInt32BE(0);
+      if (m.type === "R" && m.body.length >= 4 && m.body.readInt32BE(0) === 0) this.authenticated = true;
       if (this.collector) {
         this.collector(m);
         continue;
@@ -239,6 +302,16 @@ export class Session {
 
   rewriteError(m: Msg): Buffer {
     const f = parseFields(m.body);
+    if (!this.authenticated && f.get("C") === "28P01") {
+      // PostgreSQL refuses a role past VALID UNTIL like a wrong password; Redshift names the cause.
+      const issued = this.gw.opts.iam?.issued.get(this.user);
+      if (issued && issued.expiresAt.getTime() <= Date.now()) {
+        f.set("S", "FATAL");
+        f.set("V", "FATAL");
+        f.set("C", "28000");
+        f.set("M", "IAM Authentication token has expired");
+      }
+    }
     const msg = f.get("M") ?? "";
     const marker = /column "redshift_local_reject_(\d+)" does not exist/.exec(msg);
     if (marker) {
@@ -386,8 +459,9 @@ export class Session {
         r.kind === "copy-s3" ||
         r.kind === "truncate" ||
         r.kind === "alter-type" ||
-        (r.kind === "commit" && f.commitFailures > 0) ||
-        (r.kind === "merge" && f.dropOn.includes("merge")),
+        (r.kind === "commit" && (f.commitFailures > 0 || f.dropOn.includes("commit") || f.dropOn.includes("commit-applied"))) ||
+        (r.kind === "merge" && f.dropOn.includes("merge")) ||
+        (f.races.schema + f.races.table + f.races.column > 0 && ddlTarget(r.toks) !== undefined),
     );
     if (!special) {
       const text = stmts.length ? stmts.map((r) => this.finalSql(r)).join(";\n") : sql;
@@ -416,6 +490,20 @@ export class Session {
         if (this.txStatus === "T") await this.internal("COMMIT");
         return this.forwarded(this.finalSql(r));
       case "commit":
+        if (this.txStatus === "T" && f.dropOn.includes("commit")) {
+          f.dropOn.splice(f.dropOn.indexOf("commit"), 1);
+          // The COMMIT never reaches the server; closing the backend session rolls the transaction back.
+          this.destroy();
+          return false;
+        }
+        if (this.txStatus === "T" && f.dropOn.includes("commit-applied")) {
+          f.dropOn.splice(f.dropOn.indexOf("commit-applied"), 1);
+          // The transaction is committed, the answer is lost: the client cannot tell which case it is in.
+          // (internal() relays nothing to the client; closing the client first would close the backend too.)
+          await this.internal(this.finalSql(r));
+          this.destroy();
+          return false;
+        }
         if (f.commitFailures > 0 && this.txStatus === "T") {
           f.commitFailures--;
           await this.internal("ROLLBACK");
@@ -440,9 +528,45 @@ export class Session {
         return this.forwarded(this.finalSql(r));
       case "alter-type":
         return this.alterType(r);
-      default:
+      default: {
+        const target = ddlTarget(r.toks);
+        if (target && f.races[target.what] > 0) {
+          f.races[target.what]--;
+          return this.loseRace(target, this.finalSql(r));
+        }
         return this.forwarded(this.finalSql(r));
+      }
     }
+  }
+
+  /**
+   * Another session runs the same DDL first (so the object exists afterwards, as after a real race), then
+   * this statement fails as the loser of the race does in PostgreSQL (and Redshift, its fork): the
+   * "already exists" error, or with IF NOT EXISTS — where both sessions passed the catalog check — the
+   * unique violation of the catalog index.
+   */
+  private async loseRace(t: DdlTarget, sql: string): Promise<boolean> {
+    const other = new pg.Client({ ...this.gw.opts.adminConfig, options: "-c lock_timeout=2000" });
+    try {
+      await other.connect();
+      await other.query(sql);
+    } catch (e) {
+      // E.g. the schema was created in this session's open transaction: the other session cannot see it.
+      this.gw.opts.log(`race fault: the other session's ${t.what} DDL failed: ${(e as Error).message}`);
+    } finally {
+      await other.end().catch(() => {});
+    }
+    const err =
+      t.what === "schema"
+        ? t.ifNotExists
+          ? new GatewayError(`duplicate key value violates unique constraint "pg_namespace_nspname_index"`, "23505", `Key (nspname)=(${t.name}) already exists.`)
+          : new GatewayError(`schema "${t.name}" already exists`, "42P06")
+        : t.what === "table"
+          ? t.ifNotExists
+            ? new GatewayError(`duplicate key value violates unique constraint "pg_type_typname_nsp_index"`, "23505")
+            : new GatewayError(`relation "${t.shortName}" already exists`, "42P07")
+          : new GatewayError(`column "${t.column}" of relation "${t.shortName}" already exists`, "42701");
+    return this.raise(err);
   }
 
   private async alterType(r: Rewritten): Promise<boolean> {
@@ -605,6 +729,13 @@ function errorBody(e: ErrorFields): Buffer {
   if (e.detail) f.set("D", e.detail);
   if (e.hint) f.set("H", e.hint);
   return fieldsToBuffer("E", f).subarray(5);
+}
+
+/** A parameter of a start-up message: int32 length, int32 protocol, then name\0value\0 pairs. */
+function startupParam(raw: Buffer, name: string): string | undefined {
+  const parts = raw.toString("utf8", 8).split("\0");
+  for (let i = 0; i + 1 < parts.length; i += 2) if (parts[i] === name) return parts[i + 1];
+  return undefined;
 }
 
 export function raiseSql(e: GatewayError): string {

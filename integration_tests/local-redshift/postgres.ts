@@ -9,6 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { removeDirSync, track, type Leftover } from "./reaper.js";
 
 export interface PostgresHandle {
   host: string;
@@ -100,9 +101,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], opts: { uid?: number; gid?: number; env: NodeJS.ProcessEnv }): Promise<string> {
+function run(cmd: string, args: string[], opts: { uid?: number; gid?: number; env: NodeJS.ProcessEnv; onSpawn?: (pid: number | undefined) => void }): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { uid: opts.uid, gid: opts.gid, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+    opts.onSpawn?.(child.pid);
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -119,7 +121,13 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "local-redshift-pg-"));
   // mkdtemp gives 0700; the unprivileged server must be able to enter it.
   fs.chmodSync(tmpRoot, 0o755);
-  const cleanup = () => fs.rmSync(tmpRoot, { recursive: true, force: true });
+  // Registered at once: a signal during initdb or start-up must not leave the dir or a server behind.
+  const leftover: Leftover = { dirs: [tmpRoot], pids: [] };
+  const forget = track(leftover);
+  const cleanup = () => {
+    removeDirSync(tmpRoot);
+    forget();
+  };
 
   try {
     let binRoot = await nativeDir();
@@ -151,7 +159,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     await run(
       path.join(binRoot, "bin", "initdb"),
       ["-D", dataDir, "-U", user, "--pwfile", pwFile, "--auth=scram-sha-256", "-E", "SQL_ASCII", "--locale=C", "--no-sync", "--no-instructions"],
-      { uid: ids?.uid, gid: ids?.gid, env },
+      { uid: ids?.uid, gid: ids?.gid, env, onSpawn: (pid) => (leftover.pids = [{ pid, signal: "SIGKILL" }]) },
     );
     fs.rmSync(pwFile, { force: true });
     log(`initdb ${Date.now() - t0} ms`);
@@ -179,6 +187,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         "-c", "logging_collector=off",
       ];
       const c = spawn(path.join(binRoot, "bin", "postgres"), args, { uid: ids?.uid, gid: ids?.gid, env, stdio: ["ignore", "pipe", "pipe"] });
+      // SIGQUIT: immediate shutdown, the postmaster takes its backends with it.
+      leftover.pids = [{ pid: c.pid, signal: "SIGQUIT" }];
       const ready = await new Promise<boolean>((resolve) => {
         let buf = "";
         const done = (ok: boolean) => {
@@ -223,29 +233,16 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     }
     log(`database ${database} ready after ${Date.now() - t1} ms more`);
 
-    // If our process dies without stop() (crash, process.exit), do not leave a server or files behind.
-    const onExit = () => {
-      try {
-        proc.kill("SIGQUIT");
-      } catch {
-        /* already gone */
-      }
-      cleanup();
-    };
-    process.once("exit", onExit);
-
     let stopped: Promise<void> | undefined;
     const stop = () =>
       (stopped ??= new Promise<void>((resolve) => {
         if (proc.exitCode !== null || proc.signalCode !== null) {
-          process.off("exit", onExit);
           cleanup();
           return resolve();
         }
         const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
         proc.once("exit", () => {
           clearTimeout(timer);
-          process.off("exit", onExit);
           cleanup();
           resolve();
         });

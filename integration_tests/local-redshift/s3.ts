@@ -6,14 +6,51 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { removeDirSync, track } from "./reaper.js";
 
 export interface S3Fault {
-  kind: "error" | "hang";
+  kind: "error" | "hang" | "delay";
   status?: number;
   code?: string;
+  /** kind "delay": how long the request is held before it goes on, in ms. */
+  ms?: number;
   remaining: number;
   /** Only requests whose method matches, e.g. "PUT". */
   method?: string;
+  /** Only requests of this S3 operation, e.g. "PutObject", "DeleteObjects" (see s3Operation). */
+  op?: string;
+}
+
+/**
+ * The S3 API operation of a path-style request, named as in the S3 API reference
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Operations_Amazon_Simple_Storage_Service.html).
+ * Covers what an S3 client of a loader sends; anything else is "Other".
+ */
+export function s3Operation(method: string, rawUrl: string, headers: http.IncomingHttpHeaders): string {
+  const url = new URL(rawUrl, "http://x");
+  const q = url.searchParams;
+  const hasKey = url.pathname.replace(/^\/+/, "").includes("/") && !/^[^/]+\/$/.test(url.pathname.replace(/^\/+/, ""));
+  switch (method) {
+    case "PUT":
+      if (!hasKey) return "CreateBucket";
+      if (q.has("partNumber") && q.has("uploadId")) return headers["x-amz-copy-source"] ? "UploadPartCopy" : "UploadPart";
+      return headers["x-amz-copy-source"] ? "CopyObject" : "PutObject";
+    case "POST":
+      if (q.has("delete")) return "DeleteObjects";
+      if (q.has("uploads")) return "CreateMultipartUpload";
+      if (q.has("uploadId")) return "CompleteMultipartUpload";
+      return "Other";
+    case "DELETE":
+      if (!hasKey) return "DeleteBucket";
+      return q.has("uploadId") ? "AbortMultipartUpload" : "DeleteObject";
+    case "GET":
+      if (!hasKey) return q.get("list-type") === "2" ? "ListObjectsV2" : q.has("uploads") ? "ListMultipartUploads" : "ListObjects";
+      return q.has("uploadId") ? "ListParts" : "GetObject";
+    case "HEAD":
+      return hasKey ? "HeadObject" : "HeadBucket";
+    default:
+      return "Other";
+  }
 }
 
 export interface S3Handle {
@@ -98,11 +135,16 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
     execArgv: ["--openssl-legacy-provider", "--no-warnings"],
     stdio: ["ignore", "ignore", "pipe", "ipc"],
   });
+  const forget = track({ pids: [{ pid: child.pid, signal: "SIGKILL" }], dirs: [dir] });
   let childErr = "";
   child.stderr?.on("data", (d: Buffer) => (childErr += d.toString()));
   const s3rverPort = await new Promise<number>((resolve, reject) => {
     child.once("message", (m: { port: number }) => resolve(m.port));
     child.once("exit", (code) => reject(new Error(`s3rver exited ${code}: ${childErr}`)));
+  }).catch((err: unknown) => {
+    removeDirSync(dir);
+    forget();
+    throw err;
   });
   const direct = `http://127.0.0.1:${s3rverPort}`;
 
@@ -111,8 +153,8 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
   const requestCount = { value: 0 };
   const hanging = new Set<http.ServerResponse>();
 
-  const takeFault = (method: string): S3Fault | undefined => {
-    const f = faults.find((x) => x.remaining > 0 && (!x.method || x.method === method));
+  const takeFault = (method: string, op: string): S3Fault | undefined => {
+    const f = faults.find((x) => x.remaining > 0 && (!x.method || x.method === method) && (!x.op || x.op === op));
     if (!f) return undefined;
     f.remaining--;
     if (f.remaining <= 0) faults.splice(faults.indexOf(f), 1);
@@ -123,7 +165,8 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
     requestCount.value++;
     try {
       if (latencyMs.value > 0) await new Promise((r) => setTimeout(r, latencyMs.value));
-      const fault = takeFault(req.method ?? "GET");
+      const fault = takeFault(req.method ?? "GET", s3Operation(req.method ?? "GET", req.url ?? "/", req.headers));
+      if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms ?? 0));
       if (fault?.kind === "hang") {
         // Swallow the request and never answer: the client's own timeout must fire.
         req.resume();
@@ -206,12 +249,9 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
   const proxyPort = typeof addr === "object" && addr ? addr.port : 0;
   log(`s3 on http://127.0.0.1:${proxyPort} (s3rver on ${s3rverPort}), bucket ${bucket}`);
 
-  const onExit = () => fs.rmSync(dir, { recursive: true, force: true });
-  process.once("exit", onExit);
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
-      process.off("exit", onExit);
       for (const r of hanging) r.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -225,7 +265,8 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
           child.kill("SIGTERM");
         });
       }
-      fs.rmSync(dir, { recursive: true, force: true });
+      removeDirSync(dir);
+      forget();
     })());
 
   return {
