@@ -168,6 +168,11 @@ export class RefreshingCredentials<T extends { expiresAt?: Date }> {
     return this.now() < expires - margin;
   }
 
+  /** Forgets the cached credentials (the server refused them as expired): the next get() fetches anew. */
+  invalidate(): void {
+    if (this.current) this.current = { ...this.current, expiresAt: new Date(0) };
+  }
+
   /** Valid credentials, fetching new ones when the cached ones are near expiry; the fetch's errors pass through. */
   async get(): Promise<T> {
     if (this.current && this.fresh(this.current)) return this.current;

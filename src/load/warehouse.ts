@@ -183,11 +183,24 @@ export class Warehouse {
   async acquire(): Promise<pg.PoolClient> {
     await this.resolveLogin();
     let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      if (e instanceof IamAuthError) throw e;
-      throw explainConnectError(e, this.target());
+    for (let attempt = 1; ; attempt++) {
+      // Fresh credentials before the connection opens, not from inside its handshake: the server reads the
+      // login's password when the handshake starts.
+      if (this.iam) await this.iam.get();
+      try {
+        client = await this.pool.connect();
+        break;
+      } catch (e) {
+        if (e instanceof IamAuthError) throw e;
+        // Redshift refuses expired IAM credentials at login ("IAM Authentication token has expired",
+        // 28000) — e.g. when this machine's clock runs behind: fetch new ones once and log in again.
+        if (this.iam && attempt === 1 && isExpiredLogin(e)) {
+          this.log("warn", "IAM credentials refused as expired at login; fetching new ones");
+          this.iam.invalidate();
+          continue;
+        }
+        throw explainConnectError(e, this.target());
+      }
     }
     if (client.listenerCount("error") === 0) {
       client.on("error", (err: Error) => this.log("warn", `connection lost: ${err.message}`));
@@ -462,6 +475,11 @@ export class Warehouse {
   async end(): Promise<void> {
     await this.pool.end();
   }
+}
+
+function isExpiredLogin(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return (err?.code === "28000" || err?.code === "28P01") && /expired/i.test(err.message ?? "");
 }
 
 function isConnectionError(e: unknown): boolean {
