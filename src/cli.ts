@@ -39,6 +39,9 @@ Options:
   --config FILE          connector configuration (JSON; see docs/config.md)
   --catalog FILE         Airbyte configured catalog (write)
   --stage-only           stage batches in S3 but load nothing (measure or check the staging path)
+  --dry-run              log the DDL and load SQL a run would send, per stream and batch (stderr for
+                         Singer, LOG messages for Airbyte write); reads the catalog, writes nothing to
+                         S3 or the database, releases no STATE
   --about                describe the connector (Meltano); --format json|markdown
   --version              print the version
   --help                 this text
@@ -59,6 +62,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         "stage-only": { type: "boolean" },
+        "dry-run": { type: "boolean" },
       },
     });
   } catch (e) {
@@ -90,7 +94,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case "check":
       return runAirbyteCheck(values.config, io);
     case "write":
-      return runAirbyteWrite(values.config, values.catalog, io);
+      return runAirbyteWrite(values.config, values.catalog, io, { dryRun: values["dry-run"] });
   }
   if (positionals.length > 0) {
     io.stderr(`target-redshift: unknown command ${JSON.stringify(positionals[0])}\n\n${HELP}`);
@@ -100,7 +104,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`target-redshift: --config is required\n\n${HELP}`);
     return 2;
   }
-  return runSinger(values.config, io, { stageOnly: values["stage-only"] });
+  if (values["stage-only"] && values["dry-run"]) {
+    io.stderr("target-redshift: --stage-only and --dry-run exclude each other");
+    return 2;
+  }
+  return runSinger(values.config, io, { stageOnly: values["stage-only"], dryRun: values["dry-run"] });
 }
 
 function isEntryPoint(): boolean {

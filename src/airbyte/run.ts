@@ -8,6 +8,8 @@ import type { Logger } from "../log.js";
 import { ConfigError, Redactor, airbyteSpec, loadConfig } from "../config/index.js";
 import { connectionStatus, specMessage } from "./messages.js";
 import { Warehouse } from "../load/warehouse.js";
+import { DryRunWarehouse } from "../load/dry-run.js";
+import { DryRunStager } from "../stage/dry-run-stager.js";
 import { S3Stager } from "../stage/s3-stager.js";
 import { LoadEngine } from "../engine/engine.js";
 import { type ConnectorSettings, type TargetConfig, connectorSettings } from "../engine/settings.js";
@@ -73,7 +75,12 @@ export async function runAirbyteCheck(configPath: string | undefined, io: CliIo)
   }
 }
 
-export async function runAirbyteWrite(configPath: string | undefined, catalogPath: string | undefined, io: CliIo): Promise<number> {
+export async function runAirbyteWrite(
+  configPath: string | undefined,
+  catalogPath: string | undefined,
+  io: CliIo,
+  options: { dryRun?: boolean } = {},
+): Promise<number> {
   const s = session(io);
   let warehouse: Warehouse | undefined;
   let stager: S3Stager | undefined;
@@ -89,21 +96,26 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
     }
     const catalog = parseCatalog(catalogText, catalogPath);
     const settings = settingsOf(config);
-    warehouse = new Warehouse(settings.connection, settings.load, s.log, { onSecret: (x) => s.redactor()?.add(x) });
+    const hooks = { onSecret: (x: string) => s.redactor()?.add(x) };
+    warehouse = options.dryRun ? new DryRunWarehouse(settings.connection, settings.load, s.log, hooks) : new Warehouse(settings.connection, settings.load, s.log, hooks);
     await warehouse.open();
     settings.engine.partsPerBatch = await warehouse.sliceCount();
-    stager = new S3Stager(settings.s3);
+    stager = options.dryRun ? new DryRunStager(settings.s3) : new S3Stager(settings.s3);
     const w = warehouse;
     const st = stager;
+    // A dry run loads nothing: its STATE messages are withheld (the platform would record them as progress).
+    let withheld = 0;
+    const stdout = options.dryRun ? () => void withheld++ : io.stdout;
     const engineSettings = settings.engine;
     const destination = new AirbyteDestination(
       (emit) => new LoadEngine<string>(engineSettings, w, st, s.log, emit),
       catalog,
       settings,
-      io.stdout,
+      stdout,
       s.log,
     );
     await destination.run(io.stdin);
+    if (options.dryRun) s.log("info", `dry run: nothing was written to S3 or the database; ${withheld} STATE messages withheld`);
     // The engine knows the load table; the user wants the table the rows ended up in.
     const finalTable = new Map(destination.plans.map((p) => [p.id, `${p.final.schema}.${p.final.table}`]));
     for (const line of destination.engine.summary()) {

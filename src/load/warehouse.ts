@@ -424,23 +424,28 @@ export class Warehouse {
       if (req.dedup && req.keys.length > 0 && req.ordinalColumn) {
         await client.query(sql.dedupStage(stage, req.keys, req.dedupOrder ?? [], req.ordinalColumn));
       }
-      const plan = {
-        target: req.table,
-        stage,
-        columns: req.columns,
-        keys: req.keys,
-        deletedColumn: req.deletedColumn,
-        newerBy: req.newerBy,
-        nullKeys: req.nullKeys,
-      };
-      if (req.keys.length === 0) prepared.statements = [sql.insertFromStage(plan)];
-      else if (this.settings.upsertStrategy === "merge" && !(req.newerBy && req.newerBy.length > 0)) prepared.statements = sql.mergeUpsert(plan);
-      else prepared.statements = sql.deleteInsertUpsert(plan);
+      prepared.statements = this.upsertStatements(req, stage);
       return prepared;
     } catch (e) {
       await this.abandon(prepared, e);
       throw e;
     }
+  }
+
+  /** What moves the staged rows into the target: INSERT (no keys), MERGE, or DELETE + INSERT. */
+  protected upsertStatements(req: LoadRequest, stage: string): string[] {
+    const plan = {
+      target: req.table,
+      stage,
+      columns: req.columns,
+      keys: req.keys,
+      deletedColumn: req.deletedColumn,
+      newerBy: req.newerBy,
+      nullKeys: req.nullKeys,
+    };
+    if (req.keys.length === 0) return [sql.insertFromStage(plan)];
+    if (this.settings.upsertStrategy === "merge" && !(req.newerBy && req.newerBy.length > 0)) return sql.mergeUpsert(plan);
+    return sql.deleteInsertUpsert(plan);
   }
 
   /** The second half: BEGIN; LOCK; upsert/append; COMMIT (retried on conflicts), then the session goes back. */

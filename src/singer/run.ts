@@ -5,6 +5,8 @@ import type { CliIo } from "../io.js";
 import { type Logger, stderrLogger } from "../log.js";
 import { Warehouse } from "../load/warehouse.js";
 import { StageOnlyWarehouse } from "../load/stage-only.js";
+import { DryRunWarehouse } from "../load/dry-run.js";
+import { DryRunStager } from "../stage/dry-run-stager.js";
 import { S3Stager } from "../stage/s3-stager.js";
 import { LoadEngine } from "../engine/engine.js";
 import { loadConfig, Redactor } from "../config/index.js";
@@ -14,6 +16,8 @@ import { SingerTarget } from "./target.js";
 export interface RunOptions {
   /** stage batches in S3 but load nothing (see StageOnlyWarehouse) */
   stageOnly?: boolean;
+  /** log the SQL a run would send; write nothing, release no STATE (see DryRunWarehouse) */
+  dryRun?: boolean;
 }
 
 export async function runSinger(configPath: string, io: CliIo, options: RunOptions = {}): Promise<number> {
@@ -28,21 +32,27 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
     log = stderrLogger(io.stderr, scrub);
     const settings = connectorSettings(config);
     const hooks = { onSecret: (x: string) => redactor.add(x) };
-    warehouse = options.stageOnly
-      ? new StageOnlyWarehouse(settings.connection, settings.load, log, hooks)
-      : new Warehouse(settings.connection, settings.load, log, hooks);
+    warehouse = options.dryRun
+      ? new DryRunWarehouse(settings.connection, settings.load, log, hooks)
+      : options.stageOnly
+        ? new StageOnlyWarehouse(settings.connection, settings.load, log, hooks)
+        : new Warehouse(settings.connection, settings.load, log, hooks);
     await warehouse.open();
     settings.engine.partsPerBatch = await warehouse.sliceCount();
-    stager = new S3Stager(settings.s3);
+    stager = options.dryRun ? new DryRunStager(settings.s3) : new S3Stager(settings.s3);
+    // A dry run loads nothing, so no STATE may go out: a caller would take it as committed progress.
+    let withheld = 0;
+    const stdout = options.dryRun ? () => void withheld++ : io.stdout;
     const w = warehouse;
     const s = stager;
     const target = new SingerTarget(
       (emit) => new LoadEngine(settings.engine, w, s, log, emit),
       settings,
-      io.stdout,
+      stdout,
       log,
     );
     await target.run(io.stdin);
+    if (options.dryRun) log("info", `dry run: nothing was written to S3 or the database; ${withheld} STATE messages withheld`);
     const summary = target.engine.summary();
     for (const line of summary) log("info", `stream ${line.stream} → ${line.table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
     const usage = process.resourceUsage();

@@ -74,6 +74,17 @@ export function s3ClientConfig(s: S3Settings): S3ClientConfig {
   return cfg;
 }
 
+/**
+ * An S3 error that names the operation, bucket and key (the SDK's own text names neither). The SDK error
+ * stays as `cause`, so its name and HTTP status still classify the failure.
+ */
+export function s3Failure(operation: string, url: string, e: unknown): Error {
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = err?.$metadata?.httpStatusCode;
+  const what = [err?.name && err.name !== "Error" ? err.name : undefined, status ? `HTTP ${status}` : undefined].filter(Boolean).join(", ");
+  return new Error(`S3 ${operation} ${url} failed: ${err?.message || String(e)}${what ? ` (${what})` : ""}`, { cause: e });
+}
+
 export class S3Stager {
   readonly client: S3Client;
   /** Part uploads in flight for the whole run: when many streams seal together their uploads queue here. */
@@ -95,7 +106,11 @@ export class S3Stager {
   }
 
   async put(key: string, body: string | Buffer): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: body }));
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: body }));
+    } catch (e) {
+      throw s3Failure("PutObject", this.url(key), e);
+    }
   }
 
   async upload(prefix: string, parts: readonly StagedPart[]): Promise<StagedBatch> {
@@ -141,7 +156,7 @@ export class S3Stager {
         );
         return;
       } catch (e) {
-        if (attempt >= attempts || !isRetryableS3Error(e)) throw e;
+        if (attempt >= attempts || !isRetryableS3Error(e)) throw s3Failure("PutObject", this.url(key), e);
         await sleep(backoffMs(200, attempt));
       }
     }
