@@ -438,7 +438,7 @@ export class LoadEngine<Checkpoint> {
       sink.stats.rows += s.rows;
       sink.stats.batches++;
       def.onCommit?.(s.rows);
-      this.log("info", `committed ${s.rows} rows into ${def.table.schema}.${def.table.table}`, {
+      this.log("info", `${this.warehouse.outcome} ${s.rows} rows into ${def.table.schema}.${def.table.table}`, {
         stream: def.id,
         batch: batch.number,
         compressedBytes: s.bytes,

@@ -13,6 +13,7 @@ import { type LoadRequest, type LoadResult, type PreparedLoad, type TableState, 
 let dryStageCounter = 0;
 
 export class DryRunWarehouse extends Warehouse {
+  override readonly outcome = "dry run, nothing loaded:";
   private readonly planned = new Map<string, TableState>();
   private readonly schemasSeen = new Set<string>();
   /** every statement planned, in order (also logged) */

@@ -136,6 +136,8 @@ export class Warehouse {
   readonly iam?: IamCredentialSource;
   readonly copyCredentials: CopyCredentials;
   private loginResolved = false;
+  /** the verb a batch's log line uses once its load returned */
+  readonly outcome: string = "committed";
 
   constructor(
     readonly conn: ConnectionSettings,
