@@ -4,7 +4,6 @@
  * here and its temporary keys, session token included, go into COPY (AWS: COPY authorization parameters,
  * "temporary security credentials" need SESSION_TOKEN). They are fetched again when near expiry.
  */
-import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { CopyAuthorization } from "../redshift/sql.js";
 import { RefreshingCredentials } from "./iam-auth.js";
 
@@ -28,10 +27,17 @@ export class CopyCredentialsError extends Error {
 
 export type ChainProvider = (options: { forceRefresh: boolean }) => Promise<ChainCredentials>;
 
+async function loadChain() {
+  const { fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
+  return fromNodeProviderChain();
+}
+
 /** The SDK's Node chain, in the shape used here. */
 export function nodeChainProvider(): ChainProvider {
-  const provider = fromNodeProviderChain();
+  // Loaded on first use: runs that give a role or keys never need it.
+  let provider: Awaited<ReturnType<typeof loadChain>> | undefined;
   return async ({ forceRefresh }) => {
+    provider ??= await loadChain();
     const c = await provider({ forceRefresh });
     return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, expiresAt: c.expiration };
   };

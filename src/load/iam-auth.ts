@@ -9,8 +9,9 @@
  *   dbUser / dbPassword / expiration.
  * The returned user name is used exactly as returned: Redshift knows the session by that name.
  */
-import { GetClusterCredentialsCommand, GetClusterCredentialsWithIAMCommand, RedshiftClient } from "@aws-sdk/client-redshift";
-import { GetCredentialsCommand, RedshiftServerlessClient } from "@aws-sdk/client-redshift-serverless";
+// The SDK clients are loaded on first use: a run without IAM authentication does not pay their start-up.
+import type { RedshiftClient } from "@aws-sdk/client-redshift";
+import type { RedshiftServerlessClient } from "@aws-sdk/client-redshift-serverless";
 
 /** AWS keys given in the config (the SDK's AwsCredentialIdentity shape). */
 export interface AwsKeys {
@@ -108,6 +109,7 @@ export function awsCredentialFetcher(s: IamAuthSettings): CredentialFetcher {
   if (s.workgroupName) {
     let client: RedshiftServerlessClient | undefined;
     return async () => {
+      const { GetCredentialsCommand, RedshiftServerlessClient } = await import("@aws-sdk/client-redshift-serverless");
       client ??= new RedshiftServerlessClient(clientConfig);
       const r = await client
         .send(new GetCredentialsCommand({ workgroupName: s.workgroupName, dbName: s.database, durationSeconds: s.durationSeconds }))
@@ -117,6 +119,7 @@ export function awsCredentialFetcher(s: IamAuthSettings): CredentialFetcher {
   }
   let client: RedshiftClient | undefined;
   return async () => {
+    const { GetClusterCredentialsCommand, GetClusterCredentialsWithIAMCommand, RedshiftClient } = await import("@aws-sdk/client-redshift");
     client ??= new RedshiftClient(clientConfig);
     const r = s.dbUser
       ? await client
