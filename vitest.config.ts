@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/unit/**/*.test.ts", "integration_tests/**/*.test.ts"],
+    // kill -9 and soak runs: `npm run test:slow` (vitest.slow.config.ts)
+    exclude: ["integration_tests/slow/**", "**/node_modules/**"],
     globalSetup: ["integration_tests/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -2,14 +2,21 @@
  * --dry-run: reads the input and the catalog, logs the SQL a run would send (DDL per stream, COPY and the
  * upsert per batch), creates nothing in the database or S3, and releases no STATE.
  */
-import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { columns, configFor, runSinger, standIn, tableExists, uniqueSchema } from "./helpers/target.js";
 import { catalogOf, runAirbyte } from "./helpers/airbyte.js";
 
+function s3Client(): S3Client {
+  const { s3 } = standIn();
+  return new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+}
+
 async function s3Keys(prefix: string): Promise<string[]> {
   const { s3 } = standIn();
-  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  const client = s3Client();
   try {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
     return (listed.Contents ?? []).map((o) => o.Key!);
@@ -46,6 +53,32 @@ describe("--dry-run", () => {
     expect(log).toContain("dry run: nothing was written to S3 or the database; 2 STATE messages withheld");
     expect(await tableExists(schema, "t")).toBe(false);
     expect(await s3Keys(prefix)).toEqual([]);
+  });
+
+  it("Singer: no load journal, no run marker, and no sweep of a dead run's staged objects", async () => {
+    const schema = uniqueSchema("dryrun_sw");
+    const prefix = `dry-run-sweep/${schema}/`;
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    const c = s3Client();
+    const left = [`${prefix}_runs/deadrun.json`, `${prefix}s0-t/deadrun/batch-000001/part-0000.csv.gz`];
+    try {
+      await c.send(new PutObjectCommand({ Bucket: standIn().s3.bucket, Key: left[0], Body: JSON.stringify({ runId: "deadrun", host: hostname(), pid: Number(dead.stdout), startedAt: new Date().toISOString() }) }));
+      await c.send(new PutObjectCommand({ Bucket: standIn().s3.bucket, Key: left[1], Body: "x" }));
+    } finally {
+      c.destroy();
+    }
+    // Age 0: a real run would remove the dead run's objects at once (load-faults.test.ts).
+    const r = await runSinger(configFor(schema, { s3_key_prefix: prefix, staging_sweep_age_minutes: 0 }), lines([schemaMsg({ id: { type: "integer" } }), { type: "RECORD", stream: "t", record: { id: 1 } }, { type: "STATE", value: { s: 1 } }]), ["--dry-run"]);
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const log = r.stderr.join("\n");
+    expect(log).toContain(`dry run: load journal ${schema}._target_redshift_load_journal: CREATE TABLE IF NOT EXISTS`);
+    expect(log).toMatch(/dry run, nothing loaded: 1 rows for \S+\.t: batch 1 of stream t/);
+    expect(log).toMatch(/summary \(dry run, nothing loaded\): stream t /);
+    expect(log).toMatch(/done: 1 records, dry run, nothing loaded, 1 STATE messages withheld/);
+    expect(log).not.toMatch(/committed batch|states emitted|removed \d+ staged objects/);
+    expect((await s3Keys(prefix)).sort()).toEqual(left);
+    expect(await tableExists(schema, "_target_redshift_load_journal")).toBe(false);
+    expect(await tableExists(schema, "t")).toBe(false);
   });
 
   it("Singer: against an existing table, only the missing column is added (read-only catalog look-up)", async () => {

@@ -280,10 +280,10 @@ describe("encode workers: schema changes, limits, upserts", () => {
     expect(seen.units).toBeGreaterThanOrEqual(10);
     expect(seen).toMatchObject({ encodedRows: 40_000, mainThreadRecords: 0 });
     const log = r.stderr.join("\n");
-    expect(log).toMatch(new RegExp(`stream t → ${schema}\\.t: 40000 rows in 6 batches`));
-    expect(log.match(/committed 7000 rows into/g)).toHaveLength(5);
-    expect(log.match(/committed 5000 rows into/g)).toHaveLength(1);
-    expect(log.match(/committed \d+ rows into/g)).toHaveLength(6);
+    expect(log).toMatch(new RegExp(`summary: stream t → ${schema}\\.t: 40000 records; 40000 rows inserted, 0 updated, 0 deleted; 6 batches`));
+    expect(log.match(/: 7000 records → 7000 rows inserted/g)).toHaveLength(5);
+    expect(log.match(/: 5000 records → 5000 rows inserted/g)).toHaveLength(1);
+    expect(log.match(/committed batch \d+ of stream t /g)).toHaveLength(6);
     expect(r.states).toEqual(states);
     expect(await idStats(schema, "t")).toEqual({ n: 40_000, sum: sumTo(40_000), distinct: 40_000 });
   });
@@ -306,9 +306,9 @@ describe("encode workers: schema changes, limits, upserts", () => {
       // encode_workers 0 is the line path: the same batches from rows encoded one by one
       expect(seen).toMatchObject(workers > 0 ? { encodedRows: 40_000, mainThreadRecords: 0 } : { encodedRows: 0, mainThreadRecords: 40_000 });
       const log = r.stderr.join("\n");
-      expect(log).toMatch(new RegExp(`stream b → ${schema}\\.b: 40000 rows in ${full + 1} batches`));
-      expect(log.match(new RegExp(`committed ${perBatch} rows into`, "g"))).toHaveLength(full);
-      expect(log.match(new RegExp(`committed ${rest} rows into`, "g"))).toHaveLength(1);
+      expect(log).toMatch(new RegExp(`summary: stream b → ${schema}\\.b: 40000 records; 40000 rows inserted, 0 updated, 0 deleted; ${full + 1} batches`));
+      expect(log.match(new RegExp(`: ${perBatch} records → ${perBatch} rows inserted`, "g"))).toHaveLength(full);
+      expect(log.match(new RegExp(`: ${rest} records → ${rest} rows inserted`, "g"))).toHaveLength(1);
       expect(await idStats(schema, "b")).toEqual({ n: 40_000, sum: 40_000 * 100_000 + sumTo(39_999), distinct: 40_000 });
     }
   });

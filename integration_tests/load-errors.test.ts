@@ -84,7 +84,7 @@ describe("loaded row count", () => {
 
   it("a matching count commits", async () => {
     const staged = await stage("good", '1,"a"\n2,"b"\n');
-    expect(await warehouse.load(request(staged))).toEqual({ loaded: 2 });
+    expect(await warehouse.load(request(staged))).toEqual({ loaded: 2, inserted: 2, updated: 0, deleted: 0 });
     expect(await count(schema, "t")).toBe(2);
   });
 });

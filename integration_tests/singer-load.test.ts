@@ -78,7 +78,9 @@ describe("STATE timing", () => {
     const r = await runSinger(configFor(schema, { batch_size_rows: 1 }), lines(schemaMsg("t", basic), ...updates, state({ n: 20 })));
     expect(r.code, r.stderr.join("\n")).toBe(0);
     expect((await rows(schema, "t")).map((d) => d.name)).toEqual(["v19"]);
-    expect(r.stderr.join("\n").match(/committed 1 rows/g)).toHaveLength(20);
+    const log = r.stderr.join("\n");
+    expect(log.match(/: 1 records → 1 rows inserted, 0 updated, 0 deleted/g)).toHaveLength(1);
+    expect(log.match(/: 1 records → 0 rows inserted, 1 updated, 0 deleted/g)).toHaveLength(19);
     expect(r.states).toEqual([{ n: 20 }]);
   });
 
@@ -353,6 +355,21 @@ describe("metadata, deletes, versions, BATCH", () => {
     expect(Number(row!._sdc_sequence)).toBeGreaterThan(0);
     expect(Number(row!._sdc_table_version)).toBe(7);
     expect(row!._sdc_value_changes).toBeNull();
+  });
+
+  it("_sdc_sequence is distinct and increasing in input order within a run and across runs (exact BIGINT)", async () => {
+    const schema = uniqueSchema("seq");
+    const cfg = configFor(schema, { add_metadata_columns: true, batch_size_rows: 3 });
+    for (const ids of [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12]]) {
+      const r = await runSinger(cfg, lines(schemaMsg("t", basic, []), ...ids.map((id) => record("t", { id }))));
+      expect(r.code, r.stderr.join("\n")).toBe(0);
+    }
+    const { withPg } = await import("./helpers/target.js");
+    const seq = await withPg(async (c) => (await c.query(`SELECT _sdc_sequence::text AS s FROM "${schema}".t ORDER BY id`)).rows.map((x) => BigInt(x.s as string)));
+    expect(seq).toHaveLength(12);
+    for (let i = 1; i < seq.length; i++) expect(seq[i]! > seq[i - 1]!, `row ${i + 1}: ${seq[i]} after ${seq[i - 1]}`).toBe(true);
+    // Past 2^53: Number arithmetic would have rounded these to multiples of 256.
+    expect(seq[0]! > 2n ** 53n).toBe(true);
   });
 
   it("with metadata columns, each changed value is recorded in _sdc_value_changes", async () => {

@@ -1,13 +1,14 @@
 /**
  * --stage-only: batches are encoded, compressed and staged in S3 exactly as in a real run, nothing is
- * loaded, and STATE still follows the (pretend) commits.
+ * loaded — so no STATE is released (a scheduler would otherwise skip data that never reached the table),
+ * and the log says "staged", never "committed".
  */
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { configFor, runSinger, standIn, tableExists, uniqueSchema } from "./helpers/target.js";
 
 describe("--stage-only", () => {
-  it("stages gzip parts and a manifest in S3, creates no table, emits the STATE", async () => {
+  it("stages gzip parts and a manifest in S3, creates no table, releases no STATE", async () => {
     const schema = uniqueSchema("stageonly");
     const prefix = `stage-only-test/${schema}/`;
     const input =
@@ -20,7 +21,9 @@ describe("--stage-only", () => {
         .join("\n") + "\n";
     const r = await runSinger(configFor(schema, { s3_key_prefix: prefix, purge_staging_files: false }), input, ["--stage-only"]);
     expect(r.code, r.stderr.join("\n")).toBe(0);
-    expect(r.states).toEqual([{ done: true }]);
+    expect(r.states).toEqual([]);
+    expect(r.stderr.join("\n")).toMatch(/staged 1 rows for .*t \(--stage-only: not loaded\)/);
+    expect(r.stderr.join("\n")).not.toMatch(/committed/);
     expect(await tableExists(schema, "t")).toBe(false);
     const { s3 } = standIn();
     const client = new S3Client({

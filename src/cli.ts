@@ -10,6 +10,8 @@ import { aboutInfo, aboutMarkdown } from "./config/index.js";
 import { runSinger } from "./singer/run.js";
 import { stdinChunks } from "./input/read.js";
 import type { CliIo } from "./io.js";
+import { StoppedError } from "./errors.js";
+import { LOG_FORMATS, type LogFormat, type LogOptions, parseLogLevel } from "./log.js";
 import { runAirbyteCheck, runAirbyteSpec, runAirbyteWrite } from "./airbyte/run.js";
 
 
@@ -42,6 +44,9 @@ Options:
   --dry-run              log the DDL and load SQL a run would send, per stream and batch (stderr for
                          Singer, LOG messages for Airbyte write); reads the catalog, writes nothing to
                          S3 or the database, releases no STATE
+  --log-level LEVEL      debug, info (default), warn or error; also the LOG_LEVEL environment variable
+  --log-format FORMAT    text (default) or json: one JSON object a line (time, level, message,
+                         fields) on stderr; Airbyte commands always log as Airbyte LOG messages
   --about                describe the connector (Meltano); --format json|markdown
   --version              print the version
   --help                 this text
@@ -63,6 +68,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         help: { type: "boolean", short: "h" },
         "stage-only": { type: "boolean" },
         "dry-run": { type: "boolean" },
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
       },
     });
   } catch (e) {
@@ -88,13 +95,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     return 0;
   }
+  const levelText = values["log-level"] ?? io.env?.LOG_LEVEL;
+  const level = levelText === undefined || levelText === "" ? "info" : parseLogLevel(levelText);
+  if (!level) {
+    const from = values["log-level"] !== undefined ? "--log-level" : "LOG_LEVEL";
+    io.stderr(`target-redshift: ${from} must be debug, info, warn or error, got ${JSON.stringify(levelText)}`);
+    return 2;
+  }
+  const format = values["log-format"] ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    io.stderr(`target-redshift: --log-format must be text or json, got ${JSON.stringify(format)}`);
+    return 2;
+  }
+  const logOptions: LogOptions = { level, format: format as LogFormat };
   switch (positionals[0]) {
     case "spec":
       return runAirbyteSpec(io);
     case "check":
-      return runAirbyteCheck(values.config, io);
+      return runAirbyteCheck(values.config, io, logOptions);
     case "write":
-      return runAirbyteWrite(values.config, values.catalog, io, { dryRun: values["dry-run"] });
+      return runAirbyteWrite(values.config, values.catalog, io, logOptions, { dryRun: values["dry-run"] });
   }
   if (positionals.length > 0) {
     io.stderr(`target-redshift: unknown command ${JSON.stringify(positionals[0])}\n\n${HELP}`);
@@ -108,7 +128,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr("target-redshift: --stage-only and --dry-run exclude each other");
     return 2;
   }
-  return runSinger(values.config, io, { stageOnly: values["stage-only"], dryRun: values["dry-run"] });
+  return runSinger(values.config, io, { stageOnly: values["stage-only"], dryRun: values["dry-run"], log: logOptions });
 }
 
 function isEntryPoint(): boolean {
@@ -126,12 +146,43 @@ if (isEntryPoint()) {
   process.on("warning", (w) => {
     if (!w.message.startsWith("NodeVersionSupportWarning")) process.stderr.write(`${w.name}: ${w.message}\n`);
   });
+  let stdoutGone = false;
   const code = await main(process.argv.slice(2), {
     stdin: stdinChunks(),
-    stdout: (line) => process.stdout.write(`${line}\n`),
+    stdout: (line) => {
+      if (!stdoutGone) process.stdout.write(`${line}\n`);
+    },
     stderr: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
+    onStop: (stop) => {
+      const graceMs = Number(process.env.TARGET_REDSHIFT_STOP_GRACE_SECONDS ?? 30) * 1000;
+      let stopping: StoppedError | undefined;
+      const begin = (reason: StoppedError) => {
+        if (stopping) {
+          // A second signal: no more waiting. The cluster rolls back a transaction whose session ends.
+          process.stderr.write(`target-redshift: ${reason.message} again; exiting now\n`);
+          process.exit(stopping.exitCode);
+        }
+        stopping = reason;
+        // A commit under way gets the grace period to finish; past it the process exits anyway (the
+        // open transaction is rolled back as its connection closes), so a stop is never a hang.
+        setTimeout(() => {
+          process.stderr.write(`target-redshift: still busy ${graceMs / 1000} s after being stopped; exiting\n`);
+          process.exit(reason.exitCode);
+        }, graceMs).unref();
+        stop(reason);
+      };
+      process.on("SIGTERM", () => begin(new StoppedError("SIGTERM received", 143)));
+      process.on("SIGINT", () => begin(new StoppedError("SIGINT received", 130)));
+      // The reader of stdout went away: STATE lines can no longer be delivered, so stop as for a signal.
+      process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+        stdoutGone = true;
+        if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") begin(new StoppedError("stdout closed by its reader (EPIPE)", 141));
+        else begin(new StoppedError(`stdout failed: ${e.message}`, 1));
+      });
+    },
   });
   // Let stdout drain before exiting: STATE lines must not be lost.
-  process.stdout.write("", () => process.exit(code));
+  if (stdoutGone) process.exit(code);
+  else process.stdout.write("", () => process.exit(code));
 }

@@ -9,4 +9,9 @@ export interface CliIo {
   /** one log line, without its newline */
   stderr: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Calls `stop` (with a StoppedError, src/errors.ts) when the process is asked to stop (SIGTERM, SIGINT, stdout closed): the door stops
+   * reading, lets loads under way finish, prints the STATEs they cover, and returns the error's exit code.
+   */
+  onStop?: (stop: (reason: Error & { exitCode: number }) => void) => void;
 }

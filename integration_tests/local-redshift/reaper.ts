@@ -51,18 +51,35 @@ export function track(l: Leftover): () => void {
   };
 }
 
-/** Synchronously stops every registered process (waiting up to 3 s each) and removes every registered dir. */
+/**
+ * Synchronously stops every registered process (waiting up to 5 s each, then SIGKILL) and removes every
+ * registered dir. Never throws: one failure must not keep the other leftovers (this runs in 'exit').
+ */
 export function reapAll(): void {
   for (const l of [...registered]) {
-    for (const p of l.pids ?? []) if (p.pid) killAndWaitSync(p.pid, p.signal, 3000);
-    for (const d of l.dirs ?? []) removeDirSync(d);
+    for (const p of l.pids ?? []) {
+      if (!p.pid) continue;
+      try {
+        killAndWaitSync(p.pid, p.signal, 5000);
+      } catch {
+        /* keep going */
+      }
+    }
+    for (const d of l.dirs ?? []) {
+      try {
+        removeDirSync(d);
+      } catch (e) {
+        process.stderr.write(`[local-redshift] could not remove ${d}: ${(e as Error).message}\n`);
+      }
+    }
     registered.delete(l);
   }
 }
 
 export function removeDirSync(dir: string): void {
-  // A server that is still shutting down may remove or add a file meanwhile: retry on ENOTEMPTY/EBUSY.
-  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+  // A process that is still exiting (a backend outliving a SIGKILLed postmaster, initdb removing its own
+  // data dir on SIGINT) may add or remove files meanwhile: retry on ENOTEMPTY/EBUSY (~2 s in all).
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 20 });
 }
 
 const sleepSync = (ms: number): void => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms) as unknown as void;

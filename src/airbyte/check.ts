@@ -66,7 +66,7 @@ async function step<T>(name: CheckStep, what: string, fn: () => Promise<T>): Pro
 export async function checkConnection(settings: ConnectorSettings, log: Logger, hooks: WarehouseHooks = {}): Promise<void> {
   const c = settings.connection;
   const warehouse = new Warehouse({ ...c, maxConnections: 1 }, settings.load, log, hooks);
-  const stager = new S3Stager(settings.s3);
+  const stager = new S3Stager(settings.s3, log);
   const tag = randomBytes(6).toString("hex");
   let client: pg.PoolClient | undefined;
   try {

@@ -275,7 +275,7 @@ export class AirbyteDestination {
       }
     }
     this.log("info", `dropping ${where}, left over from an earlier sync of another generation`);
-    await warehouse.query(sql.dropTable(p.loadTable));
+    await warehouse.dropTable(p.loadTable);
   }
 
   /**
@@ -291,9 +291,7 @@ export class AirbyteDestination {
           this.log("warn", `stream ${p.id} ended without a COMPLETE status: ${where} keeps its previous data; this attempt's rows wait in ${p.loadTable.table} for the next attempt of generation ${p.generation}`);
           continue;
         }
-        // A COMMIT whose answer was lost may have happened: the load table is gone then.
-        const swapped = async () => (await warehouse.describe(p.loadTable)) === undefined;
-        await warehouse.transaction(sql.replaceTable(p.loadTable, p.final), { what: `swap of ${where}`, alreadyDone: swapped, attempts: 4 });
+        await warehouse.replaceTable(p.loadTable, p.final);
         this.log("info", `replaced ${where} with this sync's data`);
       } else if (p.minimumGeneration !== undefined) {
         if (!p.complete) {
@@ -324,7 +322,7 @@ export class AirbyteDestination {
   private handleLine(line: string): Promise<void> | undefined {
     this.lineNumber++;
     if (line.length === 0 || line.trim().length === 0) return undefined;
-    const parsed = parseMessageLine(line);
+    const parsed = parseMessageLine(line, ["record", "data"]);
     if (!parsed.ok) return this.skip(line, "invalid JSON");
     const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return this.skip(line, "not a JSON object");

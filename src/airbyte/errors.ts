@@ -3,51 +3,30 @@
  * the platform whether to ask the user (config_error), retry (transient_error) or report a bug
  * (system_error). Everything written passes the Redactor.
  */
-import { ConfigError, type Redactor } from "../config/index.js";
+import type { Redactor } from "../config/index.js";
 import { type FailureType, logMessage, traceError } from "./messages.js";
-import type { Logger } from "../log.js";
-import { isConflict } from "../load/warehouse.js";
-import { ConnectionError } from "../load/connect-errors.js";
-import { CopyCredentialsError } from "../load/copy-credentials.js";
-import { IamAuthError } from "../load/iam-auth.js";
+import { type LogLevel, type Logger, levelEnabled } from "../log.js";
+import { type ErrorKind, targetErrorOf } from "../errors.js";
+import { kindOfPgError } from "../load/warehouse.js";
 
-/** SQLSTATE classes and codes that only the user can fix. */
-const CONFIG_SQLSTATES = /^(28|3D000|3F000|42501)/;
-/** Retrying the sync may succeed. */
-const TRANSIENT_SQLSTATES = /^(40001|40P01|53|57P0|08)/;
-const TRANSIENT_NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
-const CONFIG_NODE_CODES = new Set(["ENOTFOUND"]);
-/** S3 errors caused by credentials, bucket name or permissions. */
-const CONFIG_S3_ERRORS = new Set(["AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket", "InvalidBucketName", "AllAccessDisabled"]);
+/** Airbyte's failure_type for each kind of TargetError (Airbyte protocol, AirbyteTraceMessage.error). */
+const FAILURE_TYPES: Record<ErrorKind, FailureType> = {
+  config: "config_error",
+  transient: "transient_error",
+  // Airbyte's protocol has no type for bad input; a malformed message from the platform's source is
+  // not something the user can fix in the destination's config, so it is reported as a system error.
+  input: "system_error",
+  system: "system_error",
+};
 
-const COPY_AUTHORIZATION = /not authorized to assume IAM Role|Invalid IAM role|S3ServiceException:\s*Access Denied|InvalidAccessKeyId|SignatureDoesNotMatch|The AWS Access Key Id you provided/i;
-
-function codeOf(e: unknown): string | undefined {
-  const c = (e as { code?: unknown } | null)?.code;
-  return typeof c === "string" ? c : undefined;
-}
-
+/**
+ * The kind was decided where the error was caught (warehouse, stager, config, input) and travels as a
+ * TargetError; only an error that reached here untranslated (a pg error from a path that does not wrap,
+ * such as `check`'s own queries) is typed here, by the warehouse's one rule for pg errors.
+ */
 export function classifyFailure(e: unknown): FailureType {
-  if (e instanceof ConfigError || e instanceof IamAuthError || e instanceof CopyCredentialsError) return "config_error";
-  // A refused login, a certificate or a missing password: only the user can fix them (a refused or
-  // timed-out connection falls through to its code below).
-  if (e instanceof ConnectionError && e.stage !== "connect") return "config_error";
-  for (let cur: unknown = e, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
-    const code = codeOf(cur);
-    const name = (cur as { name?: unknown }).name;
-    const message = cur instanceof Error ? cur.message : "";
-    if (typeof name === "string" && CONFIG_S3_ERRORS.has(name)) return "config_error";
-    if (code !== undefined) {
-      if (CONFIG_NODE_CODES.has(code) || (code.length === 5 && CONFIG_SQLSTATES.test(code))) return "config_error";
-      if (TRANSIENT_NODE_CODES.has(code) || (code.length === 5 && TRANSIENT_SQLSTATES.test(code))) return "transient_error";
-      // Redshift's serializable isolation violation (rule 29): the same test the loader retries on.
-      if (isConflict(cur)) return "transient_error";
-    }
-    // COPY's own authorization failures arrive as XX000 with S3/IAM wording.
-    if (COPY_AUTHORIZATION.test(message)) return "config_error";
-    if (/Connection terminated unexpectedly|socket hang up/i.test(message)) return "transient_error";
-  }
-  return "system_error";
+  const known = targetErrorOf(e);
+  return FAILURE_TYPES[known ? known.kind : kindOfPgError(e)];
 }
 
 /** The message an Airbyte user sees: short, and saying what kind of problem it is. */
@@ -84,9 +63,10 @@ export function traceErrorLine(e: unknown, redactor: Redactor | undefined): stri
 
 const LEVELS = { debug: "DEBUG", info: "INFO", warn: "WARN", error: "ERROR" } as const;
 
-/** Logs as Airbyte LOG messages on stdout (the platform reads only stdout), redacted. */
-export function airbyteLogger(write: (line: string) => void, scrub: () => (s: string) => string): Logger {
+/** Logs as Airbyte LOG messages on stdout (the platform reads only stdout), redacted; below `min`, nothing. */
+export function airbyteLogger(write: (line: string) => void, scrub: () => (s: string) => string, min: LogLevel = "info"): Logger {
   return (level, message, extra) => {
+    if (!levelEnabled(level, min)) return;
     const tail = extra && Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : "";
     write(logMessage(LEVELS[level], scrub()(`${message}${tail}`)));
   };

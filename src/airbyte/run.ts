@@ -2,16 +2,17 @@
  * Wiring for the Airbyte commands: spec, check, write. stdout carries only AirbyteMessages (logs as LOG
  * messages); failures end as a TRACE ERROR and a non-zero exit (check reports through CONNECTION_STATUS).
  */
+import { StoppedError } from "../errors.js";
 import { readFile } from "node:fs/promises";
 import type { CliIo } from "../io.js";
-import type { Logger } from "../log.js";
+import type { LogOptions, Logger } from "../log.js";
 import { ConfigError, Redactor, airbyteSpec, loadConfig } from "../config/index.js";
 import { connectionStatus, specMessage } from "./messages.js";
 import { Warehouse } from "../load/warehouse.js";
 import { DryRunWarehouse } from "../load/dry-run.js";
 import { DryRunStager } from "../stage/dry-run-stager.js";
 import { S3Stager } from "../stage/s3-stager.js";
-import { LoadEngine } from "../engine/engine.js";
+import { LoadEngine, logStreamSummary } from "../engine/engine.js";
 import { type ConnectorSettings, type TargetConfig, connectorSettings } from "../engine/settings.js";
 import { AirbyteDestination, CatalogError, parseCatalog } from "./destination.js";
 import { CheckFailure, checkConnection } from "./check.js";
@@ -37,9 +38,9 @@ interface Session {
   loadConfig(path: string): Promise<TargetConfig>;
 }
 
-function session(io: CliIo): Session {
+function session(io: CliIo, options: LogOptions = {}): Session {
   let redactor: Redactor | undefined;
-  const log = airbyteLogger(io.stdout, () => (s) => (redactor ? redactor.redact(s) : s));
+  const log = airbyteLogger(io.stdout, () => (s) => (redactor ? redactor.redact(s) : s), options.level);
   return {
     log,
     redactor: () => redactor,
@@ -57,8 +58,8 @@ function session(io: CliIo): Session {
   };
 }
 
-export async function runAirbyteCheck(configPath: string | undefined, io: CliIo): Promise<number> {
-  const s = session(io);
+export async function runAirbyteCheck(configPath: string | undefined, io: CliIo, logOptions: LogOptions = {}): Promise<number> {
+  const s = session(io, logOptions);
   try {
     if (!configPath) throw new ConfigError("check needs --config");
     const settings = settingsOf(await s.loadConfig(configPath));
@@ -79,9 +80,10 @@ export async function runAirbyteWrite(
   configPath: string | undefined,
   catalogPath: string | undefined,
   io: CliIo,
+  logOptions: LogOptions = {},
   options: { dryRun?: boolean } = {},
 ): Promise<number> {
-  const s = session(io);
+  const s = session(io, logOptions);
   let warehouse: Warehouse | undefined;
   let stager: S3Stager | undefined;
   try {
@@ -100,7 +102,8 @@ export async function runAirbyteWrite(
     warehouse = options.dryRun ? new DryRunWarehouse(settings.connection, settings.load, s.log, hooks) : new Warehouse(settings.connection, settings.load, s.log, hooks);
     await warehouse.open();
     settings.engine.partsPerBatch = await warehouse.sliceCount();
-    stager = options.dryRun ? new DryRunStager(settings.s3) : new S3Stager(settings.s3);
+    settings.engine.dryRun = options.dryRun ?? false;
+    stager = options.dryRun ? new DryRunStager(settings.s3, s.log) : new S3Stager(settings.s3, s.log);
     const w = warehouse;
     const st = stager;
     // A dry run loads nothing: its STATE messages are withheld (the platform would record them as progress).
@@ -114,19 +117,27 @@ export async function runAirbyteWrite(
       stdout,
       s.log,
     );
+    await destination.engine.begin();
+    io.onStop?.((reason) => {
+      s.log("warn", `${reason.message}: reading no more input; loads under way finish and their STATEs are printed`);
+      destination.engine.stop(reason);
+    });
     await destination.run(io.stdin);
     if (options.dryRun) s.log("info", `dry run: nothing was written to S3 or the database; ${withheld} STATE messages withheld`);
     // The engine knows the load table; the user wants the table the rows ended up in.
     const finalTable = new Map(destination.plans.map((p) => [p.id, `${p.final.schema}.${p.final.table}`]));
     for (const line of destination.engine.summary()) {
       const table = finalTable.get(line.stream) ?? line.table;
-      s.log("info", `stream ${line.stream} → ${table}: ${line.rows} rows in ${line.batches} batches`, Object.keys(line.changes).length > 0 ? { changes: line.changes } : undefined);
+      logStreamSummary(s.log, line, table, options.dryRun);
     }
-    s.log("info", `done: ${destination.recordsRead} records, ${destination.statesEmitted} states emitted, ${((Date.now() - destination.engine.startedAt) / 1000).toFixed(1)} s`);
+    const seconds = ((Date.now() - destination.engine.startedAt) / 1000).toFixed(1);
+    // A dry run's STATEs never left the process: the last line must not say they did.
+    const states = options.dryRun ? `dry run, nothing loaded, ${withheld} STATE messages withheld` : `${destination.statesEmitted} states emitted`;
+    s.log("info", `done: ${destination.recordsRead} records, ${states}, ${seconds} s`);
     return 0;
   } catch (e) {
     io.stdout(traceErrorLine(e, s.redactor()));
-    return 1;
+    return e instanceof StoppedError ? e.exitCode : 1;
   } finally {
     stager?.destroy();
     await warehouse?.end().catch(() => undefined);

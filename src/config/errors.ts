@@ -1,3 +1,5 @@
+import { TargetError } from "../errors.js";
+
 /** One problem with one setting; `path` is how the user would point at it (config.port, config.type_mapping.string). */
 export interface ConfigIssue {
   path: string;
@@ -9,12 +11,12 @@ export interface ConfigIssue {
  * front end (TRACE ERROR, failure_type config_error) handle one class. Messages never contain a
  * secret's value: callers build them from redacted descriptions only.
  */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
+export class ConfigError extends TargetError {
+  override name = "ConfigError";
   readonly issues: readonly ConfigIssue[];
 
   constructor(message: string, issues: readonly ConfigIssue[] = []) {
-    super(message);
+    super("config", message);
     this.issues = issues;
   }
 

@@ -175,6 +175,26 @@ export interface TargetRedshiftConfig {
    */
   purge_staging_files?: boolean;
   /**
+   * How many times a failing network step is tried in all before the run fails: an S3 request (throttling, 5xx, timeout, dropped connection), a batch's load after a lost warehouse connection (re-run whole on a fresh session from the staged files; a load-journal table in the target schema, _target_redshift_load_journal, keeps a COMMIT whose answer was lost from being applied twice), and a transaction that hit a serialization conflict. Each retry is logged with its attempt number and cause.
+   */
+  retry_attempts?: number;
+  /**
+   * Wait before the first retry; each further retry waits twice as long, with ±25% random jitter so that parallel clients do not retry in step.
+   */
+  retry_base_delay_ms?: number;
+  /**
+   * Deadline of every S3 request (uploads and deletes included): a request not answered in time is aborted and retried (retry_attempts), so a hung request can never stall the run or keep the process alive.
+   */
+  s3_request_timeout_seconds?: number;
+  /**
+   * Redshift's statement_timeout for the loader's sessions: a COPY, MERGE or DDL statement running longer is cancelled by the cluster and the run fails naming it. The client gives up 30 s after it too, in case the answer never arrives. 0 disables both.
+   */
+  statement_timeout_seconds?: number;
+  /**
+   * At start, staged S3 objects under s3_key_prefix that runs no longer alive left behind (killed, crashed) are deleted once they are older than this; local spill directories of processes that no longer exist are removed too. 0 sweeps them at any age. A live run's objects are never touched (each run writes a marker object naming its host and process).
+   */
+  staging_sweep_age_minutes?: number;
+  /**
    * Validate every record against its stream's JSON Schema and fail the sync on the first violation. Off by default because it costs time on every record; type problems Redshift cannot hold are handled by string_overflow and invalid_value either way.
    */
   validate_records?: boolean;
@@ -190,6 +210,14 @@ export interface TargetRedshiftConfig {
    * Worker threads that parse Singer RECORD lines and encode them as CSV while the main thread stages and loads (about 1.2x the records per second of the main thread alone on the 2-core development machine). Used for CSV staging without add_metadata_columns, hard_delete or validate_records; with those, or with 0, records are parsed and encoded on the main thread, line by line. Each worker adds 40-50 MiB of memory. When absent: one per CPU the process may use (cores, or a container's cgroup CPU quota), at most 4.
    */
   encode_workers?: number;
+  /**
+   * The Meltano SDK's standard setting for what a run does to each table. upsert: streams with key properties keep one row per key (MERGE or DELETE+INSERT, see upsert_strategy), streams without keys append. append-only: every record becomes a row even when the stream has key properties (history tables: no dedup, no MERGE). overwrite: each table's content is replaced by this run's records in one swap (DROP and RENAME in one transaction) at the end of a successful run; records are loaded into a side table first, so a failed run leaves the table as it was. Airbyte uses each stream's destination_sync_mode instead.
+   */
+  load_method?: "upsert" | "append-only" | "overwrite";
+  /**
+   * Every this many seconds, one log line per active stream: records received and committed, rows inserted/updated/deleted, records per second, staged bytes, batches in flight (stderr for Singer, LOG messages for Airbyte). 0 turns progress lines off.
+   */
+  progress_interval_seconds?: number;
   /**
    * Log in with temporary database credentials from the Redshift API instead of a password: redshift:GetClusterCredentials (cluster_identifier with db_user), redshift:GetClusterCredentialsWithIAM (cluster_identifier without db_user: the database user is the caller's IAM identity), or redshift-serverless:GetCredentials (workgroup_name). The AWS call is signed with aws_access_key_id / aws_secret_access_key / aws_session_token, or the AWS default credential chain when they are absent. Credentials are fetched again before they expire. password must then be absent.
    */
@@ -252,6 +280,13 @@ export type SettingWithDefault =
   | "validate_records"
   | "string_overflow"
   | "invalid_value"
+  | "load_method"
+  | "progress_interval_seconds"
+  | "retry_attempts"
+  | "retry_base_delay_ms"
+  | "s3_request_timeout_seconds"
+  | "statement_timeout_seconds"
+  | "staging_sweep_age_minutes"
   | "iam_auth"
   | "auto_create_user"
   | "iam_duration_seconds";

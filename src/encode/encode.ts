@@ -5,6 +5,7 @@
  * What Redshift cannot hold is never passed through to fail the COPY: it is fixed by policy and the fix is
  * recorded as a ValueChange (rules 4–10).
  */
+import { JsonNumber } from "../input/json.js";
 import { CSV_NULL_MARKER } from "../redshift/sql.js";
 import { type ColumnType, MAX_VARCHAR_BYTES } from "../redshift/types.js";
 
@@ -88,18 +89,29 @@ function doubledString(s: string): string {
   return j.indexOf('"', 1) === j.length - 1 ? `"${j}"` : j.replaceAll('"', '""');
 }
 
-/** Object keys repeat from record to record: their doubled form is kept (bounded). */
+/** Object keys repeat from record to record: their serialized forms are kept (bounded), one map per style. */
 const doubledKeys = new Map<string, string>();
+const plainKeys = new Map<string, string>();
 
 /**
  * JSON.stringify(v) with every `"` doubled, built in one pass: the text of a SUPER value inside a CSV
  * field. Measured 395 ns against 820 ns for stringify + replaceAll on the bench's nested object.
- * Same output as JSON.stringify for anything JSON.parse can produce (and toJSON, undefined, NaN).
+ * Same output as JSON.stringify for anything JSON.parse can produce (and toJSON, undefined, NaN), except
+ * that a JsonNumber is written as its exact digits.
  */
 export function csvDoubledJson(v: unknown): string {
+  return jsonText(v, doubledString, doubledKeys);
+}
+
+/** JSON.stringify(v), with each JsonNumber written as its exact digits (JSON.rawJSON is not in Node 20). */
+export function exactJson(v: unknown): string {
+  return jsonText(v, JSON.stringify, plainKeys);
+}
+
+function jsonText(v: unknown, str: (s: string) => string, keys: Map<string, string>): string {
   switch (typeof v) {
     case "string":
-      return doubledString(v);
+      return str(v);
     case "number":
       return Number.isFinite(v) ? String(v) : "null";
     case "boolean":
@@ -108,14 +120,15 @@ export function csvDoubledJson(v: unknown): string {
       throw new TypeError("Do not know how to serialize a BigInt");
     case "object": {
       if (v === null) return "null";
+      if (v instanceof JsonNumber) return v.text;
       const toJSON = (v as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === "function") return csvDoubledJson(toJSON.call(v));
+      if (typeof toJSON === "function") return jsonText(toJSON.call(v), str, keys);
       if (Array.isArray(v)) {
         let out = "[";
         for (let i = 0; i < v.length; i++) {
           const x: unknown = v[i];
           const t = typeof x;
-          out += (i === 0 ? "" : ",") + (x === undefined || t === "function" || t === "symbol" ? "null" : csvDoubledJson(x));
+          out += (i === 0 ? "" : ",") + (x === undefined || t === "function" || t === "symbol" ? "null" : jsonText(x, str, keys));
         }
         return `${out}]`;
       }
@@ -126,12 +139,12 @@ export function csvDoubledJson(v: unknown): string {
         const x: unknown = (v as Record<string, unknown>)[k];
         const t = typeof x;
         if (x === undefined || t === "function" || t === "symbol") continue;
-        let key = doubledKeys.get(k);
+        let key = keys.get(k);
         if (key === undefined) {
-          key = `${doubledString(k)}:`;
-          if (doubledKeys.size < 4096) doubledKeys.set(k, key);
+          key = `${str(k)}:`;
+          if (keys.size < 4096) keys.set(k, key);
         }
-        out += (first ? "" : ",") + key + csvDoubledJson(x);
+        out += (first ? "" : ",") + key + jsonText(x, str, keys);
         first = false;
       }
       return `${out}}`;
@@ -139,6 +152,44 @@ export function csvDoubledJson(v: unknown): string {
     default:
       return "null";
   }
+}
+
+/**
+ * A JSON number's text as plain decimal digits: sign, integer digits without leading zeros, fraction
+ * digits without trailing zeros (`"-1.50E+3"` → `{ neg: true, int: "1500", frac: "" }`). Undefined when
+ * the exponent would make more than 400 digits (no Redshift type holds such a value).
+ */
+export function decimalParts(text: string): { neg: boolean; int: string; frac: string } | undefined {
+  const neg = text.charCodeAt(0) === 45;
+  let body = neg ? text.slice(1) : text;
+  let exp = 0;
+  const e = body.search(/[eE]/);
+  if (e !== -1) {
+    exp = Number(body.slice(e + 1));
+    body = body.slice(0, e);
+    if (!Number.isFinite(exp) || Math.abs(exp) > 400) {
+      // Zero stays zero at any exponent.
+      return /^[0.]*$/.test(body) ? { neg, int: "", frac: "" } : undefined;
+    }
+  }
+  const dot = body.indexOf(".");
+  let digits = dot === -1 ? body : body.slice(0, dot) + body.slice(dot + 1);
+  let point = (dot === -1 ? body.length : dot) + exp;
+  if (point < 0) {
+    digits = "0".repeat(-point) + digits;
+    point = 0;
+  } else if (point > digits.length) {
+    digits += "0".repeat(point - digits.length);
+  }
+  return { neg, int: digits.slice(0, point).replace(/^0+/, ""), frac: digits.slice(point).replace(/0+$/, "") };
+}
+
+/** The plain decimal text of a JsonNumber (`"1E-7"` → `"0.0000001"`, `"-0"` → `"0"`), or undefined (see decimalParts). */
+function plainDecimal(n: JsonNumber): string | undefined {
+  const p = decimalParts(n.text);
+  if (!p) return undefined;
+  if (p.int === "" && p.frac === "") return "0";
+  return `${p.neg ? "-" : ""}${p.int || "0"}${p.frac ? `.${p.frac}` : ""}`;
 }
 
 /** Cuts a string to at most `maxBytes` UTF-8 bytes without splitting a character. */
@@ -154,6 +205,7 @@ export function truncateUtf8(s: string, maxBytes: number): string {
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (v instanceof JsonNumber) return `number ${v.text.length > 60 ? `${v.text.slice(0, 60)}…` : v.text}`;
   if (typeof v === "object") return Array.isArray(v) ? "an array" : "an object";
   return `${typeof v} ${String(v)}`;
 }
@@ -176,7 +228,7 @@ function stripNul(s: string): string {
 function textEncoder(o: Output, field: string, width: WidthTracker, policy: ValuePolicy, columnBytes: number): ValueEncoder {
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
-    let s = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
+    let s = typeof v === "string" ? v : v instanceof JsonNumber ? v.text : typeof v === "object" ? exactJson(v) : String(v);
     s = stripNul(s);
     // UTF-8 bytes lie between length and 3 × length (a surrogate pair: 2 units, 4 bytes), so the exact
     // count is only needed when the string could exceed both the column and what the batch has seen.
@@ -220,6 +272,14 @@ function integerEncoder(o: Output, field: string, kind: string, policy: ValuePol
       }
       return invalid(o, field, `an integer within ${kind.toUpperCase()} range`, v, policy, changes);
     }
+    if (v instanceof JsonNumber) {
+      const p = decimalParts(v.text);
+      if (p && p.frac === "" && p.int.length <= 20) {
+        const b = BigInt(p.int === "" ? "0" : p.neg ? `-${p.int}` : p.int);
+        if (b >= lo && b <= hi) return b.toString();
+      }
+      return invalid(o, field, `an integer within ${kind.toUpperCase()} range`, v, policy, changes);
+    }
     if (typeof v === "string" && /^-?\d{1,20}$/.test(v)) {
       const b = BigInt(v);
       if (b >= lo && b <= hi) return b.toString();
@@ -234,6 +294,13 @@ function floatEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncod
     if (typeof v === "number") {
       // JSON cannot carry NaN/Infinity, but a lenient parse of Python's output can (rule 8).
       return Number.isFinite(v) ? String(v) : invalid(o, field, "a finite number", v, policy, changes);
+    }
+    if (v instanceof JsonNumber) {
+      // A double column rounds to a double, as Redshift would; what no double holds (1e400, or 1e-400
+      // read as 0) is recorded. A negative zero keeps its sign.
+      const n = Number(v.text);
+      if (!Number.isFinite(n) || (n === 0 && plainDecimal(v) !== "0")) return invalid(o, field, "a number a DOUBLE PRECISION holds", v, policy, changes);
+      return Object.is(n, -0) ? "-0" : String(n);
     }
     if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return String(Number(v));
     return invalid(o, field, "a finite number", v, policy, changes);
@@ -254,6 +321,10 @@ function numericEncoder(o: Output, field: string, t: ColumnType, policy: ValuePo
       if (!Number.isFinite(v) || Math.abs(v) >= 10 ** maxIntDigits) return invalid(o, field, expected, v, policy, changes);
       if (Math.abs(v) >= 1e21) text = BigInt(v).toString(); // integral at this magnitude
       else text = Math.abs(v) < 1e-6 && v !== 0 ? v.toFixed(Math.min(scale, 100)) : String(v);
+    } else if (v instanceof JsonNumber) {
+      const plain = plainDecimal(v);
+      if (plain === undefined) return invalid(o, field, expected, v, policy, changes);
+      text = plain;
     } else if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) {
       text = v;
     } else {
@@ -292,7 +363,7 @@ const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
 
 function superEncoder(o: Output, field: string): ValueEncoder {
   // On CSV the JSON is built with its quotes already doubled (one pass); Parquet takes it as it is.
-  const serialize = o.csv ? csvDoubledJson : (v: unknown) => JSON.stringify(v);
+  const serialize = o.csv ? csvDoubledJson : exactJson;
   const asField = o.csv ? (json: string) => `"${json}"` : (json: string) => json;
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;

@@ -355,7 +355,7 @@ export class UnitEncoder {
    * they are, so encoding goes on after them; after any other line it stops ("stop").
    */
   private encodeRecord(text: string, position: number, touched: Set<StreamOutput>, changes: RowChanges): "taken" | "state" | "stop" {
-    const parsed = parseMessageLine(text);
+    const parsed = parseMessageLine(text, ["record"]);
     if (!parsed.ok) return "stop";
     const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object") return "stop";

@@ -4,7 +4,7 @@
  * checkpoint ledger told about each commit. Front ends route messages; this owns batching and loading.
  */
 import { mkdirSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -15,9 +15,10 @@ import type { TypeMapping } from "../redshift/types.js";
 import { PartWriter } from "../stage/part-writer.js";
 import { type ParquetColumn, ParquetPartWriter } from "../stage/parquet-part-writer.js";
 import { parquetConverter, parquetField } from "../encode/parquet-values.js";
-import type { S3Stager } from "../stage/s3-stager.js";
+import { type S3Stager, processAlive } from "../stage/s3-stager.js";
 import type { Logger } from "../log.js";
 import type { Warehouse } from "../load/warehouse.js";
+import { TargetError, targetErrorOf } from "../errors.js";
 import { RowChanges, changeKey, type ValueChange, type ValuePolicy } from "../encode/encode.js";
 import { BatchKeys } from "../encode/batch-keys.js";
 import { CsvRowEncoder } from "../encode/row-encoder.js";
@@ -50,6 +51,14 @@ export interface EngineSettings {
   partsPerBatch: number;
   /** staged file format (default gzip CSV); must match the COPY's (LoadSettings.fileFormat) */
   fileFormat?: "csv_gzip" | "parquet";
+  /** `--stage-only`: batches are staged, nothing is loaded, so no checkpoint is ever released */
+  stageOnly?: boolean;
+  /** `--dry-run`: nothing is staged or loaded; the door withholds every checkpoint, and no run marker or sweep touches S3 */
+  dryRun?: boolean;
+  /** leftovers of runs no longer alive are swept at start once this old (minutes; 0: any age) */
+  stagingSweepAgeMinutes?: number;
+  /** seconds between progress lines (one per active stream); 0 or absent: none */
+  progressIntervalSeconds?: number;
 }
 
 /** What a front end tells the engine about a stream. */
@@ -71,6 +80,8 @@ export interface StreamDefinition {
   onCommit?: (rows: number) => void;
 }
 
+const SPILL_DIR_PREFIX = "target-redshift-";
+
 /** The column that carries the arrival ordinal (the record's ledger position) for in-batch dedup. */
 export const ORDINAL_COLUMN = "_tr_ordinal";
 
@@ -87,10 +98,79 @@ interface OpenBatch {
   keys: BatchKeys;
 }
 
+/** One stream's tallies for progress lines and the summary. */
 interface StreamStats {
-  rows: number;
+  /** records written into batches (received from the input) */
+  received: number;
+  /** records of committed batches, before dedup */
+  committed: number;
+  /** target rows the committed batches inserted / updated / deleted, after dedup */
+  inserted: number;
+  updated: number;
+  deleted: number;
   batches: number;
+  /** batches sealed but not yet committed or abandoned */
+  inFlight: number;
+  /** staged data files (parts, manifests not counted) and their compressed bytes */
+  files: number;
+  stagedBytes: number;
+  /** "field: CHANGE (REASON)" → values changed */
   changes: Map<string, number>;
+  /** ms of the first record and of the last commit (the stream's time in the summary) */
+  firstAt: number;
+  lastAt: number;
+}
+
+/** A stream's line of the end-of-run summary. */
+export interface StreamSummary {
+  stream: string;
+  table: string;
+  /** records received */
+  records: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  batches: number;
+  files: number;
+  /** compressed bytes staged */
+  bytes: number;
+  /** from the stream's first record to its last commit */
+  seconds: number;
+  /** values changed, by "field: CHANGE (REASON)" */
+  changes: Record<string, number>;
+  /** values changed, by reason */
+  changesByReason: Record<string, number>;
+}
+
+/**
+ * The end-of-run line of one stream: records received; rows inserted, updated, deleted (after dedup);
+ * batches, staged files and bytes, time; values changed by reason. `table` overrides the load table
+ * (Airbyte overwrite loads into a side table that becomes the named one).
+ */
+export function logStreamSummary(log: Logger, s: StreamSummary, table = s.table, dryRun = false): void {
+  const changed = Object.values(s.changes).reduce((a, b) => a + b, 0);
+  // A dry run encoded its files locally and sent none: the line must not read as a load.
+  const staged = dryRun ? "bytes encoded, nothing staged or loaded (dry run)" : "bytes staged";
+  log(
+    "info",
+    `summary${dryRun ? " (dry run, nothing loaded)" : ""}: stream ${s.stream} → ${table}: ${s.records} records; ${s.inserted} rows inserted, ${s.updated} updated, ${s.deleted} deleted; ` +
+      `${s.batches} batches, ${s.files} files, ${s.bytes} ${staged}; ${s.seconds.toFixed(1)} s; ${changed} values changed`,
+    { ...s, table, ...(dryRun ? { dryRun: true } : {}) },
+  );
+}
+
+/** One progress line's fields for a stream. */
+export interface StreamProgress {
+  stream: string;
+  received: number;
+  committed: number;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  /** records received per second since the previous progress line */
+  recordsPerSecond: number;
+  stagedBytes: number;
+  batchesInFlight: number;
 }
 
 class StreamSink {
@@ -104,7 +184,22 @@ class StreamSink {
   chain: Promise<void> = Promise.resolve();
   /** prepares (COPY into staging tables) of this stream, in order */
   prepareChain: Promise<void> = Promise.resolve();
-  readonly stats: StreamStats = { rows: 0, batches: 0, changes: new Map() };
+  readonly stats: StreamStats = {
+    received: 0,
+    committed: 0,
+    inserted: 0,
+    updated: 0,
+    deleted: 0,
+    batches: 0,
+    inFlight: 0,
+    files: 0,
+    stagedBytes: 0,
+    changes: new Map(),
+    firstAt: 0,
+    lastAt: 0,
+  };
+  /** `received` at the previous progress line */
+  reportedReceived = 0;
   readonly dir: string;
 
   constructor(
@@ -120,11 +215,20 @@ export class LoadEngine<Checkpoint> {
   readonly runId = `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   readonly ledger: CheckpointLedger<Checkpoint>;
   private readonly sinks = new Map<string, StreamSink>();
-  private readonly runDir = join(tmpdir(), `target-redshift-${this.runId}`);
+  /** the pid in the name lets a later run tell a dead process's spill directory from a live one's */
+  private readonly runDir = join(tmpdir(), `${SPILL_DIR_PREFIX}${this.runId}-p${process.pid}`);
+  private markerPut = false;
+  private sweeping: Promise<void> = Promise.resolve();
+  /** a staged-object delete failed: the run marker stays, so a later run's sweep finishes the job */
+  private cleanupFailed = false;
   private inFlight = 0;
   private waiters: (() => void)[] = [];
   private readonly purges: Promise<void>[] = [];
+  /** staged objects of batches not yet committed (or failed): removed on close unless purging is off */
+  private readonly unpurged = new Map<string, readonly string[]>();
   private ageTimer: NodeJS.Timeout | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private progressAt = Date.now();
   /** changes with every stream definition (encode workers must be set up again) */
   epoch = 0;
   private readonly changes = new RowChanges();
@@ -144,6 +248,87 @@ export class LoadEngine<Checkpoint> {
       const every = Math.min(1000, settings.limits.ageSeconds * 1000);
       this.ageTimer = setInterval(() => this.sealAged(), every);
       this.ageTimer.unref();
+    }
+    const progressSeconds = settings.progressIntervalSeconds ?? 0;
+    if (progressSeconds > 0) {
+      this.progressTimer = setInterval(() => this.logProgress(), progressSeconds * 1000);
+      this.progressTimer.unref();
+    }
+  }
+
+  /**
+   * Per active stream (records since the last line, an open batch, or batches in flight): records
+   * received, committed, rows changed, records/s since the last call, staged bytes, batches in flight.
+   */
+  progress(now = Date.now()): StreamProgress[] {
+    const seconds = Math.max(0.001, (now - this.progressAt) / 1000);
+    this.progressAt = now;
+    const out: StreamProgress[] = [];
+    for (const sink of this.sinks.values()) {
+      const st = sink.stats;
+      const fresh = st.received - sink.reportedReceived;
+      sink.reportedReceived = st.received;
+      if (fresh === 0 && st.inFlight === 0 && !sink.batch) continue;
+      out.push({
+        stream: sink.def.id,
+        received: st.received,
+        committed: st.committed,
+        inserted: st.inserted,
+        updated: st.updated,
+        deleted: st.deleted,
+        recordsPerSecond: Math.round(fresh / seconds),
+        stagedBytes: st.stagedBytes,
+        batchesInFlight: st.inFlight,
+      });
+    }
+    return out;
+  }
+
+  private logProgress(): void {
+    for (const p of this.progress()) {
+      this.log(
+        "info",
+        `progress: stream ${p.stream}: ${p.received} records received, ${p.committed} committed (${p.inserted} inserted, ${p.updated} updated, ${p.deleted} deleted), ${p.recordsPerSecond} records/s, ${p.stagedBytes} bytes staged, ${p.batchesInFlight} batches in flight`,
+        { ...p },
+      );
+    }
+  }
+
+  /**
+   * Before the first batch: puts this run's marker in S3 (so no other run's sweep takes its objects),
+   * then removes what runs no longer alive left behind — staged objects under the prefix older than
+   * staging_sweep_age_minutes, and local spill directories of processes that no longer exist. A sweep
+   * that fails is only logged: it must not stop a load.
+   */
+  async begin(): Promise<void> {
+    // A dry run writes nothing: no marker object, and no other run's leftovers removed either.
+    if (!this.settings.purgeStagingFiles || this.settings.dryRun) return;
+    try {
+      await this.stager.putRunMarker(this.runId);
+      this.markerPut = true;
+    } catch (e) {
+      this.log("warn", `could not put this run's marker in S3: ${(e as Error).message}`);
+    }
+    // In the background: loading starts at once; close() waits for it.
+    this.sweeping = this.sweep();
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const swept = await this.stager.sweep(this.runId, this.settings.stagingSweepAgeMinutes ?? 1440);
+      if (swept.length > 0) this.log("info", `removed ${swept.length} staged objects left by runs no longer alive`, { example: swept[0] });
+    } catch (e) {
+      this.log("warn", `could not sweep staged objects of earlier runs: ${(e as Error).message}`);
+    }
+    try {
+      const dead = (await readdir(tmpdir())).filter((d) => {
+        const m = /^target-redshift-.+-p(\d+)$/.exec(d);
+        return m !== null && d.startsWith(SPILL_DIR_PREFIX) && !processAlive(Number(m[1]));
+      });
+      for (const d of dead) await rm(join(tmpdir(), d), { recursive: true, force: true });
+      if (dead.length > 0) this.log("info", `removed ${dead.length} spill directories of processes that no longer exist`);
+    } catch (e) {
+      this.log("warn", `could not sweep spill directories: ${(e as Error).message}`);
     }
   }
 
@@ -255,6 +440,8 @@ export class LoadEngine<Checkpoint> {
     }
     const batch = sink.batch ?? this.openBatch(sink);
     if (nullKey) batch.keys.nullKeys = true;
+    const stats = sink.stats;
+    if (stats.received++ === 0) stats.firstAt = Date.now();
     const position = this.ledger.nextPosition();
     const changes = this.changes;
     changes.reset();
@@ -314,6 +501,8 @@ export class LoadEngine<Checkpoint> {
     const sink = this.sinks.get(ev.stream);
     if (!sink) throw new RecordError(`stream ${JSON.stringify(ev.stream)} has no schema`);
     for (const [key, n] of ev.changes) this.countChange(sink, key, n);
+    if (sink.stats.received === 0) sink.stats.firstAt = Date.now();
+    sink.stats.received += ev.rows;
     const limits = this.settings.limits;
     let wait: Promise<void> | undefined;
     let from = 0;
@@ -366,6 +555,23 @@ export class LoadEngine<Checkpoint> {
     if (this.failure) throw this.failure;
   }
 
+  /** Stops the run from outside (a signal, a vanished reader): reading stops, no new batch loads. */
+  stop(reason: Error): void {
+    this.failure ??= reason;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve();
+  }
+
+  /** The error with the stream named (a TargetError keeps its kind). */
+  private named(def: StreamDefinition, e: unknown): Error {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const label = `stream ${JSON.stringify(def.id)}`;
+    if (err.message.includes(label)) return err;
+    const known = targetErrorOf(err);
+    return new TargetError(known?.kind ?? "system", `${label}: ${err.message}`, { cause: err, code: known?.code });
+  }
+
   private sealAged(): void {
     const age = this.settings.limits.ageSeconds * 1000;
     const now = Date.now();
@@ -391,12 +597,19 @@ export class LoadEngine<Checkpoint> {
     const columns = plans.map((p) => p.name);
     const keyColumns = sink.keyColumns;
     this.inFlight++;
+    sink.stats.inFlight++;
     // Staging may run ahead of the previous load; loads of one stream run in order.
     const staged = (async () => {
       const parts = await batch.writer.finish();
       const prefix = this.stager.batchPrefix(`s${sink.index}-${def.table.table.slice(0, 100)}`, this.runId, batch.number);
       try {
-        return await this.stager.upload(prefix, parts);
+        const s = await this.stager.upload(prefix, parts);
+        this.unpurged.set(s.manifestUrl, s.keys);
+        sink.stats.stagedBytes += s.bytes;
+        sink.stats.files += s.keys.length - 1;
+        return s;
+      } catch (e) {
+        throw this.named(def, e);
       } finally {
         await batch.writer.discard();
       }
@@ -419,6 +632,7 @@ export class LoadEngine<Checkpoint> {
         newerBy: def.newerBy,
         deletedColumn: def.deletedColumn,
         nullKeys: batch.keys.nullKeys,
+        journal: { runId: this.runId, stream: def.id, batch: batch.number },
       });
     });
     sink.prepareChain = prepared.then(
@@ -434,32 +648,58 @@ export class LoadEngine<Checkpoint> {
       }
       const s = p.req.staged;
       const started = Date.now();
-      await this.warehouse.commitLoad(p);
-      sink.stats.rows += s.rows;
-      sink.stats.batches++;
+      const r = await this.warehouse.commitLoad(p);
+      // STATE first: every statement after the COMMIT widens the window in which a kill repeats the
+      // batch on the next run (append streams would get duplicates).
+      if (!this.settings.stageOnly) this.ledger.commit(batch.ticket);
+      const st = sink.stats;
+      st.committed += s.rows;
+      st.inserted += r.inserted;
+      st.updated += r.updated;
+      st.deleted += r.deleted;
+      st.batches++;
+      st.lastAt = Date.now();
       def.onCommit?.(s.rows);
-      this.log("info", `${this.warehouse.outcome} ${s.rows} rows into ${def.table.schema}.${def.table.table}`, {
+      const extra = {
         stream: def.id,
         batch: batch.number,
+        records: s.rows,
+        inserted: r.inserted,
+        updated: r.updated,
+        deleted: r.deleted,
         compressedBytes: s.bytes,
-        ms: Date.now() - started,
-      });
-      this.ledger.commit(batch.ticket);
+        ms: st.lastAt - started,
+      };
+      const where = `${def.table.schema}.${def.table.table}`;
+      // Only a real load says "committed": the other modes name what they did instead.
+      if (this.settings.stageOnly) this.log("info", `staged ${s.rows} rows for ${where} (--stage-only: not loaded): batch ${batch.number} of stream ${def.id}`, extra);
+      else if (this.settings.dryRun) this.log("info", `dry run, nothing loaded: ${s.rows} rows for ${where}: batch ${batch.number} of stream ${def.id}`, extra);
+      else
+        this.log(
+          "info",
+          `committed batch ${batch.number} of stream ${def.id} into ${where}: ${s.rows} records → ${r.inserted} rows inserted, ${r.updated} updated, ${r.deleted} deleted`,
+          extra,
+        );
+      await this.warehouse.release(p);
       if (this.settings.purgeStagingFiles) {
+        this.unpurged.delete(s.manifestUrl);
         this.purges.push(
-          this.stager.remove(s.keys).catch((e: Error) => this.log("warn", `could not remove staged files: ${e.message}`)),
+          this.stager.remove(s.keys).catch((e: Error) => {
+            this.cleanupFailed = true;
+            this.log("warn", `could not remove staged files: ${e.message}`);
+          }),
         );
       }
     });
     sink.chain = sink.chain
       .catch((e: Error) => {
-        if (!this.failure) {
-          this.failure = e instanceof Error ? e : new Error(String(e));
-          this.ledger.fail();
-        }
+        // The failed batch's ticket stays uncommitted, so no checkpoint past it is released; those
+        // before it, covered by batches other streams committed, still go out.
+        this.failure ??= this.named(def, e);
       })
       .finally(() => {
         this.inFlight--;
+        sink.stats.inFlight--;
         const w = this.waiters;
         this.waiters = [];
         for (const resolve of w) resolve();
@@ -489,26 +729,55 @@ export class LoadEngine<Checkpoint> {
    */
   async close(): Promise<void> {
     if (this.ageTimer) clearInterval(this.ageTimer);
-    this.ledger.fail();
+    if (this.progressTimer) clearInterval(this.progressTimer);
     for (const sink of this.sinks.values()) {
       if (sink.batch) {
-        this.ledger.discard(sink.batch.ticket);
+        // Its ticket stays open: no checkpoint after these records may go out.
         await sink.batch.writer.discard();
         sink.batch = undefined;
       }
     }
+    // Loads already under way finish (and release the checkpoints they cover); none starts after a failure.
     await Promise.allSettled([...this.sinks.values()].map((s) => s.chain));
     await Promise.allSettled(this.purges);
+    if (this.settings.purgeStagingFiles && this.unpurged.size > 0) {
+      const keys = [...this.unpurged.values()].flat();
+      this.unpurged.clear();
+      await this.stager.remove(keys).then(
+        () => this.log("info", `removed ${keys.length} staged objects of batches that were not loaded`),
+        (e: Error) => {
+          this.cleanupFailed = true;
+          this.log("warn", `could not remove staged files of batches that were not loaded: ${e.message}`);
+        },
+      );
+    }
     await rm(this.runDir, { recursive: true, force: true });
+    await this.sweeping;
+    if (this.markerPut && !this.cleanupFailed) await this.stager.removeRunMarker(this.runId).catch(() => undefined);
   }
 
-  summary(): { stream: string; table: string; rows: number; batches: number; changes: Record<string, number> }[] {
-    return [...this.sinks.values()].map((s) => ({
-      stream: s.def.id,
-      table: `${s.def.table.schema}.${s.def.table.table}`,
-      rows: s.stats.rows,
-      batches: s.stats.batches,
-      changes: Object.fromEntries(s.stats.changes),
-    }));
+  summary(): StreamSummary[] {
+    return [...this.sinks.values()].map((s) => {
+      const st = s.stats;
+      const byReason: Record<string, number> = {};
+      for (const [key, n] of st.changes) {
+        const reason = /\(([^()]*)\)$/.exec(key)?.[1] ?? key;
+        byReason[reason] = (byReason[reason] ?? 0) + n;
+      }
+      return {
+        stream: s.def.id,
+        table: `${s.def.table.schema}.${s.def.table.table}`,
+        records: st.received,
+        inserted: st.inserted,
+        updated: st.updated,
+        deleted: st.deleted,
+        batches: st.batches,
+        files: st.files,
+        bytes: st.stagedBytes,
+        seconds: st.received === 0 ? 0 : Math.max(0, (Math.max(st.lastAt, st.firstAt) - st.firstAt) / 1000),
+        changes: Object.fromEntries(st.changes),
+        changesByReason: byReason,
+      };
+    });
   }
 }

@@ -26,6 +26,8 @@ export interface ConnectorSettings {
   validateRecords: boolean;
   /** threads that parse and encode Singer records (0: on the main thread) */
   encodeWorkers: number;
+  /** Singer: what a run does to each table (Airbyte streams follow their sync mode) */
+  loadMethod: "upsert" | "append-only" | "overwrite";
 }
 
 /**
@@ -107,6 +109,7 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       sslVerify: c.ssl_verify ?? true,
       // A stream holds up to two sessions (one batch committing, the next COPYing), plus one for DDL.
       maxConnections: concurrentLoads * 2 + 1,
+      statementTimeoutSeconds: c.statement_timeout_seconds ?? 10_800,
     },
     load: {
       upsertStrategy: c.upsert_strategy ?? "merge",
@@ -115,6 +118,7 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       // The bucket's region, so COPY reads it wherever the cluster is (dropped for Parquet: rule 18).
       region: c.s3_region ?? "us-east-1",
       skipSchemaCreation: c.skip_schema_creation ?? false,
+      retry: { attempts: c.retry_attempts ?? 5, baseDelayMs: c.retry_base_delay_ms ?? 250 },
     },
     s3: {
       bucket: c.s3_bucket,
@@ -125,6 +129,8 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       accessKeyId: c.aws_access_key_id,
       secretAccessKey: c.aws_secret_access_key,
       sessionToken: c.aws_session_token,
+      requestTimeoutSeconds: c.s3_request_timeout_seconds ?? 60,
+      retry: { attempts: c.retry_attempts ?? 5, baseDelayMs: c.retry_base_delay_ms ?? 250 },
     },
     engine: {
       limits: {
@@ -139,6 +145,8 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       maxInFlight: 4,
       partsPerBatch: 1,
       fileFormat: c.file_format ?? "csv_gzip",
+      stagingSweepAgeMinutes: c.staging_sweep_age_minutes ?? 1440,
+      progressIntervalSeconds: c.progress_interval_seconds ?? 30,
     },
     defaultSchema: c.schema ?? "public",
     streamMapping: c.stream_mapping ?? {},
@@ -146,5 +154,6 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
     hardDelete: c.hard_delete ?? false,
     validateRecords: c.validate_records ?? false,
     encodeWorkers: c.encode_workers ?? defaultEncodeWorkers(),
+    loadMethod: c.load_method ?? "upsert",
   };
 }

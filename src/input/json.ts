@@ -38,18 +38,210 @@ export function quoteNonFiniteTokens(line: string): string | undefined {
 
 export type ParsedLine = { ok: true; value: unknown; nonFinite: boolean } | { ok: false; error: string };
 
-export function parseMessageLine(line: string): ParsedLine {
+/**
+ * One message line → its value. `exactAt`: where a RECORD keeps its record values (Singer `["record"]`,
+ * Airbyte `["record", "data"]`); numbers there that a double would change arrive as JsonNumber.
+ */
+export function parseMessageLine(line: string, exactAt: readonly string[] = []): ParsedLine {
   try {
-    return { ok: true, value: JSON.parse(line), nonFinite: false };
+    const value: unknown = JSON.parse(line);
+    if (exactAt.length > 0) graftExact(value, line, exactAt);
+    return { ok: true, value, nonFinite: false };
   } catch (e) {
     const quoted = quoteNonFiniteTokens(line);
     if (quoted !== undefined) {
       try {
-        return { ok: true, value: JSON.parse(quoted), nonFinite: true };
+        const value: unknown = JSON.parse(quoted);
+        if (exactAt.length > 0) graftExact(value, quoted, exactAt);
+        return { ok: true, value, nonFinite: true };
       } catch {
         // not only the tokens were wrong: report the original error
       }
     }
     return { ok: false, error: (e as Error).message };
   }
+}
+
+/**
+ * A JSON number whose digits a double would not keep, carried as its exact text (RFC 8259 §6 `number`
+ * grammar: `-?int frac? exp?`). Produced only for tokens with 16 or more digits, an exponent, or a negative
+ * zero: every other token is a double that prints back as the same value (a double keeps any 15
+ * significant digits), so the common record carries plain numbers and only these few pay for exactness.
+ */
+export class JsonNumber {
+  constructor(readonly text: string) {}
+  /** The value as a double (what JSON.parse would have given: may be rounded, ±Infinity or ±0). */
+  valueOf(): number {
+    return Number(this.text);
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
+/**
+ * A number token in value position (after `:`, `,` or `[`) that JSON.parse may not keep exactly: 16+
+ * digits (dots between them allowed), an exponent, or a negative zero. A match inside a string only sends
+ * the line down the exact parse, which gives the same values for everything else.
+ */
+const RISKY_NUMBER = /[:,[]\s*(?:-?(?:\d\.?){16}|-?\d[\d.]*[eE]|-0(?:\.0*)?\s*[,\]}])/;
+
+/** Whether a number token keeps its value as a double and prints back the same (see JsonNumber). */
+function plainNumber(token: string): boolean {
+  if (token.length < 16) {
+    let i = 0;
+    for (; i < token.length; i++) {
+      const c = token.charCodeAt(i);
+      if (c === 101 || c === 69) return false;
+    }
+    return !(token.charCodeAt(0) === 45 && Number(token) === 0);
+  }
+  return false;
+}
+
+/**
+ * JSON.parse of a text known to be valid JSON, with the numbers plainNumber rejects kept as JsonNumber.
+ * Strings without escapes are sliced; escaped ones go through JSON.parse (exact unescaping for free).
+ * `__proto__` keys become own properties, as with JSON.parse.
+ */
+export function parseExactJson(text: string): unknown {
+  let i = 0;
+  const ws = () => {
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+      else return;
+    }
+  };
+  const str = (): string => {
+    const start = ++i;
+    const close = text.indexOf('"', start);
+    const bs = text.indexOf("\\", start);
+    if (bs === -1 || bs > close) {
+      i = close + 1;
+      return text.slice(start, close);
+    }
+    let j = bs;
+    for (;;) {
+      const c = text.charCodeAt(j);
+      if (c === 92) j += 2;
+      else if (c === 34) break;
+      else j++;
+    }
+    i = j + 1;
+    return JSON.parse(text.slice(start - 1, i)) as string;
+  };
+  const value = (): unknown => {
+    ws();
+    const c = text.charCodeAt(i);
+    if (c === 34) return str();
+    if (c === 123) {
+      i++;
+      const o: Record<string, unknown> = {};
+      ws();
+      if (text.charCodeAt(i) === 125) {
+        i++;
+        return o;
+      }
+      for (;;) {
+        ws();
+        const k = str();
+        ws();
+        i++; // :
+        const v = value();
+        if (k === "__proto__") Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+        else o[k] = v;
+        ws();
+        if (text.charCodeAt(i++) === 125) return o;
+      }
+    }
+    if (c === 91) {
+      i++;
+      const a: unknown[] = [];
+      ws();
+      if (text.charCodeAt(i) === 93) {
+        i++;
+        return a;
+      }
+      for (;;) {
+        a.push(value());
+        ws();
+        if (text.charCodeAt(i++) === 93) return a;
+      }
+    }
+    if (c === 116) {
+      i += 4;
+      return true;
+    }
+    if (c === 102) {
+      i += 5;
+      return false;
+    }
+    if (c === 110) {
+      i += 4;
+      return null;
+    }
+    const start = i;
+    for (;;) {
+      const d = text.charCodeAt(i);
+      if ((d >= 48 && d <= 57) || d === 45 || d === 43 || d === 46 || d === 101 || d === 69) i++;
+      else break;
+    }
+    const token = text.slice(start, i);
+    return plainNumber(token) ? Number(token) : new JsonNumber(token);
+  };
+  return value();
+}
+
+/**
+ * In a RECORD message as JSON.parse gave it, replaces the object at `path` (Singer: `record`; Airbyte:
+ * `record.data`) by its exact parse, when `line` may carry numbers a double does not keep. Only the
+ * record's values are grafted: the envelope (type, stream, emitted_at) keeps the plain values its
+ * validation expects.
+ */
+function graftExact(msg: unknown, line: string, path: readonly string[]): void {
+  if (msg === null || typeof msg !== "object" || (msg as Record<string, unknown>).type !== "RECORD" || !RISKY_NUMBER.test(line)) return;
+  let plain = msg as Record<string, unknown>;
+  let exact: Record<string, unknown> | undefined;
+  for (let k = 0; k < path.length; k++) {
+    const next = plain[path[k]!];
+    if (next === null || typeof next !== "object") return;
+    if (k === path.length - 1) {
+      exact ??= parseExactJson(line) as Record<string, unknown>;
+      for (let j = 0; j < k; j++) exact = exact[path[j]!] as Record<string, unknown>;
+      plain[path[k]!] = exact[path[k]!];
+      return;
+    }
+    plain = next as Record<string, unknown>;
+  }
+}
+
+/**
+ * A line holding a bare record object (a Singer BATCH file's line): JSON.parse, with numbers a double
+ * would change kept as JsonNumber. Throws JSON.parse's SyntaxError on invalid JSON.
+ */
+export function parseRecordText(line: string): unknown {
+  const value: unknown = JSON.parse(line);
+  return value !== null && typeof value === "object" && RISKY_NUMBER.test(line) ? parseExactJson(line) : value;
+}
+
+/** `v` with every JsonNumber as a double (for a JSON Schema validator, which knows only numbers); `v` itself when it has none. */
+export function withPlainNumbers(v: unknown): unknown {
+  if (v instanceof JsonNumber) return Number(v.text);
+  if (v === null || typeof v !== "object" || !hasJsonNumber(v)) return v;
+  if (Array.isArray(v)) return v.map(withPlainNumbers);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (k === "__proto__") Object.defineProperty(out, k, { value: withPlainNumbers(x), writable: true, enumerable: true, configurable: true });
+    else out[k] = withPlainNumbers(x);
+  }
+  return out;
+}
+
+function hasJsonNumber(v: unknown): boolean {
+  if (v instanceof JsonNumber) return true;
+  if (v === null || typeof v !== "object") return false;
+  if (Array.isArray(v)) return v.some(hasJsonNumber);
+  for (const k in v) if (hasJsonNumber((v as Record<string, unknown>)[k])) return true;
+  return false;
 }

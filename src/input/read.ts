@@ -6,12 +6,19 @@
 import { fstatSync, read } from "node:fs";
 import { LineSplitter } from "./lines.js";
 import type { Logger } from "../log.js";
+import { TargetError } from "../errors.js";
 
 /** While waiting for input, a failed load is noticed within this. */
 export const FAILURE_CHECK_MS = 250;
 
 /** An input problem: which line, which stream, what was wrong. */
-export class InputError extends Error {}
+/** The input cannot be loaded as sent (bad line, message or record): the tap or the user must change it. */
+export class InputError extends TargetError {
+  override name = "InputError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("input", message, options);
+  }
+}
 
 export interface InputLoop {
   handleLine(line: string): Promise<void> | undefined;

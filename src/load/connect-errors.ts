@@ -2,6 +2,7 @@
  * One translation of a failed login into a message a user can act on, shared by `check` and every run:
  * it names host:port, database, user and TLS mode, says what went wrong in plain words and how to fix it.
  */
+import { type ErrorKind, TargetError } from "../errors.js";
 
 /** Where a connection attempt went: what every connection message names. */
 export interface ConnectTarget {
@@ -18,15 +19,20 @@ export interface ConnectTarget {
 /** The stage of a login that failed, in `check`'s words. */
 export type ConnectStage = "connect" | "TLS" | "authentication" | "password";
 
-/** A login that failed, explained; `cause` holds the driver's error. */
-export class ConnectionError extends Error {
+/**
+ * A login that failed, explained; `cause` holds the driver's error, `code` its errno or SQLSTATE. Its
+ * kind (src/errors.ts) is decided here, once: `transient` when the network failed (nothing listening,
+ * no answer, the connection closed during login: running again later may succeed), `config` for
+ * everything only the user can fix (DNS name, TLS, refused credentials, unknown database, no password).
+ */
+export class ConnectionError extends TargetError {
+  override name = "ConnectionError";
   constructor(
     readonly stage: ConnectStage,
     message: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; kind?: ErrorKind; code?: string } = {},
   ) {
-    super(message, options);
-    this.name = "ConnectionError";
+    super(options.kind ?? (stage === "connect" ? "transient" : "config"), message, { cause: options.cause, code: options.code });
   }
 }
 
@@ -68,13 +74,14 @@ export function explainConnectError(e: unknown, t: ConnectTarget): ConnectionErr
   const has = (c: string) => codes.includes(c);
   const where = describeTarget(t);
   const raw = `${text}${codes[0] && !text.includes(codes[0]) ? ` (${codes[0]})` : ""}`;
-  const make = (stage: ConnectStage, what: string, fix: string) =>
-    new ConnectionError(stage, `cannot log in to Redshift (${where}): ${what}: ${fix} [${raw}]`, { cause: e });
+  const make = (stage: ConnectStage, what: string, fix: string, kind?: ErrorKind) =>
+    new ConnectionError(stage, `cannot log in to Redshift (${where}): ${what}: ${fix} [${raw}]`, { cause: e, kind, code: codes[0] });
   if (has("ECONNREFUSED")) {
     return make("connect", `nothing listens on ${t.host}:${t.port}`, "check host and port (Redshift's default is 5439) and that the cluster is running");
   }
   if (has("ENOTFOUND") || has("EAI_AGAIN") || has("EAI_NONAME")) {
-    return make("connect", `the host name ${t.host} does not resolve (DNS)`, "check host: it is the endpoint without port or database");
+    // EAI_AGAIN is the resolver failing for now, not the name being wrong: worth running again.
+    return make("connect", `the host name ${t.host} does not resolve (DNS)`, "check host: it is the endpoint without port or database", has("EAI_AGAIN") && !has("ENOTFOUND") ? "transient" : "config");
   }
   if (has("ETIMEDOUT") || has("EHOSTUNREACH") || has("ENETUNREACH") || /timeout expired|timed out/i.test(text)) {
     return make(
@@ -114,7 +121,7 @@ export function explainConnectError(e: unknown, t: ConnectTarget): ConnectionErr
   if (has("ECONNRESET") || /Connection terminated/i.test(text)) {
     return make("connect", "the server closed the connection during login", "check that host and port lead to Redshift, and the TLS settings (ssl)");
   }
-  return make("connect", "the login failed", "check host, port, database, user and TLS settings");
+  return make("connect", "the login failed", "check host, port, database, user and TLS settings", "config");
 }
 
 /** Raised before any connection when no password is set and IAM authentication is off. */

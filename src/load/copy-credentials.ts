@@ -6,6 +6,7 @@
  */
 import type { CopyAuthorization } from "../redshift/sql.js";
 import { RefreshingCredentials } from "./iam-auth.js";
+import { TargetError } from "../errors.js";
 
 /** What the config says about COPY's authorization: fixed, or the default chain resolved at run time. */
 export type CopyAuthSource = CopyAuthorization | { defaultChain: true };
@@ -17,11 +18,11 @@ export interface ChainCredentials {
   expiresAt?: Date;
 }
 
-/** A failure to find credentials for COPY in the default chain (a configuration problem). */
-export class CopyCredentialsError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "CopyCredentialsError";
+/** A failure to find credentials for COPY in the default chain: kind `config` (only the user can fix it). */
+export class CopyCredentialsError extends TargetError {
+  override name = "CopyCredentialsError";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("config", message, { cause: options.cause });
   }
 }
 

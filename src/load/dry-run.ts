@@ -13,9 +13,9 @@ import { type LoadRequest, type LoadResult, type PreparedLoad, type TableState, 
 let dryStageCounter = 0;
 
 export class DryRunWarehouse extends Warehouse {
-  override readonly outcome = "dry run, nothing loaded:";
   private readonly planned = new Map<string, TableState>();
   private readonly schemasSeen = new Set<string>();
+  private readonly journalsSeen = new Set<string>();
   /** every statement planned, in order (also logged) */
   readonly statements: string[] = [];
 
@@ -41,6 +41,13 @@ export class DryRunWarehouse extends Warehouse {
     if (!this.settings.skipSchemaCreation && !this.schemasSeen.has(t.schema)) {
       this.schemasSeen.add(t.schema);
       this.plan(`schema ${t.schema}`, [sql.createSchema(t.schema)]);
+    }
+    if (!this.journalsSeen.has(t.schema)) {
+      this.journalsSeen.add(t.schema);
+      // A real run creates the schema's load journal before its first batch; shown only when it is missing.
+      if ((await this.describe({ schema: t.schema, table: sql.LOAD_JOURNAL_TABLE })) === undefined) {
+        this.plan(`load journal ${t.schema}.${sql.LOAD_JOURNAL_TABLE}`, [sql.createLoadJournal(t.schema)]);
+      }
     }
     let state = this.planned.get(key) ?? (await this.describe(t));
     if (!state) {
@@ -107,18 +114,40 @@ export class DryRunWarehouse extends Warehouse {
 
   override async commitLoad(p: PreparedLoad): Promise<LoadResult> {
     const name = `${p.req.table.schema}.${p.req.table.table}`;
+    const journal = p.req.journal ? [sql.journalInsert({ ...p.req.journal, table: p.req.table, rows: p.req.staged.rows })] : [];
     this.plan(`load of ${p.req.staged.rows} rows into ${name}`, [
       "BEGIN",
       sql.lockTable(p.req.table),
-      ...p.statements,
+      ...p.statements.map((s) => s.sql),
       ...(p.req.afterUpsert ?? []),
+      ...journal,
       "COMMIT",
       sql.dropTable(p.stage),
     ]);
-    return { loaded: p.loaded };
+    // Nothing reached a table: no row was inserted, updated or deleted.
+    return { loaded: p.loaded, inserted: 0, updated: 0, deleted: 0 };
+  }
+
+  /** No batch was ever committed: the load journal (which a dry run never creates) is not read. */
+  override async journaled(): Promise<boolean> {
+    return false;
   }
 
   override async abandon(): Promise<void> {}
+  /** No session was taken and no staging table created (prepareLoad only planned them). */
+  override async release(): Promise<void> {}
+
+  override async replaceTable(loaded: TableRef, final: TableRef): Promise<void> {
+    this.plan(`swap of ${final.schema}.${final.table}`, ["BEGIN", ...sql.replaceTable(loaded, final), "COMMIT"]);
+    const state = this.planned.get(`${loaded.schema}\u0000${loaded.table}`);
+    this.planned.delete(`${loaded.schema}\u0000${loaded.table}`);
+    if (state) this.planned.set(`${final.schema}\u0000${final.table}`, state);
+  }
+
+  override async dropTable(t: TableRef): Promise<void> {
+    this.plan(`table ${t.schema}.${t.table}`, [sql.dropTable(t)]);
+    this.planned.delete(`${t.schema}\u0000${t.table}`);
+  }
 
   /** Reads (SELECT, WITH) run; anything else is logged, not sent, and answers as if it touched no row. */
   override async query<R extends import("pg").QueryResultRow = import("pg").QueryResultRow>(text: string): Promise<import("pg").QueryResult<R>> {
@@ -127,7 +156,8 @@ export class DryRunWarehouse extends Warehouse {
     return { rows: [], rowCount: 0, command: "", oid: 0, fields: [] };
   }
 
-  override async transaction(statements: readonly string[], o: { what: string }): Promise<void> {
+  override async transaction(statements: readonly string[], o: { what: string }): Promise<import("pg").QueryResult[]> {
     this.plan(o.what, ["BEGIN", ...statements, "COMMIT"]);
+    return [];
   }
 }

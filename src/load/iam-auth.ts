@@ -12,6 +12,7 @@
 // The SDK clients are loaded on first use: a run without IAM authentication does not pay their start-up.
 import type { RedshiftClient } from "@aws-sdk/client-redshift";
 import type { RedshiftServerlessClient } from "@aws-sdk/client-redshift-serverless";
+import { type ErrorKind, TargetError, isNetworkErrno } from "../errors.js";
 
 /** AWS keys given in the config (the SDK's AwsCredentialIdentity shape). */
 export interface AwsKeys {
@@ -46,16 +47,36 @@ export interface DatabaseCredentials {
   expiresAt: Date;
 }
 
-/** A failed AWS call for database credentials: names the API operation, the resource and the region. */
-export class IamAuthError extends Error {
+/**
+ * A failed AWS call for database credentials: names the API operation, the resource and the region.
+ * Kind `transient` when the call never got an answer it could act on (socket errno, HTTP 5xx, throttling:
+ * running again later may succeed), else `config` (keys, IAM permission, region, cluster or workgroup name).
+ */
+export class IamAuthError extends TargetError {
+  override name = "IamAuthError";
   constructor(
     readonly operation: string,
     message: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown } = {},
   ) {
-    super(message, options);
-    this.name = "IamAuthError";
+    super(iamFailureKind(options.cause), message, { cause: options.cause, code: awsCodeOf(options.cause) });
   }
+}
+
+function awsCodeOf(e: unknown): string | undefined {
+  const err = e as { code?: unknown; name?: unknown } | null | undefined;
+  if (typeof err?.code === "string") return err.code;
+  return typeof err?.name === "string" && err.name !== "Error" ? err.name : undefined;
+}
+
+/** AWS SDK v3 marks throttling and 5xx answers with $retryable / $fault "server" (smithy ServiceException). */
+function iamFailureKind(cause: unknown): ErrorKind {
+  for (let cur = cause, depth = 0; cur && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const err = cur as { code?: unknown; $fault?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+    if (isNetworkErrno(typeof err.code === "string" ? err.code : undefined)) return "transient";
+    if (err.$fault === "server" || err.$retryable || (err.$metadata?.httpStatusCode ?? 0) >= 500) return "transient";
+  }
+  return "config";
 }
 
 /**

@@ -18,9 +18,13 @@ export class StageOnlyWarehouse extends Warehouse {
     return { req, client: undefined as unknown as PreparedLoad["client"], stage: "", loaded: req.staged.rows, statements: [] };
   }
   override async commitLoad(p: PreparedLoad): Promise<LoadResult> {
-    return { loaded: p.loaded };
+    // Nothing reaches a table: no row was inserted, updated or deleted.
+    return { loaded: p.loaded, inserted: 0, updated: 0, deleted: 0 };
   }
   override async abandon(): Promise<void> {}
+  override async release(): Promise<void> {}
+  override async replaceTable(): Promise<void> {}
+  override async dropTable(): Promise<void> {}
   override async query<R extends import("pg").QueryResultRow>(): Promise<import("pg").QueryResult<R>> {
     return { rows: [], rowCount: 0, command: "SELECT", oid: 0, fields: [] };
   }

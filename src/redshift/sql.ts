@@ -190,11 +190,82 @@ export interface UpsertPlan {
   nullKeys?: boolean;
 }
 
+/**
+ * What a load statement's result says about the target's rows, so a batch can report rows inserted,
+ * updated and deleted after dedup. Only DELETE and INSERT command-tag counts and plain SELECTs are read:
+ * Redshift implements MERGE as an UPDATE and an INSERT and documents no count for it, so MERGE's own
+ * count is never used.
+ *  - `deleted`: target rows removed by delete markers (DELETE count);
+ *  - `replaced`: target rows removed to be replaced by staged rows (DELETE count; they are updates);
+ *  - `written`: rows an INSERT wrote (inserts plus replacements);
+ *  - `merge`: a SELECT whose row has `staged` (rows the MERGE writes) and `matched` (of those, rows that
+ *    update an existing row).
+ */
+export type RowCountRole = "deleted" | "replaced" | "written" | "merge";
+
+export interface LoadStatement {
+  sql: string;
+  counts?: RowCountRole;
+}
+
+/** Rows a load changed in its target, after in-batch dedup. */
+export interface RowCounts {
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+/**
+ * Turns the results of `statements` (same order; `rowCount` for DML, `rows[0]` for SELECT) into rows
+ * inserted / updated / deleted. Counts arrive as numbers or, for SELECT COUNT(*) on Redshift, as text.
+ */
+export function rowCountsOf(
+  statements: readonly LoadStatement[],
+  results: readonly { rowCount: number | null; rows: readonly Record<string, unknown>[] }[],
+): RowCounts {
+  let deleted = 0;
+  let replaced = 0;
+  let written = 0;
+  let staged = 0;
+  let matched = 0;
+  let merged = false;
+  statements.forEach((s, i) => {
+    const r = results[i];
+    if (!s.counts || !r) return;
+    if (s.counts === "merge") {
+      merged = true;
+      staged += Number(r.rows[0]?.staged ?? 0);
+      matched += Number(r.rows[0]?.matched ?? 0);
+    } else {
+      const n = r.rowCount ?? 0;
+      if (s.counts === "deleted") deleted += n;
+      else if (s.counts === "replaced") replaced += n;
+      else written += n;
+    }
+  });
+  if (merged) return { inserted: staged - matched, updated: matched, deleted };
+  return { inserted: written - replaced, updated: replaced, deleted };
+}
+
 /** Appends the staged rows (streams without keys). */
-export function insertFromStage(p: Pick<UpsertPlan, "target" | "stage" | "columns" | "deletedColumn">): string {
+export function insertFromStage(p: Pick<UpsertPlan, "target" | "stage" | "columns" | "deletedColumn">): LoadStatement {
   const cols = p.columns.map(quoteIdent).join(", ");
   const where = p.deletedColumn ? ` WHERE ${quoteIdent(p.deletedColumn)} IS NULL` : "";
-  return `INSERT INTO ${tableSql(p.target)} (${cols}) SELECT ${cols} FROM ${quoteIdent(p.stage)}${where}`;
+  return { sql: `INSERT INTO ${tableSql(p.target)} (${cols}) SELECT ${cols} FROM ${quoteIdent(p.stage)}${where}`, counts: "written" };
+}
+
+/**
+ * Delete markers first, as their own statements (so their count is the rows deleted): matched target rows
+ * go (only older ones with `newerBy`), then the marker rows leave the stage and are never inserted.
+ */
+function applyDeleteMarkers(p: UpsertPlan, match: string): LoadStatement[] {
+  if (!p.deletedColumn) return [];
+  const stage = quoteIdent(p.stage);
+  const deleted = quoteIdent(p.deletedColumn);
+  return [
+    { sql: `DELETE FROM ${tableSql(p.target)} USING ${stage} WHERE ${match} AND ${stage}.${deleted} IS NOT NULL`, counts: "deleted" },
+    { sql: `DELETE FROM ${stage} WHERE ${deleted} IS NOT NULL` },
+  ];
 }
 
 /**
@@ -202,53 +273,55 @@ export function insertFromStage(p: Pick<UpsertPlan, "target" | "stage" | "column
  * transaction, in order. With `newerBy`, an existing row that is newer than the staged one survives and the
  * staged row is not inserted.
  */
-export function deleteInsertUpsert(p: UpsertPlan): string[] {
+export function deleteInsertUpsert(p: UpsertPlan): LoadStatement[] {
   if (p.keys.length === 0) throw new Error("an upsert needs key columns");
   const target = tableSql(p.target);
   const bare = quoteIdent(p.target.table);
   const stage = quoteIdent(p.stage);
   let match = keyMatch(bare, stage, p.keys, p.nullKeys);
   if (p.newerBy && p.newerBy.length > 0) match += ` AND ${atLeastAsNew(stage, bare, p.newerBy)}`;
-  const del = `DELETE FROM ${target} USING ${stage} WHERE ${match}`;
+  const statements = applyDeleteMarkers(p, match);
+  statements.push({ sql: `DELETE FROM ${target} USING ${stage} WHERE ${match}`, counts: "replaced" });
   const cols = p.columns.map(quoteIdent).join(", ");
-  const conditions: string[] = [];
-  if (p.deletedColumn) conditions.push(`${stage}.${quoteIdent(p.deletedColumn)} IS NULL`);
-  if (p.newerBy && p.newerBy.length > 0) {
-    // Whatever still matches after the DELETE is newer than the staged row.
-    conditions.push(`NOT EXISTS (SELECT 1 FROM ${target} AS "existing" WHERE ${keyMatch('"existing"', stage, p.keys, p.nullKeys)})`);
-  }
-  const where = conditions.length > 0 ? ` WHERE ${conditions.join(" AND ")}` : "";
-  const insert = `INSERT INTO ${target} (${cols}) SELECT ${p.columns.map((c) => `${stage}.${quoteIdent(c)}`).join(", ")} FROM ${stage}${where}`;
-  return [del, insert];
+  // Whatever still matches after the DELETE is newer than the staged row.
+  const where =
+    p.newerBy && p.newerBy.length > 0
+      ? ` WHERE NOT EXISTS (SELECT 1 FROM ${target} AS "existing" WHERE ${keyMatch('"existing"', stage, p.keys, p.nullKeys)})`
+      : "";
+  statements.push({
+    sql: `INSERT INTO ${target} (${cols}) SELECT ${p.columns.map((c) => `${stage}.${quoteIdent(c)}`).join(", ")} FROM ${stage}${where}`,
+    counts: "written",
+  });
+  return statements;
 }
 
 /**
  * MERGE upsert. Redshift's MERGE has no `WHEN MATCHED AND …`, so deletes are applied first with a
  * DELETE and removed from the stage; a `newerBy` plan cannot be expressed and must use deleteInsertUpsert.
+ * A SELECT before the MERGE counts the staged rows and those with an existing row (the updates).
  */
-export function mergeUpsert(p: UpsertPlan): string[] {
+export function mergeUpsert(p: UpsertPlan): LoadStatement[] {
   if (p.keys.length === 0) throw new Error("an upsert needs key columns");
   if (p.newerBy && p.newerBy.length > 0) throw new Error("MERGE cannot keep newer existing rows; use DELETE+INSERT");
   const target = tableSql(p.target);
   const bare = quoteIdent(p.target.table);
   const stage = quoteIdent(p.stage);
-  const statements: string[] = [];
-  if (p.deletedColumn) {
-    const deleted = quoteIdent(p.deletedColumn);
-    statements.push(
-      `DELETE FROM ${target} USING ${stage} WHERE ${keyMatch(bare, stage, p.keys, p.nullKeys)} AND ${stage}.${deleted} IS NOT NULL`,
-      `DELETE FROM ${stage} WHERE ${deleted} IS NOT NULL`,
-    );
-  }
+  const statements = applyDeleteMarkers(p, keyMatch(bare, stage, p.keys, p.nullKeys));
   const src = '"src"';
   const dst = '"dst"';
+  const on = keyMatch(dst, src, p.keys, p.nullKeys);
+  statements.push({
+    sql: `SELECT (SELECT COUNT(*) FROM ${stage}) AS staged, (SELECT COUNT(*) FROM ${stage} AS ${src} JOIN ${target} AS ${dst} ON ${on}) AS matched`,
+    counts: "merge",
+  });
   const set = p.columns.map((c) => `${quoteIdent(c)} = ${src}.${quoteIdent(c)}`).join(", ");
   const cols = p.columns.map(quoteIdent).join(", ");
   const vals = p.columns.map((c) => `${src}.${quoteIdent(c)}`).join(", ");
-  statements.push(
-    `MERGE INTO ${target} AS ${dst} USING ${stage} AS ${src} ON ${keyMatch(dst, src, p.keys, p.nullKeys)} ` +
+  statements.push({
+    sql:
+      `MERGE INTO ${target} AS ${dst} USING ${stage} AS ${src} ON ${on} ` +
       `WHEN MATCHED THEN UPDATE SET ${set} WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${vals})`,
-  );
+  });
   return statements;
 }
 
@@ -289,4 +362,37 @@ export function countOtherGenerations(t: TableRef, column: string, generation: n
   if (!Number.isSafeInteger(generation)) throw new Error("countOtherGenerations: generation must be an integer");
   const c = quoteIdent(column);
   return `SELECT COUNT(*) AS n FROM ${tableSql(t)} WHERE ${c} IS NULL OR ${c} <> ${generation}`;
+}
+
+/**
+ * The load journal: one row per committed batch, written inside the batch's own transaction, so that
+ * after a connection lost at COMMIT the loader can tell whether the COMMIT was applied (row present) or
+ * not (absent) and never applies a batch twice. One table per target schema; rows are never read by
+ * anything but the loader. Redshift SQL: CREATE TABLE IF NOT EXISTS, VARCHAR in bytes, GETDATE().
+ */
+export const LOAD_JOURNAL_TABLE = "_target_redshift_load_journal";
+
+/** Identity of one batch of one run: what the journal records and looks up. */
+export interface JournalEntry {
+  runId: string;
+  stream: string;
+  batch: number;
+  table: TableRef;
+  rows: number;
+}
+
+/** Stream names may hold characters a literal cannot (backslash, NUL); within one run id a clash is harmless. */
+const journalStream = (stream: string): string => stream.replace(/[\\\u0000]/g, "?");
+
+export function createLoadJournal(schema: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, LOAD_JOURNAL_TABLE)} (run_id VARCHAR(64) NOT NULL, stream VARCHAR(4096) NOT NULL, batch_number BIGINT NOT NULL, target_table VARCHAR(512), row_count BIGINT, committed_at TIMESTAMP)`;
+}
+
+export function journalInsert(e: JournalEntry): string {
+  const target = `${e.table.schema}.${e.table.table}`;
+  return `INSERT INTO ${qualifiedName(e.table.schema, LOAD_JOURNAL_TABLE)} (run_id, stream, batch_number, target_table, row_count, committed_at) VALUES (${quoteLiteral(e.runId)}, ${quoteLiteral(journalStream(e.stream))}, ${Math.trunc(e.batch)}, ${quoteLiteral(journalStream(target))}, ${Math.trunc(e.rows)}, GETDATE())`;
+}
+
+export function journalLookup(e: Pick<JournalEntry, "runId" | "stream" | "batch" | "table">): string {
+  return `SELECT COUNT(*) AS n FROM ${qualifiedName(e.table.schema, LOAD_JOURNAL_TABLE)} WHERE run_id = ${quoteLiteral(e.runId)} AND stream = ${quoteLiteral(journalStream(e.stream))} AND batch_number = ${Math.trunc(e.batch)}`;
 }

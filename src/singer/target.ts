@@ -16,7 +16,7 @@ import {
 } from "./messages.js";
 import { LineSplitter, snippet } from "../input/lines.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
-import { parseMessageLine } from "../input/json.js";
+import { parseMessageLine, parseRecordText, withPlainNumbers } from "../input/json.js";
 import { normalizeIdentifier, quoteIdent } from "../redshift/identifiers.js";
 import { tableSql, type TableRef } from "../redshift/sql.js";
 import type { Logger } from "../log.js";
@@ -37,6 +37,18 @@ const SDC = {
   valueChanges: "_sdc_value_changes",
 } as const;
 
+/**
+ * `_sdc_sequence` of a record the tap gave none: run start (epoch ms) × 10^6 + the record's position in
+ * the run (1-based), as decimal text for a BIGINT column. Strictly increasing in input order within a run,
+ * and across runs as long as a run starts after the previous one started and reads fewer than 10^6
+ * records per millisecond. Exact: the product (≈1.8 × 10^18 in 2026) is past 2^53, where Number
+ * arithmetic would round neighbouring positions to one value, so it is computed in BigInt. BIGINT's
+ * 9.2 × 10^18 is reached in the year 2262.
+ */
+export function sdcSequence(runStartMs: number, position: number): string {
+  return (BigInt(runStartMs) * 1_000_000n + BigInt(position)).toString();
+}
+
 function singerMetadata(runStartMs: number): MetadataColumn[] {
   const ts = { kind: "timestamptz" } as const;
   const big = { kind: "bigint" } as const;
@@ -45,8 +57,7 @@ function singerMetadata(runStartMs: number): MetadataColumn[] {
     { name: SDC.receivedAt, type: ts, value: (c) => c.receivedAt },
     { name: SDC.batchedAt, type: ts, value: (c) => c.batchedAt },
     { name: SDC.deletedAt, type: ts, value: (c) => c.record._sdc_deleted_at },
-    // Increases across runs too: start time in µs-ish units plus the record's position.
-    { name: SDC.sequence, type: big, value: (c) => c.record._sdc_sequence ?? runStartMs * 1_000_000 + c.position },
+    { name: SDC.sequence, type: big, value: (c) => c.record._sdc_sequence ?? sdcSequence(runStartMs, c.position) },
     { name: SDC.tableVersion, type: big, value: (c) => c.message.version },
     // What the loader had to change in this row to fit Redshift (truncated or nulled fields), or NULL.
     {
@@ -70,6 +81,11 @@ export class SingerTarget {
   /** When the current input chunk arrived: the receive time of its records (one clock read per chunk). */
   private receivedAt = new Date().toISOString();
   private currentStream: string | undefined;
+  /** load_method overwrite: final table → the side table this run loads, swapped in at the end */
+  private readonly overwrites = new Map<string, { final: TableRef; side: TableRef }>();
+  /** load_method overwrite: the newest STATE, held until every table is swapped in */
+  private heldState: unknown;
+  private holdingState = false;
   statesEmitted = 0;
 
   constructor(
@@ -82,6 +98,16 @@ export class SingerTarget {
   }
 
   private emitState(value: unknown): void {
+    // Overwrite: a STATE covers rows that are in side tables until the swap, which a failed run drops.
+    if (this.settings.loadMethod === "overwrite") {
+      this.heldState = value;
+      this.holdingState = true;
+      return;
+    }
+    this.writeState(value);
+  }
+
+  private writeState(value: unknown): void {
     const line = JSON.stringify(value);
     // Identical consecutive states say nothing new.
     if (line === this.lastEmitted) return;
@@ -112,18 +138,66 @@ export class SingerTarget {
 
   /** Runs the whole input; resolves when everything is committed and the last STATE written. */
   async run(input: AsyncIterable<Buffer | string>): Promise<void> {
+    let failed = false;
     try {
       const tally = this.parallelInput ? await this.runUnits(input) : await this.runLines(input);
       this.currentStream = undefined;
       await this.engine.finish();
+      await this.swapOverwrites();
       reportInvalidUtf8(tally, this.log);
       if (this.nonFiniteLines > 0) {
         this.log("warn", `${this.nonFiniteLines} input lines carried bare NaN/Infinity (not JSON); those values were treated as values Redshift cannot hold`);
       }
     } catch (e) {
+      failed = true;
       throw this.withContext(e);
     } finally {
       await this.engine.close();
+      // After close: no load still holds a side table.
+      if (failed) await this.dropSideTables();
+    }
+  }
+
+  /**
+   * `load_method: overwrite`: the table a stream's records go to this run. The first SCHEMA of the stream
+   * drops a side table left by an earlier failed run (its rows were never swapped in, and no STATE went
+   * out for them); the side table is then created from this run's schema, so columns the new schema lacks
+   * are gone after the swap.
+   */
+  private async loadTableFor(stream: string): Promise<TableRef> {
+    const final = this.tableFor(stream);
+    if (this.settings.loadMethod !== "overwrite") return final;
+    const key = `${final.schema}.${final.table}`;
+    const known = this.overwrites.get(key);
+    if (known) return known.side;
+    const side = { schema: final.schema, table: normalizeIdentifier(`${final.table}_tr_overwrite`, this.settings.engine.names) };
+    await this.engine.warehouse.dropTable(side);
+    this.overwrites.set(key, { final, side });
+    this.log("info", `stream ${stream}: overwriting ${key} at the end of the run, loading into ${side.table} until then`);
+    return side;
+  }
+
+  /** "schema.table" a stream's rows end up in, for a load table's name (overwrite loads into side tables). */
+  finalTable(loadTable: string): string {
+    for (const { final, side } of this.overwrites.values()) {
+      if (`${side.schema}.${side.table}` === loadTable) return `${final.schema}.${final.table}`;
+    }
+    return loadTable;
+  }
+
+  /** After every batch committed: each side table replaces its table (one transaction each), then the held STATE goes out. */
+  private async swapOverwrites(): Promise<void> {
+    for (const { final, side } of this.overwrites.values()) {
+      await this.engine.warehouse.replaceTable(side, final);
+      this.log("info", `replaced ${final.schema}.${final.table} with this run's records`);
+    }
+    if (this.holdingState) this.writeState(this.heldState);
+  }
+
+  /** A failed overwrite run leaves the tables as they were; its side tables go (best effort: the next run drops them too). */
+  private async dropSideTables(): Promise<void> {
+    for (const { side } of this.overwrites.values()) {
+      await this.engine.warehouse.dropTable(side).catch((e: Error) => this.log("warn", `could not drop ${side.schema}.${side.table}: ${e.message}`));
     }
   }
 
@@ -181,7 +255,7 @@ export class SingerTarget {
   private handleLine(line: string): Promise<void> | undefined {
     this.lineNumber++;
     if (line.length === 0 || line.trim().length === 0) return undefined;
-    const parsed = parseMessageLine(line);
+    const parsed = parseMessageLine(line, ["record"]);
     if (!parsed.ok) throw new InputError(`line ${this.lineNumber}: invalid JSON (${parsed.error}): ${snippet(line)}`);
     if (parsed.nonFinite) this.nonFiniteLines++;
     const msg = parsed.value as Record<string, unknown>;
@@ -233,7 +307,7 @@ export class SingerTarget {
 
   private validate(stream: string, record: Record<string, unknown>): void {
     const validate = this.validators.get(stream);
-    if (!validate || validate(record)) return;
+    if (!validate || validate(withPlainNumbers(record))) return;
     const first = validate.errors?.[0];
     const field = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, ".") : "record";
     const detail = first?.keyword === "required" ? `missing required property ${JSON.stringify((first.params as { missingProperty: string }).missingProperty)}` : (first?.message ?? "invalid");
@@ -245,13 +319,14 @@ export class SingerTarget {
   private async onSchema(raw: Record<string, unknown>): Promise<void> {
     const msg = this.parse(SchemaMessage, raw, "SCHEMA");
     this.currentStream = msg.stream;
-    const keys = msg.key_properties ?? [];
+    // append-only: every record is a row, keys or not (no dedup, no MERGE).
+    const keys = this.settings.loadMethod === "append-only" ? [] : (msg.key_properties ?? []);
     const fingerprint = JSON.stringify([msg.schema, keys]);
     if (this.schemaFingerprints.get(msg.stream) === fingerprint) return;
     const withMeta = this.settings.addMetadataColumns || this.settings.hardDelete;
     const def: StreamDefinition = {
       id: msg.stream,
-      table: this.tableFor(msg.stream),
+      table: await this.loadTableFor(msg.stream),
       schema: msg.schema as Record<string, unknown>,
       keyProperties: keys,
       metadata: withMeta ? singerMetadata(this.engine.startedAt) : [],
@@ -322,7 +397,7 @@ export class SingerTarget {
           if (line.trim() === "") continue;
           let record: unknown;
           try {
-            record = JSON.parse(line);
+            record = parseRecordText(line);
           } catch (e) {
             throw new InputError(`BATCH file ${url} line ${splitter.lineNumber}: invalid JSON (${(e as Error).message})`);
           }

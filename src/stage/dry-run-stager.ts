@@ -1,6 +1,7 @@
 /**
  * The stager of `--dry-run`: part files are written locally as in a real run (so sizes and row counts are
- * real), then removed; nothing is sent to S3. The manifest URL it returns is where a real run would put it.
+ * real), then removed; nothing is sent to S3 — no part, no manifest, no run marker — and no sweep deletes
+ * anything. The manifest URL it returns is where a real run would put it.
  */
 import { rm } from "node:fs/promises";
 import type { StagedPart } from "./part-writer.js";
@@ -23,4 +24,11 @@ export class DryRunStager extends S3Stager {
   }
 
   override async remove(): Promise<void> {}
+  /** No run marker: nothing is staged for another run's sweep to spare. */
+  override async putRunMarker(): Promise<void> {}
+  override async removeRunMarker(): Promise<void> {}
+  /** Other runs' leftovers stay where they are: a dry run deletes nothing. */
+  override async sweep(): Promise<string[]> {
+    return [];
+  }
 }

@@ -1,9 +1,11 @@
 /**
- * Writes a batch's CSV rows into several gzip files of similar size (rule 17: many roughly equal files
- * let every slice load in parallel). Rows are gathered into chunks of ~1 MiB and chunks go round-robin
- * to the parts, so a small batch stays one file and a large one spreads evenly. Compression runs on
- * libuv's thread pool (zlib streams), data goes to disk, not memory: memory per batch is bounded by the
- * chunk size and zlib's buffers.
+ * Writes a batch's CSV rows into gzip files of equal size (rule 17: a multiple of the slice count, roughly
+ * equal, so every slice loads in parallel). A batch that never outgrows its first in-memory chunk (1 MiB)
+ * is one file; any larger batch is exactly `maxParts` files (the slice count), and every chunk is cut at
+ * row boundaries so that each part holds the same uncompressed bytes to within one row — equal input of
+ * the same rows compresses to sizes within a few percent. Compression runs on libuv's thread pool (zlib
+ * streams), data goes to disk, not memory: memory per batch is bounded by the chunk size and zlib's
+ * buffers.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
@@ -34,7 +36,6 @@ function allocateChunk(previous: number, wanted: number): Buffer {
   chunkMemory.bytes += grown - previous;
   return Buffer.allocUnsafe(grown);
 }
-const PART_OPEN_BYTES = 8 * 1024 * 1024;
 /** Per part; bounds memory at parts × this while compression catches up. */
 const GZIP_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -53,8 +54,8 @@ export class PartWriter {
   private chunk = allocateChunk(0, FIRST_CHUNK_BYTES);
   private chunkBytes = 0;
   private chunkRows = 0;
-  private nextPart = 0;
-  private bytesFlushed = 0;
+  /** Uncompressed bytes sent to each part (kept level: see compress). */
+  private levels: number[] = [];
   rows = 0;
   /** Uncompressed characters written (≈ bytes for mostly-ASCII data); drives batch_size_bytes. */
   chars = 0;
@@ -77,7 +78,7 @@ export class PartWriter {
     // A UTF-8 row takes at most 3 bytes per UTF-16 unit (plus the newline): flush first if it might not fit.
     let wait: Promise<void> | undefined;
     const worst = row.length * 3 + 1;
-    if (this.chunkBytes + worst > this.chunk.length) {
+    if (this.chunkBytes + worst > this.chunk.length && !this.growFirstChunk(this.chunkBytes + worst)) {
       wait = this.flushChunk();
       if (worst > this.chunk.length) this.chunk = allocateChunk(this.chunk.length, worst);
     }
@@ -94,7 +95,7 @@ export class PartWriter {
   writeBlock(block: Uint8Array, rows: number): Promise<void> | undefined {
     this.rows += rows;
     this.chars += block.length;
-    if (this.chunkBytes + block.length <= this.chunk.length) {
+    if (this.chunkBytes + block.length <= this.chunk.length || this.growFirstChunk(this.chunkBytes + block.length)) {
       this.chunk.set(block, this.chunkBytes);
       this.chunkBytes += block.length;
       this.chunkRows += rows;
@@ -109,6 +110,22 @@ export class PartWriter {
     }
     const sent = this.compress(block, rows);
     return flushed ? flushed.then(() => sent) : sent;
+  }
+
+  /**
+   * Until the first compression, the chunk grows (to CHUNK_BYTES) instead of being flushed: a batch that
+   * ends within it is one part, and one that does not has shown it is worth every slice.
+   */
+  private growFirstChunk(needed: number): boolean {
+    if (this.parts.length > 0 || needed > CHUNK_BYTES) return false;
+    const grown = allocateChunk(this.chunk.length, Math.min(CHUNK_BYTES, Math.max(needed, this.chunk.length * 2)));
+    if (grown.length < needed) {
+      chunkMemory.bytes -= grown.length - this.chunk.length;
+      return false;
+    }
+    this.chunk.copy(grown, 0, 0, this.chunkBytes);
+    this.chunk = grown;
+    return true;
   }
 
   private openPart(index: number): Part {
@@ -136,7 +153,7 @@ export class PartWriter {
     return { path, gzip, file, rows: 0, done };
   }
 
-  private flushChunk(): Promise<void> | undefined {
+  private flushChunk(finishing = false): Promise<void> | undefined {
     if (this.chunkRows === 0) return undefined;
     const text = this.chunk.subarray(0, this.chunkBytes);
     const rows = this.chunkRows;
@@ -144,27 +161,53 @@ export class PartWriter {
     this.chunk = allocateChunk(this.chunk.length, Math.min(CHUNK_BYTES, this.chunk.length * 2));
     this.chunkBytes = 0;
     this.chunkRows = 0;
-    return this.compress(text, rows);
+    return this.compress(text, rows, finishing);
   }
 
-  /** Hands rows to one part's compressor; waits only when the process-wide backlog is over its bound. */
-  private compress(text: Uint8Array, rows: number): Promise<void> | undefined {
-    this.bytesFlushed += text.length;
-    // Part k opens once the batch has k × PART_OPEN_BYTES: a small batch stays one file (each open part
-    // costs a deflate state), a large one spreads over every part round-robin.
-    const activeParts = Math.min(this.maxParts, 1 + Math.floor(this.bytesFlushed / PART_OPEN_BYTES));
-    const index = this.nextPart % activeParts;
-    this.nextPart = index + 1;
-    let part = this.parts[index];
-    if (!part) {
-      part = this.openPart(index);
-      this.parts[index] = part;
+  /**
+   * Hands rows to the parts' compressors, cut at row boundaries so every part's uncompressed bytes stay
+   * level (each part below the new mean gets what brings it there; the last takes the rest). The part
+   * count is fixed by the first call: `maxParts`, or one when that call is finish() flushing a batch that
+   * never left its first chunk. Waits only when the process-wide backlog is over its bound.
+   */
+  private compress(text: Uint8Array, rows: number, finishing = false): Promise<void> | undefined {
+    if (this.parts.length === 0) {
+      const count = finishing ? 1 : this.maxParts;
+      for (let i = 0; i < count; i++) this.parts.push(this.openPart(i));
+      this.levels = new Array<number>(count).fill(0);
     }
+    const count = this.parts.length;
+    let total = text.length;
+    for (const l of this.levels) total += l;
+    const mean = total / count;
+    let wait: Promise<void> | undefined;
+    let at = 0;
+    let rowsLeft = rows;
+    for (let i = 0; i < count && at < text.length; i++) {
+      let end: number;
+      if (i === count - 1) end = text.length;
+      else {
+        const want = mean - this.levels[i]!;
+        if (want <= 0) continue;
+        const nl = text.indexOf(10, Math.min(text.length - 1, at + Math.ceil(want) - 1));
+        end = nl === -1 ? text.length : nl + 1;
+      }
+      const pieceRows = end === text.length ? rowsLeft : countRows(text, at, end);
+      rowsLeft -= pieceRows;
+      const w = this.send(this.parts[i]!, text.subarray(at, end), pieceRows);
+      this.levels[i]! += end - at;
+      wait ??= w;
+      at = end;
+    }
+    return wait;
+  }
+
+  private send(part: Part, piece: Uint8Array, rows: number): Promise<void> | undefined {
     part.rows += rows;
-    const size = text.length;
+    const size = piece.length;
     backlog.bytes += size;
     const compressed = new Promise<void>((resolve) =>
-      part.gzip.write(text, () => {
+      part.gzip.write(piece, () => {
         backlog.bytes -= size;
         resolve();
       }),
@@ -174,7 +217,7 @@ export class PartWriter {
 
   /** Ends every part and returns them (empty parts are never created). */
   async finish(): Promise<StagedPart[]> {
-    await this.flushChunk();
+    await this.flushChunk(true);
     this.releaseChunk();
     const out: StagedPart[] = [];
     for (const part of this.parts) {
@@ -201,4 +244,11 @@ export class PartWriter {
     }
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Rows (newlines) in bytes [from, to) of `text`. */
+function countRows(text: Uint8Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = text.indexOf(10, from); i !== -1 && i < to; i = text.indexOf(10, i + 1)) n++;
+  return n;
 }

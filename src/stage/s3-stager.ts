@@ -4,8 +4,11 @@
  * part's content_length (required for Parquet, harmless for CSV).
  */
 import { createReadStream } from "node:fs";
+import { hostname } from "node:os";
 import {
   DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -13,6 +16,8 @@ import {
 import type { StagedPart } from "./part-writer.js";
 import type { StagedBatch } from "../load/warehouse.js";
 import { backoffMs, sleep } from "../retry.js";
+import { type ErrorKind, TargetError } from "../errors.js";
+import type { Logger } from "../log.js";
 
 export interface S3Settings {
   bucket: string;
@@ -23,6 +28,10 @@ export interface S3Settings {
   accessKeyId?: string;
   secretAccessKey?: string;
   sessionToken?: string;
+  /** deadline of each S3 request, seconds (default 60): aborted then, and retried */
+  requestTimeoutSeconds?: number;
+  /** tries in all per request, and the first wait (doubled each retry, ±25 % jitter) */
+  retry?: { attempts: number; baseDelayMs: number };
 }
 
 /** At most `limit` tasks at once, across every caller (first come, first served). */
@@ -48,10 +57,32 @@ export function isRetryableS3Error(e: unknown): boolean {
   const status = err?.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return true;
   if (status === 429 || err?.$retryable) return true;
-  return /SlowDown|Throttl|RequestTimeout|TimeoutError|AbortError|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up/i.test(`${err?.name} ${err?.code} ${(e as Error)?.message}`);
+  return /SlowDown|Throttl|RequestTimeout|TimeoutError|AbortError|ECONNRESET|EPIPE|ETIMEDOUT|ECONNREFUSED|socket hang up/i.test(`${err?.name} ${err?.code} ${(e as Error)?.message}`);
 }
 
-export function s3ClientConfig(s: S3Settings): S3ClientConfig {
+/** S3 error codes only the user can fix: credentials, bucket name, permissions (S3 API error responses). */
+const CONFIG_S3_ERRORS = new Set(["AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket", "InvalidBucketName", "AllAccessDisabled", "ExpiredToken", "InvalidToken", "PermanentRedirect"]);
+
+/** What should happen after an S3 error (after our retries): decided here, carried as TargetError.kind. */
+export function kindOfS3Error(e: unknown): ErrorKind {
+  const err = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = err?.$metadata?.httpStatusCode;
+  if (CONFIG_S3_ERRORS.has(err?.name ?? "") || CONFIG_S3_ERRORS.has(err?.Code ?? "") || status === 403 || status === 301) return "config";
+  if (/ENOTFOUND/.test(String((e as Error)?.message))) return "config";
+  if (isRetryableS3Error(e)) return "transient";
+  return "system";
+}
+
+/** The SDK's text for an error whose body S3 did not explain (a bare 500 says only "UnknownError"). */
+function describeS3Error(e: unknown): string {
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = err?.$metadata?.httpStatusCode;
+  const name = err?.name && err.name !== "Error" ? `${err.name}: ` : "";
+  return `${name}${err?.message ?? String(e)}${status ? ` (HTTP ${status})` : ""}`;
+}
+
+export function s3ClientConfig(s: S3Settings, log?: Logger): S3ClientConfig {
+  const timeoutMs = (s.requestTimeoutSeconds ?? 60) * 1000;
   const cfg: S3ClientConfig = {
     region: s.region,
     forcePathStyle: s.forcePathStyle,
@@ -59,9 +90,18 @@ export function s3ClientConfig(s: S3Settings): S3ClientConfig {
     // uploads use aws-chunked framing, which S3-compatible servers such as s3rver store verbatim.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    maxAttempts: 5,
-    // A request that hangs must fail (and be retried) rather than stall the run.
-    requestHandler: { requestTimeout: 120_000, connectionTimeout: 10_000 },
+    // Retries are ours (S3Stager.send): counted, logged, each with a fresh body stream and a deadline.
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: timeoutMs, connectionTimeout: Math.min(10_000, timeoutMs) },
+    // The SDK's own log lines (e.g. "An error was encountered in a non-retryable streaming request.")
+    // go through our logger at debug level, never raw to the console.
+    logger: {
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (...a: unknown[]) => log?.("debug", `AWS SDK: ${a.map(String).join(" ")}`),
+      error: (...a: unknown[]) => log?.("debug", `AWS SDK: ${a.map(String).join(" ")}`),
+    },
   };
   if (s.endpointUrl) cfg.endpoint = s.endpointUrl;
   if (s.accessKeyId && s.secretAccessKey) {
@@ -74,24 +114,20 @@ export function s3ClientConfig(s: S3Settings): S3ClientConfig {
   return cfg;
 }
 
-/**
- * An S3 error that names the operation, bucket and key (the SDK's own text names neither). The SDK error
- * stays as `cause`, so its name and HTTP status still classify the failure.
- */
-export function s3Failure(operation: string, url: string, e: unknown): Error {
-  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const status = err?.$metadata?.httpStatusCode;
-  const what = [err?.name && err.name !== "Error" ? err.name : undefined, status ? `HTTP ${status}` : undefined].filter(Boolean).join(", ");
-  return new Error(`S3 ${operation} ${url} failed: ${err?.message || String(e)}${what ? ` (${what})` : ""}`, { cause: e });
-}
-
 export class S3Stager {
   readonly client: S3Client;
   /** Part uploads in flight for the whole run: when many streams seal together their uploads queue here. */
   private readonly uploads = new Limiter(8);
+  private readonly timeoutMs: number;
+  private readonly retry: { attempts: number; baseDelayMs: number };
 
-  constructor(readonly settings: S3Settings) {
-    this.client = new S3Client(s3ClientConfig(settings));
+  constructor(
+    readonly settings: S3Settings,
+    private readonly log: Logger = () => undefined,
+  ) {
+    this.client = new S3Client(s3ClientConfig(settings, log));
+    this.timeoutMs = (settings.requestTimeoutSeconds ?? 60) * 1000;
+    this.retry = settings.retry ?? { attempts: 5, baseDelayMs: 250 };
   }
 
   url(key: string): string {
@@ -100,19 +136,53 @@ export class S3Stager {
 
   /** `prefix/stream/run-id/batch-n/` */
   batchPrefix(streamPath: string, runId: string, batchNumber: number): string {
-    let p = this.settings.keyPrefix;
-    if (p.length > 0 && !p.endsWith("/")) p += "/";
-    return `${p}${streamPath}/${runId}/batch-${String(batchNumber).padStart(6, "0")}/`;
+    return `${this.prefix()}${streamPath}/${runId}/batch-${String(batchNumber).padStart(6, "0")}/`;
   }
 
-  async put(key: string, body: string | Buffer): Promise<void> {
-    try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: body }));
-    } catch (e) {
-      throw s3Failure("PutObject", this.url(key), e);
+  /** s3_key_prefix, ending in "/" unless empty. */
+  prefix(): string {
+    let p = this.settings.keyPrefix;
+    if (p.length > 0 && !p.endsWith("/")) p += "/";
+    return p;
+  }
+
+  /**
+   * One S3 request with a deadline (s3_request_timeout_seconds) and retries with jittered exponential
+   * backoff on throttling, 5xx, timeouts and network errors, each logged. `call` sends a command built
+   * afresh for each try (a stream body cannot be sent twice), with the try's abort signal. Throws TargetError naming the operation,
+   * the bucket/key and the cause, typed config (credentials, permissions, bucket) or transient.
+   */
+  async send<T>(op: string, key: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const attempts = this.retry.attempts;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call(AbortSignal.timeout(this.timeoutMs));
+      } catch (e) {
+        const timedOut = (e as Error)?.name === "TimeoutError" || (e as Error)?.name === "AbortError";
+        const cause = timedOut ? `no answer within ${this.timeoutMs / 1000} s (s3_request_timeout_seconds)` : describeS3Error(e);
+        const kind = timedOut ? "transient" : kindOfS3Error(e);
+        if (attempt >= attempts || kind !== "transient") {
+          const after = attempt > 1 ? ` after ${attempt} attempts` : "";
+          throw new TargetError(kind, `S3 ${op} of ${this.url(key)} failed${after}: ${cause}`, {
+            cause: e,
+            code: (e as { name?: string })?.name,
+          });
+        }
+        const delay = backoffMs(this.retry.baseDelayMs, attempt);
+        this.log("warn", `S3 ${op} of ${this.url(key)} failed (${cause}); retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
+        await sleep(delay);
+      }
     }
   }
 
+  async put(key: string, body: string | Buffer): Promise<void> {
+    await this.send("PUT", key, (abortSignal) => this.client.send(new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: body }), { abortSignal }));
+  }
+
+  /**
+   * Uploads a batch's parts and then its manifest. If any upload fails, what was put is removed (best
+   * effort) before the error is thrown, so a failed batch leaves nothing behind.
+   */
   async upload(prefix: string, parts: readonly StagedPart[]): Promise<StagedBatch> {
     const keys: string[] = [];
     const entries: { url: string; mandatory: true; meta: { content_length: number } }[] = [];
@@ -121,13 +191,20 @@ export class S3Stager {
     const ext = parquet ? ".parquet" : ".csv.gz";
     const named = parts.map((p, i) => ({ part: p, key: `${prefix}part-${String(i).padStart(4, "0")}${ext}` }));
     const contentType = parquet ? "application/vnd.apache.parquet" : "application/gzip";
-    await Promise.all(named.map(({ part, key }) => this.uploads.run(() => this.putFile(key, part, contentType))));
-    for (const { part, key } of named) {
-      keys.push(key);
-      entries.push({ url: this.url(key), mandatory: true, meta: { content_length: part.bytes } });
-    }
     const manifestKey = `${prefix}manifest.json`;
-    await this.put(manifestKey, JSON.stringify({ entries }));
+    try {
+      const results = await Promise.allSettled(named.map(({ part, key }) => this.uploads.run(() => this.putFile(key, part, contentType))));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
+      for (const { part, key } of named) {
+        keys.push(key);
+        entries.push({ url: this.url(key), mandatory: true, meta: { content_length: part.bytes } });
+      }
+      await this.put(manifestKey, JSON.stringify({ entries }));
+    } catch (e) {
+      await this.remove([...named.map((n) => n.key), manifestKey]).catch(() => undefined);
+      throw e;
+    }
     keys.push(manifestKey);
     return {
       manifestUrl: this.url(manifestKey),
@@ -137,49 +214,137 @@ export class S3Stager {
     };
   }
 
-  /**
-   * Uploads one part file. The SDK cannot retry a request whose body is a stream it has consumed, so
-   * retries (throttling, 5xx, timeouts, dropped connections) happen here, each with a fresh stream.
-   */
-  private async putFile(key: string, part: StagedPart, contentType: string, attempts = 5): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.client.send(
-          new PutObjectCommand({
-            Bucket: this.settings.bucket,
-            Key: key,
-            Body: createReadStream(part.path),
-            ContentLength: part.bytes,
-            ContentType: contentType,
-          }),
-          { abortSignal: AbortSignal.timeout(300_000) },
-        );
-        return;
-      } catch (e) {
-        if (attempt >= attempts || !isRetryableS3Error(e)) throw s3Failure("PutObject", this.url(key), e);
-        await sleep(backoffMs(200, attempt));
-      }
-    }
+  /** Uploads one part file, each try with a fresh stream of it. */
+  private async putFile(key: string, part: StagedPart, contentType: string): Promise<void> {
+    await this.send("PUT", key, (abortSignal) =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.settings.bucket,
+          Key: key,
+          Body: createReadStream(part.path),
+          ContentLength: part.bytes,
+          ContentType: contentType,
+        }),
+        { abortSignal },
+      ),
+    );
   }
 
-  /** Deletes staged objects; a failure here never fails a committed load, it is only reported. */
+  /** Deletes staged objects (1,000 keys a request, the DeleteObjects limit), each request with its deadline. */
   async remove(keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const slice = keys.slice(i, i + 1000);
-      const command = new DeleteObjectsCommand({
-        Bucket: this.settings.bucket,
-        Delete: { Objects: slice.map((Key) => ({ Key })), Quiet: true },
-      });
-      try {
-        await this.client.send(command);
-      } catch {
-        // S3-compatible servers can answer 500 to a racing DeleteObjects after deleting; one retry settles it.
-        await this.client.send(command);
-      }
+      await this.send("DeleteObjects", slice[0]!, (abortSignal) =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.settings.bucket,
+            Delete: { Objects: slice.map((Key) => ({ Key })), Quiet: true },
+          }),
+          { abortSignal },
+        ),
+      );
     }
+  }
+
+  /** `prefix/_runs/<run id>.json`: says which host and process own the run's staged objects. */
+  runMarkerKey(runId: string): string {
+    return `${this.prefix()}${RUNS_DIR}/${runId}.json`;
+  }
+
+  async putRunMarker(runId: string): Promise<void> {
+    await this.put(this.runMarkerKey(runId), JSON.stringify({ runId, host: hostname(), pid: process.pid, startedAt: new Date().toISOString() }));
+  }
+
+  async removeRunMarker(runId: string): Promise<void> {
+    await this.remove([this.runMarkerKey(runId)]);
+  }
+
+  private async list(prefix: string): Promise<{ key: string; modified: number }[]> {
+    const out: { key: string; modified: number }[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.send("ListObjectsV2", prefix, (abortSignal) =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: prefix, ContinuationToken: token }), { abortSignal }),
+      );
+      for (const o of r.Contents ?? []) out.push({ key: o.Key!, modified: o.LastModified?.getTime() ?? 0 });
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  private async readMarker(key: string): Promise<RunMarker | undefined> {
+    try {
+      const r = await this.send("GET", key, (abortSignal) => this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }), { abortSignal }));
+      return JSON.parse(await r.Body!.transformToString()) as RunMarker;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Deletes staged objects under the prefix that runs no longer alive left behind (killed, crashed) and
+   * that are older than `ageMinutes` (0: any age). A run is gone when its marker names this host and a
+   * process that no longer exists; a run of another host is judged by its marker's age alone (only past
+   * `ageMinutes`, and never when `ageMinutes` is 0). Objects without a marker are never touched: runs
+   * with purge_staging_files off write none (their files are kept on purpose), and a run that cleaned up
+   * fully removes its own. Never touches `ownRunId`'s objects. Returns the keys deleted.
+   */
+  async sweep(ownRunId: string, ageMinutes: number): Promise<string[]> {
+    const root = this.prefix();
+    const now = Date.now();
+    const oldEnough = (ms: number) => now - ms >= ageMinutes * 60_000;
+    const objects = await this.list(root);
+    const markers = new Map<string, { key: string; modified: number }>();
+    const byRun = new Map<string, { key: string; modified: number }[]>();
+    for (const o of objects) {
+      const rel = o.key.slice(root.length).split("/");
+      if (rel[0] === RUNS_DIR && rel.length === 2 && rel[1]!.endsWith(".json")) {
+        markers.set(rel[1]!.slice(0, -5), o);
+        continue;
+      }
+      // `<stream>/<run id>/batch-n/<file>`
+      if (rel.length !== 4 || !/^batch-\d+$/.test(rel[2]!)) continue;
+      const list = byRun.get(rel[1]!) ?? [];
+      list.push(o);
+      byRun.set(rel[1]!, list);
+    }
+    const doomed: string[] = [];
+    for (const runId of new Set([...byRun.keys(), ...markers.keys()])) {
+      if (runId === ownRunId) continue;
+      const m = markers.get(runId);
+      if (!m) continue;
+      const marker = await this.readMarker(m.key);
+      const gone = marker && marker.host === hostname() ? !processAlive(marker.pid) : ageMinutes > 0 && oldEnough(m.modified);
+      if (!gone) continue;
+      const objs = byRun.get(runId) ?? [];
+      const old = objs.filter((o) => oldEnough(o.modified));
+      doomed.push(...old.map((o) => o.key));
+      if (old.length === objs.length) doomed.push(m.key);
+    }
+    if (doomed.length > 0) await this.remove(doomed);
+    return doomed;
   }
 
   destroy(): void {
     this.client.destroy();
+  }
+}
+
+const RUNS_DIR = "_runs";
+
+interface RunMarker {
+  runId: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+}
+
+/** Whether a process of this host exists (signal 0 tests without signalling; EPERM: exists, not ours). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

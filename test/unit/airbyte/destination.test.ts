@@ -9,6 +9,8 @@ import type { ConfiguredAirbyteCatalog } from "../../../src/airbyte/messages.js"
 import { AirbyteDestination } from "../../../src/airbyte/destination.js";
 import type { LoadEngine, StreamDefinition } from "../../../src/engine/engine.js";
 import { InputError } from "../../../src/input/read.js";
+import * as sql from "../../../src/redshift/sql.js";
+import type { TableRef } from "../../../src/redshift/sql.js";
 import { type TargetConfig, connectorSettings } from "../../../src/engine/settings.js";
 
 const settings = connectorSettings({ host: "h", database: "d", user: "u", s3_bucket: "b", schema: "dflt", aws_access_key_id: "AKIA", aws_secret_access_key: "secretsecret" } as TargetConfig);
@@ -34,6 +36,12 @@ class RecordingEngine {
     },
     transaction: async (statements: readonly string[]) => {
       this.sql.push("BEGIN", ...statements, "COMMIT");
+    },
+    replaceTable: async (loaded: TableRef, final: TableRef) => {
+      this.sql.push("BEGIN", ...sql.replaceTable(loaded, final), "COMMIT");
+    },
+    dropTable: async (t: TableRef) => {
+      this.sql.push(sql.dropTable(t));
     },
   };
   constructor(emit: (s: string) => void) {

@@ -6,6 +6,11 @@ import { AIRBYTE_COLUMNS, CatalogError, isTruncateRefresh, parseCatalog, planStr
 import { classifyFailure, traceErrorLine } from "../../../src/airbyte/errors.js";
 import { connectFailureStep } from "../../../src/airbyte/check.js";
 import { type TargetConfig, connectorSettings } from "../../../src/engine/settings.js";
+import { TargetError } from "../../../src/errors.js";
+import { InputError } from "../../../src/input/read.js";
+import { explainConnectError, missingPasswordError } from "../../../src/load/connect-errors.js";
+import { IamAuthError } from "../../../src/load/iam-auth.js";
+import { CopyCredentialsError } from "../../../src/load/copy-credentials.js";
 
 const settings = connectorSettings({
   host: "h",
@@ -140,12 +145,29 @@ describe("Airbyte catalog → stream plans", () => {
 describe("Airbyte failures", () => {
   const coded = (code: string, message = "boom") => Object.assign(new Error(message), { code });
 
+  it("maps login, IAM and COPY-credential errors by the kind they were given where caught", () => {
+    const t = { host: "db.example.com", port: 5439, database: "dev", user: "u", ssl: true, sslVerify: true };
+    expect(classifyFailure(explainConnectError(coded("ENOTFOUND", "getaddrinfo ENOTFOUND db.example.com"), t))).toBe("config_error");
+    expect(classifyFailure(explainConnectError(new Error("self-signed certificate"), t))).toBe("config_error");
+    expect(classifyFailure(explainConnectError(coded("28P01", "password authentication failed"), t))).toBe("config_error");
+    expect(classifyFailure(missingPasswordError(t))).toBe("config_error");
+    expect(classifyFailure(explainConnectError(coded("ECONNREFUSED", "connect ECONNREFUSED 10.0.0.1:5439"), t))).toBe("transient_error");
+    expect(classifyFailure(explainConnectError(new Error("timeout expired"), t))).toBe("transient_error");
+    expect(classifyFailure(new IamAuthError("redshift:GetClusterCredentials", "denied", { cause: Object.assign(new Error("not authorized"), { name: "AccessDenied", $fault: "client" }) }))).toBe("config_error");
+    expect(classifyFailure(new IamAuthError("redshift:GetClusterCredentials", "no answer", { cause: coded("ECONNRESET") }))).toBe("transient_error");
+    expect(classifyFailure(new IamAuthError("redshift:GetClusterCredentials", "throttled", { cause: Object.assign(new Error("Rate exceeded"), { $fault: "client", $retryable: { throttling: true } }) }))).toBe("transient_error");
+    expect(classifyFailure(new CopyCredentialsError("COPY needs AWS credentials"))).toBe("config_error");
+  });
+
   it("classifies config, transient and system errors", () => {
     expect(classifyFailure(new ConfigError("bad"))).toBe("config_error");
     expect(classifyFailure(coded("28P01", "password authentication failed"))).toBe("config_error");
     expect(classifyFailure(coded("42501", "permission denied"))).toBe("config_error");
     expect(classifyFailure(coded("ENOTFOUND"))).toBe("config_error");
-    expect(classifyFailure(Object.assign(new Error("denied"), { name: "AccessDenied" }))).toBe("config_error");
+    // S3 errors are typed by the stager where they are caught (kindOfS3Error), then carried as TargetError.
+    expect(classifyFailure(new TargetError("config", "S3 PUT of s3://b/k failed: AccessDenied: denied"))).toBe("config_error");
+    expect(classifyFailure(new TargetError("transient", "S3 PUT of s3://b/k failed after 5 attempts: InternalError (HTTP 500)"))).toBe("transient_error");
+    expect(classifyFailure(new InputError("line 3: invalid JSON"))).toBe("system_error");
     expect(classifyFailure(coded("ECONNREFUSED"))).toBe("transient_error");
     expect(classifyFailure(coded("40P01"))).toBe("transient_error");
     expect(classifyFailure(coded("XX000", "1023 Serializable isolation violation on table"))).toBe("transient_error");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, InvalidValueError, RowChanges, csvDoubledJson, csvQuote, encoderFor, parseDateTime, truncateUtf8 } from "../../../src/encode/encode.js";
+import { DEFAULT_POLICY, InvalidValueError, RowChanges, csvDoubledJson, csvQuote, decimalParts, encoderFor, exactJson, parseDateTime, truncateUtf8 } from "../../../src/encode/encode.js";
+import { JsonNumber } from "../../../src/input/json.js";
 import type { ColumnType } from "../../../src/redshift/types.js";
 
 function enc(type: ColumnType, policy = DEFAULT_POLICY) {
@@ -223,5 +224,60 @@ describe("SUPER as a CSV field: JSON built with doubled quotes", () => {
     const changes = new RowChanges();
     expect(f(quotes, changes)).toBe(csvQuote(JSON.stringify(quotes)));
     expect(changes.list).toEqual([]);
+  });
+});
+
+describe("exact numbers (JsonNumber) in every column type", () => {
+  const n = (t: string) => new JsonNumber(t);
+  it("decimalParts normalises any JSON number text to plain digits", () => {
+    expect(decimalParts("-1.50E+3")).toEqual({ neg: true, int: "1500", frac: "" });
+    expect(decimalParts("1E-7")).toEqual({ neg: false, int: "", frac: "0000001" });
+    expect(decimalParts("00012.3400")).toEqual({ neg: false, int: "12", frac: "34" });
+    expect(decimalParts("123.456e-2")).toEqual({ neg: false, int: "1", frac: "23456" });
+    expect(decimalParts("1e401")).toBeUndefined();
+    expect(decimalParts("0e99999")).toEqual({ neg: false, int: "", frac: "" });
+  });
+  it("integer columns take every digit and check the range exactly; beyond it NULL and recorded", () => {
+    const e = enc({ kind: "bigint" });
+    expect(e.run(n("9223372036854775807"))).toBe("9223372036854775807");
+    expect(e.run(n("-9223372036854775808"))).toBe("-9223372036854775808");
+    expect(e.run(n("99999999999999999"))).toBe("99999999999999999");
+    expect(e.run(n("1.5e3"))).toBe("1500");
+    expect(e.run(n("-0"))).toBe("0");
+    expect(e.changes.list).toEqual([]);
+    expect(e.run(n("9223372036854775808"))).toBe("\\N");
+    expect(e.run(n("1.00000000000000001"))).toBe("\\N");
+    expect(e.run(n("1e400"))).toBe("\\N");
+    expect(e.changes.list.map((c) => c.change)).toEqual(["NULLED", "NULLED", "NULLED"]);
+    expect(() => enc({ kind: "smallint" }, { ...DEFAULT_POLICY, invalidValue: "fail" }).run(n("32768000000000000"))).toThrow(/got number 32768000000000000/);
+  });
+  it("NUMERIC columns take the exact decimal, exponents written out", () => {
+    const e = enc({ kind: "numeric", precision: 38, scale: 10 });
+    expect(e.run(n("123456789.0123456789"))).toBe("123456789.0123456789");
+    expect(e.run(n("1E-7"))).toBe("0.0000001");
+    expect(e.run(n("-0.0"))).toBe("0");
+    expect(e.run(n("-99999999999999999999999999.9999999999"))).toBe("-99999999999999999999999999.9999999999");
+    expect(e.changes.list).toEqual([]);
+    expect(e.run(n("1e28"))).toBe("\\N");
+    expect(e.run(n("1e400"))).toBe("\\N");
+    expect(e.changes.list).toHaveLength(2);
+  });
+  it("DOUBLE columns take the nearest double; what no double holds is NULL and recorded; -0 keeps its sign", () => {
+    const e = enc({ kind: "double" });
+    expect(e.run(n("9007199254740993"))).toBe("9007199254740992");
+    expect(e.run(n("1E-7"))).toBe("1e-7");
+    expect(e.run(n("-0"))).toBe("-0");
+    expect(e.changes.list).toEqual([]);
+    expect(e.run(n("1e400"))).toBe("\\N");
+    expect(e.run(n("1e-400"))).toBe("\\N");
+    expect(e.changes.list).toHaveLength(2);
+  });
+  it("SUPER and text keep the digits as sent, nested too", () => {
+    const doc = { x: n("12345678901234567890"), y: [n("1e400"), 1.5, n("-0"), "s"] };
+    expect(exactJson(doc)).toBe('{"x":12345678901234567890,"y":[1e400,1.5,-0,"s"]}');
+    expect(csvDoubledJson(doc)).toBe('{""x"":12345678901234567890,""y"":[1e400,1.5,-0,""s""]}');
+    expect(enc({ kind: "super" }).run(n("18446744073709551615"))).toBe('"18446744073709551615"');
+    expect(enc({ kind: "varchar", length: 256 }).run(n("123456789.0123456789"))).toBe('"123456789.0123456789"');
+    expect(enc({ kind: "varchar", length: 256 }).run(doc)).toBe('"{""x"":12345678901234567890,""y"":[1e400,1.5,-0,""s""]}"');
   });
 });

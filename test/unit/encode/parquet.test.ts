@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ColumnType } from "../../../src/redshift/types.js";
+import { JsonNumber } from "../../../src/input/json.js";
 import { ParquetPartWriter } from "../../../src/stage/parquet-part-writer.js";
 import { DEFAULT_POLICY, RowChanges, encoderFor, valueEncoderFor } from "../../../src/encode/encode.js";
 import {
@@ -122,6 +123,10 @@ describe("valueEncoderFor: the CSV encoder's decisions, unquoted", () => {
     expect(conv({ kind: "boolean" }, "false")).toBe(false);
     expect(conv({ kind: "timestamptz" }, "2024-01-02T05:04:05.1234567+02:00")).toBe(BigInt(Date.UTC(2024, 0, 2, 3, 4, 5)) * 1000n + 123456n);
     expect(conv({ kind: "numeric", precision: 10, scale: 2 }, 12.345)).toBe(1234n);
+    // A NUMERIC(38,10) of 19 significant digits, as the exact parse gives it: every digit in the unscaled value.
+    expect(conv({ kind: "numeric", precision: 38, scale: 10 }, new JsonNumber("123456789.0123456789"))).toBe(1234567890123456789n);
+    expect(conv({ kind: "bigint" }, new JsonNumber("-9223372036854775808"))).toBe(-9223372036854775808n);
+    expect(Buffer.from(conv({ kind: "super" }, { n: new JsonNumber("12345678901234567890") }) as Uint8Array).toString()).toBe('{"n":12345678901234567890}');
     expect(Buffer.from(conv({ kind: "super" }, { a: "\u0000x" }) as Uint8Array).toString()).toBe('{"a":"x"}');
   });
 });

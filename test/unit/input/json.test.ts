@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseMessageLine, quoteNonFiniteTokens } from "../../../src/input/json.js";
+import { JsonNumber, parseExactJson, parseMessageLine, parseRecordText, quoteNonFiniteTokens, withPlainNumbers } from "../../../src/input/json.js";
 
 describe("bare NaN / Infinity from Python taps", () => {
   it("quotes the tokens outside strings only", () => {
@@ -15,5 +15,58 @@ describe("bare NaN / Infinity from Python taps", () => {
   it("still rejects a line that is broken otherwise, with the original error", () => {
     const r = parseMessageLine('{"x": NaN,');
     expect(r.ok).toBe(false);
+  });
+});
+
+describe("exact numbers (issue 11 family 1)", () => {
+  const texts = (v: unknown): unknown => (v instanceof JsonNumber ? `#${v.text}` : Array.isArray(v) ? v.map(texts) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, texts(x)])) : v);
+
+  it("a RECORD's numbers a double would change arrive as their text; every other value as JSON.parse gives it", () => {
+    const line = '{"type":"RECORD","stream":"s","record":{"a":9007199254740993,"b":123456789.0123456789,"c":1e400,"d":1E-7,"e":-0,"f":-0.0,"g":12,"h":0.1,"i":-0.5,"j":{"k":[12345678901234567890,"x\\"y"]},"s":"1234567890123456789"}}';
+    const p = parseMessageLine(line, ["record"]);
+    expect(p.ok && texts(p.value)).toEqual({
+      type: "RECORD",
+      stream: "s",
+      record: { a: "#9007199254740993", b: "#123456789.0123456789", c: "#1e400", d: "#1E-7", e: "#-0", f: "#-0.0", g: 12, h: 0.1, i: -0.5, j: { k: ["#12345678901234567890", 'x"y'] }, s: "1234567890123456789" },
+    });
+  });
+
+  it("only the record is exact: the envelope and other messages keep plain numbers (their validation expects them)", () => {
+    const ab = parseMessageLine('{"type":"RECORD","record":{"stream":"s","emitted_at":1700000000000000001,"data":{"n":18446744073709551615}}}', ["record", "data"]);
+    expect(ab.ok && texts(ab.value)).toEqual({ type: "RECORD", record: { stream: "s", emitted_at: 1700000000000000001, data: { n: "#18446744073709551615" } } });
+    const schema = parseMessageLine('{"type":"SCHEMA","stream":"s","schema":{"maximum":18446744073709551615}}', ["record"]);
+    expect(schema.ok && texts(schema.value)).toEqual({ type: "SCHEMA", stream: "s", schema: { maximum: 18446744073709551615 } });
+    expect(parseMessageLine('{"type":"RECORD","stream":"s","record":{"n":18446744073709551615}}')).toMatchObject({ value: { record: { n: 18446744073709551615 } } });
+  });
+
+  it("bare NaN lines and BATCH file lines are exact too", () => {
+    const p = parseMessageLine('{"type":"RECORD","stream":"s","record":{"n":NaN,"m":99999999999999999}}', ["record"]);
+    expect(p.ok && texts(p.value)).toEqual({ type: "RECORD", stream: "s", record: { n: "NaN", m: "#99999999999999999" } });
+    expect(texts(parseRecordText('{"m":99999999999999999,"k":1}'))).toEqual({ m: "#99999999999999999", k: 1 });
+    expect(() => parseRecordText("{")).toThrow(SyntaxError);
+  });
+
+  it("parseExactJson equals JSON.parse on documents without long numbers (2,000 random ones, escapes, __proto__)", () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const gen = (d: number): unknown => {
+      const r = rnd();
+      if (d > 3 || r < 0.3) return [1, -2.5, 0, 1e-5, 123456789012345, "a\"b\\c\u00e9\n", "", true, false, null, "é😀"][Math.floor(rnd() * 11)];
+      if (r < 0.6) return Array.from({ length: Math.floor(rnd() * 4) }, () => gen(d + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 4) }, (_, i) => [`k${i}"\\`, gen(d + 1)]));
+    };
+    for (let n = 0; n < 2000; n++) {
+      const text = JSON.stringify(gen(0), null, n % 3 === 0 ? 1 : undefined);
+      expect(parseExactJson(text)).toEqual(JSON.parse(text));
+    }
+    const proto = parseExactJson('{"__proto__":{"x":1},"a":2}') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
+    expect(Object.keys(proto)).toEqual(["__proto__", "a"]);
+  });
+
+  it("withPlainNumbers gives a validator doubles, and the same object when there is nothing to convert", () => {
+    const plain = { a: 1, b: [2] };
+    expect(withPlainNumbers(plain)).toBe(plain);
+    expect(withPlainNumbers({ a: new JsonNumber("9007199254740993"), b: [new JsonNumber("1e400")] })).toEqual({ a: 9007199254740992, b: [Infinity] });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type ConnectTarget, explainConnectError, missingPasswordError } from "../../../src/load/connect-errors.js";
+import { isConnectionLost } from "../../../src/load/warehouse.js";
 
 const target: ConnectTarget = { host: "db.example.com", port: 5439, database: "dev", user: "loader", ssl: true, sslVerify: true };
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
@@ -34,6 +35,22 @@ describe("explainConnectError", () => {
     expect(hba.stage).toBe("TLS");
     expect(hba.message).toContain("set ssl true");
     expect(explainConnectError(coded("3D000", 'database "dev" does not exist'), target).message).toContain("database dev does not exist");
+  });
+
+  it("types each failure once: the network transient (and retried as a lost connection), the rest config", () => {
+    const refused = explainConnectError(coded("ECONNREFUSED", "connect ECONNREFUSED 10.0.0.1:5439"), target);
+    expect([refused.kind, refused.code, isConnectionLost(refused)]).toEqual(["transient", "ECONNREFUSED", true]);
+    expect(explainConnectError(new Error("timeout expired"), target).kind).toBe("transient");
+    expect(explainConnectError(new Error("Connection terminated unexpectedly"), target).kind).toBe("transient");
+    expect(explainConnectError(coded("EAI_AGAIN", "getaddrinfo EAI_AGAIN db.example.com"), target).kind).toBe("transient");
+    const dns = explainConnectError(coded("ENOTFOUND", "getaddrinfo ENOTFOUND db.example.com"), target);
+    expect([dns.kind, isConnectionLost(dns)]).toEqual(["config", false]);
+    // A TLS failure quoting "socket" is still the user's to fix, not a session to retry.
+    const tls = explainConnectError(new Error("Client network socket disconnected before secure TLS connection was established"), target);
+    expect([tls.stage, tls.kind, isConnectionLost(tls)]).toEqual(["TLS", "config", false]);
+    expect(explainConnectError(coded("28P01", "password authentication failed"), target).kind).toBe("config");
+    expect(explainConnectError(coded("3D000", 'database "dev" does not exist'), target).kind).toBe("config");
+    expect(missingPasswordError(target).kind).toBe("config");
   });
 
   it("says a password is missing before any connection", () => {

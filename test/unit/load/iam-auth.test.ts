@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type DatabaseCredentials, RefreshingCredentials, awsCredentialFetcher, iamOperation, regionFromHost } from "../../../src/load/iam-auth.js";
+import { type DatabaseCredentials, type IamAuthError, RefreshingCredentials, awsCredentialFetcher, iamOperation, regionFromHost } from "../../../src/load/iam-auth.js";
 import { CopyCredentials, CopyCredentialsError } from "../../../src/load/copy-credentials.js";
 
 describe("regionFromHost", () => {
@@ -80,6 +80,8 @@ describe("awsCredentialFetcher", () => {
     const e = await fetch().then(() => undefined, (x: Error) => x);
     expect(e?.name).toBe("IamAuthError");
     expect(e?.message).toMatch(/^IAM authentication failed at redshift:GetClusterCredentials \(cluster c1, database dev, db user loader, region us-west-2\): /);
+    // Nothing answered: running again later may succeed.
+    expect((e as IamAuthError | undefined)?.kind).toBe("transient");
   });
 });
 

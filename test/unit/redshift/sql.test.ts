@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+
 import * as sql from "../../../src/redshift/sql.js";
 
 const t = { schema: "public", table: "users" };
@@ -64,22 +65,23 @@ describe("SQL builders (golden)", () => {
   });
 
   it("MERGE upsert matches keys with plain equality (hash-joinable) when the batch has no NULL key", () => {
-    expect(sql.mergeUpsert({ target: t, stage: "stage_1", columns: ["id"], keys: ["id"] })).toEqual([
+    expect(sql.mergeUpsert({ target: t, stage: "stage_1", columns: ["id"], keys: ["id"] }).map((s) => s.sql)).toEqual([
+      'SELECT (SELECT COUNT(*) FROM "stage_1") AS staged, (SELECT COUNT(*) FROM "stage_1" AS "src" JOIN "public"."users" AS "dst" ON "dst"."id" = "src"."id") AS matched',
       'MERGE INTO "public"."users" AS "dst" USING "stage_1" AS "src" ON "dst"."id" = "src"."id" ' +
         'WHEN MATCHED THEN UPDATE SET "id" = "src"."id" WHEN NOT MATCHED THEN INSERT ("id") VALUES ("src"."id")',
     ]);
   });
 
   it("MERGE upsert with NULL-safe key match for a batch with NULL keys", () => {
-    expect(sql.mergeUpsert({ target: t, stage: "stage_1", columns: ["id", "name"], keys: ["id"], nullKeys: true })).toEqual([
+    expect(sql.mergeUpsert({ target: t, stage: "stage_1", columns: ["id", "name"], keys: ["id"], nullKeys: true }).map((s) => s.sql).slice(1)).toEqual([
       'MERGE INTO "public"."users" AS "dst" USING "stage_1" AS "src" ON ("dst"."id" = "src"."id" OR ("dst"."id" IS NULL AND "src"."id" IS NULL)) ' +
         'WHEN MATCHED THEN UPDATE SET "id" = "src"."id", "name" = "src"."name" WHEN NOT MATCHED THEN INSERT ("id", "name") VALUES ("src"."id", "src"."name")',
     ]);
   });
 
   it("MERGE with hard deletes deletes first and drops deleted rows from the stage", () => {
-    const s = sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], deletedColumn: "_sdc_deleted_at", nullKeys: true });
-    expect(s).toHaveLength(3);
+    const s = sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], deletedColumn: "_sdc_deleted_at", nullKeys: true }).map((x) => x.sql);
+    expect(s).toHaveLength(4);
     expect(s[0]).toBe(
       'DELETE FROM "public"."users" USING "st" WHERE ("users"."id" = "st"."id" OR ("users"."id" IS NULL AND "st"."id" IS NULL)) AND "st"."_sdc_deleted_at" IS NOT NULL',
     );
@@ -87,17 +89,34 @@ describe("SQL builders (golden)", () => {
   });
 
   it("DELETE+INSERT upsert", () => {
-    expect(sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id", "v"], keys: ["id"] })).toEqual([
+    expect(sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id", "v"], keys: ["id"] }).map((s) => s.sql)).toEqual([
       'DELETE FROM "public"."users" USING "st" WHERE "users"."id" = "st"."id"',
       'INSERT INTO "public"."users" ("id", "v") SELECT "st"."id", "st"."v" FROM "st"',
     ]);
   });
 
   it("DELETE+INSERT that keeps newer existing rows", () => {
-    const [del, ins] = sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], newerBy: [{ column: "c" }] });
+    const [del, ins] = sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], newerBy: [{ column: "c" }] }).map((s) => s.sql);
     expect(del).toContain('AND ("users"."c" IS NULL OR ("st"."c" IS NOT NULL AND "st"."c" >= "users"."c"))');
     expect(ins).toContain('WHERE NOT EXISTS (SELECT 1 FROM "public"."users" AS "existing" WHERE');
     expect(() => sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], newerBy: [{ column: "c" }] })).toThrow();
+  });
+
+  it("DELETE+INSERT with delete markers: markers first (their count is the rows deleted), then the replace", () => {
+    const s = sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], deletedColumn: "d", newerBy: [{ column: "c" }] });
+    expect(s.map((x) => x.counts)).toEqual(["deleted", undefined, "replaced", "written"]);
+    expect(s[0]!.sql).toContain('AND ("users"."c" IS NULL OR ("st"."c" IS NOT NULL AND "st"."c" >= "users"."c")) AND "st"."d" IS NOT NULL');
+    expect(s[1]!.sql).toBe('DELETE FROM "st" WHERE "d" IS NOT NULL');
+  });
+
+  it("row counts: MERGE from its counting SELECT, DELETE+INSERT from DELETE and INSERT counts", () => {
+    const r = (rowCount: number | null, row: Record<string, unknown> = {}) => ({ rowCount, rows: [row] });
+    const merge = sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], deletedColumn: "d" });
+    // Redshift answers COUNT(*) as text; MERGE's own count is ignored.
+    expect(sql.rowCountsOf(merge, [r(2), r(3), r(1, { staged: "5", matched: "2" }), r(999)])).toEqual({ inserted: 3, updated: 2, deleted: 2 });
+    const di = sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"] });
+    expect(sql.rowCountsOf(di, [r(4), r(10)])).toEqual({ inserted: 6, updated: 4, deleted: 0 });
+    expect(sql.rowCountsOf([sql.insertFromStage({ target: t, stage: "st", columns: ["a"] })], [r(7)])).toEqual({ inserted: 7, updated: 0, deleted: 0 });
   });
 
   it("atLeastAsNew compares lexicographically with NULL oldest", () => {
@@ -108,7 +127,7 @@ describe("SQL builders (golden)", () => {
   });
 
   it("append", () => {
-    expect(sql.insertFromStage({ target: t, stage: "st", columns: ["a", "b"] })).toBe('INSERT INTO "public"."users" ("a", "b") SELECT "a", "b" FROM "st"');
+    expect(sql.insertFromStage({ target: t, stage: "st", columns: ["a", "b"] }).sql).toBe('INSERT INTO "public"."users" ("a", "b") SELECT "a", "b" FROM "st"');
   });
 
   it("describeTable quotes names as literals", () => {
@@ -138,6 +157,19 @@ describe("SQL builders (golden)", () => {
   it("rows of other generations", () => {
     expect(sql.countOtherGenerations(t, "_airbyte_generation_id", 3)).toBe(
       'SELECT COUNT(*) AS n FROM "public"."users" WHERE "_airbyte_generation_id" IS NULL OR "_airbyte_generation_id" <> 3',
+    );
+  });
+});
+
+describe("load journal", () => {
+  const entry = { runId: "20260101T000000-abcd1234", stream: "it's", batch: 3, table: { schema: "s", table: "t" }, rows: 10 };
+  it("is created idempotently in the target schema", () => {
+    expect(sql.createLoadJournal("s")).toMatch(/^CREATE TABLE IF NOT EXISTS "s"\."_target_redshift_load_journal" \(/);
+  });
+  it("records and looks up a batch by run, stream and number, literals quoted", () => {
+    expect(sql.journalInsert(entry)).toContain(`VALUES ('20260101T000000-abcd1234', 'it''s', 3, 's.t', 10, GETDATE())`);
+    expect(sql.journalLookup(entry)).toBe(
+      `SELECT COUNT(*) AS n FROM "s"."_target_redshift_load_journal" WHERE run_id = '20260101T000000-abcd1234' AND stream = 'it''s' AND batch_number = 3`,
     );
   });
 });

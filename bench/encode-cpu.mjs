@@ -1,0 +1,48 @@
+// CPU of the encode step alone (parse + encode of RECORD lines in a UnitEncoder, one thread), per 1M
+// records: less sensitive to a busy machine than a whole run. Usage:
+//   node bench/encode-cpu.mjs <dist dir> <input file> <standard|numeric> [rounds]
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [dist, file, shape, roundsArg] = process.argv.slice(2);
+const { UnitEncoder } = await import(pathToFileURL(join(dist, "src/encode/unit-encoder.js")).href);
+const columns = [
+  ["id", { kind: "bigint" }],
+  ["uuid", { kind: "varchar", length: 256 }],
+  ["name", { kind: "varchar", length: 256 }],
+  ["email", { kind: "varchar", length: 256 }],
+  ["amount", shape === "numeric" ? { kind: "numeric", precision: 38, scale: 10 } : { kind: "double" }],
+  ["active", { kind: "boolean" }],
+  ["created_at", { kind: "timestamptz" }],
+  ["country", { kind: "varchar", length: 256 }],
+  ["score", { kind: "bigint" }],
+  ["address", { kind: "super" }],
+  ...(shape === "numeric" ? [["counter", { kind: "bigint" }]] : []),
+].map(([name, type]) => ({ name, type, property: name }));
+const enc = new UnitEncoder();
+enc.setup({ epoch: 1, policy: { stringOverflow: "truncate", invalidValue: "null" }, streams: [{ id: "bench_0", columns, keyProperties: ["id"], keyColumns: ["id"] }] });
+const buf = readFileSync(file);
+const units = [];
+for (let start = buf.indexOf(10) + 1; start < buf.length; ) {
+  let end = Math.min(buf.length, start + (1 << 20));
+  if (end < buf.length) end = buf.lastIndexOf(10, end) + 1;
+  units.push(buf.subarray(start, end));
+  start = end;
+}
+let records = 0;
+const rounds = Number(roundsArg ?? 3);
+const samples = [];
+for (let r = 0; r < rounds; r++) {
+  const t = process.cpuUsage();
+  let n = 0;
+  units.forEach((u, seq) => {
+    const out = enc.encode(u, seq, 1);
+    for (const e of out.events) if (e.kind === "rows") n += e.rows;
+  });
+  const c = process.cpuUsage(t);
+  records = n;
+  samples.push(((c.user + c.system) / 1e6) * (1e6 / n));
+}
+samples.sort((a, b) => a - b);
+console.log(JSON.stringify({ shape, records, cpuPer1M: samples.map((s) => Number(s.toFixed(2))), median: Number(samples[Math.floor(samples.length / 2)].toFixed(2)), min: Number(samples[0].toFixed(2)) }));

@@ -1,0 +1,65 @@
+/**
+ * Errors typed by what should happen next, decided once where the error is caught (the warehouse for pg
+ * errors, the stager for S3 errors), never re-derived later from message text. The doors map the kind to
+ * their protocol: Airbyte's failure_type, the Singer exit code. The shape follows Airbyte's CDK
+ * (AirbyteTracedException with a FailureType) and dlt (DestinationTerminalException /
+ * DestinationTransientException). A leaf: imports nothing of ours.
+ */
+
+/**
+ * - config: only the user can fix it (credentials, permissions, a missing bucket or database).
+ * - transient: running again later may succeed (network, 5xx, throttling — after our own retries).
+ * - input: the data sent cannot be loaded as it is (a record, a message).
+ * - system: a fault of the loader or something unforeseen.
+ */
+export type ErrorKind = "config" | "transient" | "system" | "input";
+
+export class TargetError extends Error {
+  override name = "TargetError";
+  /** the provider's code when there is one: SQLSTATE, S3 error code, Node errno */
+  readonly code: string | undefined;
+  /** the provider's detail (pg's DETAIL field), if any */
+  readonly detail: string | undefined;
+
+  /** @param message one sentence naming what failed (stream, table, bucket/key) and why; no secrets. */
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    options: { cause?: unknown; code?: string; detail?: string } = {},
+  ) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.code = options.code;
+    this.detail = options.detail;
+  }
+}
+
+/** The first TargetError on the cause chain of `e` (depth ≤ 8), if any. */
+export function targetErrorOf(e: unknown): TargetError | undefined {
+  for (let cur = e, depth = 0; cur && depth < 8; cur = (cur as { cause?: unknown }).cause, depth++) {
+    if (cur instanceof TargetError) return cur;
+  }
+  return undefined;
+}
+
+/** Node's socket errnos that mean the network path failed, not the request. */
+const NETWORK_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "ECONNABORTED"]);
+
+/** True for a Node socket errno that a retry on a fresh connection may get past. */
+export function isNetworkErrno(code: string | undefined): boolean {
+  return code !== undefined && NETWORK_ERRNOS.has(code);
+}
+
+/**
+ * The run was stopped from outside: a signal (SIGTERM → exit 143, SIGINT → 130, POSIX 128 + signal
+ * number) or a reader that went away (EPIPE on stdout → 141, as SIGPIPE would). Transient: running again
+ * from the last STATE printed continues where this run stopped.
+ */
+export class StoppedError extends TargetError {
+  override name = "StoppedError";
+  constructor(
+    readonly reason: string,
+    readonly exitCode: number,
+  ) {
+    super("transient", `stopped: ${reason}`);
+  }
+}
