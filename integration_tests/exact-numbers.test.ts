@@ -65,13 +65,11 @@ async function tableText(schema: string): Promise<Record<string, string | null>[
   });
 }
 
-/** `parquetDecimals`: false where the stand-in reads Parquet DECIMAL as a double (see the it.fails below). */
-function expectExact(table: Record<string, string | null>[], parquetDecimals = true): void {
+function expectExact(table: Record<string, string | null>[]): void {
   expect(table.map((r) => r.id)).toEqual(["-1", "1500", "9007199254740993", "99999999999999999", "9223372036854775807"]);
   for (const c of CASES) {
     const row = table.find((r) => r.id === c.want.id)!;
     for (const [col, value] of Object.entries(c.want)) {
-      if (!parquetDecimals && col === "dec" && value !== null && value.replace(/\D|^0+|0+$/g, "").length > 15) continue;
       expect([c.want.id, col, row[col]]).toEqual([c.want.id, col, value]);
     }
   }
@@ -102,7 +100,7 @@ describe("exact numbers through every Singer path", () => {
       const r = await runSinger(configFor(schema, { ...NUMERIC, ...extra }), input);
       expect(r.code, r.stderr.join("\n")).toBe(0);
       const table = await tableText(schema);
-      expectExact(table, extra.file_format !== "parquet");
+      expectExact(table);
       // 9223372036854775808 and 10^29 in the BIGINT column, 1e400 in NUMERIC: NULL, and said so.
       const log = r.stderr.join("\n");
       expect(log).toMatch(/i: NULLED \(DESTINATION_SERIALIZATION_ERROR\)\D+2/);
@@ -117,7 +115,7 @@ describe("exact numbers through every Singer path", () => {
   // Stand-in gap (FIDELITY.md): hyparquet reads a Parquet DECIMAL as a JS number, so 19 significant
   // digits come back as 17. The staged file holds the exact unscaled value (test/unit/encode/parquet.test.ts
   // › a NUMERIC(38,10) of 19 digits…); `.fails` must go when the stand-in reads decimals exactly.
-  it.fails("stand-in gap: parquet NUMERIC(38,10) keeps 19 significant digits", async () => {
+  it("parquet NUMERIC(38,10) keeps 19 significant digits", async () => {
     const schema = uniqueSchema("exactpq");
     const r = await runSinger(configFor(schema, { ...NUMERIC, file_format: "parquet" }), `${SCHEMA_LINE}\n${recordLine(CASES[0]!.body)}\n`);
     expect(r.code, r.stderr.join("\n")).toBe(0);

@@ -6,7 +6,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { aboutInfo, aboutMarkdown } from "./config/index.js";
+import { aboutInfo, aboutMarkdown, aboutText, DOCUMENTATION_URL } from "./config/index.js";
 import { runSinger } from "./singer/run.js";
 import { stdinChunks } from "./input/read.js";
 import type { CliIo } from "./io.js";
@@ -47,9 +47,11 @@ Options:
   --log-level LEVEL      debug, info (default), warn or error; also the LOG_LEVEL environment variable
   --log-format FORMAT    text (default) or json: one JSON object a line (time, level, message,
                          fields) on stderr; Airbyte commands always log as Airbyte LOG messages
-  --about                describe the connector (Meltano); --format json|markdown
-  --version              print the version
-  --help                 this text
+  --about                describe the connector for Meltano: text (default), --format json or markdown
+  -v, --version          print the version (also: target-redshift version)
+  -h, --help             this text (also: target-redshift help)
+
+Docs: README.md and docs/config.md in the package, or ${DOCUMENTATION_URL}
 `;
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -64,7 +66,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         state: { type: "string" },
         about: { type: "boolean" },
         format: { type: "string" },
-        version: { type: "boolean" },
+        version: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
         "stage-only": { type: "boolean" },
         "dry-run": { type: "boolean" },
@@ -77,20 +79,23 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  if (values.help) {
+  // `help` and `version` as words too: what people type before they read any help.
+  if (values.help || positionals[0] === "help") {
     io.stdout(HELP);
     return 0;
   }
-  if (values.version) {
+  if (values.version || positionals[0] === "version") {
     io.stdout(`target-redshift ${VERSION}`);
     return 0;
   }
   if (values.about) {
-    const format = values.format ?? "json";
-    if (format === "json") io.stdout(JSON.stringify(aboutInfo(VERSION), null, 2));
+    // Text by default, as Singer SDK targets print it; Meltano asks for --format json itself.
+    const format = values.format ?? "text";
+    if (format === "text") io.stdout(aboutText(VERSION));
+    else if (format === "json") io.stdout(JSON.stringify(aboutInfo(VERSION), null, 2));
     else if (format === "markdown") io.stdout(aboutMarkdown(VERSION));
     else {
-      io.stderr(`target-redshift: --format must be json or markdown, got ${JSON.stringify(format)}`);
+      io.stderr(`target-redshift: --format must be text, json or markdown, got ${JSON.stringify(format)}`);
       return 2;
     }
     return 0;

@@ -104,7 +104,38 @@ CREATE VIEW pg_catalog.sys_load_error_detail AS
          col_length::char(10) AS column_length, "position", err_code AS error_code, err_reason::char(512) AS error_message,
          raw_line::char(1024) AS raw_line, raw_field_value::char(1024) AS raw_field_value
   FROM redshift_local.load_errors;
+-- Redshift keeps TIMETZ in UTC (8 bytes, no zone): '10:30:00+02' is stored and shown as 08:30:00+00.
+-- PostgreSQL's timetz keeps the offset, so every table with timetz columns gets a row trigger (made by
+-- the event trigger below on CREATE/ALTER TABLE) that moves them to UTC on INSERT, UPDATE, MERGE, COPY.
+CREATE FUNCTION redshift_local.timetz_utc() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE c text; j jsonb := '{}';
+BEGIN
+  FOREACH c IN ARRAY TG_ARGV LOOP
+    j := j || jsonb_build_object(c, ((to_jsonb(NEW) ->> c)::timetz AT TIME ZONE 'UTC'));
+  END LOOP;
+  NEW := jsonb_populate_record(NEW, j);
+  RETURN NEW;
+END $$;
+CREATE FUNCTION redshift_local.timetz_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE r record; args text;
+BEGIN
+  FOR r IN SELECT DISTINCT objid FROM pg_event_trigger_ddl_commands() WHERE object_type IN ('table', 'table column') LOOP
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = r.objid AND relkind IN ('r', 'p'));
+    SELECT string_agg(quote_literal(attname), ', ' ORDER BY attnum) INTO args FROM pg_attribute
+      WHERE attrelid = r.objid AND atttypid = 'timetz'::regtype AND attnum > 0 AND NOT attisdropped;
+    EXECUTE format('DROP TRIGGER IF EXISTS redshift_local_timetz_utc ON %s', r.objid::regclass);
+    IF args IS NOT NULL THEN
+      EXECUTE format('CREATE TRIGGER redshift_local_timetz_utc BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION redshift_local.timetz_utc(%s)', r.objid::regclass, args);
+    END IF;
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER redshift_local_timetz ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TABLE AS', 'SELECT INTO')
+  EXECUTE FUNCTION redshift_local.timetz_ddl();
+
+-- Redshift names over PostgreSQL's 63 bytes, by the short name the gateway gives them (names.ts).
+CREATE TABLE redshift_local.identifiers (pg_name name PRIMARY KEY, redshift_name varchar(127) NOT NULL UNIQUE);
 GRANT USAGE ON SCHEMA redshift_local TO PUBLIC;
+GRANT SELECT ON redshift_local.identifiers TO PUBLIC;
 GRANT SELECT ON redshift_local.load_errors TO PUBLIC;
 
 -- information_schema.columns: Redshift reports SUPER as data_type 'super' (PostgreSQL would say jsonb).

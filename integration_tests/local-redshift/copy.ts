@@ -5,8 +5,9 @@ import { isUtf8 } from "node:buffer";
 import zlib from "node:zlib";
 import { createRequire } from "node:module";
 import { decompress as zstdDecompress } from "fzstd";
-import { parquetRead } from "hyparquet";
+import { parquetMetadata, parquetRead } from "hyparquet";
 import type { Rewritten } from "./dialect.js";
+import { type JsonMember, RawJson, jsonMembers, stringifyExact, unescapeNonAscii } from "./json-exact.js";
 import { nextQueryId, type Session } from "./gateway.js";
 import { GatewayError, identValue, quoteIdent, quoteLiteral, sig, stringValue, upper, type Tok } from "./sql.js";
 
@@ -306,6 +307,8 @@ export function parseCopy(r: Rewritten): CopySpec {
 
 interface Column {
   name: string;
+  /** The name as Redshift shows it (differs from `name` for names over PostgreSQL's 63 bytes). */
+  redshiftName: string;
   typname: string; // base type name
   fmt: string; // format_type
   typmod: number;
@@ -371,15 +374,9 @@ function converterFor(col: Column, spec: CopySpec, colIdx: number): Converter {
       v = emptyNull(v);
       if (v === null) return null;
       if (Buffer.byteLength(v, "utf8") > 16 * 1024 * 1024) throw new RowError(colIdx, 1224, "SUPER value exceeds the 16 MB limit");
-      // SQL_ASCII cannot decode \u escapes above 0x7F in jsonb: re-serialize such text.
-      if (v.includes("\\u")) {
-        try {
-          v = JSON.stringify(JSON.parse(v));
-        } catch {
-          /* let PostgreSQL report it */
-        }
-      }
-      return v;
+      // SQL_ASCII cannot decode \u escapes above 0x7F in jsonb: write those characters as UTF-8
+      // (the text stays the same JSON; numbers keep their digits).
+      return v.includes("\\u") ? unescapeNonAscii(v) : v;
     };
   }
   if (t === "numeric") {
@@ -405,8 +402,8 @@ function converterFor(col: Column, spec: CopySpec, colIdx: number): Converter {
       return v;
     };
   }
-  if (t === "timestamp" || t === "timestamptz") {
-    const tf = spec.timeFormat?.toLowerCase();
+  if (t === "timestamp" || t === "timestamptz" || t === "time" || t === "timetz") {
+    const tf = t.startsWith("timestamp") ? spec.timeFormat?.toLowerCase() : undefined;
     return (v) => {
       v = emptyNull(v);
       if (v === null) return null;
@@ -489,7 +486,7 @@ export function fastColumn(col: Column, spec: CopySpec): FastColumn {
     c.kind = Kind.Numeric;
     c.scale = !spec.roundec && col.typmod > 4 ? (col.typmod - 4) & 0xffff : -1;
   } else if (t === "float8" || t === "float4") c.kind = Kind.Float;
-  else if (t === "timestamp" || t === "timestamptz") c.kind = Kind.Timestamp;
+  else if (t === "timestamp" || t === "timestamptz" || t === "time" || t === "timetz") c.kind = Kind.Timestamp;
   return c;
 }
 
@@ -650,7 +647,8 @@ export function scanCsvFast(
 
 // ---- parsers: each calls onRecord(fields, line, start, end) with 1-based physical line numbers.
 
-type OnRecord = (fields: Array<string | null>, line: number, start: number, end: number) => void;
+/** `bad`: the record cannot be read (e.g. an unclosed quote); it fails alone, like a bad value. */
+type OnRecord = (fields: Array<string | null>, line: number, start: number, end: number, bad?: { code: number; reason: string }) => void;
 
 function parseCsv(text: string, spec: CopySpec, onRecord: OnRecord): void {
   const D = spec.delimiter.charCodeAt(0);
@@ -725,33 +723,99 @@ function parseCsv(text: string, spec: CopySpec, onRecord: OnRecord): void {
   }
 }
 
+/**
+ * Delimited text (not CSV), as Redshift reads it (AWS "Data conversion parameters" and "Data format
+ * parameters"): one record per line; NULL AS (default `\N`) matches a whole unquoted field.
+ * - ESCAPE: a backslash makes the next character (delimiter, newline, quote, backslash) plain data; the
+ *   character itself is kept (`\n` loads `n`, not a newline); with the default NULL string `\\N` is NULL too.
+ * - REMOVEQUOTES: a field that starts with `"` or `'` runs to the same quote followed by the delimiter or
+ *   the end of the line; the surrounding quotes go and everything between them stays, delimiters and other
+ *   quotes included (AWS's example `' ' 'Black' ' '` loads ` ' 'Black' ' `). A quote never closed fails
+ *   that record (1214).
+ * The record's raw text and physical start line are passed on; an unescaped newline always ends a record.
+ */
 function parseText(text: string, spec: CopySpec, onRecord: OnRecord): void {
+  const D = spec.delimiter;
   const nullAs = spec.nullAs ?? "\\N";
-  const lines = text.split("\n");
-  let pos = 0;
-  lines.forEach((ln, idx) => {
-    const start = pos;
-    pos += ln.length + 1;
-    if (idx < spec.ignoreHeader) return;
-    if (ln.endsWith("\r")) ln = ln.slice(0, -1);
-    if (ln === "" && idx === lines.length - 1) return;
-    if (ln === "") return;
-    const fields = ln.split(spec.delimiter).map((f): string | null => {
-      if (f === nullAs) return null;
-      let v = f;
-      if (spec.removeQuotes && v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-      if (spec.escape) v = v.replace(/\\(.)/g, (_m, c: string) => ({ n: "\n", t: "\t", r: "\r" })[c] ?? c);
-      return v;
-    });
-    onRecord(fields, idx + 1, start, start + ln.length);
-  });
+  const escapedNull = spec.escape && spec.nullAs === undefined ? "\\\\N" : undefined;
+  const n = text.length;
+  let i = 0;
+  let line = 1;
+  let skip = spec.ignoreHeader;
+  const atEnd = (k: number) => k >= n || text[k] === "\n" || (text[k] === "\r" && (k + 1 >= n || text[k + 1] === "\n"));
+  while (i < n) {
+    const recStart = i;
+    const recLine = line;
+    const fields: Array<string | null> = [];
+    let bad: { code: number; reason: string } | undefined;
+    for (;;) {
+      const q = text[i];
+      if (spec.removeQuotes && (q === '"' || q === "'")) {
+        let k = i + 1;
+        let val = "";
+        let closed = false;
+        while (k < n && text[k] !== "\n") {
+          const c = text[k]!;
+          if (spec.escape && c === "\\" && k + 1 < n) {
+            if (text[k + 1] === "\n") line++;
+            val += text[k + 1];
+            k += 2;
+            continue;
+          }
+          if (c === q && (text[k + 1] === D || atEnd(k + 1))) {
+            closed = true;
+            k++;
+            break;
+          }
+          val += c;
+          k++;
+        }
+        if (!closed) {
+          bad ??= { code: 1214, reason: "Unterminated quoted string" };
+          while (k < n && text[k] !== "\n") k++;
+        }
+        fields.push(val);
+        i = k;
+      } else {
+        const fStart = i;
+        let val = "";
+        let seg = i;
+        while (!(text[i] === D || atEnd(i))) {
+          if (spec.escape && text[i] === "\\" && i + 1 < n) {
+            if (text[i + 1] === "\n") line++;
+            val += text.slice(seg, i) + text[i + 1];
+            i += 2;
+            seg = i;
+          } else i++;
+        }
+        const raw = text.slice(fStart, i);
+        fields.push(raw === nullAs || raw === escapedNull ? null : val + text.slice(seg, i));
+      }
+      if (i < n && text[i] === D) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    const recEnd = i;
+    if (i < n && text[i] === "\r") i++;
+    if (i < n && text[i] === "\n") i++;
+    line++;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    if (recEnd === recStart) continue; // blank line or the trailing newline
+    onRecord(fields, recLine, recStart, recEnd, bad);
+  }
 }
 
-function jsonValue(v: unknown): string | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
-  return JSON.stringify(v);
+/** A JSON member as the field text COPY loads: strings decoded, numbers and nested JSON exactly as written. */
+function jsonValue(m: JsonMember | undefined): string | null {
+  if (m === undefined) return null;
+  if (m.kind === "string") return m.value;
+  if (m.kind === "literal" && m.text === "null") return null;
+  return m.text;
 }
 
 function parseJson(text: string, spec: CopySpec, cols: Column[], onRecord: OnRecord): void {
@@ -787,17 +851,16 @@ function parseJson(text: string, spec: CopySpec, cols: Column[], onRecord: OnRec
       }
     }
     const slice = text.slice(start, i);
-    let obj: Record<string, unknown>;
     try {
-      obj = JSON.parse(slice) as Record<string, unknown>;
+      JSON.parse(slice);
     } catch (e) {
       throw new RowError(-1, 1224, `Invalid JSONPath format: ${(e as Error).message}`);
     }
     if (Buffer.byteLength(slice, "utf8") > 4 * 1024 * 1024) throw new RowError(-1, 1224, "JSON object exceeds the 4 MB row limit");
-    const keyed = new Map<string, unknown>();
-    for (const [k, v] of Object.entries(obj)) keyed.set(spec.jsonIgnoreCase ? k.toLowerCase() : k, v);
+    const keyed = new Map<string, JsonMember>();
+    for (const [k, v] of jsonMembers(slice)) keyed.set(spec.jsonIgnoreCase ? k.toLowerCase() : k, v);
     onRecord(
-      cols.map((c) => jsonValue(keyed.get(c.name))),
+      cols.map((c) => jsonValue(keyed.get(c.redshiftName))),
       startLine,
       start,
       i,
@@ -805,12 +868,111 @@ function parseJson(text: string, spec: CopySpec, cols: Column[], onRecord: OnRec
   }
 }
 
+/** How a top-level Parquet column's raw value becomes text (its logical type, taken off before reading). */
+type ParquetExact =
+  | { kind: "decimal"; scale: number }
+  | { kind: "time"; unit: "MILLIS" | "MICROS" | "NANOS" }
+  | { kind: "timestamp"; unit: "MILLIS" | "MICROS" | "NANOS" };
+
+const UNIT_PER_MICRO = { MILLIS: -1000n, MICROS: 1n, NANOS: 1000n } as const;
+
+/** A count of `unit` as whole microseconds (sub-µs digits truncated toward the earlier instant, as a cast would). */
+function toMicros(v: number | bigint, unit: "MILLIS" | "MICROS" | "NANOS"): bigint {
+  const n = BigInt(v);
+  const f = UNIT_PER_MICRO[unit];
+  if (f < 0n) return n * -f;
+  const q = n / f;
+  return n % f < 0n ? q - 1n : q;
+}
+
+const pad = (n: number | bigint, w: number) => String(n).padStart(w, "0");
+
+/** Microseconds since midnight → HH:MM:SS.ffffff (24:00:00 stays 24:00:00, inside Redshift's TIME range). */
+function timeText(us: bigint): string {
+  const secs = us / 1_000_000n;
+  const frac = us % 1_000_000n;
+  return `${pad(secs / 3600n, 2)}:${pad((secs / 60n) % 60n, 2)}:${pad(secs % 60n, 2)}${frac ? `.${pad(frac, 6)}` : ""}`;
+}
+
+/** Microseconds since the Unix epoch (UTC) → ISO text with all six fraction digits; BC years as PostgreSQL writes them. */
+function timestampText(us: bigint): string {
+  let secs = us / 1_000_000n;
+  let frac = us % 1_000_000n;
+  if (frac < 0n) {
+    frac += 1_000_000n;
+    secs -= 1n;
+  }
+  const d = new Date(Number(secs) * 1000);
+  const y = d.getUTCFullYear();
+  const date = `${pad(y > 0 ? y : 1 - y, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
+  const time = `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}${frac ? `.${pad(frac, 6)}` : ""}`;
+  return `${date} ${time}+00${y > 0 ? "" : " BC"}`;
+}
+
+/** An unscaled DECIMAL (INT32, INT64 or big-endian two's complement bytes) as exact decimal text. */
+function decimalText(v: number | bigint | Uint8Array, scale: number): string {
+  let n: bigint;
+  if (v instanceof Uint8Array) {
+    n = 0n;
+    for (const b of v) n = (n << 8n) | BigInt(b);
+    if (v.length && v[0]! >= 0x80) n -= 1n << BigInt(v.length * 8);
+  } else n = BigInt(v);
+  const neg = n < 0n;
+  const digits = (neg ? -n : n).toString();
+  if (scale <= 0) return (neg ? "-" : "") + digits + "0".repeat(-scale);
+  const whole = digits.length > scale ? digits.slice(0, -scale) : "0";
+  return `${neg ? "-" : ""}${whole}.${digits.padStart(scale, "0").slice(-scale)}`;
+}
+
+/**
+ * Reads a Parquet file. DECIMAL, TIME and TIMESTAMP columns are read as their raw integers and turned into
+ * text here, exactly: hyparquet would make DECIMAL a float (digits lost), TIMESTAMP a JS Date (µs lost) and
+ * leave TIME a bare count. Redshift loads them at full precision, sub-microsecond digits truncated.
+ */
 async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecord: OnRecord): Promise<void> {
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  const metadata = parquetMetadata(ab);
+  const exact: Array<ParquetExact | undefined> = [];
+  // Top-level columns: the root's children, skipping the subtrees of nested ones.
+  const schema = metadata.schema;
+  for (let i = 1; i < schema.length; ) {
+    const el = schema[i]!;
+    let e: ParquetExact | undefined;
+    const lt = el.logical_type;
+    if (!el.num_children) {
+      if (lt?.type === "DECIMAL" || el.converted_type === "DECIMAL") e = { kind: "decimal", scale: (lt?.type === "DECIMAL" ? lt.scale : el.scale) ?? 0 };
+      else if (lt?.type === "TIME") e = { kind: "time", unit: lt.unit };
+      else if (el.converted_type === "TIME_MILLIS" || el.converted_type === "TIME_MICROS") e = { kind: "time", unit: el.converted_type === "TIME_MILLIS" ? "MILLIS" : "MICROS" };
+      else if (lt?.type === "TIMESTAMP") e = { kind: "timestamp", unit: lt.unit };
+      else if (el.converted_type === "TIMESTAMP_MILLIS" || el.converted_type === "TIMESTAMP_MICROS") e = { kind: "timestamp", unit: el.converted_type === "TIMESTAMP_MILLIS" ? "MILLIS" : "MICROS" };
+      if (e) {
+        el.logical_type = undefined;
+        el.converted_type = undefined;
+      }
+    }
+    exact.push(e);
+    // skip this element and all its descendants
+    let pending = 1;
+    while (pending > 0 && i < schema.length) {
+      pending += (schema[i]!.num_children ?? 0) - 1;
+      i++;
+    }
+  }
   let rows: unknown[][] = [];
   await parquetRead({
     file: ab,
+    metadata,
     rowFormat: "array",
+    // INT96 (legacy Spark) timestamps arrive as nanoseconds.
+    parsers: {
+      timestampFromNanoseconds: (ns: bigint) => new RawJson(timestampText(toMicros(ns, "NANOS"))) as unknown as Date,
+      // JSON logical type: keep the text (JSON.parse would round its numbers).
+      jsonFromBytes: (bytes: Uint8Array | undefined) => {
+        if (!bytes) return undefined;
+        const text = Buffer.from(bytes).toString("utf8").trim();
+        return new RawJson(text, text.startsWith("{") || text.startsWith("["));
+      },
+    },
     onComplete: (r: unknown[][]) => {
       rows = r;
     },
@@ -821,6 +983,14 @@ async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecor
     }
     const fields = row.map((v, c): string | null => {
       if (v === null || v === undefined) return null;
+      const e = exact[c];
+      if (e?.kind === "decimal") return decimalText(v as number | bigint | Uint8Array, e.scale);
+      if (e?.kind === "time") return timeText(toMicros(v as number | bigint, e.unit)) + (cols[c]!.typname === "timetz" ? "+00" : "");
+      if (e?.kind === "timestamp") return timestampText(toMicros(v as number | bigint, e.unit));
+      if (v instanceof RawJson) {
+        if (v.nested && !spec.serializeToJson && !cols[c]!.isSuper) throw new RowError(c, 1224, "Nested Parquet data needs a SUPER column or SERIALIZETOJSON");
+        return v.text;
+      }
       if (v instanceof Date) return v.toISOString();
       if (typeof v === "bigint") return v.toString();
       if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
@@ -828,7 +998,7 @@ async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecor
         if (!spec.serializeToJson && !cols[c]!.isSuper) {
           throw new RowError(c, 1224, "Nested Parquet data needs a SUPER column or SERIALIZETOJSON");
         }
-        return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? Number(x) : x));
+        return stringifyExact(v);
       }
       return String(v);
     });
@@ -944,6 +1114,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     if (e instanceof GatewayError) return session.raise(e);
     throw e;
   }
+  spec.tableName = session.gw.names.longOf(spec.tableName) ?? spec.tableName;
   const s3 = session.gw.opts.s3;
   const fail = (e: GatewayError) => {
     session.lastCopyCount = 0;
@@ -966,6 +1137,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   const tableOid = Number(meta.rows[0]?.[0] ?? 0);
   const all: Column[] = meta.rows.map((row) => ({
     name: row[1]!,
+    redshiftName: session.gw.names.longOf(row[1]!) ?? row[1]!,
     typname: row[2]!,
     fmt: row[3]!,
     typmod: Number(row[4]),
@@ -1063,7 +1235,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
   const mkError = (fileIdx: number, line: number, raw: string, col: number, code: number, reason: string, rawField: string): LoadError => ({
     file: files[fileIdx]!,
     line,
-    colname: cols[col]?.name ?? "",
+    colname: cols[col]?.redshiftName ?? "",
     type: cols[col]?.fmt.replace(/\(.*/, "") ?? "",
     colLength: cols[col] && cols[col]!.typmod > 4 ? String(cols[col]!.typmod - 4) : "0",
     position: 0,
@@ -1147,7 +1319,8 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
           }
         }
         fileTexts[fi] = text;
-        const onRecord: OnRecord = (fields, line, start, end) => {
+        const onRecord: OnRecord = (fields, line, start, end, bad) => {
+          if (bad) return void errors.push(mkError(fi, line, text.slice(start, end), -1, bad.code, bad.reason, text.slice(start, end)));
           const out = convert(fi, fields, line, text.slice(start, end));
           if (out !== undefined) addRecord(fi, line, start, end, out);
         };

@@ -1,5 +1,6 @@
 // Redshift statements -> what PostgreSQL should run, plus what the gateway must do itself.
-import { GatewayError, type Tok, foldIdentifiers, identValue, isSignificant, join, sig, upper } from "./sql.js";
+import { pgName } from "./names.js";
+import { GatewayError, type Tok, foldIdentifiers, identValue, isSignificant, join, quoteLiteral, sig, stringValue, tokenize, upper } from "./sql.js";
 
 export type StatementKind = "plain" | "copy-s3" | "truncate" | "alter-type" | "commit" | "merge" | "begin" | "rollback";
 
@@ -7,6 +8,10 @@ export interface Rewritten {
   kind: StatementKind;
   sql: string;
   toks: Tok[];
+  /** Redshift names over 63 bytes that the statement uses (their PostgreSQL names are short). */
+  longNames?: Set<string>;
+  /** The statement reads a catalog relation: its long text literals and parameters are names. */
+  catalog?: boolean;
   /** alter-type: the table, column and requested type. */
   alter?: { table: string; column: string; typeSql: string; varcharLen?: number };
 }
@@ -276,9 +281,60 @@ function rewriteAlterTable(toks: Tok[], s: Tok[]): Rewritten | undefined {
   return undefined;
 }
 
+// Catalog relations whose name columns a statement may compare with a literal holding a long name.
+const CATALOG = /^(pg_(class|namespace|attribute|tables|views|table_def|indexes|constraint|attrdef|description|stat_\w+|statio_\w+)|information_schema|svv_\w+)$/;
+
+/**
+ * String literals that stand for names: in a statement that reads a catalog, a literal of more than
+ * 63 bytes compared with `=`, `<>` or in an IN list becomes the short PostgreSQL name (a name over 127
+ * bytes maps to a name no relation has, as in Redshift where it matches nothing); a `'…'::regclass` or
+ * `to_regclass('…')` text is rewritten like SQL identifiers. LIKE patterns and other literals are data.
+ */
+function mapNameLiterals(toks: Tok[], long: Set<string>): boolean {
+  const catalog = toks.some((t) => (t.kind === "word" || t.kind === "qident") && CATALOG.test(identValue(t)));
+  const prevSig = (i: number): number => {
+    for (let j = i - 1; j >= 0; j--) if (isSignificant(toks[j]!)) return j;
+    return -1;
+  };
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.kind !== "string") continue;
+    const p = prevSig(i);
+    const n = nextSig(toks, i);
+    const regclass =
+      (n >= 0 && toks[n]!.text === "::" && upper(toks[nextSig(toks, n)]) === "REGCLASS") ||
+      (p >= 0 && toks[p]!.text === "(" && upper(toks[prevSig(p)]) === "TO_REGCLASS");
+    if (regclass) {
+      const inner = tokenize(stringValue(t));
+      const before = new Set(long);
+      foldIdentifiers(inner, long);
+      if (long.size !== before.size || inner.some((x) => x.kind === "qident")) t.text = quoteLiteral(join(inner));
+      continue;
+    }
+    if (!catalog || t.text.length < 22) continue;
+    const value = stringValue(t);
+    if (Buffer.byteLength(value, "utf8") <= 63) continue;
+    const op = p >= 0 ? toks[p]!.text : "";
+    let open = p;
+    while (open >= 0 && (toks[open]!.text === "," || toks[open]!.kind === "string")) open = prevSig(open);
+    const inList = (op === "(" || op === ",") && open >= 0 && toks[open]!.text === "(" && upper(toks[prevSig(open)]) === "IN";
+    if (op === "=" || op === ">" || inList) t.text = quoteLiteral(pgName(value));
+  }
+  return catalog;
+}
+
 export function rewriteStatement(input: Tok[]): Rewritten {
   const toks = input.map((t) => ({ ...t }));
-  foldIdentifiers(toks);
+  const long = new Set<string>();
+  foldIdentifiers(toks, long);
+  const catalog = mapNameLiterals(toks, long);
+  const r = rewriteFolded(toks);
+  if (long.size) r.longNames = long;
+  if (catalog) r.catalog = true;
+  return r;
+}
+
+function rewriteFolded(toks: Tok[]): Rewritten {
   const s = sig(toks);
   const w0 = upper(s[0]);
   const w1 = upper(s[1]);

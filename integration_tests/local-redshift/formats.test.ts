@@ -71,6 +71,22 @@ describe("JSON 'auto'", () => {
     ]);
   });
 
+  it("numbers keep every digit: big integers, long decimals, and numbers inside SUPER (no JSON.parse rounding)", async () => {
+    const t = uniq("jsonnum");
+    await c.query(`CREATE TABLE ${t} (id BIGINT, b BIGINT, n NUMERIC(38,10), doc SUPER, v VARCHAR(80), f DOUBLE PRECISION)`);
+    const body = [
+      `{"id": 99999999999999999, "b": 9223372036854775807, "n": 123456789.0123456789, "doc": {"x": 12345678901234567890, "y": "\\u00e9", "z": [1.5, -0.0000000000000000001]}, "v": {"a" : 9007199254740993}, "f": 0.1}`,
+      `{"id": 9007199254740993, "b": -9223372036854775808, "n": -0.0000000001, "doc": 12345678901234567890123, "v": "9007199254740993", "f": 1e300}`,
+    ].join("\n");
+    const url = await put(h.rs, `f16/${t}.json`, body);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' JSON 'auto'`);
+    const r = await c.query(`SELECT id::text AS id, b::text AS b, n::text AS n, JSON_SERIALIZE(doc) AS doc, v, f FROM ${t} ORDER BY id`);
+    expect(r.rows).toEqual([
+      { id: "9007199254740993", b: "-9223372036854775808", n: "-0.0000000001", doc: "12345678901234567890123", v: "9007199254740993", f: 1e300 },
+      { id: "99999999999999999", b: "9223372036854775807", n: "123456789.0123456789", doc: '{"x":12345678901234567890,"y":"é","z":[1.5,-0.0000000000000000001]}', v: '{"a":9007199254740993}', f: 0.1 },
+    ]);
+  });
+
   it("jsonpaths files are not emulated", async () => {
     const e = await errorOf(c.query(`COPY x FROM 's3://${h.rs.s3.bucket}/k' IAM_ROLE '${ROLE}' JSON 's3://b/paths.json'`));
     expect(e.code).toBe("0A000");
@@ -166,5 +182,100 @@ describe("character handling", () => {
     const url = await put(h.rs, `f10/${t}.csv`, `"{""s"": ""\\u00e9""}"\n`);
     await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV`);
     expect((await c.query(`SELECT JSON_SERIALIZE(j) AS j FROM ${t}`)).rows[0].j).toBe('{"s":"é"}');
+  });
+});
+
+describe("delimited text: REMOVEQUOTES, ESCAPE, NULL and empty fields", () => {
+  const rowsOf = async (t: string) => (await d.query(`SELECT * FROM ${t} ORDER BY id`)).rows;
+
+  it("a file written as pipelinewise-target-redshift writes it (json.dumps values) loads with DELIMITER ',' REMOVEQUOTES ESCAPE", async () => {
+    const t = uniq("pw");
+    await c.query(`CREATE TABLE ${t} (id INTEGER, s VARCHAR(40), n NUMERIC(10,2), e VARCHAR(10), z INTEGER)`);
+    const lines = [
+      [1, "a, b, c", 3.5, "", null],
+      [2, 'say "hi", \\ then | pipe', -1, " ", 7],
+      [3, "é😀,", 0, "x", null],
+    ].map((r) => r.map((v) => (v === null ? "" : JSON.stringify(v))).join(","));
+    const url = await put(h.rs, `f12/${t}.csv`, lines.join("\n") + "\n");
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' DELIMITER ',' REMOVEQUOTES ESCAPE EMPTYASNULL BLANKSASNULL TIMEFORMAT 'auto' COMPUPDATE OFF STATUPDATE OFF`);
+    expect(await rowsOf(t)).toEqual([
+      { id: 1, s: "a, b, c", n: "3.50", e: null, z: null },
+      { id: 2, s: 'say "hi", \\ then | pipe', n: "-1.00", e: null, z: 7 },
+      { id: 3, s: "é😀,", n: "0.00", e: "x", z: null },
+    ]);
+  });
+
+  it("REMOVEQUOTES keeps everything between the surrounding quotes (AWS's examples); an unclosed quote fails its record", async () => {
+    const t = uniq("rq");
+    await c.query(`CREATE TABLE ${t} (id INTEGER, s VARCHAR(60))`);
+    const body = [
+      `1|"The delimiter is a pipe (|) character"`,
+      `2|'Black'`,
+      `3|"White"`,
+      `4|Blue'`,
+      `5|' ' 'Black' ' '`,
+      `6|' '`,
+      `7|'Blue`,
+      `8|"Blue`,
+      `9|"it's" and more"`,
+    ].join("\n");
+    const url = await put(h.rs, `f13/${t}.txt`, body + "\n");
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' REMOVEQUOTES MAXERROR 5`);
+    expect(await rowsOf(t)).toEqual([
+      { id: 1, s: "The delimiter is a pipe (|) character" },
+      { id: 2, s: "Black" },
+      { id: 3, s: "White" },
+      { id: 4, s: "Blue'" },
+      { id: 5, s: " ' 'Black' ' " },
+      { id: 6, s: " " },
+      { id: 9, s: `it's" and more` },
+    ]);
+    const errs = await c.query(`SELECT line_number, err_code FROM stl_load_errors WHERE filename LIKE '%${t}%' ORDER BY line_number`);
+    expect(errs.rows).toEqual([
+      { line_number: "7", err_code: 1214 },
+      { line_number: "8", err_code: 1214 },
+    ]);
+  });
+
+  it("empty quoted string vs NULL: EMPTYASNULL and BLANKSASNULL apply after the quotes are removed; \\N is NULL", async () => {
+    const t = uniq("en");
+    await c.query(`CREATE TABLE ${t} (id INTEGER, a VARCHAR(5), b VARCHAR(5), i INTEGER)`);
+    const body = `1|""|\\N|\n2||" "|\\N\n3|"\\N"|'x'|4\n`;
+    const url = await put(h.rs, `f14/${t}.txt`, body);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' REMOVEQUOTES`);
+    expect(await rowsOf(t)).toEqual([
+      { id: 1, a: "", b: null, i: null },
+      { id: 2, a: "", b: " ", i: null },
+      { id: 3, a: "\\N", b: "x", i: 4 },
+    ]);
+    await c.query(`TRUNCATE ${t}`);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' REMOVEQUOTES EMPTYASNULL BLANKSASNULL`);
+    expect(await rowsOf(t)).toEqual([
+      { id: 1, a: null, b: null, i: null },
+      { id: 2, a: null, b: null, i: null },
+      { id: 3, a: "\\N", b: "x", i: 4 },
+    ]);
+  });
+
+  it("ESCAPE: the character after a backslash is data (delimiter, newline, quote, backslash); \\\\N is NULL too", async () => {
+    const t = uniq("esc");
+    await c.query(`CREATE TABLE ${t} (id INTEGER, a VARCHAR(20), b VARCHAR(20))`);
+    const body = `1|a\\|b|c\\\\d\n2|line\\\none|\\n\\t\n3|\\N|\\\\N\n4|"q\\""|'\\''\n`;
+    const url = await put(h.rs, `f15/${t}.txt`, body);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' ESCAPE`);
+    expect(await rowsOf(t)).toEqual([
+      { id: 1, a: "a|b", b: "c\\d" },
+      { id: 2, a: "line\none", b: "nt" },
+      { id: 3, a: null, b: null },
+      { id: 4, a: `"q""`, b: `'''` },
+    ]);
+    await c.query(`TRUNCATE ${t}`);
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' ESCAPE REMOVEQUOTES`);
+    expect((await rowsOf(t))[3]).toEqual({ id: 4, a: `q"`, b: `'` });
+    // Without ESCAPE or REMOVEQUOTES, backslashes and quotes are plain data.
+    await c.query(`TRUNCATE ${t}`);
+    const plain = await put(h.rs, `f15/${t}-plain.txt`, `1|"x"|a\\b\n`);
+    await c.query(`COPY ${t} FROM '${plain}' IAM_ROLE '${ROLE}'`);
+    expect(await rowsOf(t)).toEqual([{ id: 1, a: `"x"`, b: "a\\b" }]);
   });
 });

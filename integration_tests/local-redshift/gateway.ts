@@ -22,6 +22,7 @@ import {
   type ErrorFields,
 } from "./wire.js";
 import { runCopy } from "./copy.js";
+import { LongNames, pgName, translateFrame } from "./names.js";
 import type { S3Reader } from "./s3.js";
 import type { IamStore } from "./aws.js";
 
@@ -120,6 +121,8 @@ export class Gateway {
   private sessions = new Set<Session>();
   admin: pg.Client;
   port = 0;
+  /** Redshift names over 63 bytes seen by any session, by their PostgreSQL names. */
+  readonly names = new LongNames();
   get s3AccessKeyId(): string {
     return this.opts.s3AccessKeyId;
   }
@@ -133,6 +136,8 @@ export class Gateway {
     await this.admin.connect();
     // The admin connection is ours; a backend restart must not crash the process.
     this.admin.on("error", (e) => this.opts.log(`admin connection error: ${e.message}`));
+    const known = await this.admin.query<{ redshift_name: string }>("SELECT redshift_name FROM redshift_local.identifiers");
+    for (const r of known.rows) this.names.add(r.redshift_name);
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
     const a = this.server.address();
     this.port = typeof a === "object" && a ? a.port : 0;
@@ -143,6 +148,22 @@ export class Gateway {
     for (const s of this.sessions) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.admin.end().catch(() => {});
+  }
+
+  /**
+   * Records the long names a statement uses before it runs, in memory (for translating results back)
+   * and in redshift_local.identifiers (for direct PostgreSQL clients), outside the session's transaction.
+   */
+  async register(stmts: readonly Rewritten[]): Promise<void> {
+    const fresh: string[] = [];
+    for (const r of stmts) for (const name of r.longNames ?? []) if (this.names.add(name)) fresh.push(name);
+    if (!fresh.length) return;
+    // The in-memory pairs are what the gateway uses; the table is for direct clients, so a failure to
+    // write it is logged rather than failing the client's statement.
+    await this.admin.query(
+      "INSERT INTO redshift_local.identifiers (pg_name, redshift_name) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+      [fresh.map(pgName), fresh],
+    ).catch((e: Error) => this.opts.log(`could not record long names in redshift_local.identifiers: ${e.message}`));
   }
 
   dropAll(): void {
@@ -231,6 +252,8 @@ export class Session {
   private rejects = new Map<number, GatewayError>();
   private rejectSeq = 0;
   private outBuf: Buffer[] = [];
+  /** Prepared statements (by name) that read a catalog: their long text parameters are names. */
+  private catalogStatements = new Set<string>();
 
   constructor(
     readonly gw: Gateway,
@@ -273,7 +296,7 @@ export class Session {
         this.collector(m);
         continue;
       }
-      this.outBuf.push(m.type === "E" ? this.rewriteError(m) : m.raw);
+      this.outBuf.push(this.toClient(m));
       if (m.type === "Z") {
         this.pendingRfq = Math.max(0, this.pendingRfq - 1);
         if (this.pendingRfq === 0) this.flushIdle();
@@ -298,6 +321,13 @@ export class Session {
   private idle(): Promise<void> {
     if (this.pendingRfq === 0 || this.closed) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** A backend frame as the client should see it: Redshift errors, Redshift names. */
+  private toClient(m: Msg): Buffer {
+    if (m.type === "E" || (m.type === "N" && this.gw.names.size)) return this.rewriteError(m);
+    if ((m.type === "D" || m.type === "T") && this.gw.names.size) return translateFrame(this.gw.names, m.type, m.raw) ?? m.raw;
+    return m.raw;
   }
 
   rewriteError(m: Msg): Buffer {
@@ -330,6 +360,9 @@ export class Session {
       f.set("C", "XX000");
       f.set("M", "Found multiple matches to update the same tuple.");
     }
+    if (this.gw.names.size) {
+      for (const [k, v] of f) if (!"SVCFLRPp".includes(k)) f.set(k, this.gw.names.inText(v));
+    }
     return fieldsToBuffer(m.type, f);
   }
 
@@ -358,6 +391,7 @@ export class Session {
 
   private forward(m: Msg): void {
     if (m.type === "S") this.pendingRfq++;
+    if (m.type === "B" && this.catalogStatements.size) m = this.bindNames(m);
     if (!this.closed) this.backend.write(m.raw);
     if (m.type === "X") this.destroy();
   }
@@ -369,7 +403,7 @@ export class Session {
       while (this.queue.length && !this.closed) {
         const m = this.queue.shift()!;
         if (m.type === "Q") await this.simpleQuery(m.body.toString("utf8", 0, m.body.length - 1));
-        else if (m.type === "P") this.parse(m);
+        else if (m.type === "P") await this.parse(m);
         else this.forward(m);
       }
     } catch (err) {
@@ -387,7 +421,7 @@ export class Session {
   }
 
   /** Extended protocol: rewrite the statement text; refuse what only the simple-query path emulates. */
-  private parse(m: Msg): void {
+  private async parse(m: Msg): Promise<void> {
     const b = m.body;
     const nameEnd = b.indexOf(0);
     const qEnd = b.indexOf(0, nameEnd + 1);
@@ -405,6 +439,9 @@ export class Session {
       } else if (bad?.kind === "alter-type" && this.txStatus !== "I") {
         throw new GatewayError("ALTER TABLE ALTER COLUMN cannot run inside a transaction block", "25001");
       }
+      await this.gw.register(stmts);
+      if (stmts.some((r) => r.catalog)) this.catalogStatements.add(name.toString("utf8"));
+      else this.catalogStatements.delete(name.toString("utf8"));
       out = stmts.map((r) => this.finalSql(r)).join("; ");
       if (stmts.length === 0) out = sql;
     } catch (e) {
@@ -412,6 +449,44 @@ export class Session {
       out = this.markerFor(e);
     }
     this.forward({ type: "P", body: Buffer.alloc(0), raw: frame("P", Buffer.concat([name, Buffer.from([0]), cstr(out), tail])) });
+  }
+
+  /**
+   * Bind of a catalog statement: a text parameter of more than 63 bytes is a name compared with a name
+   * column, and becomes its PostgreSQL name (as literals do, see mapNameLiterals).
+   */
+  private bindNames(m: Msg): Msg {
+    const b = m.body;
+    const portalEnd = b.indexOf(0);
+    const stmtEnd = b.indexOf(0, portalEnd + 1);
+    if (!this.catalogStatements.has(b.toString("utf8", portalEnd + 1, stmtEnd))) return m;
+    let off = stmtEnd + 1;
+    const nFormats = b.readInt16BE(off);
+    const formats: number[] = [];
+    for (let i = 0; i < nFormats; i++) formats.push(b.readInt16BE(off + 2 + 2 * i));
+    off += 2 + 2 * nFormats;
+    const nParams = b.readInt16BE(off);
+    off += 2;
+    const parts: Buffer[] = [b.subarray(0, off)];
+    let changed = false;
+    for (let i = 0; i < nParams; i++) {
+      const len = b.readInt32BE(off);
+      const text = (nFormats === 1 ? formats[0] : (formats[i] ?? 0)) === 0;
+      let value = len > 0 ? b.subarray(off + 4, off + 4 + len) : undefined;
+      if (value && text && len > 63) {
+        value = Buffer.from(pgName(value.toString("utf8")), "utf8");
+        changed = true;
+      }
+      const head = Buffer.allocUnsafe(4);
+      head.writeInt32BE(value ? value.length : len);
+      parts.push(head);
+      if (value) parts.push(value);
+      off += 4 + Math.max(len, 0);
+    }
+    if (!changed) return m;
+    parts.push(b.subarray(off));
+    const body = Buffer.concat(parts);
+    return { type: "B", body, raw: frame("B", body) };
   }
 
   /** pg_last_copy_count() answers from the gateway's own record of this session's last COPY. */
@@ -454,6 +529,7 @@ export class Session {
       this.pendingRfq++;
       return;
     }
+    await this.gw.register(stmts);
     const special = stmts.some(
       (r) =>
         r.kind === "copy-s3" ||
@@ -605,7 +681,7 @@ export class Session {
           return resolve(ok);
         }
         if (m.type === "E") ok = false;
-        this.outBuf.push(m.type === "E" ? this.rewriteError(m) : m.raw);
+        this.outBuf.push(this.toClient(m));
       };
       this.backend.write(query(sql));
     });

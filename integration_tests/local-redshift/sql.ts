@@ -1,6 +1,8 @@
 // A small SQL lexer and the Redshift-dialect rewrites done on token streams. It only needs to be
 // right about where strings, quoted identifiers, comments and statement boundaries are.
 
+import { PG_MAX_IDENT_BYTES, pgName, redshiftName } from "./names.js";
+
 export type TokKind = "ws" | "comment" | "string" | "qident" | "word" | "number" | "param" | "punct";
 export interface Tok {
   kind: TokKind;
@@ -145,33 +147,28 @@ export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 // NUL cannot travel inside a protocol string (it terminates it); show it instead.
 export const quoteLiteral = (s: string): string => `'${s.replace(/\u0000/g, "\\x00").replace(/'/g, "''")}'`;
 
-const MAX_IDENT_BYTES = 63;
-
 /**
  * Identifier rules: quoted identifiers fold ASCII letters to lowercase (Redshift's default,
- * enable_case_sensitive_identifier off), and names over PostgreSQL's 63 bytes are refused, since
- * PostgreSQL would truncate them silently where Redshift keeps up to 127 bytes.
+ * enable_case_sensitive_identifier off); names over 127 bytes are cut to 127 (Redshift truncates
+ * silently); names over PostgreSQL's 63 bytes become their short PostgreSQL name (names.ts), quoted.
+ * Each such long name is added to `long` so the gateway can translate it back.
  */
-export function foldIdentifiers(toks: Tok[]): void {
+export function foldIdentifiers(toks: Tok[], long?: Set<string>): void {
   for (const t of toks) {
     if (t.kind === "qident") {
-      const name = identValue(t);
-      checkIdentLength(name);
-      const folded = name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
-      t.text = quoteIdent(folded);
-    } else if (t.kind === "word") {
-      checkIdentLength(t.text);
+      const name = redshiftName(identValue(t).replace(/[A-Z]+/g, (s) => s.toLowerCase()));
+      t.text = quoteIdent(mapLong(name, long));
+    } else if (t.kind === "word" && t.text.length > 21 && Buffer.byteLength(t.text, "utf8") > PG_MAX_IDENT_BYTES) {
+      // (length > 21: a UTF-16 unit is at most 3 UTF-8 bytes.) PostgreSQL folds unquoted names
+      // itself; a long one has to be folded here to be mapped.
+      t.kind = "qident";
+      t.text = quoteIdent(mapLong(redshiftName(t.text.replace(/[A-Z]+/g, (s) => s.toLowerCase())), long));
     }
   }
 }
 
-function checkIdentLength(name: string): void {
-  const bytes = Buffer.byteLength(name, "utf8");
-  if (bytes > MAX_IDENT_BYTES) {
-    throw new GatewayError(
-      `identifier "${name}" is ${bytes} bytes; the local Redshift stand-in (PostgreSQL) supports at most ${MAX_IDENT_BYTES}`,
-      "42622",
-      "Redshift allows 127 bytes, PostgreSQL truncates above 63; the stand-in refuses instead of truncating silently.",
-    );
-  }
+function mapLong(name: string, long: Set<string> | undefined): string {
+  const short = pgName(name);
+  if (short !== name) long?.add(name);
+  return short;
 }

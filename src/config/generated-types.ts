@@ -31,6 +31,10 @@ export interface TargetRedshiftConfig {
    */
   schema?: string;
   /**
+   * The Meltano Singer SDK's name for schema, used by other Singer targets and set by Meltano for targets with the target-schema capability. When given it is the default schema; giving schema as well with a different value is a configuration error.
+   */
+  default_target_schema?: string;
+  /**
    * Connect with TLS. Redshift accepts TLS on every cluster; turn this off only for local stand-ins.
    */
   ssl?: boolean;

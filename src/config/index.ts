@@ -5,6 +5,7 @@ export { Redactor, redactConfig, secretFieldNames, REDACTED, MIN_SECRET_LENGTH }
 export {
   aboutInfo,
   aboutMarkdown,
+  aboutText,
   airbyteSpec,
   CAPABILITIES,
   CONNECTOR_NAME,

@@ -186,6 +186,24 @@ function iamChecks(cfg: Record<string, unknown>, issues: ConfigIssue[]): void {
   }
 }
 
+/**
+ * `default_target_schema` is the Meltano Singer SDK's name for `schema` (peers such as
+ * target-postgres and target-snowflake use it, and Meltano sets it for the `target-schema` capability):
+ * it becomes `schema`. Both given and different is ambiguous, so it is refused rather than guessed.
+ */
+function resolveSchemaAlias(cfg: Record<string, unknown>, schemaGiven: boolean, issues: ConfigIssue[]): void {
+  const alias = cfg["default_target_schema"];
+  if (typeof alias !== "string") return;
+  if (schemaGiven && cfg["schema"] !== alias) {
+    issues.push({
+      path: "config.default_target_schema",
+      message: `is ${JSON.stringify(alias)} but schema is ${JSON.stringify(cfg["schema"])}; give one of them (default_target_schema is the Meltano SDK's name for schema)`,
+    });
+    return;
+  }
+  cfg["schema"] = alias;
+}
+
 /** Problems listed in the order of the settings in the spec (and docs), not in discovery order. */
 function sortBySettingOrder(issues: ConfigIssue[], c: Compiled): void {
   const rank = new Map([...c.settings.keys()].map((name, i) => [name, i]));
@@ -218,6 +236,8 @@ export function validateConfig(raw: unknown, options: Pick<ParseOptions, "source
   if (isPlainObject(mapping)) {
     for (const [k, v] of Object.entries(mapping)) if (typeof v === "string") mapping[k] = normaliseRedshiftType(v);
   }
+  // Before validation fills in schema's default: only a schema the user gave can disagree with the alias.
+  const schemaGiven = cfg["schema"] !== undefined;
   const issues: ConfigIssue[] = [];
   if (!c.validate(cfg)) {
     for (const e of c.validate.errors ?? []) {
@@ -226,6 +246,7 @@ export function validateConfig(raw: unknown, options: Pick<ParseOptions, "source
     }
   }
   crossFieldChecks(cfg, c, issues, warnings);
+  resolveSchemaAlias(cfg, schemaGiven, issues);
   if (issues.length > 0) {
     sortBySettingOrder(issues, c);
     const safe = issues.map((i) => ({ path: i.path, message: redactor.redact(i.message) }));

@@ -190,8 +190,8 @@ describe("parseConfig errors", () => {
 describe("warnings", () => {
   it("warns about unknown fields, drops them, and does not fail", () => {
     const warnings: string[] = [];
-    const cfg = parseConfig({ ...base, airbyte_internal: 1, default_target_schema: "x" }, { onWarning: (w) => warnings.push(w) });
-    expect(warnings).toEqual(['config: unknown field "airbyte_internal" ignored', 'config: unknown field "default_target_schema" ignored']);
+    const cfg = parseConfig({ ...base, airbyte_internal: 1, target_schema_typo: "x" }, { onWarning: (w) => warnings.push(w) });
+    expect(warnings).toEqual(['config: unknown field "airbyte_internal" ignored', 'config: unknown field "target_schema_typo" ignored']);
     expect(cfg).not.toHaveProperty("airbyte_internal");
   });
 
@@ -293,5 +293,25 @@ describe("IAM authentication settings", () => {
     const { iam_auth: _, ...plain } = iam;
     expect(errorOf(plain).message).toContain('config: missing required field "user" (unless iam_auth is true)');
     expect(errorOf({ ...plain, user: "u", cluster_identifier: "c" }).message).toContain("config.cluster_identifier: used only with iam_auth true");
+  });
+});
+
+describe("default_target_schema (the Meltano SDK's name for schema)", () => {
+  it("becomes schema when schema is not given", () => {
+    expect(parseConfig({ ...base, default_target_schema: "raw_data" }).schema).toBe("raw_data");
+  });
+
+  it("is accepted alongside an equal schema", () => {
+    expect(parseConfig({ ...base, schema: "raw_data", default_target_schema: "raw_data" }).schema).toBe("raw_data");
+  });
+
+  it("refuses a schema that differs, naming both", () => {
+    expect(errorOf({ ...base, schema: "crm", default_target_schema: "raw_data" }).message).toContain(
+      'config.default_target_schema: is "raw_data" but schema is "crm"; give one of them',
+    );
+  });
+
+  it("left blank (null, as Meltano sends unset settings) keeps the schema default", () => {
+    expect(parseConfig({ ...base, default_target_schema: null }).schema).toBe("public");
   });
 });

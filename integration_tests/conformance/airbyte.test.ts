@@ -4,7 +4,7 @@
  * compared with the final tables Airbyte's Redshift destination leaves.
  */
 import { describe, expect, it } from "vitest";
-import { uniqueSchema } from "./helpers/target.js";
+import { uniqueSchema } from "../helpers/target.js";
 import {
   type Json,
   TD_DATA_COLUMNS,
@@ -19,7 +19,7 @@ import {
   tableJson,
   tdSchema,
   typingDedupingMessages,
-} from "./helpers/airbyte.js";
+} from "../helpers/airbyte.js";
 
 const exchangeSchema = (JSON.parse(conformanceLines("messages/exchange_rate_catalog.json").join("\n")) as { streams: { json_schema: Json }[] }).streams[0]!
   .json_schema;

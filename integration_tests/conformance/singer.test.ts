@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONFORMANCE, columns, configFor, count, rows, runSinger, tableExists, uniqueSchema } from "./helpers/target.js";
+import { CONFORMANCE, columns, configFor, count, rows, runSinger, tableExists, uniqueSchema } from "../helpers/target.js";
 
 const read = (name: string) => readFileSync(join(CONFORMANCE, "singer", `${name}.singer`), "utf8");
 
