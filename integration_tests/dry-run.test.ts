@@ -72,7 +72,7 @@ describe("--dry-run", () => {
     expect(r.code, r.stderr.join("\n")).toBe(0);
     const log = r.stderr.join("\n");
     expect(log).toContain(`dry run: load journal ${schema}._target_redshift_load_journal: CREATE TABLE IF NOT EXISTS`);
-    expect(log).toMatch(/dry run, nothing loaded: 1 rows for \S+\.t: batch 1 of stream t/);
+    expect(log).toMatch(/dry run, nothing loaded: 1 rows for \S+\.t, batch 1 of stream t/);
     expect(log).toMatch(/summary \(dry run, nothing loaded\): stream t /);
     expect(log).toMatch(/done: 1 records, dry run, nothing loaded, 1 STATE messages withheld/);
     expect(log).not.toMatch(/committed batch|states emitted|removed \d+ staged objects/);

@@ -127,7 +127,7 @@ describe("names of 64..127 bytes", () => {
       const statements = strategy === "merge" ? sql.mergeUpsert(plan) : sql.deleteInsertUpsert(plan);
       await c.query("BEGIN");
       await c.query(sql.lockTable(target));
-      for (const s of statements) await c.query(s);
+      for (const s of statements) await c.query(s.sql);
       await c.query("COMMIT");
       await c.query(sql.dropTable(stage));
     };
@@ -136,7 +136,7 @@ describe("names of 64..127 bytes", () => {
     const appendStage = { ...target, table: named("app_", 127, "é") };
     await c.query(sql.createTable(appendStage, cols));
     await c.query(`INSERT INTO ${sql.tableSql(appendStage)} VALUES (4, 'four')`);
-    await c.query(sql.insertFromStage({ target, stage: appendStage.table, columns: [key, val] }).replace(`FROM ${q(appendStage.table)}`, `FROM ${sql.tableSql(appendStage)}`));
+    await c.query(sql.insertFromStage({ target, stage: appendStage.table, columns: [key, val] }).sql.replace(`FROM ${q(appendStage.table)}`, `FROM ${sql.tableSql(appendStage)}`));
     const r = await c.query(`SELECT ${q(key)} AS k, ${q(val)} AS v FROM ${sql.tableSql(target)} ORDER BY 1`);
     expect(r.rows).toEqual([
       { k: "1", v: "new" },

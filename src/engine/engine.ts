@@ -672,8 +672,8 @@ export class LoadEngine<Checkpoint> {
       };
       const where = `${def.table.schema}.${def.table.table}`;
       // Only a real load says "committed": the other modes name what they did instead.
-      if (this.settings.stageOnly) this.log("info", `staged ${s.rows} rows for ${where} (--stage-only: not loaded): batch ${batch.number} of stream ${def.id}`, extra);
-      else if (this.settings.dryRun) this.log("info", `dry run, nothing loaded: ${s.rows} rows for ${where}: batch ${batch.number} of stream ${def.id}`, extra);
+      if (this.settings.stageOnly) this.log("info", `staged ${s.rows} rows for ${where} (--stage-only: not loaded), batch ${batch.number} of stream ${def.id}`, extra);
+      else if (this.settings.dryRun) this.log("info", `dry run, nothing loaded: ${s.rows} rows for ${where}, batch ${batch.number} of stream ${def.id}`, extra);
       else
         this.log(
           "info",

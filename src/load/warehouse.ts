@@ -122,10 +122,9 @@ export function isConnectionLost(e: unknown): boolean {
 
 /** A pg error as a TargetError saying what failed (`what`: "load of batch 3 of stream x into s.t"). */
 export function translatePgError(e: unknown, what: string): TargetError {
-  if (e instanceof TargetError && e.message.includes(what)) return e;
-  // A COPY failure already explained (file, line, column, load-error rows) stays a LoadError with its
-  // details and kind; it only gains the name of the load.
-  if (e instanceof LoadError) return new LoadError(`${what} failed: ${e.message}`, e.details, { cause: e.cause ?? e, kind: e.kind });
+  // Typed where it was caught (a LoadError with its load-error rows, an S3 error naming bucket and key):
+  // translated once, never wrapped again, so callers keep its class and details.
+  if (e instanceof TargetError) return e;
   const cause = e instanceof Error ? e.message : String(e);
   const pgDetail = (e as { detail?: unknown } | null)?.detail;
   return new TargetError(kindOfPgError(e), `${what} failed: ${cause}`, {
