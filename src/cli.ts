@@ -41,6 +41,9 @@ Options:
   --config FILE          connector configuration (JSON; see docs/config.md)
   --catalog FILE         Airbyte configured catalog (write)
   --stage-only           stage batches in S3 but load nothing (measure or check the staging path)
+  --dry-run              log the DDL and load SQL a run would send, per stream and batch (stderr for
+                         Singer, LOG messages for Airbyte write); reads the catalog, writes nothing to
+                         S3 or the database, releases no STATE
   --log-level LEVEL      debug, info (default), warn or error; also the LOG_LEVEL environment variable
   --log-format FORMAT    text (default) or json: one JSON object a line (time, level, message,
                          fields) on stderr; Airbyte commands always log as Airbyte LOG messages
@@ -66,6 +69,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         version: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
         "stage-only": { type: "boolean" },
+        "dry-run": { type: "boolean" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
       },
@@ -115,7 +119,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case "check":
       return runAirbyteCheck(values.config, io, logOptions);
     case "write":
-      return runAirbyteWrite(values.config, values.catalog, io, logOptions);
+      return runAirbyteWrite(values.config, values.catalog, io, logOptions, { dryRun: values["dry-run"] });
   }
   if (positionals.length > 0) {
     io.stderr(`target-redshift: unknown command ${JSON.stringify(positionals[0])}\n\n${HELP}`);
@@ -125,7 +129,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`target-redshift: --config is required\n\n${HELP}`);
     return 2;
   }
-  return runSinger(values.config, io, { stageOnly: values["stage-only"], log: logOptions });
+  if (values["stage-only"] && values["dry-run"]) {
+    io.stderr("target-redshift: --stage-only and --dry-run exclude each other");
+    return 2;
+  }
+  return runSinger(values.config, io, { stageOnly: values["stage-only"], dryRun: values["dry-run"], log: logOptions });
 }
 
 function isEntryPoint(): boolean {

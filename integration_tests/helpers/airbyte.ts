@@ -61,7 +61,7 @@ function tempFiles(files: Record<string, unknown>): { paths: Record<string, stri
 /** Runs `command` with --config (and --catalog for write) on `input`, in-process. */
 export async function runAirbyte(
   command: "spec" | "check" | "write",
-  opts: { config?: Json | string; catalog?: Json | string; input?: string | string[] } = {},
+  opts: { config?: Json | string; catalog?: Json | string; input?: string | string[]; args?: string[] } = {},
 ): Promise<AirbyteRun> {
   const files: Record<string, unknown> = {};
   if (opts.config !== undefined) files.config = opts.config;
@@ -75,6 +75,7 @@ export async function runAirbyte(
   const args: string[] = [command];
   if (paths.config) args.push("--config", paths.config);
   if (paths.catalog) args.push("--catalog", paths.catalog);
+  if (opts.args) args.push(...opts.args);
   try {
     const code = await main(args, { stdin, stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l) });
     return collect(code, stdout, stderr);

@@ -10,11 +10,15 @@ import type pg from "pg";
 import * as sql from "../redshift/sql.js";
 import { normalizeIdentifier } from "../redshift/identifiers.js";
 import type { Logger } from "../log.js";
-import { Warehouse } from "../load/warehouse.js";
+import { Warehouse, type WarehouseHooks } from "../load/warehouse.js";
+import { ConnectionError, explainConnectError } from "../load/connect-errors.js";
+import { IamAuthError } from "../load/iam-auth.js";
 import { S3Stager } from "../stage/s3-stager.js";
 import type { ConnectorSettings } from "../engine/settings.js";
 
 export type CheckStep =
+  | "IAM credentials"
+  | "password"
   | "connect"
   | "TLS"
   | "authentication"
@@ -36,8 +40,6 @@ export class CheckFailure extends Error {
   }
 }
 
-const TLS_PROBLEM = /\bSSL\b|\bTLS\b|certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY|ERR_TLS|EPROTO|wrong version number/i;
-
 function describe(e: unknown): string {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
@@ -47,15 +49,10 @@ function describe(e: unknown): string {
   return String(e);
 }
 
-/** Which step a failed connection attempt belongs to. */
+/** Which step a failed connection attempt belongs to (the translation runs share, src/load/connect-errors.ts). */
 export function connectFailureStep(e: unknown, ssl: boolean): CheckStep {
-  const code = (e as { code?: unknown } | null)?.code;
-  if (code === "28P01" || code === "28000") {
-    // "no pg_hba.conf entry … no encryption" is the server asking for TLS, not a wrong password.
-    return !ssl && /encryption|SSL/i.test(describe(e)) ? "TLS" : "authentication";
-  }
-  const text = `${describe(e)} ${typeof code === "string" ? code : ""}`;
-  return TLS_PROBLEM.test(text) ? "TLS" : "connect";
+  if (e instanceof ConnectionError) return e.stage;
+  return explainConnectError(e, { host: "", port: 0, database: "", user: "", ssl, sslVerify: true }).stage;
 }
 
 async function step<T>(name: CheckStep, what: string, fn: () => Promise<T>): Promise<T> {
@@ -66,20 +63,28 @@ async function step<T>(name: CheckStep, what: string, fn: () => Promise<T>): Pro
   }
 }
 
-export async function checkConnection(settings: ConnectorSettings, log: Logger): Promise<void> {
+export async function checkConnection(settings: ConnectorSettings, log: Logger, hooks: WarehouseHooks = {}): Promise<void> {
   const c = settings.connection;
-  const warehouse = new Warehouse({ ...c, maxConnections: 1 }, settings.load, log);
+  const warehouse = new Warehouse({ ...c, maxConnections: 1 }, settings.load, log, hooks);
   const stager = new S3Stager(settings.s3, log);
   const tag = randomBytes(6).toString("hex");
   let client: pg.PoolClient | undefined;
   try {
-    const where = `${c.host}:${c.port}/${c.database} as ${c.user}, TLS ${c.ssl ? "on" : "off"}`;
+    // The AWS call and the login are separate steps: a refused IAM call is not a refused login.
+    try {
+      await warehouse.resolveLogin();
+    } catch (e) {
+      if (e instanceof IamAuthError) throw new CheckFailure("IAM credentials", e.message, { cause: e });
+      if (e instanceof ConnectionError) throw new CheckFailure(e.stage, e.message, { cause: e });
+      throw e;
+    }
     try {
       client = await warehouse.acquire();
       await client.query("SELECT 1");
     } catch (e) {
       const s = connectFailureStep(e, c.ssl);
-      throw new CheckFailure(s, `${s} failed (${where}): ${describe(e)}`, { cause: e });
+      const explained = e instanceof ConnectionError ? e : explainConnectError(e, warehouse.target());
+      throw new CheckFailure(s, `${s} failed: ${explained.message}`, { cause: e });
     }
     const db = client;
     const schema = normalizeIdentifier(settings.defaultSchema, settings.engine.names);
@@ -126,7 +131,7 @@ export async function checkConnection(settings: ConnectorSettings, log: Logger):
             table: temp,
             columns: ["id", "note"],
             manifestUrl: stager.url(manifestKey),
-            auth: settings.load.copyAuth,
+            auth: await warehouse.copyCredentials.get(),
             format: "csv_gzip",
             region: settings.load.region,
           }),

@@ -9,6 +9,8 @@ import type { LogOptions, Logger } from "../log.js";
 import { ConfigError, Redactor, airbyteSpec, loadConfig } from "../config/index.js";
 import { connectionStatus, specMessage } from "./messages.js";
 import { Warehouse } from "../load/warehouse.js";
+import { DryRunWarehouse } from "../load/dry-run.js";
+import { DryRunStager } from "../stage/dry-run-stager.js";
 import { S3Stager } from "../stage/s3-stager.js";
 import { LoadEngine, logStreamSummary } from "../engine/engine.js";
 import { type ConnectorSettings, type TargetConfig, connectorSettings } from "../engine/settings.js";
@@ -61,7 +63,7 @@ export async function runAirbyteCheck(configPath: string | undefined, io: CliIo,
   try {
     if (!configPath) throw new ConfigError("check needs --config");
     const settings = settingsOf(await s.loadConfig(configPath));
-    await checkConnection(settings, s.log);
+    await checkConnection(settings, s.log, { onSecret: (x) => s.redactor()?.add(x) });
     io.stdout(connectionStatus("SUCCEEDED"));
     return 0;
   } catch (e) {
@@ -74,7 +76,13 @@ export async function runAirbyteCheck(configPath: string | undefined, io: CliIo,
   }
 }
 
-export async function runAirbyteWrite(configPath: string | undefined, catalogPath: string | undefined, io: CliIo, logOptions: LogOptions = {}): Promise<number> {
+export async function runAirbyteWrite(
+  configPath: string | undefined,
+  catalogPath: string | undefined,
+  io: CliIo,
+  logOptions: LogOptions = {},
+  options: { dryRun?: boolean } = {},
+): Promise<number> {
   const s = session(io, logOptions);
   let warehouse: Warehouse | undefined;
   let stager: S3Stager | undefined;
@@ -90,17 +98,23 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
     }
     const catalog = parseCatalog(catalogText, catalogPath);
     const settings = settingsOf(config);
-    warehouse = new Warehouse(settings.connection, settings.load, s.log);
+    const hooks = { onSecret: (x: string) => s.redactor()?.add(x) };
+    warehouse = options.dryRun ? new DryRunWarehouse(settings.connection, settings.load, s.log, hooks) : new Warehouse(settings.connection, settings.load, s.log, hooks);
+    await warehouse.open();
     settings.engine.partsPerBatch = await warehouse.sliceCount();
-    stager = new S3Stager(settings.s3, s.log);
+    settings.engine.dryRun = options.dryRun ?? false;
+    stager = options.dryRun ? new DryRunStager(settings.s3, s.log) : new S3Stager(settings.s3, s.log);
     const w = warehouse;
     const st = stager;
+    // A dry run loads nothing: its STATE messages are withheld (the platform would record them as progress).
+    let withheld = 0;
+    const stdout = options.dryRun ? () => void withheld++ : io.stdout;
     const engineSettings = settings.engine;
     const destination = new AirbyteDestination(
       (emit) => new LoadEngine<string>(engineSettings, w, st, s.log, emit),
       catalog,
       settings,
-      io.stdout,
+      stdout,
       s.log,
     );
     await destination.engine.begin();
@@ -109,13 +123,17 @@ export async function runAirbyteWrite(configPath: string | undefined, catalogPat
       destination.engine.stop(reason);
     });
     await destination.run(io.stdin);
+    if (options.dryRun) s.log("info", `dry run: nothing was written to S3 or the database; ${withheld} STATE messages withheld`);
     // The engine knows the load table; the user wants the table the rows ended up in.
     const finalTable = new Map(destination.plans.map((p) => [p.id, `${p.final.schema}.${p.final.table}`]));
     for (const line of destination.engine.summary()) {
       const table = finalTable.get(line.stream) ?? line.table;
-      logStreamSummary(s.log, line, table);
+      logStreamSummary(s.log, line, table, options.dryRun);
     }
-    s.log("info", `done: ${destination.recordsRead} records, ${destination.statesEmitted} states emitted, ${((Date.now() - destination.engine.startedAt) / 1000).toFixed(1)} s`);
+    const seconds = ((Date.now() - destination.engine.startedAt) / 1000).toFixed(1);
+    // A dry run's STATEs never left the process: the last line must not say they did.
+    const states = options.dryRun ? `dry run, nothing loaded, ${withheld} STATE messages withheld` : `${destination.statesEmitted} states emitted`;
+    s.log("info", `done: ${destination.recordsRead} records, ${states}, ${seconds} s`);
     return 0;
   } catch (e) {
     io.stdout(traceErrorLine(e, s.redactor()));

@@ -19,11 +19,11 @@ export interface TargetRedshiftConfig {
    */
   database: string;
   /**
-   * Database user. It needs CREATE on the database (unless skip_schema_creation is true) and CREATE, USAGE on the target schemas.
+   * Database user. It needs CREATE on the database (unless skip_schema_creation is true) and CREATE, USAGE on the target schemas. Required unless iam_auth is true (the Redshift API then names the user).
    */
-  user: string;
+  user?: string;
   /**
-   * Password of the database user.
+   * Password of the database user. Required unless iam_auth is true; a run without one stops before connecting.
    */
   password?: string;
   /**
@@ -222,6 +222,42 @@ export interface TargetRedshiftConfig {
    * Every this many seconds, one log line per active stream: records received and committed, rows inserted/updated/deleted, records per second, staged bytes, batches in flight (stderr for Singer, LOG messages for Airbyte). 0 turns progress lines off.
    */
   progress_interval_seconds?: number;
+  /**
+   * Log in with temporary database credentials from the Redshift API instead of a password: redshift:GetClusterCredentials (cluster_identifier with db_user), redshift:GetClusterCredentialsWithIAM (cluster_identifier without db_user: the database user is the caller's IAM identity), or redshift-serverless:GetCredentials (workgroup_name). The AWS call is signed with aws_access_key_id / aws_secret_access_key / aws_session_token, or the AWS default credential chain when they are absent. Credentials are fetched again before they expire. password must then be absent.
+   */
+  iam_auth?: boolean;
+  /**
+   * Provisioned cluster for IAM authentication (the first label of the cluster's host name).
+   */
+  cluster_identifier?: string;
+  /**
+   * Database user to get credentials for with redshift:GetClusterCredentials; the session logs in as the returned name (IAM:<db_user>, or IAMA:<db_user> when auto-created). Absent: GetClusterCredentialsWithIAM, the user named after the caller's IAM identity.
+   */
+  db_user?: string;
+  /**
+   * Database groups the IAM user joins for this session (GetClusterCredentials DbGroups).
+   */
+  db_groups?: string[];
+  /**
+   * Create db_user if it does not exist (GetClusterCredentials AutoCreate).
+   */
+  auto_create_user?: boolean;
+  /**
+   * How long issued database credentials stay valid for new logins (900-3600); they are fetched again 5 minutes before expiry.
+   */
+  iam_duration_seconds?: number;
+  /**
+   * Redshift Serverless workgroup for IAM authentication (redshift-serverless:GetCredentials).
+   */
+  workgroup_name?: string;
+  /**
+   * AWS region of the cluster or workgroup for the IAM authentication call. Absent: taken from host (e.g. examplecluster.abc123.us-west-2.redshift.amazonaws.com), else from the AWS environment (AWS_REGION).
+   */
+  redshift_region?: string;
+  /**
+   * Endpoint of the Redshift (or Redshift Serverless) API for IAM authentication, for a VPC endpoint or a local stand-in. Absent: the region's public endpoint.
+   */
+  redshift_api_endpoint_url?: string;
 }
 
 /** Settings with a default in the spec: always present after parseConfig. */
@@ -254,4 +290,7 @@ export type SettingWithDefault =
   | "retry_base_delay_ms"
   | "s3_request_timeout_seconds"
   | "statement_timeout_seconds"
-  | "staging_sweep_age_minutes";
+  | "staging_sweep_age_minutes"
+  | "iam_auth"
+  | "auto_create_user"
+  | "iam_duration_seconds";

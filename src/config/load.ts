@@ -144,6 +144,7 @@ function crossFieldChecks(cfg: Record<string, unknown>, c: Compiled, issues: Con
   if (typeof cfg["aws_session_token"] === "string" && !(hasKey && hasSecret)) {
     issues.push({ path: "config.aws_session_token", message: "needs aws_access_key_id and aws_secret_access_key as well" });
   }
+  iamChecks(cfg, issues);
   const endpoint = cfg["s3_endpoint_url"];
   if (typeof endpoint === "string" && URL.canParse(endpoint) === false) {
     issues.push({ path: "config.s3_endpoint_url", message: `expected a URL, got ${JSON.stringify(endpoint)}` });
@@ -152,6 +153,36 @@ function crossFieldChecks(cfg: Record<string, unknown>, c: Compiled, issues: Con
     if (cfg["ssl_ca"] !== undefined) warnings.push("config.ssl_ca is ignored because ssl is false");
   } else if (cfg["ssl_verify"] === false) {
     warnings.push("config.ssl_verify is false: the server certificate is not checked, so the connection can be intercepted");
+  }
+}
+
+/** IAM database authentication: which call it makes must be decidable, and a password would be ignored. */
+function iamChecks(cfg: Record<string, unknown>, issues: ConfigIssue[]): void {
+  const iamOnly = ["cluster_identifier", "db_user", "db_groups", "auto_create_user", "workgroup_name"].filter((k) => cfg[k] !== undefined && cfg[k] !== false);
+  if (cfg["iam_auth"] !== true) {
+    if (typeof cfg["user"] !== "string") issues.push({ path: "config", message: 'missing required field "user" (unless iam_auth is true)' });
+    for (const k of iamOnly) issues.push({ path: `config.${k}`, message: "used only with iam_auth true" });
+    return;
+  }
+  const cluster = typeof cfg["cluster_identifier"] === "string";
+  const workgroup = typeof cfg["workgroup_name"] === "string";
+  if (cluster === workgroup) {
+    issues.push({
+      path: "config.iam_auth",
+      message: cluster
+        ? "give cluster_identifier (provisioned) or workgroup_name (Serverless), not both"
+        : "needs cluster_identifier (provisioned cluster, with db_user or as the caller's IAM identity) or workgroup_name (Serverless)",
+    });
+  }
+  if (cfg["password"] !== undefined) issues.push({ path: "config.password", message: "must be absent with iam_auth true (the password is issued by the Redshift API)" });
+  if (workgroup) {
+    for (const k of ["db_user", "db_groups", "auto_create_user"]) {
+      if (cfg[k] !== undefined && cfg[k] !== false) issues.push({ path: `config.${k}`, message: "not used by Serverless GetCredentials (the user is the caller's IAM identity)" });
+    }
+  } else if (cluster && cfg["db_user"] === undefined) {
+    for (const k of ["db_groups", "auto_create_user"]) {
+      if (cfg[k] !== undefined && cfg[k] !== false) issues.push({ path: `config.${k}`, message: "needs db_user (GetClusterCredentialsWithIAM takes neither)" });
+    }
   }
 }
 

@@ -28,22 +28,32 @@ function escapeRegExp(s: string): string {
  * percent-encoded (inside a URL or connection string).
  */
 export class Redactor {
-  readonly #pattern: RegExp | undefined;
+  #pattern: RegExp | undefined;
   /** Cheap pre-filter: most log lines contain none of the secrets, and includes() beats a regex scan. */
-  readonly #needles: readonly string[];
+  #needles: readonly string[] = [];
+  readonly #forms = new Set<string>();
 
   constructor(secrets: Iterable<string>) {
-    const forms = new Set<string>();
+    this.add(...secrets);
+  }
+
+  /**
+   * Masks more secrets from now on: those a run obtains after start (the password IAM authentication
+   * issues, the keys and session token of the AWS default credential chain).
+   */
+  add(...secrets: string[]): void {
+    const before = this.#forms.size;
     for (const secret of secrets) {
       if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) continue;
       for (const form of [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]) {
-        if (form.length >= MIN_SECRET_LENGTH) forms.add(form);
+        if (form.length >= MIN_SECRET_LENGTH) this.#forms.add(form);
       }
     }
+    if (this.#forms.size === before) return;
     // Longest first, so a secret that contains another is masked whole rather than leaving its tail.
-    const sorted = [...forms].sort((a, b) => b.length - a.length);
+    const sorted = [...this.#forms].sort((a, b) => b.length - a.length);
     this.#needles = sorted;
-    this.#pattern = sorted.length ? new RegExp(sorted.map(escapeRegExp).join("|"), "g") : undefined;
+    this.#pattern = new RegExp(sorted.map(escapeRegExp).join("|"), "g");
   }
 
   /** Takes the secret settings' values from any config-shaped object (raw or resolved). */

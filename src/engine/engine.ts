@@ -54,6 +54,8 @@ export interface EngineSettings {
   fileFormat?: "csv_gzip" | "parquet";
   /** `--stage-only`: batches are staged, nothing is loaded, so no checkpoint is ever released */
   stageOnly?: boolean;
+  /** `--dry-run`: nothing is staged or loaded; the door withholds every checkpoint, and no run marker or sweep touches S3 */
+  dryRun?: boolean;
   /** leftovers of runs no longer alive are swept at start once this old (minutes; 0: any age) */
   stagingSweepAgeMinutes?: number;
   /** seconds between progress lines (one per active stream); 0 or absent: none */
@@ -169,13 +171,15 @@ export interface StreamSummary {
  * batches, staged files and bytes, time; values changed by reason. `table` overrides the load table
  * (Airbyte overwrite loads into a side table that becomes the named one).
  */
-export function logStreamSummary(log: Logger, s: StreamSummary, table = s.table): void {
+export function logStreamSummary(log: Logger, s: StreamSummary, table = s.table, dryRun = false): void {
   const changed = Object.values(s.changes).reduce((a, b) => a + b, 0);
+  // A dry run encoded its files locally and sent none: the line must not read as a load.
+  const staged = dryRun ? "bytes encoded, nothing staged or loaded (dry run)" : "bytes staged";
   log(
     "info",
-    `summary: stream ${s.stream} → ${table}: ${s.records} records; ${s.inserted} rows inserted, ${s.updated} updated, ${s.deleted} deleted; ` +
-      `${s.batches} batches, ${s.files} files, ${s.bytes} bytes staged; ${s.seconds.toFixed(1)} s; ${changed} values changed`,
-    { ...s, table },
+    `summary${dryRun ? " (dry run, nothing loaded)" : ""}: stream ${s.stream} → ${table}: ${s.records} records; ${s.inserted} rows inserted, ${s.updated} updated, ${s.deleted} deleted; ` +
+      `${s.batches} batches, ${s.files} files, ${s.bytes} ${staged}; ${s.seconds.toFixed(1)} s; ${changed} values changed`,
+    { ...s, table, ...(dryRun ? { dryRun: true } : {}) },
   );
 }
 
@@ -321,7 +325,8 @@ export class LoadEngine<Checkpoint> {
    * that fails is only logged: it must not stop a load.
    */
   async begin(): Promise<void> {
-    if (!this.settings.purgeStagingFiles) return;
+    // A dry run writes nothing: no marker object, and no other run's leftovers removed either.
+    if (!this.settings.purgeStagingFiles || this.settings.dryRun) return;
     try {
       await this.stager.putRunMarker(this.runId);
       this.markerPut = true;
@@ -707,7 +712,9 @@ export class LoadEngine<Checkpoint> {
         ms: st.lastAt - started,
       };
       const where = `${def.table.schema}.${def.table.table}`;
+      // Only a real load says "committed": the other modes name what they did instead.
       if (this.settings.stageOnly) this.log("info", `staged ${s.rows} rows for ${where} (--stage-only: not loaded), batch ${batch.number} of stream ${def.id}`, extra);
+      else if (this.settings.dryRun) this.log("info", `dry run, nothing loaded: ${s.rows} rows for ${where}, batch ${batch.number} of stream ${def.id}`, extra);
       else
         this.log(
           "info",

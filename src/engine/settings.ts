@@ -4,7 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import type { CopyAuthorization } from "../redshift/sql.js";
+import type { CopyAuthSource } from "../load/copy-credentials.js";
+import { regionFromHost } from "../load/iam-auth.js";
 import type { ResolvedConfig } from "../config/index.js";
 import type { S3Settings } from "../stage/s3-stager.js";
 import type { ConnectionSettings, LoadSettings } from "../load/warehouse.js";
@@ -57,7 +58,11 @@ export function defaultEncodeWorkers(): number {
   return Math.min(4, availableParallelism(), cpuQuota(cpuMax) ?? Number.POSITIVE_INFINITY);
 }
 
-export function copyAuthorization(c: TargetConfig): CopyAuthorization {
+/**
+ * COPY's authorization: the role, else the configured keys, else the AWS default credential chain resolved
+ * at run time (its temporary keys and session token go into COPY).
+ */
+export function copyAuthorization(c: TargetConfig): CopyAuthSource {
   if (c.copy_iam_role_arn) return { iamRoleArn: c.copy_iam_role_arn };
   if (c.aws_access_key_id && c.aws_secret_access_key) {
     return {
@@ -66,7 +71,26 @@ export function copyAuthorization(c: TargetConfig): CopyAuthorization {
       ...(c.aws_session_token ? { sessionToken: c.aws_session_token } : {}),
     };
   }
-  throw new Error("config: COPY needs authorization: set copy_iam_role_arn, or aws_access_key_id and aws_secret_access_key");
+  return { defaultChain: true };
+}
+
+/** The IAM authentication settings, or undefined when iam_auth is off. */
+export function iamSettings(c: TargetConfig): ConnectionSettings["iam"] {
+  if (!c.iam_auth) return undefined;
+  return {
+    clusterIdentifier: c.cluster_identifier,
+    workgroupName: c.workgroup_name,
+    dbUser: c.db_user,
+    dbGroups: c.db_groups,
+    autoCreate: c.auto_create_user,
+    durationSeconds: c.iam_duration_seconds,
+    region: c.redshift_region ?? regionFromHost(c.host),
+    endpointUrl: c.redshift_api_endpoint_url,
+    credentials:
+      c.aws_access_key_id && c.aws_secret_access_key
+        ? { accessKeyId: c.aws_access_key_id, secretAccessKey: c.aws_secret_access_key, ...(c.aws_session_token ? { sessionToken: c.aws_session_token } : {}) }
+        : undefined,
+  };
 }
 
 /** `engine.partsPerBatch` starts at 1; a run sets it from the cluster's slice count once connected. */
@@ -77,8 +101,9 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       host: c.host,
       port: c.port ?? 5439,
       database: c.database,
-      user: c.user,
+      user: c.user ?? c.db_user ?? "",
       password: c.password,
+      iam: iamSettings(c),
       ssl: c.ssl ?? true,
       sslCa: c.ssl_ca,
       sslVerify: c.ssl_verify ?? true,
@@ -90,6 +115,8 @@ export function connectorSettings(c: TargetConfig): ConnectorSettings {
       upsertStrategy: c.upsert_strategy ?? "merge",
       copyAuth: copyAuthorization(c),
       fileFormat: c.file_format ?? "csv_gzip",
+      // The bucket's region, so COPY reads it wherever the cluster is (dropped for Parquet: rule 18).
+      region: c.s3_region ?? "us-east-1",
       skipSchemaCreation: c.skip_schema_creation ?? false,
       retry: { attempts: c.retry_attempts ?? 5, baseDelayMs: c.retry_base_delay_ms ?? 250 },
     },

@@ -8,6 +8,8 @@ import type { ColumnDef, TableRef } from "../redshift/sql.js";
 import { type LoadRequest, type LoadResult, type PreparedLoad, type TableState, Warehouse } from "./warehouse.js";
 
 export class StageOnlyWarehouse extends Warehouse {
+  /** No login: stage-only needs no cluster. */
+  override async open(): Promise<void> {}
   override async prepareTable(_t: TableRef, wanted: readonly ColumnDef[]): Promise<TableState> {
     return { columns: new Map(wanted.map((c) => [c.name, c.type])) };
   }

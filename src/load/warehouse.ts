@@ -5,20 +5,26 @@
 import pg from "pg";
 
 import * as sql from "../redshift/sql.js";
-import type { ColumnDef, CopyAuthorization, OrderColumn, TableRef } from "../redshift/sql.js";
+import type { ColumnDef, OrderColumn, TableRef } from "../redshift/sql.js";
 import { type ColumnType, MAX_VARCHAR_BYTES, columnTypeSql, parseRedshiftType } from "../redshift/types.js";
 import type { Logger } from "../log.js";
 import { evolveColumn, migrateColumnSql } from "../redshift/type-evolution.js";
 import { truncateUtf8 } from "../redshift/identifiers.js";
 import { backoffMs, sleep } from "../retry.js";
+import { type ConnectTarget, explainConnectError, missingPasswordError } from "./connect-errors.js";
+import { type CopyAuthSource, CopyCredentials } from "./copy-credentials.js";
+import { type IamAuthSettings, type IamCredentialSource, IamAuthError, RefreshingCredentials, awsCredentialFetcher, iamOperation } from "./iam-auth.js";
 import { type ErrorKind, TargetError, isNetworkErrno, targetErrorOf } from "../errors.js";
 
 export interface ConnectionSettings {
   host: string;
   port: number;
   database: string;
+  /** with IAM authentication: replaced by the user the Redshift API returns */
   user: string;
   password?: string;
+  /** log in with temporary credentials from the Redshift API instead of user and password */
+  iam?: Omit<IamAuthSettings, "database">;
   ssl: boolean;
   sslCa?: string;
   sslVerify: boolean;
@@ -47,7 +53,7 @@ export interface StagedBatch {
 
 export interface LoadSettings {
   upsertStrategy: "merge" | "delete_insert";
-  copyAuth: CopyAuthorization;
+  copyAuth: CopyAuthSource;
   fileFormat: "csv_gzip" | "parquet";
   region?: string;
   skipSchemaCreation: boolean;
@@ -107,6 +113,9 @@ function kindOfOnePgError(e: unknown): ErrorKind {
 
 /** The session is gone (network, server restart, timeout): the step can run again on a fresh one. */
 export function isConnectionLost(e: unknown): boolean {
+  // A login refused for a reason the user must fix (DNS, TLS, credentials, IAM) is not a lost session,
+  // whatever socket words its message quotes.
+  if (targetErrorOf(e)?.kind === "config") return false;
   if (isNetworkErrno(codeOf(e))) return true;
   const msg = e instanceof Error ? e.message : String(e);
   return /Connection terminated|ECONNRESET|EPIPE|not queryable|socket|Query read timeout|timeout exceeded when trying to connect/i.test(msg);
@@ -197,26 +206,54 @@ export function nextVarcharWidth(needed: number): number {
   return Math.min(w, MAX_VARCHAR_BYTES);
 }
 
+/** What a warehouse tells its door beyond logs. */
+export interface WarehouseHooks {
+  /** a secret obtained at run time (IAM password, chain credentials): to be masked in every log and error */
+  onSecret?: (secret: string) => void;
+}
+
 export class Warehouse {
   readonly pool: pg.Pool;
   private readonly tables = new Map<string, TableState>();
   private readonly schemasCreated = new Set<string>();
+  /** temporary database credentials (IAM authentication), refreshed for each new login near expiry */
+  readonly iam?: IamCredentialSource;
+  readonly copyCredentials: CopyCredentials;
+  private loginResolved = false;
   private readonly journals = new Map<string, Promise<void>>();
   readonly retry: RetrySettings;
 
   constructor(
-    conn: ConnectionSettings,
+    readonly conn: ConnectionSettings,
     readonly settings: LoadSettings,
-    private readonly log: Logger,
+    protected readonly log: Logger,
+    hooks: WarehouseHooks = {},
   ) {
     this.retry = settings.retry ?? { attempts: 5, baseDelayMs: 250 };
     const timeoutMs = (conn.statementTimeoutSeconds ?? 0) * 1000;
+    if (conn.iam) {
+      this.iam = new RefreshingCredentials(awsCredentialFetcher({ ...conn.iam, database: conn.database }), {
+        onIssued: (c) => {
+          hooks.onSecret?.(c.password);
+          this.log("info", `IAM authentication: ${iamOperation({ ...conn.iam!, database: conn.database })} issued database user ${c.user}, valid until ${c.expiresAt.toISOString()}`);
+        },
+      });
+    }
+    this.copyCredentials = new CopyCredentials(settings.copyAuth, {
+      onIssued: (c) => {
+        hooks.onSecret?.(c.secretAccessKey);
+        if (c.sessionToken) hooks.onSecret?.(c.sessionToken);
+        this.log("info", `COPY authorization: temporary credentials from the AWS default credential chain${c.expiresAt ? `, valid until ${c.expiresAt.toISOString()}` : ""}`);
+      },
+    });
+    const iam = this.iam;
     this.pool = new pg.Pool({
       host: conn.host,
       port: conn.port,
       database: conn.database,
       user: conn.user,
-      password: conn.password,
+      // pg asks for the password at each login: with IAM, fresh credentials once the cached ones near expiry.
+      password: iam ? async () => (await iam.get()).password : conn.password,
       max: conn.maxConnections,
       ssl: conn.ssl ? { rejectUnauthorized: conn.sslVerify, ...(conn.sslCa ? { ca: conn.sslCa } : {}) } : false,
       connectionTimeoutMillis: 30_000,
@@ -243,11 +280,65 @@ export class Warehouse {
    * failing query rejects anyway, so the event is only logged.
    */
   async acquire(): Promise<pg.PoolClient> {
-    const client = await this.pool.connect();
+    await this.resolveLogin();
+    let client: pg.PoolClient;
+    for (let attempt = 1; ; attempt++) {
+      // Fresh credentials before the connection opens, not from inside its handshake: the server reads the
+      // login's password when the handshake starts.
+      if (this.iam) await this.iam.get();
+      try {
+        client = await this.pool.connect();
+        break;
+      } catch (e) {
+        if (e instanceof IamAuthError) throw e;
+        // Redshift refuses expired IAM credentials at login ("IAM Authentication token has expired",
+        // 28000) — e.g. when this machine's clock runs behind: fetch new ones once and log in again.
+        if (this.iam && attempt === 1 && isExpiredLogin(e)) {
+          this.log("warn", "IAM credentials refused as expired at login; fetching new ones");
+          this.iam.invalidate();
+          continue;
+        }
+        throw explainConnectError(e, this.target());
+      }
+    }
     if (client.listenerCount("error") === 0) {
       client.on("error", (err: Error) => this.log("warn", `connection lost: ${err.message}`));
     }
     return client;
+  }
+
+  /** Where logins go, for messages (the IAM user once known). */
+  target(): ConnectTarget {
+    const c = this.conn;
+    return { host: c.host, port: c.port, database: c.database, user: this.pool.options.user ?? c.user, ssl: c.ssl, sslVerify: c.sslVerify, iam: c.iam !== undefined };
+  }
+
+  /**
+   * Before the first login: a missing password is said before connecting; with IAM authentication the
+   * credentials are fetched and the pool logs in as exactly the user the API returned (`IAM:…`, `IAMA:…`,
+   * `IAMR:…`). Throws ConnectionError or IamAuthError.
+   */
+  async resolveLogin(): Promise<void> {
+    if (this.loginResolved) return;
+    if (this.iam) {
+      const c = await this.iam.get();
+      this.pool.options.user = c.user;
+    } else if (this.conn.password === undefined || this.conn.password === "") {
+      throw missingPasswordError(this.target());
+    }
+    this.loginResolved = true;
+  }
+
+  /** Logs in once (SELECT 1), so a run fails at its start with the login's explained error, not mid-load. */
+  async open(): Promise<void> {
+    const client = await this.acquire();
+    try {
+      await client.query("SELECT 1");
+    } catch (e) {
+      client.release(true);
+      throw explainConnectError(e, this.target());
+    }
+    client.release();
   }
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string): Promise<pg.QueryResult<R>> {
@@ -562,7 +653,7 @@ export class Warehouse {
             table: stage,
             columns: copyColumns,
             manifestUrl: req.staged.manifestUrl,
-            auth: this.settings.copyAuth,
+            auth: await this.copyCredentials.get(),
             format: this.settings.fileFormat,
             region: this.settings.region,
           }),
@@ -582,23 +673,28 @@ export class Warehouse {
       if (req.dedup && req.keys.length > 0 && req.ordinalColumn) {
         await client.query(sql.dedupStage(stage, req.keys, req.dedupOrder ?? [], req.ordinalColumn));
       }
-      const plan = {
-        target: req.table,
-        stage,
-        columns: req.columns,
-        keys: req.keys,
-        deletedColumn: req.deletedColumn,
-        newerBy: req.newerBy,
-        nullKeys: req.nullKeys,
-      };
-      if (req.keys.length === 0) prepared.statements = [sql.insertFromStage(plan)];
-      else if (this.settings.upsertStrategy === "merge" && !(req.newerBy && req.newerBy.length > 0)) prepared.statements = sql.mergeUpsert(plan);
-      else prepared.statements = sql.deleteInsertUpsert(plan);
+      prepared.statements = this.upsertStatements(req, stage);
       return prepared;
     } catch (e) {
       await this.abandon(prepared, e);
       throw e;
     }
+  }
+
+  /** What moves the staged rows into the target: INSERT (no keys), MERGE, or DELETE + INSERT. */
+  protected upsertStatements(req: LoadRequest, stage: string): sql.LoadStatement[] {
+    const plan = {
+      target: req.table,
+      stage,
+      columns: req.columns,
+      keys: req.keys,
+      deletedColumn: req.deletedColumn,
+      newerBy: req.newerBy,
+      nullKeys: req.nullKeys,
+    };
+    if (req.keys.length === 0) return [sql.insertFromStage(plan)];
+    if (this.settings.upsertStrategy === "merge" && !(req.newerBy && req.newerBy.length > 0)) return sql.mergeUpsert(plan);
+    return sql.deleteInsertUpsert(plan);
   }
 
   /** One try of the transaction; the rows inserted / updated / deleted come from its statements' results. */
@@ -691,4 +787,9 @@ export class Warehouse {
   async end(): Promise<void> {
     await this.pool.end();
   }
+}
+
+function isExpiredLogin(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return (err?.code === "28000" || err?.code === "28P01") && /expired/i.test(err.message ?? "");
 }

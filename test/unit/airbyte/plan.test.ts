@@ -8,6 +8,9 @@ import { connectFailureStep } from "../../../src/airbyte/check.js";
 import { type TargetConfig, connectorSettings } from "../../../src/engine/settings.js";
 import { TargetError } from "../../../src/errors.js";
 import { InputError } from "../../../src/input/read.js";
+import { explainConnectError, missingPasswordError } from "../../../src/load/connect-errors.js";
+import { IamAuthError } from "../../../src/load/iam-auth.js";
+import { CopyCredentialsError } from "../../../src/load/copy-credentials.js";
 
 const settings = connectorSettings({
   host: "h",
@@ -141,6 +144,20 @@ describe("Airbyte catalog → stream plans", () => {
 
 describe("Airbyte failures", () => {
   const coded = (code: string, message = "boom") => Object.assign(new Error(message), { code });
+
+  it("maps login, IAM and COPY-credential errors by the kind they were given where caught", () => {
+    const t = { host: "db.example.com", port: 5439, database: "dev", user: "u", ssl: true, sslVerify: true };
+    expect(classifyFailure(explainConnectError(coded("ENOTFOUND", "getaddrinfo ENOTFOUND db.example.com"), t))).toBe("config_error");
+    expect(classifyFailure(explainConnectError(new Error("self-signed certificate"), t))).toBe("config_error");
+    expect(classifyFailure(explainConnectError(coded("28P01", "password authentication failed"), t))).toBe("config_error");
+    expect(classifyFailure(missingPasswordError(t))).toBe("config_error");
+    expect(classifyFailure(explainConnectError(coded("ECONNREFUSED", "connect ECONNREFUSED 10.0.0.1:5439"), t))).toBe("transient_error");
+    expect(classifyFailure(explainConnectError(new Error("timeout expired"), t))).toBe("transient_error");
+    expect(classifyFailure(new IamAuthError("redshift:GetClusterCredentials", "denied", { cause: Object.assign(new Error("not authorized"), { name: "AccessDenied", $fault: "client" }) }))).toBe("config_error");
+    expect(classifyFailure(new IamAuthError("redshift:GetClusterCredentials", "no answer", { cause: coded("ECONNRESET") }))).toBe("transient_error");
+    expect(classifyFailure(new IamAuthError("redshift:GetClusterCredentials", "throttled", { cause: Object.assign(new Error("Rate exceeded"), { $fault: "client", $retryable: { throttling: true } }) }))).toBe("transient_error");
+    expect(classifyFailure(new CopyCredentialsError("COPY needs AWS credentials"))).toBe("config_error");
+  });
 
   it("classifies config, transient and system errors", () => {
     expect(classifyFailure(new ConfigError("bad"))).toBe("config_error");

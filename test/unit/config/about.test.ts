@@ -16,7 +16,7 @@ describe("airbyteSpec", () => {
       supported_destination_sync_modes: ["overwrite", "append", "append_dedup"],
     });
     const cs = s.connectionSpecification as unknown as typeof spec;
-    expect(cs.required).toEqual(["host", "database", "user", "s3_bucket"]);
+    expect(cs.required).toEqual(["host", "database", "s3_bucket"]);
     expect(Object.keys(cs.properties)).toEqual(settingNames);
   });
 

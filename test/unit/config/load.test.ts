@@ -271,6 +271,31 @@ describe("jsonErrorOffset", () => {
   });
 });
 
+describe("IAM authentication settings", () => {
+  const iam = { host: "c1.abc.us-west-2.redshift.amazonaws.com", database: "dev", s3_bucket: "staging-bucket", iam_auth: true };
+
+  it("accepts a cluster with db_user, a cluster alone (WithIAM) and a workgroup, without user or password", () => {
+    expect(parseConfig({ ...iam, cluster_identifier: "c1", db_user: "loader", db_groups: ["g"], auto_create_user: true }).iam_auth).toBe(true);
+    expect(parseConfig({ ...iam, cluster_identifier: "c1" }).iam_duration_seconds).toBe(900);
+    expect(parseConfig({ ...iam, workgroup_name: "wg" }).workgroup_name).toBe("wg");
+  });
+
+  it("names each wrong combination", () => {
+    expect(errorOf(iam).message).toContain("config.iam_auth: needs cluster_identifier (provisioned cluster, with db_user or as the caller's IAM identity) or workgroup_name (Serverless)");
+    expect(errorOf({ ...iam, cluster_identifier: "c", workgroup_name: "w" }).message).toContain("not both");
+    expect(errorOf({ ...iam, cluster_identifier: "c", db_user: "u", password: "pw-12345" }).message).toContain("config.password: must be absent with iam_auth true");
+    expect(errorOf({ ...iam, workgroup_name: "w", db_user: "u" }).message).toContain("config.db_user: not used by Serverless GetCredentials");
+    expect(errorOf({ ...iam, cluster_identifier: "c", db_groups: ["g"] }).message).toContain("config.db_groups: needs db_user");
+    expect(errorOf({ ...iam, cluster_identifier: "c", iam_duration_seconds: 60 }).message).toContain("config.iam_duration_seconds: expected integer >= 900");
+  });
+
+  it("without iam_auth, needs user and refuses IAM-only settings", () => {
+    const { iam_auth: _, ...plain } = iam;
+    expect(errorOf(plain).message).toContain('config: missing required field "user" (unless iam_auth is true)');
+    expect(errorOf({ ...plain, user: "u", cluster_identifier: "c" }).message).toContain("config.cluster_identifier: used only with iam_auth true");
+  });
+});
+
 describe("default_target_schema (the Meltano SDK's name for schema)", () => {
   it("becomes schema when schema is not given", () => {
     expect(parseConfig({ ...base, default_target_schema: "raw_data" }).schema).toBe("raw_data");

@@ -96,3 +96,12 @@ describe("Redactor", () => {
     expect(perLineUs).toBeLessThan(20);
   });
 });
+
+describe("Redactor.add", () => {
+  it("masks secrets obtained after start (IAM passwords, chain credentials) from then on", () => {
+    const r = Redactor.fromConfig({ password: "config-secret" });
+    expect(r.redact("pw issued-pass-1234")).toBe("pw issued-pass-1234");
+    r.add("issued-pass-1234");
+    expect(r.redact("config-secret issued-pass-1234")).toBe(`${REDACTED} ${REDACTED}`);
+  });
+});
