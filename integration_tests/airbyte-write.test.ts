@@ -3,12 +3,11 @@
  * without COMPLETE, generation cleanup, non-protocol lines, errors as TRACE, check step by step, and the
  * real process's exit codes.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { tableExists, uniqueSchema, withPg } from "./helpers/target.js";
+import { runProcess, tableExists, uniqueSchema, withPg } from "./helpers/target.js";
 import { type Json, airbyteConfig, catalogOf, globalState, runAirbyte, startAirbyteWrite, streamComplete, streamState, tableJson } from "./helpers/airbyte.js";
 
 const schemaOf = { type: "object", properties: { id: { type: "integer" }, v: { type: "string" } } };
@@ -248,18 +247,7 @@ describe("check", () => {
 });
 
 describe("the real process", () => {
-  const cli = join(import.meta.dirname, "../src/cli.ts");
-  const run = (args: string[], input = ""): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(input);
-    });
+  const run = (args: string[], input = "") => runProcess(args, input);
 
   it("spec exits 0 with one SPEC message; a failed write exits non-zero with a TRACE ERROR", async () => {
     const spec = await run(["spec"]);

@@ -4,25 +4,9 @@
  * with them and hands them, session token included, to COPY. A child process, so the variables reach
  * nothing else.
  */
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { configFor, rows, uniqueSchema, writeConfig, standIn } from "./helpers/target.js";
+import { configFor, rows, runProcess, uniqueSchema, writeConfig, standIn } from "./helpers/target.js";
 
-const cli = join(import.meta.dirname, "../src/cli.ts");
-
-function run(configPath: string, input: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", cli, "--config", configPath], { stdio: ["pipe", "pipe", "pipe"], env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 describe("COPY with the default credential chain", () => {
   it("loads with temporary keys from the environment, session token passed, no secret printed", async () => {
@@ -47,7 +31,7 @@ describe("COPY with the default credential chain", () => {
         .map((m) => JSON.stringify(m))
         .join("\n") + "\n";
     try {
-      const r = await run(path, input, env);
+      const r = await runProcess(["--config", path], input, env);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.trim()).toBe(JSON.stringify({ s: 1 }));
       expect(await rows(schema, "t")).toEqual([{ id: "7" }]);

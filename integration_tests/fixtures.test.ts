@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { configFor, runSinger, uniqueSchema, withPg } from "./helpers/target.js";
+import { columns, configFor, runSinger, uniqueSchema, withPg } from "./helpers/target.js";
 import { runAirbyte, type Json } from "./helpers/airbyte.js";
 
 const FIXTURES = join(import.meta.dirname, "../test/fixtures");
@@ -53,16 +53,10 @@ async function tableRows(schema: string, table: string, orderBy: string[] = []):
   });
 }
 
+/** The table's columns and types, or undefined when it does not exist. */
 async function tableColumns(schema: string, table: string): Promise<Record<string, string> | undefined> {
-  return withPg(async (c) => {
-    const r = await c.query(
-      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
-       JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-      [schema, table],
-    );
-    return r.rowCount ? Object.fromEntries(r.rows.map((x) => [x.name as string, x.type as string])) : undefined;
-  });
+  const found = await columns(schema, table);
+  return Object.keys(found).length > 0 ? found : undefined;
 }
 
 function checkExit(code: number, want: ExpectedRun, log: string): void {

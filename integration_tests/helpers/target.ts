@@ -2,6 +2,7 @@
  * Runs the real connector in-process (src/cli.ts main) against the local stand-in, with stdin fed from a
  * stream the test controls, and gives the test a node-postgres client on the backend to inspect tables.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -149,3 +150,18 @@ export const schemaMsg = (stream: string, properties: Record<string, unknown>, k
   schema: { type: "object", properties },
 });
 export const record = (stream: string, rec: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: "RECORD", stream, record: rec, ...extra });
+
+/** The real process (`node --import tsx src/cli.ts ARGS`), `input` on its stdin; `env` replaces the environment. */
+export function runProcess(args: string[], input = "", env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = join(import.meta.dirname, "../../src/cli.ts");
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], { stdio: ["pipe", "pipe", "pipe"], env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
