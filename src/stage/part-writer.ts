@@ -1,14 +1,17 @@
 /**
  * Writes a batch's CSV rows into gzip files of equal size (rule 17: a multiple of the slice count, roughly
- * equal, so every slice loads in parallel). A batch that never outgrows its first in-memory chunk (1 MiB)
- * is one file; any larger batch is exactly `maxParts` files (the slice count), and every chunk is cut at
- * row boundaries so that each part holds the same uncompressed bytes to within one row — equal input of
- * the same rows compresses to sizes within a few percent. Compression runs on libuv's thread pool (zlib
- * streams), data goes to disk, not memory: memory per batch is bounded by the chunk size and zlib's
- * buffers.
+ * equal, so every slice loads in parallel). A batch under `maxParts` MiB uncompressed (so under that many
+ * MB compressed, below Redshift's 1 MB-per-file guidance once split) is one file; any larger batch is
+ * exactly `maxParts` files (the slice count), and every chunk is cut at row boundaries so that each part
+ * holds the same uncompressed bytes to within one row — equal input of the same rows compresses to sizes
+ * within a few percent. Rows wait in a small in-memory chunk; while the batch is below the split size,
+ * what outgrows the chunk waits uncompressed in a spill file on disk, not in a compressor: each open
+ * compressor holds ~400 KiB of zlib state, and a hundred open streams × the slice count of them were the
+ * largest part of peak memory. Compression runs on libuv's thread pool (zlib streams), data goes to disk,
+ * not memory: memory per batch is bounded by the chunk size and zlib's buffers.
  */
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { once } from "node:events";
 import { createGzip, type Gzip, type ZlibOptions, constants as zc } from "node:zlib";
@@ -36,8 +39,26 @@ function allocateChunk(previous: number, wanted: number): Buffer {
   chunkMemory.bytes += grown - previous;
   return Buffer.allocUnsafe(grown);
 }
+/**
+ * A batch is split into `maxParts` files once it holds this many uncompressed bytes per part: under it,
+ * even the least compressible rows make parts below 1 MB (Redshift: "between 1 MB and 1 GB after
+ * compression"), and issue 14 asks for a multiple of the slice count only from slices × 1 MB compressed.
+ */
+export const SPLIT_BYTES_PER_PART = 1024 * 1024;
+/**
+ * Spill files being read back into compressors at once, process-wide: at the end of input every open
+ * stream finishes its batch together, and each reading spill holds a compressor and a chunk.
+ */
+const spillReaders = { active: 0, waiting: [] as (() => void)[], limit: 2 };
 /** Per part; bounds memory at parts × this while compression catches up. */
 const GZIP_BUFFER_BYTES = 4 * 1024 * 1024;
+
+interface Spill {
+  path: string;
+  file: FileHandle | undefined;
+  bytes: number;
+  rows: number;
+}
 
 interface Part {
   path: string;
@@ -56,6 +77,12 @@ export class PartWriter {
   private chunkRows = 0;
   /** Uncompressed bytes sent to each part (kept level: see compress). */
   private levels: number[] = [];
+  /** Rows of a batch still below the split size that outgrew the chunk, uncompressed, in arrival order. */
+  private spill: Spill | undefined;
+  /** File tasks queued or running: once the parts are open, only a read-back and rows queued behind it. */
+  private fileTasks = 0;
+  /** File work (spill writes, then reading the spill back) in order; compression waits for it. */
+  private fileWork: Promise<void> = Promise.resolve();
   rows = 0;
   /** Uncompressed characters written (≈ bytes for mostly-ASCII data); drives batch_size_bytes. */
   chars = 0;
@@ -69,6 +96,11 @@ export class PartWriter {
   static async create(dir: string, maxParts: number): Promise<PartWriter> {
     await mkdir(dir, { recursive: true });
     return new PartWriter(dir, Math.max(1, maxParts));
+  }
+
+  /** Compressors open (each holds ~400 KiB of zlib state): none while a batch is below the split size. */
+  get openParts(): number {
+    return this.parts.length;
   }
 
   /** Appends one CSV row (without its newline). Returns a promise only when the disk needs to catch up. */
@@ -108,7 +140,7 @@ export class PartWriter {
       this.chunkRows = rows;
       return flushed;
     }
-    const sent = this.compress(block, rows);
+    const sent = this.emit(block, rows);
     return flushed ? flushed.then(() => sent) : sent;
   }
 
@@ -161,21 +193,106 @@ export class PartWriter {
     this.chunk = allocateChunk(this.chunk.length, Math.min(CHUNK_BYTES, this.chunk.length * 2));
     this.chunkBytes = 0;
     this.chunkRows = 0;
-    return this.compress(text, rows, finishing);
+    return this.emit(text, rows, finishing);
+  }
+
+  /**
+   * Rows leaving memory: into the spill file while the batch is below the split size (and not
+   * finishing), else into the compressors. The first compression fixes the part count — `maxParts`, or
+   * one for a batch that ends below the split size (or has one slice) — and reads any spill back first.
+   */
+  private emit(text: Uint8Array, rows: number, finishing = false): Promise<void> | undefined {
+    if (this.parts.length === 0) {
+      const split = this.maxParts > 1 && (this.spill?.bytes ?? 0) + text.length >= this.maxParts * SPLIT_BYTES_PER_PART;
+      if (!split && !finishing && this.maxParts > 1) return this.spillOut(text, rows);
+      const count = split ? this.maxParts : 1;
+      for (let i = 0; i < count; i++) this.parts.push(this.openPart(i));
+      this.levels = new Array<number>(count).fill(0);
+      const spill = this.spill;
+      if (spill) {
+        this.spill = undefined;
+        void this.afterFileWork(() => this.readBack(spill));
+      }
+    }
+    // Rows that arrive while the spill is read back follow it, in order.
+    if (this.fileTasks > 0) return this.afterFileWork(() => this.compress(text, rows));
+    return this.compress(text, rows);
+  }
+
+  /** Runs `task` after every earlier spill write or read-back; a failure is kept for finish(). */
+  private afterFileWork(task: () => Promise<void> | undefined): Promise<void> {
+    this.fileTasks++;
+    const run = this.fileWork.then(task).finally(() => this.fileTasks--);
+    this.fileWork = run;
+    run.catch(() => undefined); // finish() and discard() observe it
+    return run;
+  }
+
+  /** Appends whole rows to the spill file; waits only when the process-wide backlog is over its bound. */
+  private spillOut(text: Uint8Array, rows: number): Promise<void> | undefined {
+    const spill = (this.spill ??= { path: join(this.dir, "spill.csv"), file: undefined, bytes: 0, rows: 0 });
+    spill.bytes += text.length;
+    spill.rows += rows;
+    backlog.bytes += text.length;
+    const written = this.afterFileWork(async () => {
+      try {
+        spill.file ??= await open(spill.path, "w");
+        for (let at = 0; at < text.length; ) at += (await spill.file.write(text, at, text.length - at)).bytesWritten;
+      } finally {
+        backlog.bytes -= text.length;
+      }
+    });
+    return backlog.bytes > backlog.limit ? written : undefined;
+  }
+
+  /**
+   * Reads the spill back into the compressors in chunks of whole rows, each compressed before the next
+   * is read (a few at a time process-wide: see spillReaders), then removes it.
+   */
+  private async readBack(spill: Spill): Promise<void> {
+    await spill.file?.close();
+    spill.file = undefined;
+    if (spillReaders.active >= spillReaders.limit) await new Promise<void>((resolve) => spillReaders.waiting.push(resolve));
+    spillReaders.active++;
+    let file: FileHandle | undefined;
+    try {
+      file = await open(spill.path, "r");
+      let carried: Uint8Array = new Uint8Array(0);
+      let rowsLeft = spill.rows;
+      for (;;) {
+        // zlib holds on to what it was given until compressed: a fresh buffer per read.
+        const buf = Buffer.allocUnsafe(CHUNK_BYTES + carried.length);
+        buf.set(carried, 0);
+        const { bytesRead } = await file.read(buf, carried.length, CHUNK_BYTES, null);
+        const filled = carried.length + bytesRead;
+        if (filled === 0) break;
+        const end = bytesRead === 0 ? filled : buf.lastIndexOf(10, filled - 1) + 1;
+        if (end === 0) throw new Error(`spill file ${spill.path}: a row longer than expected`);
+        const text = buf.subarray(0, end);
+        const rows = countRows(text, 0, end);
+        rowsLeft -= rows;
+        const sent: Promise<void>[] = [];
+        this.compress(text, rows, sent);
+        await Promise.all(sent);
+        carried = buf.subarray(end, filled);
+        if (bytesRead === 0) break;
+      }
+      if (rowsLeft !== 0) throw new Error(`spill file ${spill.path}: ${spill.rows - rowsLeft} rows read back, ${spill.rows} written`);
+    } finally {
+      await file?.close();
+      spillReaders.active--;
+      spillReaders.waiting.shift()?.();
+      await rm(spill.path, { force: true });
+    }
   }
 
   /**
    * Hands rows to the parts' compressors, cut at row boundaries so every part's uncompressed bytes stay
-   * level (each part below the new mean gets what brings it there; the last takes the rest). The part
-   * count is fixed by the first call: `maxParts`, or one when that call is finish() flushing a batch that
-   * never left its first chunk. Waits only when the process-wide backlog is over its bound.
+   * level (each part below the new mean gets what brings it there; the last takes the rest). The parts
+   * are open (see emit). Waits only when the process-wide backlog is over its bound; `sent` collects
+   * every piece's compression.
    */
-  private compress(text: Uint8Array, rows: number, finishing = false): Promise<void> | undefined {
-    if (this.parts.length === 0) {
-      const count = finishing ? 1 : this.maxParts;
-      for (let i = 0; i < count; i++) this.parts.push(this.openPart(i));
-      this.levels = new Array<number>(count).fill(0);
-    }
+  private compress(text: Uint8Array, rows: number, sent?: Promise<void>[]): Promise<void> | undefined {
     const count = this.parts.length;
     let total = text.length;
     for (const l of this.levels) total += l;
@@ -194,7 +311,7 @@ export class PartWriter {
       }
       const pieceRows = end === text.length ? rowsLeft : countRows(text, at, end);
       rowsLeft -= pieceRows;
-      const w = this.send(this.parts[i]!, text.subarray(at, end), pieceRows);
+      const w = this.send(this.parts[i]!, text.subarray(at, end), pieceRows, sent);
       this.levels[i]! += end - at;
       wait ??= w;
       at = end;
@@ -202,7 +319,7 @@ export class PartWriter {
     return wait;
   }
 
-  private send(part: Part, piece: Uint8Array, rows: number): Promise<void> | undefined {
+  private send(part: Part, piece: Uint8Array, rows: number, sent?: Promise<void>[]): Promise<void> | undefined {
     part.rows += rows;
     const size = piece.length;
     backlog.bytes += size;
@@ -212,12 +329,16 @@ export class PartWriter {
         resolve();
       }),
     );
+    sent?.push(compressed);
     return backlog.bytes > backlog.limit ? compressed : undefined;
   }
 
   /** Ends every part and returns them (empty parts are never created). */
   async finish(): Promise<StagedPart[]> {
     await this.flushChunk(true);
+    // All rows were spilled (none left in the chunk): the spill still becomes the part.
+    if (this.parts.length === 0 && this.spill) this.emit(new Uint8Array(0), 0, true);
+    await this.fileWork;
     this.releaseChunk();
     const out: StagedPart[] = [];
     for (const part of this.parts) {
@@ -237,6 +358,8 @@ export class PartWriter {
 
   async discard(): Promise<void> {
     this.releaseChunk();
+    await this.fileWork.catch(() => undefined);
+    await this.spill?.file?.close().catch(() => undefined);
     for (const part of this.parts) {
       if (!part) continue;
       part.gzip.destroy();

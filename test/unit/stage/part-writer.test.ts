@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -83,5 +83,48 @@ describe("PartWriter: even parts (rule 17)", () => {
     for (let i = 0; i < 30_000; i++) await w.write(row(i));
     const parts = await w.finish();
     expect(parts.map((p) => p.rows)).toEqual([30_000]);
+  });
+
+  it("a 3 MB batch on 4 slices (below 4 × 1 MiB) is one part, rows in order, and holds no compressor until finish", async () => {
+    const w = writer();
+    const n = 30_000; // 3,000,000 bytes: the chunk overflows into the spill file
+    for (let i = 0; i < n; i++) await w.write(row(i));
+    expect(w.openParts).toBe(0);
+    const parts = await w.finish();
+    expect(parts.map((p) => p.rows)).toEqual([n]);
+    const text = read(parts[0]!.path);
+    expect(text.length).toBe(3_000_000);
+    expect(text.slice(0, 100)).toBe(`${row(0)}\n`);
+    expect(text.slice(-100)).toBe(`${row(n - 1)}\n`);
+    expect(text.split("\n")[12_345]).toBe(row(12_345));
+    // The spill file is gone: only the part is left to upload.
+    expect(readdirSync(join(parts[0]!.path, ".."))).toEqual(["part-0000.csv.gz"]);
+  });
+
+  it("worker blocks just over the split size, spilled until finish, are read back into 4 even parts", async () => {
+    const w = writer();
+    let i = 0;
+    for (let b = 0; b < 42; b++) {
+      let text = "";
+      for (let k = 0; k < 1_000; k++) text += `${row(i++)}\n`;
+      await w.writeBlock(Buffer.from(text), 1_000);
+      if (i <= 41_000) expect(w.openParts).toBe(0);
+    }
+    const parts = await w.finish();
+    expect(parts).toHaveLength(4);
+    const sizes = parts.map((p) => read(p.path).length);
+    expect(sizes.reduce((a, b) => a + b)).toBe(4_200_000);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(100);
+    const all = parts.map((p) => read(p.path)).join("").split("\n").filter(Boolean).sort();
+    expect(all).toEqual(Array.from({ length: i }, (_, k) => row(k)).sort());
+  });
+
+  it("discarding a batch that spilled removes its directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pw-"));
+    dirs.push(dir);
+    const w = new PartWriter(join(dir, "batch"), 4);
+    for (let i = 0; i < 20_000; i++) await w.write(row(i));
+    await w.discard();
+    expect(existsSync(join(dir, "batch"))).toBe(false);
   });
 });
