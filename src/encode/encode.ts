@@ -128,6 +128,7 @@ function jsonText(v: unknown, str: (s: string) => string, keys: Map<string, stri
       const toJSON = (v as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === "function") return jsonText(toJSON.call(v), str, keys);
       if (Array.isArray(v)) {
+        if (v.length > FLAT_JSON_ENTRIES) return flatJsonText(v, str, keys);
         let out = "[";
         for (let i = 0; i < v.length; i++) {
           const x: unknown = v[i];
@@ -156,6 +157,52 @@ function jsonText(v: unknown, str: (s: string) => string, keys: Map<string, stri
     default:
       return "null";
   }
+}
+
+/**
+ * Arrays longer than this are serialized by flatJsonText. Below it `+=` is the faster way (the bench's
+ * nested objects), and its ropes are small.
+ */
+const FLAT_JSON_ENTRIES = 256;
+
+/**
+ * jsonText of a large value, every container's text made by one join of its pieces (a flat string):
+ * `+=` makes a rope, a cons string of ~20 bytes per piece kept until the whole text is flattened. Measured
+ * on an array of 800,000 small objects (61 MB of JSON): 500 MiB of heap for the 72 MB of doubled text
+ * with `+=`, about the text once this way, and in less time.
+ */
+function flatJsonText(v: unknown, str: (s: string) => string, keys: Map<string, string>): string {
+  if (v === null || typeof v !== "object" || v instanceof JsonNumber) return jsonText(v, str, keys);
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function") return flatJsonText(toJSON.call(v), str, keys);
+  const pieces: string[] = [];
+  if (Array.isArray(v)) {
+    pieces.push("[");
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      const t = typeof x;
+      if (i > 0) pieces.push(",");
+      pieces.push(x === undefined || t === "function" || t === "symbol" ? "null" : flatJsonText(x, str, keys));
+    }
+    pieces.push("]");
+    return pieces.join("");
+  }
+  pieces.push("{");
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const x: unknown = (v as Record<string, unknown>)[k];
+    const t = typeof x;
+    if (x === undefined || t === "function" || t === "symbol") continue;
+    let key = keys.get(k);
+    if (key === undefined) {
+      key = `${str(k)}:`;
+      if (keys.size < 4096) keys.set(k, key);
+    }
+    if (pieces.length > 1) pieces.push(",");
+    pieces.push(key, flatJsonText(x, str, keys));
+  }
+  pieces.push("}");
+  return pieces.join("");
 }
 
 /**

@@ -210,6 +210,17 @@ describe("SUPER as a CSV field: JSON built with doubled quotes", () => {
     }
   });
 
+  it("arrays over 256 entries (built from flat pieces, not a rope) give the same text, exact digits and all", () => {
+    const big = Array.from({ length: 600 }, (_, i) => samples[i % samples.length]);
+    const doc = { head: 1, items: big, nested: [big, Array.from({ length: 300 }, (_, i) => ({ i, s: 'q"', u: undefined }))] };
+    expect(csvDoubledJson(doc)).toBe(reference(doc));
+    expect(csvDoubledJson(big)).toBe(reference(big));
+    expect(exactJson(doc)).toBe(JSON.stringify(doc));
+    const exact = Array.from({ length: 300 }, (_, i) => (i === 299 ? { n: new JsonNumber("12345678901234567890") } : i));
+    expect(exactJson(exact)).toBe(`[${Array.from({ length: 299 }, (_, i) => i).join(",")},{"n":12345678901234567890}]`);
+    expect(csvDoubledJson(exact)).toBe(`[${Array.from({ length: 299 }, (_, i) => i).join(",")},{""n"":12345678901234567890}]`);
+  });
+
   it("the SUPER encoder's CSV field is the quoted JSON, NUL escapes removed as before", () => {
     const f = encoderFor("f", { kind: "super" }, DEFAULT_POLICY, { maxBytes: 0 });
     for (const v of samples.filter((x) => typeof x === "object")) expect(f(v, new RowChanges())).toBe(csvQuote(JSON.stringify(v)));
