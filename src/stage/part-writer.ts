@@ -261,13 +261,18 @@ export class PartWriter {
       let rowsLeft = spill.rows;
       for (;;) {
         // zlib holds on to what it was given until compressed: a fresh buffer per read.
-        const buf = Buffer.allocUnsafe(CHUNK_BYTES + carried.length);
+        // A row longer than a read is carried whole, the read doubling until its end is in.
+        const want = Math.max(CHUNK_BYTES, carried.length);
+        const buf = Buffer.allocUnsafe(want + carried.length);
         buf.set(carried, 0);
-        const { bytesRead } = await file.read(buf, carried.length, CHUNK_BYTES, null);
+        const { bytesRead } = await file.read(buf, carried.length, want, null);
         const filled = carried.length + bytesRead;
         if (filled === 0) break;
         const end = bytesRead === 0 ? filled : buf.lastIndexOf(10, filled - 1) + 1;
-        if (end === 0) throw new Error(`spill file ${spill.path}: a row longer than expected`);
+        if (end === 0) {
+          carried = buf.subarray(0, filled);
+          continue;
+        }
         const text = buf.subarray(0, end);
         const rows = countRows(text, 0, end);
         rowsLeft -= rows;

@@ -119,6 +119,18 @@ describe("PartWriter: even parts (rule 17)", () => {
     expect(all).toEqual(Array.from({ length: i }, (_, k) => row(k)).sort());
   });
 
+  it("rows longer than a read of the spill (1 MiB) come back whole", async () => {
+    const w = writer();
+    const long = (i: number) => `${i},${"y".repeat(1_500_000 + i)}`;
+    for (let i = 0; i < 2; i++) await w.writeBlock(Buffer.from(`${long(i)}\n`), 1);
+    for (let i = 0; i < 5_000; i++) await w.write(row(i));
+    const parts = await w.finish();
+    expect(parts.map((p) => p.rows)).toEqual([5_002]);
+    const lines = read(parts[0]!.path).split("\n");
+    expect(lines.slice(0, 2)).toEqual([long(0), long(1)]);
+    expect(lines[5_001]).toBe(row(4_999));
+  });
+
   it("discarding a batch that spilled removes its directory", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pw-"));
     dirs.push(dir);
