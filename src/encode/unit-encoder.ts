@@ -121,7 +121,9 @@ class UnitOutput {
   rows = 0;
 
   constructor(inputBytes: number) {
-    this.bytes = Buffer.allocUnsafeSlow(inputBytes + 64 * 1024);
+    // Sized for a usual unit (rows take about the bytes of their lines); a unit of one huge line grows
+    // only as far as its rows need: a record whose value is NULLed for size needs next to nothing.
+    this.bytes = Buffer.allocUnsafeSlow(Math.min(inputBytes, UNIT_OUTPUT_BYTES) + 64 * 1024);
     const rows = Math.max(1024, inputBytes >> 8);
     this.rowEnds = new Uint32Array(rows);
     this.positions = new Float64Array(rows);
@@ -138,6 +140,11 @@ class UnitOutput {
     }
   }
 }
+
+/** Output reserved up front for a unit (units are cut at ~1 MiB). */
+const UNIT_OUTPUT_BYTES = 1 << 20;
+/** Rows longer than this reserve their exact UTF-8 length, not 3 bytes per character. */
+const LONG_ROW = 64 * 1024;
 
 /** A unit's output buffers as they cross to the main thread. */
 export interface UnitBuffers {
@@ -195,7 +202,8 @@ class StreamOutput {
   }
 
   append(row: string, position: number): void {
-    const room = row.length * 3 + 24;
+    // 3 bytes per UTF-16 unit is the worst case; a long row measures itself (a 60 MB row reserved 180).
+    const room = (row.length > LONG_ROW ? Buffer.byteLength(row, "utf8") : row.length * 3) + 24;
     if (this.length + room > this.bytes.length) this.bytes = grownBuffer(this.bytes, this.length, this.length + room);
     this.length += this.bytes.write(this.keyed ? `${row},${position}\n` : `${row}\n`, this.length, "utf8");
     if (this.rows === this.rowEnds.length) {

@@ -58,7 +58,21 @@ interface Slot {
   view: Buffer;
 }
 
-class SlotPool {
+/**
+ * The most a line's slot reserves (address space only: pages become memory as they are written). A
+ * line longer than this grows by copying, as before; no JavaScript string can hold one anyway.
+ */
+const GROWABLE_SLOT_BYTES = 2 ** 31;
+
+/** ES2024 growable SharedArrayBuffer (V8 11, so Node 20 and 22); not in this TypeScript lib yet. */
+interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
+  readonly growable: boolean;
+  readonly maxByteLength: number;
+  grow(size: number): void;
+}
+const GrowableSAB = SharedArrayBuffer as unknown as new (size: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
+
+export class SlotPool {
   private readonly free: Slot[] = [];
   constructor(readonly size: number) {}
 
@@ -67,6 +81,24 @@ class SlotPool {
     if (reused) return reused;
     const memory = new SharedArrayBuffer(size);
     return { bytes: new Uint8Array(memory), view: Buffer.from(memory) };
+  }
+
+  /**
+   * A slot that grows in place (a growable SharedArrayBuffer): a line longer than a unit no longer
+   * leaves a trail of copies (1 + 2 + … + 32 MiB for a 60 MB line) waiting for the garbage collector.
+   */
+  grow(slot: Slot, size: number): Slot | undefined {
+    let memory = slot.bytes.buffer as GrowableSharedArrayBuffer;
+    if (!memory.growable) {
+      if (size > GROWABLE_SLOT_BYTES) return undefined;
+      memory = new GrowableSAB(size, { maxByteLength: GROWABLE_SLOT_BYTES });
+      const grown = { bytes: new Uint8Array(memory, 0, size), view: Buffer.from(memory, 0, size) };
+      grown.bytes.set(slot.bytes, 0);
+      return grown;
+    }
+    if (size > memory.maxByteLength) return undefined;
+    memory.grow(size);
+    return { bytes: new Uint8Array(memory, 0, size), view: Buffer.from(memory, 0, size) };
   }
 
   /** Oversized slots (one huge line) are dropped; the free list never outgrows the queue. */
@@ -214,7 +246,15 @@ export class UnitPipeline {
   }
 
   private growCurrent(): void {
-    const bigger = this.slots.take(this.current.bytes.length * 2);
+    const size = this.current.bytes.length * 2;
+    const grown = this.slots.grow(this.current, size);
+    if (grown) {
+      // (a slot grown in place is never returned to the free list: see SlotPool.release)
+      if (grown.bytes.buffer !== this.current.bytes.buffer) this.slots.release(this.current);
+      this.current = grown;
+      return;
+    }
+    const bigger = this.slots.take(size);
     bigger.bytes.set(this.current.bytes.subarray(0, this.currentLength), 0);
     this.slots.release(this.current);
     this.current = bigger;
