@@ -21,9 +21,12 @@ interface Slot {
 /**
  * A worker's records die young; V8's default young generation (48 MiB per isolate) only adds resident
  * memory. Measured on the 1M-record bench with 2 workers: peak RSS 288 → ~240 MiB at 6–12 MiB, with
- * no change in wall or CPU time.
+ * no change in wall or CPU time. 16, not 8: with ~200 KB records (bench `bigrecords`) a record's parse
+ * tree outlived the scavenges of a smaller young generation and was copied and promoted: the garbage
+ * collector's share of the workers' CPU was 14–17% at 8 MiB, 10.7% at 16 (22.5% before the SUPER text
+ * was built flat), 7% at 32; peak RSS 249 / 257 / 309 MiB; Singer 200k records 201 → 210 MiB.
  */
-const WORKER_YOUNG_GENERATION_MB = 8;
+const WORKER_YOUNG_GENERATION_MB = 16;
 
 /** The worker's entry: compiled JavaScript next to this module, or (from the sources) via tsx. */
 function workerScript(): { script: URL; workerData?: unknown } {
