@@ -7,6 +7,8 @@
  *   takes the exact-number parse.
  * - `wide`: 200 properties a record (~2.6 KB lines).
  * - `bigrecords`: ~1 MB a record (a long text, an array of 2,000 objects).
+ * - `hugerecord`: records of ~60 MB each (the `bigrecords` shape with 800,000 objects): a single record's
+ *   peak memory cost (issue 14 item 3). The array is over SUPER's 16 MB, so it lands NULL (and says so).
  * - `airbyte`: the standard records as Airbyte RECORD messages, with its configured catalog beside it.
  */
 import { createWriteStream, existsSync, mkdirSync, renameSync } from "node:fs";
@@ -72,7 +74,7 @@ export function recordLine(stream: string, i: number, rand: () => number): strin
   });
 }
 
-export type Shape = "standard" | "numeric" | "wide" | "bigrecords" | "airbyte";
+export type Shape = "standard" | "numeric" | "wide" | "bigrecords" | "hugerecord" | "airbyte";
 
 function numericSchema(stream: string): string {
   const s = JSON.parse(schema(stream)) as { schema: { properties: Record<string, unknown> } };
@@ -112,9 +114,13 @@ function bigSchema(stream: string): string {
     schema: { type: "object", properties: { id: { type: "integer" }, body: { type: "string" }, items: { type: "array" } } },
   });
 }
-function bigLine(stream: string, i: number, rand: () => number): string {
-  const items = Array.from({ length: 2000 }, (_, k) => ({ k, name: `item ${k} ${Math.floor(rand() * 1e9)}`, price: Math.round(rand() * 1e6) / 100, tags: ["a", "b"] }));
+function bigLine(stream: string, i: number, rand: () => number, length = 2000): string {
+  const items = Array.from({ length }, (_, k) => ({ k, name: `item ${k} ${Math.floor(rand() * 1e9)}`, price: Math.round(rand() * 1e6) / 100, tags: ["a", "b"] }));
   return JSON.stringify({ type: "RECORD", stream, record: { id: i, body: "x".repeat(60_000), items } });
+}
+
+function hugeLine(stream: string, i: number, rand: () => number): string {
+  return bigLine(stream, i, rand, 800_000);
 }
 
 /** The configured catalog an `airbyte` input is written for (append_dedup on id, cursor created_at). */
@@ -143,8 +149,8 @@ export async function generate(dir: string, records: number, streams: number, sh
   const out = createWriteStream(tmp);
   const rand = rng(42);
   const names = Array.from({ length: streams }, (_, s) => `bench_${s}`);
-  const head = { standard: schema, numeric: numericSchema, wide: wideSchema, bigrecords: bigSchema, airbyte: undefined }[shape];
-  const line = { standard: recordLine, numeric: numericLine, wide: wideLine, bigrecords: bigLine, airbyte: recordLine }[shape];
+  const head = { standard: schema, numeric: numericSchema, wide: wideSchema, bigrecords: bigSchema, hugerecord: bigSchema, airbyte: undefined }[shape];
+  const line = { standard: recordLine, numeric: numericLine, wide: wideLine, bigrecords: bigLine, hugerecord: hugeLine, airbyte: recordLine }[shape];
   let buf = head ? names.map(head).join("\n") + "\n" : "";
   const emittedAt = Date.UTC(2024, 0, 1);
   for (let i = 0; i < records; i++) {

@@ -6,6 +6,8 @@
  *   --mode all|baseline|stage|e2e|lines (all: baseline, stage, e2e)  --json
  *   --file-format csv_gzip|parquet (csv_gzip)  --workers N: encode_workers for the stage and e2e runs
  *   --connector PATH: the cli.js to run (default: this tree's dist/src/cli.js), to compare builds
+ *   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (environment): node options for the connector's
+ *   process (profiles of every thread, --trace-gc, …)
  * Each run is a separate process reading the generated file on stdin; wall time is measured here, CPU
  * and peak RSS by the process itself (bench/usage.mjs, loaded with --import).
  */
@@ -48,6 +50,7 @@ const WORKLOADS: Record<string, Workload> = {
   streams100: { shape: "standard", records: 1_000_000, streams: 100 },
   wide: { shape: "wide", records: 100_000 },
   bigrecords: { shape: "bigrecords", records: 2_000 },
+  hugerecord: { shape: "hugerecord", records: 1 },
   numeric: { shape: "numeric", records: 1_000_000, config: { type_mapping: { number: "NUMERIC(38,10)" } } },
 };
 const workloads = values.workload === "all" ? Object.keys(WORKLOADS) : values.workload!.split(",");
@@ -154,7 +157,7 @@ async function main(): Promise<void> {
           const workers = values.workers === undefined ? {} : { encode_workers: Number(values.workers) };
           writeFileSync(configPath, JSON.stringify({ ...stand.config, schema, file_format: fileFormat, ...workers, ...w.config }));
           const door = w.airbyte ? ["write", "--catalog", writeJson(work, "catalog.json", airbyteCatalog(streams))] : [];
-          const args = ["--import", join(root, "bench/usage.mjs"), cli, ...door, "--config", configPath, ...(mode === "stage" ? ["--stage-only"] : [])];
+          const args = [...(process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? []), "--import", join(root, "bench/usage.mjs"), cli, ...door, "--config", configPath, ...(mode === "stage" ? ["--stage-only"] : [])];
           const r = await run(args, file);
           if (r.code !== 0) throw new Error(`${name} ${mode} run failed (exit ${r.code}):\n${r.stderr.slice(-3000)}${r.stdout.slice(-3000)}`);
           return { wall: r.wall, ...connectorUsage(r.stderr) };
