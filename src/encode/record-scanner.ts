@@ -98,6 +98,9 @@ export class RecordLineScanner {
 
   streamStart = 0;
   streamEnd = 0;
+  /** the line last scanned */
+  lineStart = 0;
+  lineEnd = 0;
   readonly props: Tokens = tokens(64);
 
   /**
@@ -109,6 +112,8 @@ export class RecordLineScanner {
   scan(b: Uint8Array, start: number, end: number): boolean {
     this.b = b;
     this.end = end;
+    this.lineStart = start;
+    this.lineEnd = end;
     this.props.count = 0;
     let i = this.ws(start);
     if (b[i] !== 123 /* { */) return false;
@@ -573,22 +578,23 @@ export class FastRowWriter {
     const plans = this.plans;
     const start = out.length;
     let at = start;
+    // Room for the whole row at once: a copied field takes at most twice its token (SUPER doubles quotes),
+    // a missing one 3 bytes; only a field an encoder writes can take more (putString makes its own room).
+    const room = 2 * (s.lineEnd - s.lineStart) + 6 * plans.length + 16;
+    out.ensure(room);
     try {
       for (let c = 0; c < plans.length; c++) {
         const t = this.tokenOf[c]!;
-        if (c > 0) {
-          out.ensure(at - out.length + 1);
-          out.bytes[at++] = 44;
-        }
+        if (c > 0) out.bytes[at++] = 44;
         this.fieldStart[c] = at;
         if (t === -1) {
-          at = putBytes(out, at, NULL_MARKER);
+          at = putNull(out.bytes, at);
         } else {
           const vs = p.valStart[t]!;
           const ve = p.valEnd[t]!;
           const kind = p.kind[t]!;
-          const copied = kind === NULL ? putBytes(out, at, NULL_MARKER) : this.copy(c, kind, p.flags[t]!, p.digits[t]!, p.intDigits[t]!, b, vs, ve, out, at);
-          at = copied >= 0 ? copied : putString(out, at, plans[c]!.encode(materialise(kind, b, vs, ve), changes));
+          const copied = kind === NULL ? putNull(out.bytes, at) : this.copy(c, kind, p.flags[t]!, p.digits[t]!, p.intDigits[t]!, b, vs, ve, out.bytes, at);
+          at = copied >= 0 ? copied : putString(out, at, plans[c]!.encode(materialise(kind, b, vs, ve), changes), room);
         }
         this.fieldEnd[c] = at;
       }
@@ -602,7 +608,7 @@ export class FastRowWriter {
   }
 
   /** The field written by copying the token's bytes (index past it), or -1: the encoder decides. */
-  private copy(c: number, kind: number, flags: number, digits: number, intDigits: number, b: Uint8Array, vs: number, ve: number, out: ByteSink, at: number): number {
+  private copy(c: number, kind: number, flags: number, digits: number, intDigits: number, b: Uint8Array, vs: number, ve: number, o: Buffer, at: number): number {
     switch (this.cols[c]) {
       case Col.Text: {
         if (kind !== STRING) return -1;
@@ -611,9 +617,7 @@ export class FastRowWriter {
         // As textEncoder: only a string that could outgrow the column is measured (3 × length bounds its bytes).
         const width = this.plans[c]!.width;
         if (bytes > width.maxBytes && bytes * 3 > this.columnBytes[c]!) width.maxBytes = bytes;
-        out.ensure(at - out.length + bytes + 2);
-        out.bytes.set(b.subarray(vs, ve), at); // "…": a string without escapes holds no quote
-        return at + bytes + 2;
+        return putSlice(o, at, b, vs, ve); // "…": a string without escapes holds no quote
       }
       case Col.Integer: {
         if (kind !== NUMBER || flags & (NUM_FRAC | NUM_EXP | NUM_NEG_ZERO)) return -1;
@@ -629,11 +633,11 @@ export class FastRowWriter {
             if (d > 0) return -1;
           }
         }
-        return putSlice(out, at, b, vs, ve);
+        return putSlice(o, at, b, vs, ve);
       }
       case Col.Double: {
         if (kind !== NUMBER || flags & (NUM_EXP | NUM_NEG_ZERO) || digits > 15 || !shortestText(flags & ~NUM_TRAILING_ZERO, digits, intDigits, b, ve)) return -1;
-        return putSlice(out, at, b, vs, flags & NUM_TRAILING_ZERO ? trimZeros(b, ve) : ve);
+        return putSlice(o, at, b, vs, flags & NUM_TRAILING_ZERO ? trimZeros(b, ve) : ve);
       }
       case Col.Numeric: {
         if (kind !== NUMBER || flags & (NUM_EXP | NUM_NEG_ZERO)) return -1;
@@ -642,25 +646,22 @@ export class FastRowWriter {
         // A zero integer part counts no digits (0.5 fits NUMERIC(1,1)).
         const ints = intDigits === 1 && b[flags & NUM_NEG ? vs + 1 : vs] === 48 ? 0 : intDigits;
         if (ints > this.numericLimits[2 * c]! || frac > this.numericLimits[2 * c + 1]!) return -1;
-        return putSlice(out, at, b, vs, end);
+        return putSlice(o, at, b, vs, end);
       }
       case Col.Boolean:
-        if (kind === TRUE || kind === FALSE) return putSlice(out, at, b, vs, ve);
+        if (kind === TRUE || kind === FALSE) return putSlice(o, at, b, vs, ve);
         return -1;
       case Col.Super: {
         if (kind !== CONTAINER || !(flags & RAW_EXACT) || ve - vs > MAX_VARCHAR_BYTES) return -1;
-        return putDoubled(out, at, b, vs, ve);
+        return putDoubled(o, at, b, vs, ve);
       }
       case Col.Timestamp:
       case Col.TimestampTz: {
         if (kind !== STRING || !canonicalUtcBytes(b, vs + 1, ve - 1)) return -1;
         // "YYYY-MM-DDTHH:MM:SS[.f]Z" → YYYY-MM-DD HH:MM:SS[.f](+00)
-        const n = ve - vs - 2;
-        out.ensure(at - out.length + n + 2);
-        const o = out.bytes;
-        o.set(b.subarray(vs + 1, ve - 2), at);
-        o[at + 10] = 32;
-        at += n - 1;
+        const from = at;
+        at = putSlice(o, at, b, vs + 1, ve - 2);
+        o[from + 10] = 32;
         if (this.cols[c] === Col.TimestampTz) {
           o[at++] = 43;
           o[at++] = 48;
@@ -762,30 +763,28 @@ function sameBytes(b: Uint8Array, at: number, bytes: Uint8Array): boolean {
   return true;
 }
 
-function putBytes(out: ByteSink, at: number, bytes: Uint8Array): number {
-  out.ensure(at - out.length + bytes.length);
-  out.bytes.set(bytes, at);
-  return at + bytes.length;
+function putNull(o: Uint8Array, at: number): number {
+  o[at] = NULL_MARKER[0]!;
+  o[at + 1] = NULL_MARKER[1]!;
+  return at + 2;
 }
 
-function putSlice(out: ByteSink, at: number, b: Uint8Array, from: number, to: number): number {
+/** Copies b[from, to) to `at`: short runs by hand (a subarray view per field cost more than the copy). */
+function putSlice(o: Uint8Array, at: number, b: Uint8Array, from: number, to: number): number {
   const n = to - from;
-  out.ensure(at - out.length + n);
-  const o = out.bytes;
-  if (n < 24) for (let k = 0; k < n; k++) o[at + k] = b[from + k]!;
+  if (n < 256) for (let k = 0; k < n; k++) o[at + k] = b[from + k]!;
   else o.set(b.subarray(from, to), at);
   return at + n;
 }
 
-function putString(out: ByteSink, at: number, s: string): number {
-  out.ensure(at - out.length + s.length * 3);
+/** A field an encoder wrote; keeps `room` bytes free after it for the rest of the row. */
+function putString(out: ByteSink, at: number, s: string, room: number): number {
+  out.ensure(at - out.length + s.length * 3 + room);
   return at + out.bytes.write(s, at, "utf8");
 }
 
 /** The JSON text as one CSV field: quoted, each `"` doubled. */
-function putDoubled(out: ByteSink, at: number, b: Uint8Array, from: number, to: number): number {
-  out.ensure(at - out.length + (to - from) * 2 + 2);
-  const o = out.bytes;
+function putDoubled(o: Uint8Array, at: number, b: Uint8Array, from: number, to: number): number {
   o[at++] = 34;
   for (let k = from; k < to; k++) {
     const c = b[k]!;
@@ -833,7 +832,7 @@ function canonicalUtcBytes(b: Uint8Array, s: number, e: number): boolean {
   const n = e - s;
   if (n < 20 || n > 27 || b[e - 1] !== 90) return false;
   if (b[s + 4] !== 45 || b[s + 7] !== 45 || b[s + 10] !== 84 || b[s + 13] !== 58 || b[s + 16] !== 58) return false;
-  for (const i of DIGIT_PLACES) if (!isDigit(b[s + i]!)) return false;
+  for (let k = 0; k < DIGIT_PLACES.length; k++) if (!isDigit(b[s + DIGIT_PLACES[k]!]!)) return false;
   if (n > 20) {
     if (b[s + 19] !== 46 || n === 21) return false;
     for (let i = s + 20; i < e - 1; i++) if (!isDigit(b[i]!)) return false;
@@ -843,4 +842,4 @@ function canonicalUtcBytes(b: Uint8Array, s: number, e: number): boolean {
   const day = two(b, s + 8);
   return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && two(b, s + 11) <= 23 && two(b, s + 14) <= 59 && two(b, s + 17) <= 59;
 }
-const DIGIT_PLACES = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+const DIGIT_PLACES = Uint8Array.of(0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18);
