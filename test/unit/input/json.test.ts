@@ -46,6 +46,13 @@ describe("exact numbers (issue 11 family 1)", () => {
     expect(() => parseRecordText("{")).toThrow(SyntaxError);
   });
 
+  it("parseExactJson: plain strings before, between and after escaped ones (the backslash search stops at each string's end)", () => {
+    const text = '[{"a":"plain","b":"esc\\"aped\\\\","c":"x"},"no escape","tab\\t","",{"\\u00e9":"\\\\"},"last"]';
+    expect(parseExactJson(text)).toEqual(JSON.parse(text));
+    const many = JSON.stringify(Array.from({ length: 5_000 }, (_, k) => ({ k, s: k % 1_000 === 999 ? `q"${k}\\` : `s${k}` })));
+    expect(parseExactJson(many)).toEqual(JSON.parse(many));
+  });
+
   it("parseExactJson equals JSON.parse on documents without long numbers (2,000 random ones, escapes, __proto__)", () => {
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
