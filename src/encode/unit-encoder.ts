@@ -82,6 +82,11 @@ export interface EncodedUnit {
   events: (RowsEvent | LineEvent)[];
   /** 0-based indexes of lines that were not valid UTF-8 */
   invalidUtf8: number[];
+  /**
+   * The buffers the events are views of: once every event is applied (its bytes copied on), they can go
+   * back to an encoder for another unit (see EncodePool.recycle) instead of being garbage.
+   */
+  output?: UnitBuffers;
 }
 
 /**
@@ -121,14 +126,20 @@ class UnitOutput {
   keys: Float64Array;
   rows = 0;
 
-  constructor(inputBytes: number) {
-    // Sized for a usual unit (rows take about the bytes of their lines); a unit of one huge line grows
-    // only as far as its rows need: a record whose value is NULLed for size needs next to nothing.
-    this.bytes = Buffer.allocUnsafeSlow(Math.min(inputBytes, UNIT_OUTPUT_BYTES) + 64 * 1024);
+  /**
+   * `recycled`: buffers of an applied unit, used when they are big enough (fresh memory costs page faults
+   * and GC). Sized for a usual unit (rows take about the bytes of their lines); a unit of one huge line
+   * grows only as far as its rows need: a record whose value is NULLed for size needs next to nothing.
+   */
+  constructor(inputBytes: number, recycled?: UnitBuffers) {
+    const want = Math.min(inputBytes, UNIT_OUTPUT_BYTES) + 64 * 1024;
     const rows = Math.max(1024, inputBytes >> 8);
-    this.rowEnds = new Uint32Array(rows);
-    this.positions = new Float64Array(rows);
-    this.keys = new Float64Array(rows);
+    const r = recycled;
+    this.bytes = r && r.bytes.byteLength >= want ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : Buffer.allocUnsafeSlow(want);
+    const reuseRows = r !== undefined && r.rowEnds.length >= rows && r.positions.length >= rows && r.keys.length >= rows;
+    this.rowEnds = reuseRows ? r.rowEnds : new Uint32Array(rows);
+    this.positions = reuseRows ? r.positions : new Float64Array(rows);
+    this.keys = reuseRows ? r.keys : new Float64Array(rows);
   }
 
   reserve(bytes: number, rows: number): void {
@@ -315,7 +326,7 @@ export function unpack(unit: PackedUnit): EncodedUnit {
       nonFinite: p.nonFinite,
     };
   });
-  return { seq: unit.seq, epoch: unit.epoch, lines: unit.lines, rest: unit.rest, events, invalidUtf8: unit.invalidUtf8 };
+  return { seq: unit.seq, epoch: unit.epoch, lines: unit.lines, rest: unit.rest, events, invalidUtf8: unit.invalidUtf8, output: out };
 }
 
 export class UnitEncoder {
@@ -358,12 +369,13 @@ export class UnitEncoder {
     return unpack(this.encodePacked(unit, seq, epoch, lineOffset));
   }
 
-  encodePacked(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0): PackedUnit {
+  /** `recycled`: output buffers of an applied unit to write into (see UnitOutput). */
+  encodePacked(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0, recycled?: UnitBuffers): PackedUnit {
     if (!this.setupValue || this.setupValue.epoch !== epoch) {
       throw new Error(`encoder set up for epoch ${this.setupValue?.epoch}, unit ${seq} needs ${epoch}`);
     }
     const buf = Buffer.from(unit.buffer, unit.byteOffset, unit.byteLength);
-    const output = new UnitOutput(unit.byteLength);
+    const output = new UnitOutput(unit.byteLength, recycled);
     const placed: (PlacedRows | LineEvent)[] = [];
     const invalidUtf8: number[] = [];
     const touched = new Set<StreamOutput>();
@@ -406,7 +418,8 @@ export class UnitEncoder {
     }
     flushRows();
     const buffers: UnitBuffers = {
-      bytes: new Uint8Array(output.bytes.buffer, output.bytes.byteOffset, output.length),
+      // The whole buffer goes (a recycled one is reused whole); events say which bytes are rows.
+      bytes: new Uint8Array(output.bytes.buffer, output.bytes.byteOffset, output.bytes.length),
       rowEnds: output.rowEnds,
       positions: output.positions,
       keys: output.keys,

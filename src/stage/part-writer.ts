@@ -34,10 +34,23 @@ const backlog = { bytes: 0, limit: 16 * 1024 * 1024 };
 /** Bytes held in chunk buffers across writers: a chunk grows toward CHUNK_BYTES only within this. */
 const chunkMemory = { bytes: 0, limit: 16 * 1024 * 1024 };
 
+/**
+ * Full-size chunks zlib has finished with, for the next flush: a fresh MiB per flush cost page faults and
+ * old-space GCs (V8 counts external memory) on the main thread. At most SPARE_CHUNKS are kept.
+ */
+const spareChunks: Buffer[] = [];
+const SPARE_CHUNKS = 8;
+
 function allocateChunk(previous: number, wanted: number): Buffer {
   const grown = wanted > previous && chunkMemory.bytes - previous + wanted > chunkMemory.limit ? previous : wanted;
   chunkMemory.bytes += grown - previous;
-  return Buffer.allocUnsafe(grown);
+  if (grown === CHUNK_BYTES && spareChunks.length > 0) return spareChunks.pop()!;
+  return Buffer.allocUnsafeSlow(grown);
+}
+
+/** A chunk whose every piece zlib has compressed (it keeps no reference after its write callbacks). */
+function spareChunk(chunk: Buffer): void {
+  if (chunk.length === CHUNK_BYTES && spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
 }
 /**
  * A batch is split into `maxParts` files once it holds this many uncompressed bytes per part: under it,
@@ -121,8 +134,9 @@ export class PartWriter {
   }
 
   /**
-   * Appends rows already encoded as CSV bytes, each ending in a newline (from an encode worker). A small
-   * block is copied into the chunk; a large one goes to compression as it is, without a copy.
+   * Appends rows already encoded as CSV bytes, each ending in a newline (from an encode worker). The block
+   * is always copied (into the chunk, or alone when it is larger than one): the caller reuses its memory
+   * for the next unit once this returns.
    */
   writeBlock(block: Uint8Array, rows: number): Promise<void> | undefined {
     this.rows += rows;
@@ -140,7 +154,7 @@ export class PartWriter {
       this.chunkRows = rows;
       return flushed;
     }
-    const sent = this.emit(block, rows);
+    const sent = this.emit(Buffer.from(block), rows);
     return flushed ? flushed.then(() => sent) : sent;
   }
 
@@ -189,11 +203,13 @@ export class PartWriter {
     if (this.chunkRows === 0) return undefined;
     const text = this.chunk.subarray(0, this.chunkBytes);
     const rows = this.chunkRows;
-    // zlib keeps a reference to the buffer until it is compressed: start a fresh one.
+    // zlib (or the spill write) keeps a reference to the buffer until done with it: start another one;
+    // this one is spare once every piece of it is compressed or written.
+    const full = this.chunk;
     this.chunk = allocateChunk(this.chunk.length, Math.min(CHUNK_BYTES, this.chunk.length * 2));
     this.chunkBytes = 0;
     this.chunkRows = 0;
-    return this.emit(text, rows, finishing);
+    return this.emit(text, rows, finishing, full);
   }
 
   /**
@@ -201,10 +217,10 @@ export class PartWriter {
    * finishing), else into the compressors. The first compression fixes the part count — `maxParts`, or
    * one for a batch that ends below the split size (or has one slice) — and reads any spill back first.
    */
-  private emit(text: Uint8Array, rows: number, finishing = false): Promise<void> | undefined {
+  private emit(text: Uint8Array, rows: number, finishing = false, owner?: Buffer): Promise<void> | undefined {
     if (this.parts.length === 0) {
       const split = this.maxParts > 1 && (this.spill?.bytes ?? 0) + text.length >= this.maxParts * SPLIT_BYTES_PER_PART;
-      if (!split && !finishing && this.maxParts > 1) return this.spillOut(text, rows);
+      if (!split && !finishing && this.maxParts > 1) return this.spillOut(text, rows, owner);
       const count = split ? this.maxParts : 1;
       for (let i = 0; i < count; i++) this.parts.push(this.openPart(i));
       this.levels = new Array<number>(count).fill(0);
@@ -215,8 +231,8 @@ export class PartWriter {
       }
     }
     // Rows that arrive while the spill is read back follow it, in order.
-    if (this.fileTasks > 0) return this.afterFileWork(() => this.compress(text, rows));
-    return this.compress(text, rows);
+    if (this.fileTasks > 0) return this.afterFileWork(() => this.compress(text, rows, owner));
+    return this.compress(text, rows, owner);
   }
 
   /** Runs `task` after every earlier spill write or read-back; a failure is kept for finish(). */
@@ -229,7 +245,7 @@ export class PartWriter {
   }
 
   /** Appends whole rows to the spill file; waits only when the process-wide backlog is over its bound. */
-  private spillOut(text: Uint8Array, rows: number): Promise<void> | undefined {
+  private spillOut(text: Uint8Array, rows: number, owner?: Buffer): Promise<void> | undefined {
     const spill = (this.spill ??= { path: join(this.dir, "spill.csv"), file: undefined, bytes: 0, rows: 0 });
     spill.bytes += text.length;
     spill.rows += rows;
@@ -241,6 +257,7 @@ export class PartWriter {
       } finally {
         backlog.bytes -= text.length;
       }
+      if (owner) spareChunk(owner);
     });
     return backlog.bytes > backlog.limit ? written : undefined;
   }
@@ -277,7 +294,7 @@ export class PartWriter {
         const rows = countRows(text, 0, end);
         rowsLeft -= rows;
         const sent: Promise<void>[] = [];
-        this.compress(text, rows, sent);
+        this.compress(text, rows, undefined, sent);
         await Promise.all(sent);
         carried = buf.subarray(end, filled);
         if (bytesRead === 0) break;
@@ -297,7 +314,7 @@ export class PartWriter {
    * are open (see emit). Waits only when the process-wide backlog is over its bound; `sent` collects
    * every piece's compression.
    */
-  private compress(text: Uint8Array, rows: number, sent?: Promise<void>[]): Promise<void> | undefined {
+  private compress(text: Uint8Array, rows: number, owner?: Buffer, sent?: Promise<void>[]): Promise<void> | undefined {
     const count = this.parts.length;
     let total = text.length;
     for (const l of this.levels) total += l;
@@ -305,6 +322,11 @@ export class PartWriter {
     let wait: Promise<void> | undefined;
     let at = 0;
     let rowsLeft = rows;
+    // Pieces in flight; the owner is spared when the last one is compressed (1 held until all are sent).
+    let pieces = 1;
+    const pieceDone = () => {
+      if (--pieces === 0 && owner) spareChunk(owner);
+    };
     for (let i = 0; i < count && at < text.length; i++) {
       let end: number;
       if (i === count - 1) end = text.length;
@@ -316,21 +338,24 @@ export class PartWriter {
       }
       const pieceRows = end === text.length ? rowsLeft : countRows(text, at, end);
       rowsLeft -= pieceRows;
-      const w = this.send(this.parts[i]!, text.subarray(at, end), pieceRows, sent);
+      pieces++;
+      const w = this.send(this.parts[i]!, text.subarray(at, end), pieceRows, pieceDone, sent);
       this.levels[i]! += end - at;
       wait ??= w;
       at = end;
     }
+    pieceDone();
     return wait;
   }
 
-  private send(part: Part, piece: Uint8Array, rows: number, sent?: Promise<void>[]): Promise<void> | undefined {
+  private send(part: Part, piece: Uint8Array, rows: number, done: () => void, sent?: Promise<void>[]): Promise<void> | undefined {
     part.rows += rows;
     const size = piece.length;
     backlog.bytes += size;
     const compressed = new Promise<void>((resolve) =>
       part.gzip.write(piece, () => {
         backlog.bytes -= size;
+        done();
         resolve();
       }),
     );
