@@ -67,14 +67,15 @@ export class EncodePool {
     for (const s of this.slots) s.worker.postMessage(m);
   }
 
-  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset: number): Promise<EncodedUnit> {
+  /** `receivedAt`: when the unit's input was read (ISO 8601), for received-at metadata columns. */
+  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset: number, receivedAt = ""): Promise<EncodedUnit> {
     if (this.failure) return Promise.reject(this.failure);
     const slot = this.slots[this.next]!;
     this.next = (this.next + 1) % this.slots.length;
     const id = ++this.nextId;
     const result = new Promise<EncodedUnit>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      const m: ToWorker = { kind: "unit", id, unit, seq, epoch, lineOffset };
+      const m: ToWorker = { kind: "unit", id, unit, seq, epoch, lineOffset, receivedAt };
       slot.worker.postMessage(m);
     });
     // A unit whose result is no longer wanted (superseded, or the run failed) must not surface as an

@@ -5,7 +5,7 @@
 import { parentPort } from "node:worker_threads";
 import { type EncoderSetup, UnitEncoder } from "./unit-encoder.js";
 
-export type ToWorker = { kind: "setup"; setup: EncoderSetup } | { kind: "unit"; id: number; unit: Uint8Array; seq: number; epoch: number; lineOffset: number };
+export type ToWorker = { kind: "setup"; setup: EncoderSetup } | { kind: "unit"; id: number; unit: Uint8Array; seq: number; epoch: number; lineOffset: number; receivedAt: string };
 
 const port = parentPort!;
 const encoder = new UnitEncoder();
@@ -16,9 +16,9 @@ port.on("message", (m: ToWorker) => {
     return;
   }
   try {
-    const result = encoder.encodePacked(m.unit, m.seq, m.epoch, m.lineOffset);
+    const result = encoder.encodePacked(m.unit, m.seq, m.epoch, m.lineOffset, m.receivedAt);
     const o = result.output;
-    port.postMessage({ id: m.id, result }, [o.bytes.buffer, o.rowEnds.buffer, o.positions.buffer, o.keys.buffer] as ArrayBuffer[]);
+    port.postMessage({ id: m.id, result }, [o.bytes.buffer, o.rowEnds.buffer, o.positions.buffer, o.keys.buffer, o.marks.buffer] as ArrayBuffer[]);
   } catch (e) {
     port.postMessage({ id: m.id, error: (e as Error).stack ?? String(e) });
   }

@@ -12,10 +12,11 @@
  */
 import { isUtf8 } from "node:buffer";
 import { parseMessageLine } from "../input/json.js";
-import { singerRecordProblem } from "./envelopes.js";
+import { type AirbyteRoute, AirbyteRoutes, type Envelope, airbyteRecordProblem, singerRecordProblem } from "./envelopes.js";
+import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
-import { type ColumnPlan, columnPlan, keyPolicy } from "./table-shape.js";
+import { type ColumnPlan, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
 
 /** Positions reserved per unit: more than the lines a unit can hold (units are cut at ~1 MiB). */
 export const LINE_SLOTS = 2 ** 21;
@@ -27,6 +28,8 @@ export interface StreamEncodePlan {
   keyProperties: string[];
   /** key column names; rows of keyed streams carry their position as the ordinal column */
   keyColumns: string[];
+  /** message fields whose presence leaves the record to the main thread (a decision only the door makes) */
+  mainThreadFields?: string[];
 }
 
 export interface EncoderSetup {
@@ -34,6 +37,10 @@ export interface EncoderSetup {
   epoch: number;
   policy: ValuePolicy;
   streams: StreamEncodePlan[];
+  /** the protocol of the input lines (default singer) */
+  envelope?: Envelope;
+  /** airbyte: which stream each record descriptor loads */
+  routes?: AirbyteRoute[];
 }
 
 /** Consecutive encoded rows of one stream. */
@@ -56,6 +63,11 @@ export interface RowsEvent {
   nullKeys: boolean;
   /** records among these that carried bare NaN / Infinity */
   nonFinite: number;
+  /**
+   * Streams with a batched-at column: where that field starts in each row (bytes from the row's start).
+   * It holds BATCHED_AT_PLACEHOLDER, encoded; the main thread writes the batch's time over it.
+   */
+  marks?: Uint32Array;
 }
 
 /** A line for the main thread, in order with the rows. */
@@ -118,6 +130,7 @@ class UnitOutput {
   rowEnds: Uint32Array;
   positions: Float64Array;
   keys: Float64Array;
+  marks: Uint32Array;
   rows = 0;
 
   constructor(inputBytes: number) {
@@ -126,6 +139,7 @@ class UnitOutput {
     this.rowEnds = new Uint32Array(rows);
     this.positions = new Float64Array(rows);
     this.keys = new Float64Array(rows);
+    this.marks = new Uint32Array(rows);
   }
 
   reserve(bytes: number, rows: number): void {
@@ -135,6 +149,7 @@ class UnitOutput {
       this.rowEnds = grown(this.rowEnds, size);
       this.positions = grown(this.positions, size);
       this.keys = grown(this.keys, size);
+      this.marks = grown(this.marks, size);
     }
   }
 }
@@ -145,6 +160,7 @@ export interface UnitBuffers {
   rowEnds: Uint32Array;
   positions: Float64Array;
   keys: Float64Array;
+  marks: Uint32Array;
 }
 
 /**
@@ -162,13 +178,15 @@ export interface PackedUnit {
 }
 
 /** A span's rows of one stream, placed in the unit's buffers; made into a RowsEvent by unpack(). */
-export interface PlacedRows extends Omit<RowsEvent, "bytes" | "rowEnds" | "positions" | "keys"> {
+export interface PlacedRows extends Omit<RowsEvent, "bytes" | "rowEnds" | "positions" | "keys" | "marks"> {
   byteStart: number;
   byteEnd: number;
   rowStart: number;
   /** the keys when not all numeric (numeric ones are in UnitOutput.keys) */
   keyList: unknown[] | undefined;
   keyed: boolean;
+  /** the rows' batched-at marks are in UnitOutput.marks */
+  marked: boolean;
 }
 
 /** One stream's rows of the current span; its buffers are reused from span to span. */
@@ -178,6 +196,7 @@ class StreamOutput {
   private rows = 0;
   private rowEnds = new Uint32Array(1024);
   private positions = new Float64Array(1024);
+  private marks: Uint32Array | undefined;
   keys: unknown[] = [];
   numericKeys = true;
   nullKeys = false;
@@ -185,23 +204,41 @@ class StreamOutput {
   changes = new Map<string, number>();
   readonly encoder: CsvRowEncoder;
   private readonly keyed: boolean;
+  /** per-row context of the metadata columns (the message and record are set per row) */
+  readonly ctx: RowContext;
 
   constructor(
     readonly plan: StreamEncodePlan,
     readonly columns: ColumnPlan[],
+    changes: RowChanges,
   ) {
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
     this.keyed = plan.keyColumns.length > 0;
+    this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: BATCHED_AT_PLACEHOLDER, changes };
+    const batchedAt = plan.columns.findIndex((c) => c.meta?.kind === "batched-at");
+    if (batchedAt !== -1) {
+      this.encoder.markColumn = batchedAt;
+      this.marks = new Uint32Array(1024);
+    }
   }
 
   append(row: string, position: number): void {
     const room = row.length * 3 + 24;
     if (this.length + room > this.bytes.length) this.bytes = grownBuffer(this.bytes, this.length, this.length + room);
-    this.length += this.bytes.write(this.keyed ? `${row},${position}\n` : `${row}\n`, this.length, "utf8");
+    const start = this.length;
     if (this.rows === this.rowEnds.length) {
       this.rowEnds = grown(this.rowEnds, this.rows * 2);
       this.positions = grown(this.positions, this.rows * 2);
+      if (this.marks) this.marks = grown(this.marks, this.rows * 2);
     }
+    if (this.marks) {
+      // The row is written in two pieces to learn the mark's byte offset (text before it may be multi-byte).
+      const at = this.encoder.markAt;
+      this.marks[this.rows] = at === 0 ? 0 : this.bytes.write(row.slice(0, at), start, "utf8");
+      this.length = start + this.marks[this.rows]!;
+      row = at === 0 ? row : row.slice(at);
+    }
+    this.length += this.bytes.write(this.keyed ? `${row},${position}\n` : `${row}\n`, this.length, "utf8");
     this.rowEnds[this.rows] = this.length;
     this.positions[this.rows] = position;
     this.rows++;
@@ -217,6 +254,7 @@ class StreamOutput {
     this.bytes.copy(unit.bytes, byteStart, 0, this.length);
     unit.rowEnds.set(part(this.rowEnds, 0, this.rows), rowStart);
     unit.positions.set(part(this.positions, 0, this.rows), rowStart);
+    if (this.marks) unit.marks.set(part(this.marks, 0, this.rows), rowStart);
     let keyList: unknown[] | undefined;
     if (this.keyed) {
       if (this.numericKeys) for (let i = 0; i < this.rows; i++) unit.keys[rowStart + i] = this.keys[i] as number;
@@ -233,6 +271,7 @@ class StreamOutput {
       rowStart,
       keyList,
       keyed: this.keyed,
+      marked: this.marks !== undefined,
       widths,
       changes: [...this.changes],
       nullKeys: this.nullKeys,
@@ -267,6 +306,7 @@ export function unpack(unit: PackedUnit): EncodedUnit {
       keys: p.keyed ? (p.keyList ?? part(out.keys, p.rowStart, rowEnd)) : undefined,
       nullKeys: p.nullKeys,
       nonFinite: p.nonFinite,
+      marks: p.marked ? part(out.marks, p.rowStart, rowEnd) : undefined,
     };
   });
   return { seq: unit.seq, epoch: unit.epoch, lines: unit.lines, rest: unit.rest, events, invalidUtf8: unit.invalidUtf8 };
@@ -277,33 +317,52 @@ export class UnitEncoder {
   private plans = new Map<string, StreamEncodePlan>();
   private outputs = new Map<string, StreamOutput>();
   private readonly changes = new RowChanges();
+  private airbyte: AirbyteRoutes | undefined;
+  /** where a RECORD keeps the values that must stay exact (see parseMessageLine) */
+  private exactAt = ["record"];
+  /** the unit being encoded: when its input was read */
+  private receivedAt = "";
 
   setup(setup: EncoderSetup): void {
     this.setupValue = setup;
     this.plans = new Map(setup.streams.map((s) => [s.id, s]));
     this.outputs = new Map();
+    this.airbyte = setup.envelope === "airbyte" ? new AirbyteRoutes(setup.routes ?? []) : undefined;
+    this.exactAt = this.airbyte ? ["record", "data"] : ["record"];
   }
 
   private output(plan: StreamEncodePlan): StreamOutput {
     let out = this.outputs.get(plan.id);
     if (!out) {
       const policy = this.setupValue!.policy;
-      const columns = plan.columns.map((c) => columnPlan(c.name, c.type, plan.keyColumns.includes(c.name) ? keyPolicy(policy) : policy, c.property));
-      out = new StreamOutput(plan, columns);
+      const columns = plan.columns.map((c) =>
+        columnPlan(
+          c.name,
+          c.type,
+          plan.keyColumns.includes(c.name) ? keyPolicy(policy) : policy,
+          c.property,
+          c.meta ? { name: c.name, type: c.type, value: metadataValue(c.meta), source: c.meta } : undefined,
+        ),
+      );
+      out = new StreamOutput(plan, columns, this.changes);
       this.outputs.set(plan.id, out);
     }
     return out;
   }
 
-  /** `lineOffset`: lines of the unit before `unit` (the rest of a unit continues its positions). */
-  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0): EncodedUnit {
-    return unpack(this.encodePacked(unit, seq, epoch, lineOffset));
+  /**
+   * `lineOffset`: lines of the unit before `unit` (the rest of a unit continues its positions).
+   * `receivedAt`: when the unit's input was read (ISO 8601), for received-at metadata columns.
+   */
+  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0, receivedAt = ""): EncodedUnit {
+    return unpack(this.encodePacked(unit, seq, epoch, lineOffset, receivedAt));
   }
 
-  encodePacked(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0): PackedUnit {
+  encodePacked(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0, receivedAt = ""): PackedUnit {
     if (!this.setupValue || this.setupValue.epoch !== epoch) {
       throw new Error(`encoder set up for epoch ${this.setupValue?.epoch}, unit ${seq} needs ${epoch}`);
     }
+    this.receivedAt = receivedAt;
     const buf = Buffer.from(unit.buffer, unit.byteOffset, unit.byteLength);
     const output = new UnitOutput(unit.byteLength);
     const placed: (PlacedRows | LineEvent)[] = [];
@@ -346,6 +405,7 @@ export class UnitEncoder {
       rowEnds: output.rowEnds,
       positions: output.positions,
       keys: output.keys,
+      marks: output.marks,
     };
     return { seq, epoch, lines: index, rest, events: placed, invalidUtf8, output: buffers };
   }
@@ -355,21 +415,42 @@ export class UnitEncoder {
    * they are, so encoding goes on after them; after any other line it stops ("stop").
    */
   private encodeRecord(text: string, position: number, touched: Set<StreamOutput>, changes: RowChanges): "taken" | "state" | "stop" {
-    const parsed = parseMessageLine(text, ["record"]);
+    const parsed = parseMessageLine(text, this.exactAt);
     if (!parsed.ok) return "stop";
     const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object") return "stop";
     if (msg.type === "STATE") return "state";
-    if (msg.type !== "RECORD" || singerRecordProblem(msg)) return "stop";
-    const plan = this.plans.get(msg.stream as string);
+    // What a record's metadata columns read as its message: Singer's RECORD message, Airbyte's envelope.
+    let message: Record<string, unknown>;
+    let record: Record<string, unknown>;
+    let plan: StreamEncodePlan | undefined;
+    if (this.airbyte) {
+      // These change no stream definition: encoding goes on after them, as after a STATE.
+      if (msg.type === "TRACE" || msg.type === "LOG" || msg.type === "CONTROL") return "state";
+      if (msg.type !== "RECORD" || airbyteRecordProblem(msg)) return "stop";
+      message = msg.record as Record<string, unknown>;
+      const id = this.airbyte.find(message.stream as string, message.namespace as string | null | undefined);
+      plan = id === undefined ? undefined : this.plans.get(id);
+      record = message.data as Record<string, unknown>;
+    } else {
+      if (msg.type !== "RECORD" || singerRecordProblem(msg)) return "stop";
+      message = msg;
+      plan = this.plans.get(msg.stream as string);
+      record = msg.record as Record<string, unknown>;
+    }
     if (!plan) return "stop";
-    const record = msg.record as Record<string, unknown>;
     for (const k of plan.keyProperties) if (record[k] === undefined) return "stop";
+    if (plan.mainThreadFields) for (const f of plan.mainThreadFields) if (message[f] !== undefined) return "stop";
     const out = this.output(plan);
     changes.reset();
+    const ctx = out.ctx;
+    ctx.message = message;
+    ctx.record = record;
+    ctx.position = position;
+    ctx.receivedAt = this.receivedAt;
     let row: string;
     try {
-      row = out.encoder.encode(record, changes);
+      row = out.encoder.encode(record, changes, ctx);
     } catch {
       return "stop"; // the main thread encodes it again and reports the error with its line
     }
