@@ -386,8 +386,13 @@ function superEncoder(o: Output, field: string): ValueEncoder {
   // On CSV the JSON is built with its quotes already doubled (one pass); Parquet takes it as it is.
   const serialize = o.csv ? csvDoubledJson : exactJson;
   const asField = o.csv ? (json: string) => `"${json}"` : (json: string) => json;
+  // A frozen value (Airbyte's `_airbyte_meta` of a row without changes) is the same document every
+  // time: its last text is kept.
+  let lastIn: unknown;
+  let lastOut = "";
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
+    if (v === lastIn) return lastOut;
     let json = serialize(v);
     // A NUL inside a string is serialized as \u0000; an escaped backslash before "u0000" is not one.
     // (Doubling touches quotes only: backslashes, and so these escapes, read the same.)
@@ -407,7 +412,12 @@ function superEncoder(o: Output, field: string): ValueEncoder {
       return o.nul;
     }
     // No raw NUL is left: JSON escapes control characters, and the escapes went above.
-    return asField(json);
+    const out = asField(json);
+    if (typeof v === "object" && Object.isFrozen(v) && changes.list.length === 0) {
+      lastIn = v;
+      lastOut = out;
+    }
+    return out;
   };
 }
 
@@ -542,10 +552,19 @@ function recordTimeChanges(field: string, cut: boolean, leap: boolean, changes: 
  */
 function timestampEncoder(o: Output, field: string, withZone: boolean, policy: ValuePolicy): ValueEncoder {
   const expected = withZone ? "an ISO 8601 date-time" : "an ISO 8601 date-time (TIMESTAMP)";
+  // Metadata times repeat row after row (a unit's received-at, a batch's open time): the last canonical
+  // value's text is kept. A canonical value records no change, so reusing its text is exact.
+  let lastIn: string | undefined;
+  let lastOut = "";
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
     if (typeof v !== "string") return invalid(o, field, expected, v, policy, changes);
-    if (canonicalUtc(v)) return `${v.slice(0, 10)} ${v.slice(11, v.length - 1)}${withZone ? "+00" : ""}`;
+    if (v === lastIn) return lastOut;
+    if (canonicalUtc(v)) {
+      lastIn = v;
+      lastOut = `${v.slice(0, 10)} ${v.slice(11, v.length - 1)}${withZone ? "+00" : ""}`;
+      return lastOut;
+    }
     let p = parseDateTime(v);
     if (!p) return invalid(o, field, expected, v, policy, changes);
     p = toUtc(p);

@@ -231,14 +231,13 @@ class StreamOutput {
       this.positions = grown(this.positions, this.rows * 2);
       if (this.marks) this.marks = grown(this.marks, this.rows * 2);
     }
+    const text = this.keyed ? `${row},${position}\n` : `${row}\n`;
+    this.length += this.bytes.write(text, this.length, "utf8");
     if (this.marks) {
-      // The row is written in two pieces to learn the mark's byte offset (text before it may be multi-byte).
+      // The mark is in UTF-16 units of the row: the same in bytes when the row was all ASCII.
       const at = this.encoder.markAt;
-      this.marks[this.rows] = at === 0 ? 0 : this.bytes.write(row.slice(0, at), start, "utf8");
-      this.length = start + this.marks[this.rows]!;
-      row = at === 0 ? row : row.slice(at);
+      this.marks[this.rows] = this.length - start === text.length ? at : Buffer.byteLength(row.slice(0, at), "utf8");
     }
-    this.length += this.bytes.write(this.keyed ? `${row},${position}\n` : `${row}\n`, this.length, "utf8");
     this.rowEnds[this.rows] = this.length;
     this.positions[this.rows] = position;
     this.rows++;
