@@ -26,6 +26,7 @@ import type { ConnectorSettings } from "../engine/settings.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
 import type { LineSplitter } from "../input/lines.js";
 import { EncodePool } from "../encode/encode-pool.js";
+import { type AirbyteRoute, AirbyteRoutes } from "../encode/envelopes.js";
 import { type InputTally, UnitPipeline } from "../engine/unit-pipeline.js";
 import { parseJsonExact, parseMessageLine } from "../input/json.js";
 
@@ -179,8 +180,9 @@ export function planStreams(catalog: ConfiguredAirbyteCatalog, settings: Connect
 export class AirbyteDestination {
   readonly engine: LoadEngine<string>;
   readonly plans: AirbyteStreamPlan[];
-  /** name → namespace (null when absent) → plan */
-  private readonly byName = new Map<string, Map<string | null, AirbyteStreamPlan>>();
+  /** descriptor → stream id: one rule here and in the encode workers */
+  private readonly routes: AirbyteRoute[];
+  private readonly router: AirbyteRoutes;
   private lineNumber = 0;
   private recordsSinceGlobalState = 0;
   private skippedLines = 0;
@@ -196,12 +198,9 @@ export class AirbyteDestination {
     private readonly log: Logger,
   ) {
     this.plans = planStreams(catalog, settings);
-    for (const p of this.plans) {
-      this.byId.set(p.id, p);
-      let m = this.byName.get(p.name);
-      if (!m) this.byName.set(p.name, (m = new Map()));
-      m.set(p.namespace ?? null, p);
-    }
+    for (const p of this.plans) this.byId.set(p.id, p);
+    this.routes = this.plans.map((p) => ({ name: p.name, namespace: p.namespace ?? null, id: p.id }));
+    this.router = new AirbyteRoutes(this.routes);
     this.engine = engineFactory((line) => {
       this.statesEmitted++;
       this.writeOut(line);
@@ -210,12 +209,8 @@ export class AirbyteDestination {
 
   /** The plan of a stream, by exact descriptor; a record without namespace may name a unique stream. */
   planFor(name: string, namespace: string | null | undefined): AirbyteStreamPlan | undefined {
-    const m = this.byName.get(name);
-    if (!m) return undefined;
-    const exact = m.get(namespace || null);
-    if (exact || namespace) return exact;
-    if (m.size === 1) return m.values().next().value;
-    return undefined;
+    const id = this.router.find(name, namespace);
+    return id === undefined ? undefined : this.byId.get(id);
   }
 
   /** Runs the whole sync; resolves when everything is committed, every STATE written and tables final. */
@@ -257,7 +252,7 @@ export class AirbyteDestination {
    */
   private async runUnits(input: AsyncIterable<Buffer | string>): Promise<InputTally> {
     const engine = this.engine;
-    const routes = this.plans.map((p) => ({ name: p.name, namespace: p.namespace ?? null, id: p.id }));
+    const routes = this.routes;
     const pipeline = new UnitPipeline(
       {
         epoch: () => engine.epoch,
