@@ -49,3 +49,21 @@ describe("metadataValue", () => {
     expect(enc("2026-11-30T08:00:00.124Z", changes)).toBe("2026-11-30 08:00:00.124+00");
   });
 });
+
+describe("integer columns: a value already in canonical decimal text", () => {
+  it("is kept as sent within range, invalid past it, and matches the BigInt path at the limits", () => {
+    const changes = new RowChanges();
+    const big = encoderFor("b", { kind: "bigint" }, DEFAULT_POLICY, { maxBytes: 0 });
+    const small = encoderFor("s", { kind: "smallint" }, DEFAULT_POLICY, { maxBytes: 0 });
+    for (const v of ["0", "7", "-7", "1796023923730000123", "9223372036854775807", "-9223372036854775808"]) expect(big(v, changes), v).toBe(v);
+    expect(changes.list).toHaveLength(0);
+    for (const v of ["9223372036854775808", "-9223372036854775809", "99999999999999999999"]) expect(big(v, changes), v).toBe("\\N");
+    expect(changes.list).toHaveLength(3);
+    expect(small("32767", changes)).toBe("32767");
+    expect(small("32768", changes)).toBe("\\N");
+    expect(small("-32768", changes)).toBe("-32768");
+    // not canonical: the BigInt path normalises, as before
+    expect(big("-0", changes)).toBe("0");
+    expect(big("007", changes)).toBe("7");
+  });
+});
