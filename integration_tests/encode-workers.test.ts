@@ -344,14 +344,16 @@ describe("encode workers: STATE", () => {
     for (let i = 1; i <= 30_000; i++) msgs.push(record("t", row(i)));
     msgs.push(state({ n: 30_000 }));
     run.stdin.write(jsonl(msgs));
-    const first = await run.nextLine(5_000);
+    // A hang detector, not a speed check: the regression waited for the tap's next output forever. The
+    // bound is generous so a loaded machine (CI, parallel suites) cannot fail a correct build.
+    const first = await run.nextLine(60_000);
     const committed = await count(schema, "t").catch(() => -1);
     run.stdin.end();
     const r = await run.done;
     expect(r.code, fail(r)).toBe(0);
     expect({ first: first && JSON.parse(first), committed }).toEqual({ first: { n: 30_000 }, committed: 30_000 });
     expect(r.states).toEqual([{ n: 30_000 }]);
-  });
+  }, 120_000);
 
   it("bad input ends the run at once even while the tap keeps stdin open (the reader is not waited for)", async () => {
     const schema = uniqueSchema("openfail");
@@ -450,12 +452,13 @@ describe("encode workers: STATE", () => {
       msgs.push(record("t", row(i)));
       if (i === 3_000) msgs.push("{not json");
     }
-    const r = await runInChild(configFor(uniqueSchema("spin"), { encode_workers: 2 }), Buffer.from(jsonl(msgs)), 12_000);
+    // 60 s: a hang detector (the regression spun forever), generous for a loaded machine.
+    const r = await runInChild(configFor(uniqueSchema("spin"), { encode_workers: 2 }), Buffer.from(jsonl(msgs)), 60_000);
     expect(r.killed).toBe(false);
     expect(r.code).toBe(1);
     expect(r.stderr.join("\n")).toMatch(/line 3002: invalid JSON .*\{not json/);
     expect(r.states).toEqual([]);
-  });
+  }, 120_000);
 });
 
 describe("encode workers: BATCH and bad bytes", () => {

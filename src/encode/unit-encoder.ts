@@ -14,6 +14,7 @@ import { isUtf8 } from "node:buffer";
 import { parseMessageLine } from "../input/json.js";
 import { type AirbyteRoute, AirbyteRoutes, type Envelope, airbyteRecordProblem, singerRecordProblem } from "./envelopes.js";
 import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
+import { type ByteSink, FastRowWriter, RecordLineScanner } from "./record-scanner.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
 import { type ColumnPlan, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
@@ -190,9 +191,9 @@ export interface PlacedRows extends Omit<RowsEvent, "bytes" | "rowEnds" | "posit
 }
 
 /** One stream's rows of the current span; its buffers are reused from span to span. */
-class StreamOutput {
-  private bytes = Buffer.allocUnsafeSlow(64 * 1024);
-  private length = 0;
+class StreamOutput implements ByteSink {
+  bytes = Buffer.allocUnsafeSlow(64 * 1024);
+  length = 0;
   private rows = 0;
   private rowEnds = new Uint32Array(1024);
   private positions = new Float64Array(1024);
@@ -203,6 +204,10 @@ class StreamOutput {
   nonFinite = 0;
   changes = new Map<string, number>();
   readonly encoder: CsvRowEncoder;
+  /** the byte path (record-scanner.ts); undefined for streams it does not serve */
+  readonly fast: FastRowWriter | undefined;
+  /** plan.mainThreadFields as JSON keys (`"version"`), for the byte path's check */
+  readonly mainThreadKeys: Buffer[] | undefined;
   private readonly keyed: boolean;
   /** per-row context of the metadata columns (the message and record are set per row) */
   readonly ctx: RowContext;
@@ -213,7 +218,9 @@ class StreamOutput {
     changes: RowChanges,
   ) {
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
+    this.fast = columns.every((c) => c.property !== undefined) ? new FastRowWriter(columns, plan.keyColumns) : undefined;
     this.keyed = plan.keyColumns.length > 0;
+    this.mainThreadKeys = plan.mainThreadFields?.map((f) => Buffer.from(JSON.stringify(f)));
     this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: BATCHED_AT_PLACEHOLDER, changes };
     const batchedAt = plan.columns.findIndex((c) => c.meta?.kind === "batched-at");
     if (batchedAt !== -1) {
@@ -222,21 +229,43 @@ class StreamOutput {
     }
   }
 
+  /** ByteSink: room for `extra` bytes past `length`; bytes past `length` (a row being written) are kept. */
+  ensure(extra: number): void {
+    if (this.length + extra > this.bytes.length) this.bytes = grownBuffer(this.bytes, this.bytes.length, this.length + extra);
+  }
+
   append(row: string, position: number): void {
     const room = row.length * 3 + 24;
     if (this.length + room > this.bytes.length) this.bytes = grownBuffer(this.bytes, this.length, this.length + room);
     const start = this.length;
-    if (this.rows === this.rowEnds.length) {
-      this.rowEnds = grown(this.rowEnds, this.rows * 2);
-      this.positions = grown(this.positions, this.rows * 2);
-      if (this.marks) this.marks = grown(this.marks, this.rows * 2);
-    }
     const text = this.keyed ? `${row},${position}\n` : `${row}\n`;
     this.length += this.bytes.write(text, this.length, "utf8");
     if (this.marks) {
+      if (this.rows === this.marks.length) this.marks = grown(this.marks, this.rows * 2);
       // The mark is in UTF-16 units of the row: the same in bytes when the row was all ASCII.
       const at = this.encoder.markAt;
       this.marks[this.rows] = this.length - start === text.length ? at : Buffer.byteLength(row.slice(0, at), "utf8");
+    }
+    this.endRow(position);
+  }
+
+  /** Ends a row the fast writer put at `length`: its ordinal when keyed, the newline. */
+  endScanned(position: number): void {
+    if (this.keyed) {
+      this.ensure(24);
+      this.bytes[this.length++] = 44;
+      this.length += writeInteger(this.bytes, this.length, position);
+    } else {
+      this.ensure(1);
+    }
+    this.bytes[this.length++] = 10;
+    this.endRow(position);
+  }
+
+  private endRow(position: number): void {
+    if (this.rows === this.rowEnds.length) {
+      this.rowEnds = grown(this.rowEnds, this.rows * 2);
+      this.positions = grown(this.positions, this.rows * 2);
     }
     this.rowEnds[this.rows] = this.length;
     this.positions[this.rows] = position;
@@ -287,6 +316,50 @@ class StreamOutput {
   }
 }
 
+/**
+ * Whether the scanned line may carry one of `keys` as a message field (outside its record): the bytes
+ * before the record's first property and after its last value are searched. A match inside another
+ * top-level value only sends the line to the object path, which checks the message itself.
+ */
+function hasTopLevelKey(scanner: RecordLineScanner, buf: Buffer, keys: readonly Buffer[]): boolean {
+  const p = scanner.props;
+  const start = scanner.lineStart;
+  const end = scanner.lineEnd;
+  for (const key of keys) {
+    if (p.count === 0) {
+      if (occursIn(buf, key, start, end)) return true;
+    } else if (occursIn(buf, key, start, p.keyStart[0]!) || occursIn(buf, key, p.valEnd[p.count - 1]!, end)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** `key` within buf[from, to) (short ranges: a plain loop, no views of the unit). */
+function occursIn(buf: Buffer, key: Buffer, from: number, to: number): boolean {
+  const first = key[0];
+  const n = key.length;
+  for (let i = from; i + n <= to; i++) {
+    if (buf[i] !== first) continue;
+    let k = 1;
+    while (k < n && buf[i + k] === key[k]) k++;
+    if (k === n) return true;
+  }
+  return false;
+}
+
+/** Writes a non-negative integer below 2^53 as decimal digits at `at`; returns the digit count. */
+function writeInteger(b: Buffer, at: number, n: number): number {
+  if (n < 10) {
+    b[at] = 48 + n;
+    return 1;
+  }
+  let digits = 0;
+  for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++;
+  for (let k = digits - 1, x = n; k >= 0; k--, x = Math.floor(x / 10)) b[at + k] = 48 + (x % 10);
+  return digits;
+}
+
 /** The unit with its rows as views into its buffers (on the receiving side). */
 export function unpack(unit: PackedUnit): EncodedUnit {
   const out = unit.output;
@@ -321,6 +394,17 @@ export class UnitEncoder {
   private exactAt = ["record"];
   /** the unit being encoded: when its input was read */
   private receivedAt = "";
+  private readonly scanner: RecordLineScanner | undefined;
+  /** the stream name of the last scanned record, and its output (records of one stream come in runs) */
+  private lastStream: Uint8Array = new Uint8Array(0);
+  private lastOutput: StreamOutput | undefined;
+  /** records the byte path encoded (the rest took the object path): for tests and the debug log */
+  scannedRecords = 0;
+
+  /** `byteScan: false` keeps every record on the object path (the reference the byte path is tested against). */
+  constructor(options: { byteScan?: boolean } = {}) {
+    this.scanner = options.byteScan === false ? undefined : new RecordLineScanner();
+  }
 
   setup(setup: EncoderSetup): void {
     this.setupValue = setup;
@@ -328,6 +412,7 @@ export class UnitEncoder {
     this.outputs = new Map();
     this.airbyte = setup.envelope === "airbyte" ? new AirbyteRoutes(setup.routes ?? []) : undefined;
     this.exactAt = this.airbyte ? ["record", "data"] : ["record"];
+    this.lastOutput = undefined;
   }
 
   private output(plan: StreamEncodePlan): StreamOutput {
@@ -384,6 +469,12 @@ export class UnitEncoder {
       if (nl === -1) nl = buf.length;
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
       if (checkLines && !isUtf8(buf.subarray(start, end))) invalidUtf8.push(index);
+      // The byte path copies bytes: only for a unit known to be UTF-8 (else the object path replaces bad bytes).
+      if (!checkLines && this.scanner && !this.airbyte && this.encodeScanned(this.scanner, buf, start, end, base + index, touched, changes)) {
+        start = next;
+        index++;
+        continue;
+      }
       const line = buf.toString("utf8", start, end);
       const taken = this.encodeRecord(line, base + index, touched, changes);
       if (taken !== "taken" && line.trim().length > 0) {
@@ -407,6 +498,50 @@ export class UnitEncoder {
       marks: output.marks,
     };
     return { seq, epoch, lines: index, rest, events: placed, invalidUtf8, output: buffers };
+  }
+
+  /**
+   * The byte path (record-scanner.ts): true when the line was a RECORD it encoded; false leaves the line to
+   * the object path (which also reports anything wrong with it).
+   */
+  private encodeScanned(scanner: RecordLineScanner, buf: Buffer, start: number, end: number, position: number, touched: Set<StreamOutput>, changes: RowChanges): boolean {
+    if (!scanner.scan(buf, start, end)) return false;
+    const ss = scanner.streamStart;
+    const len = scanner.streamEnd - ss;
+    let out = this.lastOutput;
+    const last = this.lastStream;
+    let same = out !== undefined && last.length === len;
+    for (let k = 0; same && k < len; k++) if (buf[ss + k] !== last[k]) same = false;
+    if (!same) {
+      const plan = this.plans.get(buf.toString("utf8", ss, scanner.streamEnd));
+      if (!plan) return false;
+      out = this.output(plan);
+      this.lastOutput = out;
+      this.lastStream = Uint8Array.from(buf.subarray(ss, scanner.streamEnd));
+    }
+    const fast = out!.fast;
+    if (!fast) return false;
+    if (out!.mainThreadKeys && hasTopLevelKey(scanner, buf, out!.mainThreadKeys)) return false;
+    changes.reset();
+    try {
+      if (fast.write(scanner, buf, out!, changes) === "declined") return false;
+    } catch {
+      return false; // the object path meets the same value, and hands the line to the main thread
+    }
+    out!.endScanned(position);
+    this.scannedRecords++;
+    touched.add(out!);
+    if (out!.plan.keyColumns.length > 0) {
+      const key = fast.key;
+      if (typeof key !== "number") out!.numericKeys = false;
+      out!.keys.push(key);
+      if (fast.nullKey) out!.nullKeys = true;
+    }
+    for (const c of changes.list) {
+      const k = changeKey(c);
+      out!.changes.set(k, (out!.changes.get(k) ?? 0) + 1);
+    }
+    return true;
   }
 
   /**

@@ -86,17 +86,19 @@ export class JsonNumber {
  */
 const RISKY_NUMBER = /[:,[]\s*(?:-?(?:\d\.?){16}|-?\d[\d.]*[eE]|-0(?:\.0*)?\s*[,\]}])/;
 
-/** Whether a number token keeps its value as a double and prints back the same (see JsonNumber). */
-function plainNumber(token: string): boolean {
-  if (token.length < 16) {
-    let i = 0;
-    for (; i < token.length; i++) {
-      const c = token.charCodeAt(i);
-      if (c === 101 || c === 69) return false;
-    }
-    return !(token.charCodeAt(0) === 45 && Number(token) === 0);
+/**
+ * Whether a number token keeps its value as a double (see JsonNumber): fewer than 16 digits, no exponent,
+ * not a negative zero. Counts digits, not characters: `-123456789012.10` (15 digits) is a plain double
+ * whether or not another token sent its line down the exact parse, so both parses give the same value.
+ */
+export function plainNumber(token: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c === 101 || c === 69) return false;
+    if (c >= 48 && c <= 57) digits++;
   }
-  return false;
+  return digits < 16 && !(token.charCodeAt(0) === 45 && Number(token) === 0);
 }
 
 /**

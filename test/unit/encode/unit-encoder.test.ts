@@ -494,11 +494,25 @@ describe("UnitEncoder: metadata columns (described as data)", () => {
     expect(bytes.toString("utf8", ev.marks![0], ev.marks![0]! + 26)).toBe("1970-01-01 00:00:00.000+00");
   });
 
-  it("mainThreadFields: a record carrying one comes back as a line (the door decides), and encoding stops there", () => {
-    const e = encoder([{ ...plan("m", [], META.slice(0, 2)), mainThreadFields: ["version"] }]);
-    const r = e.encode(unit(rec("m", { id: 1, n: 1 }), JSON.stringify({ type: "RECORD", stream: "m", record: { id: 2, n: 2 }, version: 5 }), rec("m", { id: 3, n: 3 })), 0, 1);
-    expect(r.events.map((x) => x.kind)).toEqual(["rows", "line"]);
-    expect(r.rest).toBeDefined();
+  it("mainThreadFields: a record carrying one comes back as a line (the door decides), and encoding stops there — on the byte path too, before or after the record", () => {
+    for (const versioned of [
+      JSON.stringify({ type: "RECORD", stream: "m", record: { id: 2, n: 2 }, version: 5 }),
+      JSON.stringify({ type: "RECORD", version: 5, stream: "m", record: { id: 2, n: 2 } }),
+      JSON.stringify({ type: "RECORD", stream: "m", record: {}, version: 5 }),
+    ]) {
+      for (const byteScan of [true, false]) {
+        const e = new UnitEncoder({ byteScan });
+        e.setup({ epoch: 1, policy: DEFAULT_POLICY, streams: [{ ...plan("m", [], META.slice(0, 2)), mainThreadFields: ["version"] }] });
+        const r = e.encode(unit(rec("m", { id: 1, n: 1 }), versioned, rec("m", { id: 3, n: 3 })), 0, 1);
+        expect(r.events.map((x) => x.kind), versioned).toEqual(["rows", "line"]);
+        expect(r.rest).toBeDefined();
+      }
+    }
+    // a property named "version" inside the record is data, not the message's version
+    const e = encoder([{ ...plan("m", [], [...META.slice(0, 2), { name: "version", type: { kind: "integer" }, property: "version" }]), mainThreadFields: ["version"] }]);
+    const r = e.encode(unit(rec("m", { id: 1, n: 1, version: 3 }), rec("m", { version: 4, id: 2, n: 1 })), 0, 1);
+    expect(r.events.map((x) => x.kind)).toEqual(["rows"]);
+    expect(e.scannedRecords).toBe(2);
   });
 });
 

@@ -1,0 +1,845 @@
+/**
+ * The fast path of the encode workers: a Singer RECORD line's bytes → one CSV row, without building a JS
+ * object for the message (issue 14: JSON.parse, its garbage and the exact-number check cost more than the
+ * encoding itself).
+ *
+ * `RecordLineScanner.scan` reads the line once, as strictly as JSON.parse (RFC 8259: grammar, escapes,
+ * no control characters in strings, nothing after the value), and notes where the envelope's `type`,
+ * `stream` and each record property's value lie. `FastRowWriter.write` then writes the row in column
+ * order straight from those bytes where the decision is a copy: a string without escapes into VARCHAR,
+ * a number into a numeric column it fits, a canonical UTC date-time into TIMESTAMP(TZ), a nested value
+ * into SUPER. Every other value is materialised on its own and given to the column's own encoder
+ * (encode.ts), so each value's fate is still decided in one place; numbers are materialised exactly as
+ * parseMessageLine gives them (JsonNumber where a double would change them).
+ *
+ * The rows equal what the object path (parseMessageLine + CsvRowEncoder) writes for the same line, byte
+ * for byte: test/unit/encode/record-scanner.test.ts checks that on generated records. Whatever the
+ * scanner is not sure of (invalid JSON, escapes in names, duplicate envelope keys, deep nesting, a
+ * non-RECORD message) it declines, and the line takes the object path, which owns every error message.
+ */
+import { JsonNumber, parseExactJson, plainNumber } from "../input/json.js";
+import { CSV_NULL_MARKER } from "../redshift/sql.js";
+import { MAX_VARCHAR_BYTES } from "../redshift/types.js";
+import type { RowChanges } from "./encode.js";
+import type { ColumnPlan } from "./table-shape.js";
+
+/** Token kinds of a record property's value. */
+const STRING = 1;
+const ESCAPED_STRING = 2;
+const NUMBER = 3;
+const TRUE = 4;
+const FALSE = 5;
+const NULL = 6;
+const CONTAINER = 7;
+
+/** Number token facts (set by scanNumber). */
+const NUM_NEG = 1;
+const NUM_FRAC = 2;
+const NUM_EXP = 4;
+/** the fraction ends in 0 (`1.50`): not the text a double prints */
+const NUM_TRAILING_ZERO = 8;
+/** a negative zero (`-0`, `-0.00`) */
+const NUM_NEG_ZERO = 16;
+
+/** A container value's raw text is what the object path writes for it (no escapes, spaces, number forms or keys it would change). */
+const RAW_EXACT = 1;
+
+const MAX_DEPTH = 64;
+const MAX_RAW_KEYS = 16;
+
+const NULL_MARKER = Buffer.from(CSV_NULL_MARKER, "latin1");
+
+/** Where a record property's value lies in the line. */
+interface Tokens {
+  count: number;
+  keyStart: Int32Array;
+  keyEnd: Int32Array;
+  valStart: Int32Array;
+  valEnd: Int32Array;
+  kind: Uint8Array;
+  /** number facts (NUM_*) or container facts (RAW_EXACT) */
+  flags: Uint8Array;
+  /** digits of a number token */
+  digits: Int32Array;
+  /** integer digits of a number token */
+  intDigits: Int32Array;
+}
+
+function tokens(size: number): Tokens {
+  return {
+    count: 0,
+    keyStart: new Int32Array(size),
+    keyEnd: new Int32Array(size),
+    valStart: new Int32Array(size),
+    valEnd: new Int32Array(size),
+    kind: new Uint8Array(size),
+    flags: new Uint8Array(size),
+    digits: new Int32Array(size),
+    intDigits: new Int32Array(size),
+  };
+}
+
+/**
+ * Scans RECORD lines. One per worker; its fields describe the last line scanned (byte offsets into it).
+ * Not reentrant.
+ */
+export class RecordLineScanner {
+  private b: Uint8Array = new Uint8Array(0);
+  private end = 0;
+  /** the last string scanned had an escape */
+  private escaped = false;
+  private numFlags = 0;
+  private numDigits = 0;
+  private numIntDigits = 0;
+  /** the last container scanned is RAW_EXACT */
+  private rawExact = true;
+  /** key ranges of open objects, for the duplicate-key check of RAW_EXACT */
+  private readonly keyStack = new Int32Array(MAX_DEPTH * MAX_RAW_KEYS * 2);
+
+  streamStart = 0;
+  streamEnd = 0;
+  /** the line last scanned */
+  lineStart = 0;
+  lineEnd = 0;
+  readonly props: Tokens = tokens(64);
+
+  /**
+   * Reads `b[start, end)` as one JSON message. True when it is valid JSON, an object whose `type` is
+   * `"RECORD"`, with one `stream` string and one `record` object, no escapes in those names or in the
+   * record's property names; its properties are then in `props`. False declines the line (it may still be
+   * valid: the object path decides).
+   */
+  scan(b: Uint8Array, start: number, end: number): boolean {
+    this.b = b;
+    this.end = end;
+    this.lineStart = start;
+    this.lineEnd = end;
+    this.props.count = 0;
+    let i = this.ws(start);
+    if (b[i] !== 123 /* { */) return false;
+    i = this.ws(i + 1);
+    let seen = 0; // 1: type, 2: stream, 4: record
+    if (b[i] === 125) return false;
+    for (;;) {
+      if (b[i] !== 34) return false;
+      const ks = i + 1;
+      i = this.str(i);
+      if (i < 0 || this.escaped) return false;
+      const ke = i - 1;
+      i = this.ws(i);
+      if (b[i] !== 58 /* : */) return false;
+      i = this.ws(i + 1);
+      const len = ke - ks;
+      const vs = i;
+      if (len === 4 && b[ks] === 116 && b[ks + 1] === 121 && b[ks + 2] === 112 && b[ks + 3] === 101) {
+        // "type": "RECORD"
+        if (seen & 1 || b[i] !== 34) return false;
+        seen |= 1;
+        i = this.str(i);
+        if (i !== vs + 8 || this.escaped || b[vs + 1] !== 82 || b[vs + 2] !== 69 || b[vs + 3] !== 67 || b[vs + 4] !== 79 || b[vs + 5] !== 82 || b[vs + 6] !== 68) return false;
+      } else if (len === 6 && b[ks] === 115 && b[ks + 1] === 116 && b[ks + 2] === 114 && b[ks + 3] === 101 && b[ks + 4] === 97 && b[ks + 5] === 109) {
+        // "stream"
+        if (seen & 2 || b[i] !== 34) return false;
+        seen |= 2;
+        i = this.str(i);
+        if (i < 0 || this.escaped || i - vs < 3) return false;
+        this.streamStart = vs + 1;
+        this.streamEnd = i - 1;
+      } else if (len === 6 && b[ks] === 114 && b[ks + 1] === 101 && b[ks + 2] === 99 && b[ks + 3] === 111 && b[ks + 4] === 114 && b[ks + 5] === 100) {
+        // "record"
+        if (seen & 4 || b[i] !== 123) return false;
+        seen |= 4;
+        i = this.record(i);
+      } else {
+        i = this.value(i, 0);
+      }
+      if (i < 0) return false;
+      i = this.ws(i);
+      const c = b[i];
+      if (c === 44 /* , */) {
+        i = this.ws(i + 1);
+        continue;
+      }
+      if (c !== 125) return false;
+      i = this.ws(i + 1);
+      return i === end && seen === 7;
+    }
+  }
+
+  /** The record object at `i`: its properties into `props`. Index past it, or -1. */
+  private record(i: number): number {
+    const b = this.b;
+    i = this.ws(i + 1);
+    if (b[i] === 125) return i + 1;
+    let p = this.props;
+    for (;;) {
+      if (b[i] !== 34) return -1;
+      const ks = i + 1;
+      i = this.str(i);
+      if (i < 0 || this.escaped) return -1;
+      const ke = i - 1;
+      i = this.ws(i);
+      if (b[i] !== 58) return -1;
+      i = this.ws(i + 1);
+      const n = p.count;
+      if (n === p.kind.length) p = this.growProps();
+      p.keyStart[n] = ks;
+      p.keyEnd[n] = ke;
+      p.valStart[n] = i;
+      const c = b[i];
+      let kind: number;
+      let flags = 0;
+      if (c === 34) {
+        i = this.str(i);
+        kind = this.escaped ? ESCAPED_STRING : STRING;
+      } else if (c === 123 || c === 91) {
+        this.rawExact = true;
+        i = this.value(i, 0);
+        kind = CONTAINER;
+        flags = this.rawExact ? RAW_EXACT : 0;
+      } else if (c === 116) {
+        i = this.literal(i, 0x74727565, 4);
+        kind = TRUE;
+      } else if (c === 102) {
+        i = b[i + 4] === 101 ? this.literal(i, 0x66616c73, 5) : -1;
+        kind = FALSE;
+      } else if (c === 110) {
+        i = this.literal(i, 0x6e756c6c, 4);
+        kind = NULL;
+      } else {
+        i = this.num(i);
+        kind = NUMBER;
+        flags = this.numFlags;
+        p.digits[n] = this.numDigits;
+        p.intDigits[n] = this.numIntDigits;
+      }
+      if (i < 0) return -1;
+      p.valEnd[n] = i;
+      p.kind[n] = kind;
+      p.flags[n] = flags;
+      p.count = n + 1;
+      i = this.ws(i);
+      const d = b[i];
+      if (d === 44) {
+        i = this.ws(i + 1);
+        continue;
+      }
+      return d === 125 ? i + 1 : -1;
+    }
+  }
+
+  private growProps(): Tokens {
+    const old = this.props;
+    const p = tokens(old.kind.length * 2);
+    p.count = old.count;
+    p.keyStart.set(old.keyStart);
+    p.keyEnd.set(old.keyEnd);
+    p.valStart.set(old.valStart);
+    p.valEnd.set(old.valEnd);
+    p.kind.set(old.kind);
+    p.flags.set(old.flags);
+    p.digits.set(old.digits);
+    p.intDigits.set(old.intDigits);
+    (this as { props: Tokens }).props = p;
+    return p;
+  }
+
+  private ws(i: number): number {
+    const b = this.b;
+    const end = this.end;
+    while (i < end) {
+      const c = b[i]!;
+      if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+      else break;
+    }
+    return i;
+  }
+
+  /** `true` / `false` / `null` (its first four bytes as a big-endian word). Index past it, or -1. */
+  private literal(i: number, word: number, length: number): number {
+    const b = this.b;
+    if (i + length > this.end) return -1;
+    if (((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0 !== word) return -1;
+    return i + length;
+  }
+
+  /**
+   * The string opening at `i` (a `"`). Index past its closing quote, or -1 (a control character, a bad
+   * escape, no end). Sets `escaped`. Bytes ≥ 0x80 are taken as they are: the unit was checked as UTF-8.
+   */
+  private str(i: number): number {
+    const b = this.b;
+    const end = this.end;
+    let escaped = false;
+    i++;
+    while (i < end) {
+      const c = b[i]!;
+      if (c === 34) {
+        this.escaped = escaped;
+        return i + 1;
+      }
+      if (c < 32) return -1;
+      if (c === 92) {
+        escaped = true;
+        const e = b[i + 1];
+        if (e === 117 /* u */) {
+          if (i + 6 > end) return -1;
+          for (let k = i + 2; k < i + 6; k++) {
+            const h = b[k]!;
+            if (!((h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102))) return -1;
+          }
+          i += 6;
+        } else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) {
+          i += 2;
+        } else {
+          return -1;
+        }
+        continue;
+      }
+      i++;
+    }
+    return -1;
+  }
+
+  /**
+   * A number token at `i` (RFC 8259 §6: `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`). Index past it, or -1.
+   * Sets numFlags, numDigits (integer and fraction digits) and numIntDigits.
+   */
+  private num(i: number): number {
+    const b = this.b;
+    const end = this.end;
+    let flags = 0;
+    if (b[i] === 45) {
+      flags |= NUM_NEG;
+      i++;
+    }
+    const intStart = i;
+    const c = b[i];
+    if (c === 48) {
+      i++;
+    } else if (c !== undefined && c >= 49 && c <= 57) {
+      i++;
+      while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+    } else {
+      return -1;
+    }
+    const intDigits = i - intStart;
+    let fracDigits = 0;
+    let zero = intDigits === 1 && c === 48;
+    if (b[i] === 46) {
+      flags |= NUM_FRAC;
+      const fs = ++i;
+      while (i < end && b[i]! >= 48 && b[i]! <= 57) {
+        if (b[i] !== 48) zero = false;
+        i++;
+      }
+      fracDigits = i - fs;
+      if (fracDigits === 0) return -1;
+      if (b[i - 1] === 48) flags |= NUM_TRAILING_ZERO;
+    }
+    const e = b[i];
+    if (e === 101 || e === 69) {
+      flags |= NUM_EXP;
+      i++;
+      if (b[i] === 43 || b[i] === 45) i++;
+      const es = i;
+      while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+      if (i === es) return -1;
+    }
+    if (zero && flags & NUM_NEG) flags |= NUM_NEG_ZERO;
+    this.numFlags = flags;
+    this.numDigits = intDigits + fracDigits;
+    this.numIntDigits = intDigits;
+    return i;
+  }
+
+  /**
+   * Any JSON value at `i`, validated. Index past it, or -1. Inside containers, clears `rawExact` when the
+   * text differs from what JSON.stringify writes for its parse (see RAW_EXACT).
+   */
+  private value(i: number, depth: number): number {
+    const b = this.b;
+    const c = b[i];
+    if (c === 34) {
+      i = this.str(i);
+      if (this.escaped) this.rawExact = false;
+      return i;
+    }
+    if (c === 123 || c === 91) {
+      if (depth >= MAX_DEPTH) return -1;
+      const object = c === 123;
+      const close = object ? 125 : 93;
+      const j = i + 1;
+      i = this.ws(j);
+      if (i !== j) this.rawExact = false;
+      if (b[i] === close) return i + 1;
+      const keyBase = depth * MAX_RAW_KEYS * 2;
+      let keys = 0;
+      for (;;) {
+        if (object) {
+          if (b[i] !== 34) return -1;
+          const ks = i + 1;
+          i = this.str(i);
+          if (i < 0) return -1;
+          if (this.rawExact) this.checkKey(ks, i - 1, keyBase, keys++);
+          const k = i;
+          i = this.ws(i);
+          if (b[i] !== 58) return -1;
+          if (i !== k) this.rawExact = false;
+          const v = i + 1;
+          i = this.ws(v);
+          if (i !== v) this.rawExact = false;
+        }
+        i = this.value(i, depth + 1);
+        if (i < 0) return -1;
+        const after = i;
+        i = this.ws(i);
+        if (i !== after) this.rawExact = false;
+        const d = b[i];
+        if (d === close) return i + 1;
+        if (d !== 44) return -1;
+        const next = i + 1;
+        i = this.ws(next);
+        if (i !== next) this.rawExact = false;
+      }
+    }
+    if (c === 116) return this.literal(i, 0x74727565, 4);
+    if (c === 102) return b[i + 4] === 101 ? this.literal(i, 0x66616c73, 5) : -1;
+    if (c === 110) return this.literal(i, 0x6e756c6c, 4);
+    i = this.num(i);
+    // What JSON.stringify writes for the parse: the token itself when it has 16+ digits, an exponent or
+    // is a negative zero (parseMessageLine keeps those as JsonNumber), else the double's shortest text.
+    if (i >= 0 && this.rawExact && !(this.numDigits >= 16 || this.numFlags & (NUM_EXP | NUM_NEG_ZERO))) {
+      if (!shortestText(this.numFlags, this.numDigits, this.numIntDigits, b, i)) this.rawExact = false;
+    }
+    return i;
+  }
+
+  /**
+   * Object keys that JSON.parse would reorder (array-index-like keys go first) or merge (a duplicate: the
+   * last one wins) make the raw text differ from the object's; such containers are not RAW_EXACT.
+   */
+  private checkKey(ks: number, ke: number, base: number, index: number): void {
+    const b = this.b;
+    if (this.escaped || index >= MAX_RAW_KEYS || (b[ks]! >= 48 && b[ks]! <= 57)) {
+      this.rawExact = false;
+      return;
+    }
+    const stack = this.keyStack;
+    const len = ke - ks;
+    for (let k = 0; k < index; k++) {
+      const s = stack[base + 2 * k]!;
+      if (stack[base + 2 * k + 1]! - s !== len) continue;
+      let same = true;
+      for (let x = 0; x < len; x++) {
+        if (b[s + x] !== b[ks + x]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.rawExact = false;
+        return;
+      }
+    }
+    stack[base + 2 * index] = ks;
+    stack[base + 2 * index + 1] = ke;
+  }
+}
+
+/**
+ * Whether a number token of at most 15 digits, without exponent, ending at `end`, is what String() prints
+ * for its double: no trailing fraction zero, and not below 1e-6 (printed with an exponent). Such a token
+ * reads back exactly (a double keeps any 15 significant digits), so its shortest text is itself.
+ */
+function shortestText(flags: number, digits: number, intDigits: number, b: Uint8Array, end: number): boolean {
+  if (flags & (NUM_TRAILING_ZERO | NUM_EXP | NUM_NEG_ZERO) || digits > 15) return false;
+  if (intDigits === 1 && flags & NUM_FRAC) {
+    const frac = digits - 1;
+    if (b[end - frac - 2] === 48) {
+      // 0.000001 prints as itself, 0.0000001 as 1e-7.
+      let zeros = 0;
+      for (let k = end - frac; k < end && b[k] === 48; k++) zeros++;
+      if (zeros >= 6) return false;
+    }
+  }
+  return true;
+}
+
+/** Where rows are written: a growable byte buffer. */
+export interface ByteSink {
+  bytes: Buffer;
+  length: number;
+  /** Makes room for `extra` more bytes after `length` (may replace `bytes`). */
+  ensure(extra: number): void;
+}
+
+/** How a column is written from a token. */
+const enum Col {
+  Text,
+  Integer,
+  Double,
+  Numeric,
+  Boolean,
+  Super,
+  Timestamp,
+  TimestampTz,
+  /** no copy: every value goes to the column's encoder */
+  Other,
+}
+
+const INT_MAX_DIGITS: Record<string, [string, string]> = {
+  smallint: ["32767", "32768"],
+  integer: ["2147483647", "2147483648"],
+  bigint: ["9223372036854775807", "9223372036854775808"],
+};
+
+/**
+ * One stream's rows from scanned lines (see the file comment). The plans are the stream's data columns;
+ * a stream with metadata columns has no FastRowWriter.
+ */
+export class FastRowWriter {
+  private readonly cols: Col[];
+  /** per column, the most digits any value of its integer type has, and its max and |min| as digit strings */
+  private readonly intLimits: ([number, Uint8Array, Uint8Array] | undefined)[];
+  private readonly numericLimits: Int32Array;
+  /** per text column, its width in bytes when the plan was made */
+  private readonly columnBytes: Int32Array;
+  private readonly columnOf = new Map<string, number>();
+  /** property name bytes of the last record, by position, and their columns: records repeat their key order */
+  private lastKeys: Uint8Array[] = [];
+  private lastCols: number[] = [];
+  private readonly tokenOf: Int32Array;
+  private readonly keyIndexes: number[];
+  private readonly keyKinds: string[];
+  private readonly fieldStart: Int32Array;
+  private readonly fieldEnd: Int32Array;
+  /** key identity of the last row (see BatchKeys), and whether a key field is NULL */
+  key: unknown;
+  nullKey = false;
+
+  constructor(
+    private readonly plans: readonly ColumnPlan[],
+    keyColumns: readonly string[],
+  ) {
+    this.cols = plans.map((p) => colOf(p.type.kind));
+    this.intLimits = plans.map((p) => {
+      const l = INT_MAX_DIGITS[p.type.kind];
+      return l ? [l[0].length, Buffer.from(l[0]), Buffer.from(l[1])] : undefined;
+    });
+    this.columnBytes = Int32Array.from(plans, (p) => Math.min(p.type.length ?? 0, MAX_VARCHAR_BYTES));
+    this.numericLimits = new Int32Array(plans.length * 2);
+    plans.forEach((p, i) => {
+      const precision = p.type.precision ?? 18;
+      const scale = p.type.scale ?? 0;
+      this.numericLimits[2 * i] = precision - scale;
+      this.numericLimits[2 * i + 1] = scale;
+    });
+    plans.forEach((p, i) => this.columnOf.set(p.property!, i));
+    this.tokenOf = new Int32Array(plans.length);
+    this.keyIndexes = keyColumns.map((k) => plans.findIndex((p) => p.name === k));
+    this.keyKinds = this.keyIndexes.map((i) => plans[i]!.type.kind);
+    this.fieldStart = new Int32Array(plans.length);
+    this.fieldEnd = new Int32Array(plans.length);
+  }
+
+  /** Whether every key property is present in the scanned record (else the object path reports it). */
+  private mapTokens(s: RecordLineScanner, b: Uint8Array): boolean {
+    const tokenOf = this.tokenOf;
+    tokenOf.fill(-1);
+    const p = s.props;
+    for (let t = 0; t < p.count; t++) {
+      const ks = p.keyStart[t]!;
+      const len = p.keyEnd[t]! - ks;
+      const last = this.lastKeys[t];
+      let col: number;
+      if (last !== undefined && last.length === len && sameBytes(b, ks, last)) {
+        col = this.lastCols[t]!;
+      } else {
+        const name = Buffer.from(b.buffer, b.byteOffset + ks, len);
+        col = this.columnOf.get(name.toString("utf8")) ?? -1;
+        this.lastKeys[t] = Uint8Array.from(name);
+        this.lastCols[t] = col;
+      }
+      if (col >= 0) tokenOf[col] = t; // a repeated property: the last one wins, as in JSON.parse
+    }
+    for (const k of this.keyIndexes) if (tokenOf[k] === -1) return false;
+    return true;
+  }
+
+  /**
+   * Appends the scanned record's CSV row (fields only: no ordinal, no newline) to `out`. "declined": the
+   * object path must take the line (nothing was written). Throws what the column encoders throw (a value a
+   * key column cannot hold; any value under invalid_value: fail), with nothing written either.
+   */
+  write(s: RecordLineScanner, b: Uint8Array, out: ByteSink, changes: RowChanges): "written" | "declined" {
+    if (!this.mapTokens(s, b)) return "declined";
+    const p = s.props;
+    const plans = this.plans;
+    const start = out.length;
+    let at = start;
+    // Room for the whole row at once: a copied field takes at most twice its token (SUPER doubles quotes),
+    // a missing one 3 bytes; only a field an encoder writes can take more (putString makes its own room).
+    const room = 2 * (s.lineEnd - s.lineStart) + 6 * plans.length + 16;
+    out.ensure(room);
+    try {
+      for (let c = 0; c < plans.length; c++) {
+        const t = this.tokenOf[c]!;
+        if (c > 0) out.bytes[at++] = 44;
+        this.fieldStart[c] = at;
+        if (t === -1) {
+          at = putNull(out.bytes, at);
+        } else {
+          const vs = p.valStart[t]!;
+          const ve = p.valEnd[t]!;
+          const kind = p.kind[t]!;
+          const copied = kind === NULL ? putNull(out.bytes, at) : this.copy(c, kind, p.flags[t]!, p.digits[t]!, p.intDigits[t]!, b, vs, ve, out.bytes, at);
+          at = copied >= 0 ? copied : putString(out, at, plans[c]!.encode(materialise(kind, b, vs, ve), changes), room);
+        }
+        this.fieldEnd[c] = at;
+      }
+    } finally {
+      // Nothing of a row that threw is kept; `length` only moves for a whole row.
+      out.length = start;
+    }
+    this.identify(out.bytes);
+    out.length = at;
+    return "written";
+  }
+
+  /** The field written by copying the token's bytes (index past it), or -1: the encoder decides. */
+  private copy(c: number, kind: number, flags: number, digits: number, intDigits: number, b: Uint8Array, vs: number, ve: number, o: Buffer, at: number): number {
+    switch (this.cols[c]) {
+      case Col.Text: {
+        if (kind !== STRING) return -1;
+        const bytes = ve - vs - 2;
+        if (bytes > MAX_VARCHAR_BYTES) return -1;
+        // As textEncoder: only a string that could outgrow the column is measured (3 × length bounds its bytes).
+        const width = this.plans[c]!.width;
+        if (bytes > width.maxBytes && bytes * 3 > this.columnBytes[c]!) width.maxBytes = bytes;
+        return putSlice(o, at, b, vs, ve); // "…": a string without escapes holds no quote
+      }
+      case Col.Integer: {
+        if (kind !== NUMBER || flags & (NUM_FRAC | NUM_EXP | NUM_NEG_ZERO)) return -1;
+        const [most, max, min] = this.intLimits[c]!;
+        if (digits > most) return -1;
+        if (digits === most) {
+          // Same length as the type's bound: compare digit by digit.
+          const bound = flags & NUM_NEG ? min : max;
+          const from = flags & NUM_NEG ? vs + 1 : vs;
+          for (let k = 0; k < digits; k++) {
+            const d = b[from + k]! - bound[k]!;
+            if (d < 0) break;
+            if (d > 0) return -1;
+          }
+        }
+        return putSlice(o, at, b, vs, ve);
+      }
+      case Col.Double: {
+        if (kind !== NUMBER || flags & (NUM_EXP | NUM_NEG_ZERO) || digits > 15 || !shortestText(flags & ~NUM_TRAILING_ZERO, digits, intDigits, b, ve)) return -1;
+        return putSlice(o, at, b, vs, flags & NUM_TRAILING_ZERO ? trimZeros(b, ve) : ve);
+      }
+      case Col.Numeric: {
+        if (kind !== NUMBER || flags & (NUM_EXP | NUM_NEG_ZERO)) return -1;
+        const end = flags & NUM_TRAILING_ZERO ? trimZeros(b, ve) : ve;
+        const frac = !(flags & NUM_FRAC) ? 0 : end === ve ? digits - intDigits : countFrac(b, vs, end);
+        // A zero integer part counts no digits (0.5 fits NUMERIC(1,1)).
+        const ints = intDigits === 1 && b[flags & NUM_NEG ? vs + 1 : vs] === 48 ? 0 : intDigits;
+        if (ints > this.numericLimits[2 * c]! || frac > this.numericLimits[2 * c + 1]!) return -1;
+        return putSlice(o, at, b, vs, end);
+      }
+      case Col.Boolean:
+        if (kind === TRUE || kind === FALSE) return putSlice(o, at, b, vs, ve);
+        return -1;
+      case Col.Super: {
+        if (kind !== CONTAINER || !(flags & RAW_EXACT) || ve - vs > MAX_VARCHAR_BYTES) return -1;
+        return putDoubled(o, at, b, vs, ve);
+      }
+      case Col.Timestamp:
+      case Col.TimestampTz: {
+        if (kind !== STRING || !canonicalUtcBytes(b, vs + 1, ve - 1)) return -1;
+        // "YYYY-MM-DDTHH:MM:SS[.f]Z" → YYYY-MM-DD HH:MM:SS[.f](+00)
+        const from = at;
+        at = putSlice(o, at, b, vs + 1, ve - 2);
+        o[from + 10] = 32;
+        if (this.cols[c] === Col.TimestampTz) {
+          o[at++] = 43;
+          o[at++] = 48;
+          o[at++] = 48;
+        }
+        return at;
+      }
+      default:
+        return -1;
+    }
+  }
+
+  /** The row's key identity from its written key fields, as CsvRowEncoder.encode sets it. */
+  private identify(o: Buffer): void {
+    const keys = this.keyIndexes;
+    if (keys.length === 0) return;
+    let nullKey = false;
+    for (const k of keys) if (isNullMarker(o, this.fieldStart[k]!, this.fieldEnd[k]!)) nullKey = true;
+    this.nullKey = nullKey;
+    if (keys.length === 1) {
+      const k = keys[0]!;
+      const kind = this.keyKinds[0]!;
+      const from = this.fieldStart[k]!;
+      const to = this.fieldEnd[k]!;
+      if (this.cols[k] === Col.Integer && !nullKey && to - from <= 15) {
+        this.key = smallInteger(o, from, to);
+        return;
+      }
+      const text = o.toString("utf8", from, to);
+      this.key = kind === "smallint" || kind === "integer" || kind === "bigint" || kind === "real" || kind === "double" || kind === "numeric" ? numericIdentity(text) : text;
+      return;
+    }
+    this.key = o.toString("utf8", this.fieldStart[keys[0]!]!, this.fieldEnd[keys[0]!]!);
+    let rest = "";
+    for (let i = 1; i < keys.length; i++) rest += `,${o.toString("utf8", this.fieldStart[keys[i]!]!, this.fieldEnd[keys[i]!]!)}`;
+    this.key = (this.key as string) + rest;
+  }
+}
+
+/** fieldIdentity (batch-keys.ts) for numeric kinds. */
+function numericIdentity(field: string): unknown {
+  const n = Number(field);
+  return Number.isFinite(n) ? n : field;
+}
+
+function colOf(kind: string): Col {
+  switch (kind) {
+    case "varchar":
+    case "char":
+      return Col.Text;
+    case "smallint":
+    case "integer":
+    case "bigint":
+      return Col.Integer;
+    case "double":
+      // REAL is left to its encoder: a decimal rounded straight to float4 can differ from one rounded
+      // through a double, and the object path writes the double's text.
+      return Col.Double;
+    case "numeric":
+      return Col.Numeric;
+    case "boolean":
+      return Col.Boolean;
+    case "super":
+      return Col.Super;
+    case "timestamp":
+      return Col.Timestamp;
+    case "timestamptz":
+      return Col.TimestampTz;
+    default:
+      return Col.Other;
+  }
+}
+
+/** A value as parseMessageLine gives it inside a record (numbers a double would change as JsonNumber). */
+function materialise(kind: number, b: Uint8Array, vs: number, ve: number): unknown {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  switch (kind) {
+    case STRING:
+      return buf.toString("utf8", vs + 1, ve - 1);
+    case ESCAPED_STRING:
+      return JSON.parse(buf.toString("utf8", vs, ve)) as string;
+    case NUMBER: {
+      const text = buf.toString("latin1", vs, ve);
+      return plainNumber(text) ? Number(text) : new JsonNumber(text);
+    }
+    case TRUE:
+      return true;
+    case FALSE:
+      return false;
+    case CONTAINER:
+      return parseExactJson(buf.toString("utf8", vs, ve));
+    default:
+      return null;
+  }
+}
+
+function sameBytes(b: Uint8Array, at: number, bytes: Uint8Array): boolean {
+  for (let k = 0; k < bytes.length; k++) if (b[at + k] !== bytes[k]) return false;
+  return true;
+}
+
+function putNull(o: Uint8Array, at: number): number {
+  o[at] = NULL_MARKER[0]!;
+  o[at + 1] = NULL_MARKER[1]!;
+  return at + 2;
+}
+
+/** Copies b[from, to) to `at`: short runs by hand (a subarray view per field cost more than the copy). */
+function putSlice(o: Uint8Array, at: number, b: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n < 256) for (let k = 0; k < n; k++) o[at + k] = b[from + k]!;
+  else o.set(b.subarray(from, to), at);
+  return at + n;
+}
+
+/** A field an encoder wrote; keeps `room` bytes free after it for the rest of the row. */
+function putString(out: ByteSink, at: number, s: string, room: number): number {
+  out.ensure(at - out.length + s.length * 3 + room);
+  return at + out.bytes.write(s, at, "utf8");
+}
+
+/** The JSON text as one CSV field: quoted, each `"` doubled. */
+function putDoubled(o: Uint8Array, at: number, b: Uint8Array, from: number, to: number): number {
+  o[at++] = 34;
+  for (let k = from; k < to; k++) {
+    const c = b[k]!;
+    o[at++] = c;
+    if (c === 34) o[at++] = 34;
+  }
+  o[at++] = 34;
+  return at;
+}
+
+/** End of a number token without its fraction's trailing zeros (and the point, when nothing is left). */
+function trimZeros(b: Uint8Array, ve: number): number {
+  let end = ve;
+  while (b[end - 1] === 48) end--;
+  return b[end - 1] === 46 ? end - 1 : end;
+}
+
+function countFrac(b: Uint8Array, vs: number, end: number): number {
+  for (let k = vs; k < end; k++) if (b[k] === 46) return end - k - 1;
+  return 0;
+}
+
+function isNullMarker(o: Uint8Array, from: number, to: number): boolean {
+  return to - from === 2 && o[from] === NULL_MARKER[0] && o[from + 1] === NULL_MARKER[1];
+}
+
+/** An integer field of at most 15 digits as a number. */
+function smallInteger(o: Uint8Array, from: number, to: number): number {
+  const neg = o[from] === 45;
+  let n = 0;
+  for (let k = neg ? from + 1 : from; k < to; k++) n = n * 10 + (o[k]! - 48);
+  return neg ? -n : n;
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const two = (b: Uint8Array, i: number) => (b[i]! - 48) * 10 + (b[i + 1]! - 48);
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** canonicalUtc (encode.ts) on bytes: `YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z`, a real date, year ≥ 1. */
+function canonicalUtcBytes(b: Uint8Array, s: number, e: number): boolean {
+  const n = e - s;
+  if (n < 20 || n > 27 || b[e - 1] !== 90) return false;
+  if (b[s + 4] !== 45 || b[s + 7] !== 45 || b[s + 10] !== 84 || b[s + 13] !== 58 || b[s + 16] !== 58) return false;
+  for (let k = 0; k < DIGIT_PLACES.length; k++) if (!isDigit(b[s + DIGIT_PLACES[k]!]!)) return false;
+  if (n > 20) {
+    if (b[s + 19] !== 46 || n === 21) return false;
+    for (let i = s + 20; i < e - 1; i++) if (!isDigit(b[i]!)) return false;
+  }
+  const year = two(b, s) * 100 + two(b, s + 2);
+  const month = two(b, s + 5);
+  const day = two(b, s + 8);
+  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && two(b, s + 11) <= 23 && two(b, s + 14) <= 59 && two(b, s + 17) <= 59;
+}
+const DIGIT_PLACES = Uint8Array.of(0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18);

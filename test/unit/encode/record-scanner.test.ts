@@ -1,0 +1,257 @@
+/**
+ * The byte path (record-scanner.ts) against the object path (parseMessageLine + CsvRowEncoder): the same
+ * units through a UnitEncoder with and without byte scanning give the same rows, keys, changes and lines
+ * handed back, byte for byte — on hand-picked tricky lines and on thousands of generated ones mixing every
+ * column type with values of every kind (right type or not), invalid JSON, escapes and odd envelopes.
+ */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_POLICY, type ValuePolicy } from "../../../src/encode/encode.js";
+import type { ColumnSpec } from "../../../src/encode/row-encoder.js";
+import { type EncodedUnit, type RowsEvent, type StreamEncodePlan, UnitEncoder } from "../../../src/encode/unit-encoder.js";
+
+const COLUMNS: ColumnSpec[] = [
+  { name: "id", type: { kind: "bigint" }, property: "id" },
+  { name: "s", type: { kind: "varchar", length: 16 }, property: "s" },
+  { name: "c", type: { kind: "char", length: 4 }, property: "c" },
+  { name: "i", type: { kind: "integer" }, property: "i" },
+  { name: "sm", type: { kind: "smallint" }, property: "sm" },
+  { name: "d", type: { kind: "double" }, property: "d" },
+  { name: "r", type: { kind: "real" }, property: "r" },
+  { name: "n", type: { kind: "numeric", precision: 38, scale: 10 }, property: "n" },
+  { name: "n52", type: { kind: "numeric", precision: 5, scale: 2 }, property: "n52" },
+  { name: "b", type: { kind: "boolean" }, property: "b" },
+  { name: "o", type: { kind: "super" }, property: "o" },
+  { name: "tz", type: { kind: "timestamptz" }, property: "tz" },
+  { name: "ts", type: { kind: "timestamp" }, property: "ts" },
+  { name: "dt", type: { kind: "date" }, property: "dt" },
+  { name: "tm", type: { kind: "time" }, property: "tm" },
+  { name: "big", type: { kind: "varchar", length: 65535 }, property: "Big Name" },
+];
+
+const plan = (id: string, keyProperties: string[], columns = COLUMNS): StreamEncodePlan => ({
+  id,
+  columns,
+  keyProperties,
+  keyColumns: keyProperties.map((k) => columns.find((c) => c.property === k)!.name),
+});
+
+function encodeBoth(lines: string[], streams: StreamEncodePlan[], policy: ValuePolicy = DEFAULT_POLICY) {
+  const unit = new Uint8Array(Buffer.from(lines.map((l) => `${l}\n`).join("")));
+  let scanned = 0;
+  const run = (byteScan: boolean) => {
+    const e = new UnitEncoder({ byteScan });
+    e.setup({ epoch: 1, policy, streams });
+    // As the pipeline does: after a line that stops a unit, the main thread answers it and the rest of the
+    // unit is encoded again, its positions continuing.
+    const parts = [];
+    for (let from = 0, lineOffset = 0; ; ) {
+      const u = e.encode(unit.subarray(from), 3, 1, lineOffset);
+      parts.push(comparable(u, streams));
+      if (u.rest === undefined) break;
+      from += u.rest;
+      lineOffset += u.lines;
+    }
+    if (byteScan) scanned = e.scannedRecords;
+    return parts;
+  };
+  return { bytePath: run(true), objectPath: run(false), scanned };
+}
+
+/**
+ * The unit as plain data. Widths are kept only where they pass the column's width: the object path skips
+ * measuring strings that cannot, the byte path measures every copied one (both only drive widening).
+ */
+function comparable(u: EncodedUnit, streams: StreamEncodePlan[]) {
+  return {
+    lines: u.lines,
+    rest: u.rest,
+    events: u.events.map((e) => {
+      if (e.kind === "line") return e;
+      const cols = streams.find((s) => s.id === e.stream)!.columns;
+      return {
+        ...e,
+        bytes: Buffer.from(e.bytes).toString("utf8"),
+        rowEnds: [...e.rowEnds],
+        positions: [...e.positions],
+        keys: e.keys ? [...e.keys] : undefined,
+        widths: e.widths.map((w, i) => (w > (cols[i]!.type.length ?? 0) ? w : 0)),
+        changes: [...e.changes].sort(),
+      };
+    }),
+  };
+}
+
+const rowsText = (parts: ReturnType<typeof comparable>[]) =>
+  parts
+    .flatMap((u) => u.events).filter((e) => e.kind === "rows").map((e) => (e as unknown as { bytes: string }).bytes).join("");
+
+describe("byte path = object path", () => {
+  const streams = [plan("s", ["id"]), plan("multi", ["id", "s"]), plan("strkey", ["s"]), plan("nokey", [])];
+
+  it("writes the bench's record by copying, byte for byte what the object path writes", () => {
+    const line = JSON.stringify({
+      type: "RECORD",
+      stream: "s",
+      record: { id: 7, s: "Customer 7", d: 7264.82, b: true, tz: "2024-08-29T00:19:58.518Z", ts: "2024-08-29T00:19:58Z", o: { street: "785 Main St", city: "São Paulo", zip: "b664a" } },
+    });
+    const { bytePath, objectPath, scanned } = encodeBoth([line], streams);
+    expect(bytePath).toEqual(objectPath);
+    expect(scanned).toBe(1);
+    expect(rowsText(bytePath)).toBe(
+      `7,"Customer 7",\\N,\\N,\\N,7264.82,\\N,\\N,\\N,true,"{""street"":""785 Main St"",""city"":""São Paulo"",""zip"":""b664a""}",2024-08-29 00:19:58.518+00,2024-08-29 00:19:58,\\N,\\N,\\N,${3 * 2 ** 21}\n`,
+    );
+  });
+
+  const cases: Record<string, string[]> = {
+    "numbers in every column": [
+      '{"type":"RECORD","stream":"s","record":{"id":9223372036854775807,"i":2147483648,"sm":-32768,"d":100.0,"r":1.5,"n":123456789.0123456789,"n52":999.995}}',
+      '{"type":"RECORD","stream":"s","record":{"id":-9223372036854775808,"i":-2147483648,"sm":32768,"d":0.0000001,"n":1.50,"n52":-0.5}}',
+      '{"type":"RECORD","stream":"s","record":{"id":9223372036854775808,"d":1e5,"n":1E-7,"n52":0.000}}',
+      '{"type":"RECORD","stream":"s","record":{"id":0,"d":-0,"n":-0.0,"i":-0,"s":-123456789012.10,"o":-123456789012.10}}',
+      '{"type":"RECORD","stream":"s","record":{"id":1,"d":12345678901234567890,"n":99999999999999999999999999999.1234567891,"s":12345678901234567}}',
+      '{"type":"RECORD","stream":"s","record":{"id":2,"d":1e400,"n":100000000000000000000000000000,"i":1.0,"sm":"12"}}',
+      '{"type":"RECORD","stream":"s","record":{"id":3,"d":0.1234567890123456,"n":0.00000000001,"b":"true","o":1.50}}',
+    ],
+    "strings, escapes and sizes": [
+      '{"type":"RECORD","stream":"s","record":{"id":1,"s":"a\\"b","c":"\\\\N","big":"x\\u0000y"}}',
+      '{"type":"RECORD","stream":"s","record":{"id":2,"s":"\\\\N","c":"\\u00e9","Big Name":"é漢字😀"}}',
+      `{"type":"RECORD","stream":"s","record":{"id":3,"Big Name":"${"é".repeat(40000)}"}}`,
+      `{"type":"RECORD","stream":"s","record":{"id":4,"Big Name":"${"a".repeat(65536)}","s":"${"b".repeat(65535)}"}}`,
+      '{"type":"RECORD","stream":"s","record":{"id":5,"s":"a,b\\nc","tz":"not a date","dt":"2024-02-30","tm":"10:30:00+02"}}',
+    ],
+    "date-times": [
+      '{"type":"RECORD","stream":"s","record":{"id":1,"tz":"2024-02-29T23:59:59.123456Z","ts":"2023-02-29T00:00:00Z"}}',
+      '{"type":"RECORD","stream":"s","record":{"id":2,"tz":"2024-01-01T00:00:00.1234567Z","ts":"2024-01-01T24:00:00Z","dt":"2024-01-01T00:00:00Z"}}',
+      '{"type":"RECORD","stream":"s","record":{"id":3,"tz":"2024-01-01t00:00:00z","ts":"2024-01-01T00:00:60Z","tm":"23:59:60"}}',
+      '{"type":"RECORD","stream":"s","record":{"id":4,"tz":"0000-01-01T00:00:00Z","ts":"2024-01-01T00:00:00.Z","tz2":"x"}}',
+    ],
+    "nested values": [
+      '{"type":"RECORD","stream":"s","record":{"id":1,"o":{"a":1,"a":2}}}',
+      '{"type":"RECORD","stream":"s","record":{"id":2,"o":{"b":1,"1":2}}}',
+      '{"type":"RECORD","stream":"s","record":{"id":3,"o":{ "a" : [1, 2.50, {"x":null}] }}}',
+      '{"type":"RECORD","stream":"s","record":{"id":4,"o":[1e2,-0,12345678901234567890,"\\u0000",true,false,null,{},[]]}}',
+      '{"type":"RECORD","stream":"s","record":{"id":5,"o":{"k":"v\\"q"},"s":{"a":"b"},"b":[true]}}',
+      '{"type":"RECORD","stream":"s","record":{"id":6,"o":{"__proto__":{"x":1},"y":0.000001,"z":0.0000001}}}',
+    ],
+    "envelopes": [
+      '{"record":{"id":1,"s":"first"},"stream":"s","type":"RECORD","time_extracted":"2024-01-01T00:00:00Z","version":3}',
+      ' { "type" : "RECORD" , "stream" : "s" , "record" : { "id" : 2 , "s" : "spaced" } } ',
+      '{"type":"RECORD","stream":"s","record":{"s":"no key"}}',
+      '{"type":"RECORD","stream":"s","record":{"id":3},"record":{"id":4}}',
+      '{"type":"RECORD","stream":"unknown","record":{"id":5}}',
+      '{"type":"RECORD","stream":"","record":{"id":6}}',
+      '{"type":"RECORD","stream":"\\u0073","record":{"id":7}}',
+      '{"type":"RECORD","stream":"s","record":{"\\u0069d":8}}',
+      '{"type":"RECORD","stream":"s","record":{"id":9,"id":10}}',
+      '{"type":"STATE","value":{"n":1}}',
+      '{"type":"RECORD","stream":"s","record":{"id":11}}',
+      '{"type":"RECORD","stream":"s","record":[1]}',
+    ],
+    "invalid JSON": [
+      '{"type":"RECORD","stream":"s","record":{"id":01}}',
+      '{"type":"RECORD","stream":"s","record":{"id":1,"s":"tab\there"}}',
+      '{"type":"RECORD","stream":"s","record":{"id":2,"s":"bad \\x escape"}}',
+      '{"type":"RECORD","stream":"s","record":{"id":3}} trailing',
+      '{"type":"RECORD","stream":"s","record":{"id":4,"d":NaN}}',
+      '{"type":"RECORD","stream":"s","record":{"id":5,"d":1.}}',
+      '{"type":"RECORD","stream":"s","record":{"id":6,"b":tru}}',
+      '{"type":xRECORD","stream":"s","record":{"id":7}}',
+      '{"type":"RECORD","stream":"s","record":{"id":8,}}',
+      '{"type":"RECORD","stream":"s","record":{"id":9}',
+    ],
+    "keys of every kind": [
+      '{"type":"RECORD","stream":"multi","record":{"id":1,"s":"a"}}',
+      '{"type":"RECORD","stream":"multi","record":{"id":1,"s":null}}',
+      '{"type":"RECORD","stream":"strkey","record":{"s":"k1","id":null}}',
+      '{"type":"RECORD","stream":"strkey","record":{"s":12}}',
+      '{"type":"RECORD","stream":"nokey","record":{"x":1}}',
+      '{"type":"RECORD","stream":"s","record":{"id":null}}',
+      '{"type":"RECORD","stream":"s","record":{"id":"abc"}}',
+      '{"type":"RECORD","stream":"s","record":{"id":123456789012345678}}',
+    ],
+  };
+  for (const [name, lines] of Object.entries(cases)) {
+    it(`${name}: each line alone, and all in one unit`, () => {
+      for (const line of lines) {
+        const { bytePath, objectPath } = encodeBoth([line], streams);
+        expect(bytePath, line).toEqual(objectPath);
+      }
+      const { bytePath, objectPath } = encodeBoth(lines, streams);
+      expect(bytePath).toEqual(objectPath);
+    });
+  }
+
+  it("under invalid_value: fail, a value that fails leaves the line to the main thread on both paths", () => {
+    const lines = ['{"type":"RECORD","stream":"s","record":{"id":1,"i":1.5}}', '{"type":"RECORD","stream":"s","record":{"id":2}}'];
+    const { bytePath, objectPath } = encodeBoth(lines, streams, { stringOverflow: "truncate", invalidValue: "fail" });
+    expect(bytePath).toEqual(objectPath);
+    expect(bytePath[0]!.events[0]).toMatchObject({ kind: "line", index: 0 });
+  });
+
+  it("a unit with bytes that are not UTF-8 stays on the object path (its bad bytes are replaced and reported)", () => {
+    const bytes = Buffer.concat([Buffer.from('{"type":"RECORD","stream":"s","record":{"id":1,"s":"a'), Buffer.from([0xff]), Buffer.from('"}}\n')]);
+    const run = (byteScan: boolean) => {
+      const e = new UnitEncoder({ byteScan });
+      e.setup({ epoch: 1, policy: DEFAULT_POLICY, streams });
+      return { out: comparable(e.encode(new Uint8Array(bytes), 0, 1), streams), scanned: e.scannedRecords };
+    };
+    expect(run(true).out).toEqual(run(false).out);
+    expect(run(true).scanned).toBe(0);
+    expect((run(true).out.events[0] as unknown as { bytes: string }).bytes).toContain("a\uFFFD");
+  });
+
+  it("generated records: 3,000 lines of every value kind in every column", () => {
+    let seed = 12345;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const numbers = ["0", "-0", "-0.0", "1", "-1", "1.5", "1.50", "100.0", "0.000001", "0.0000001", "0.0000010", "1e5", "1E-7", "2.5e+3", "32767", "32768", "-32768", "-32769", "2147483647", "2147483648", "9007199254740993", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809", "123456789.0123456789", "999.995", "999.99", "-999.99", "0.01", "12345678901234567890123456789012345678", "-123456789012.10", "1234567890.12345", "3.141592653589793", "100000", "-100000", "21474836470", "12345678901234567890", "-92233720368547758080"];
+    const strings = ['"plain"', '""', '"a\\"b"', '"\\\\N"', '"\\u0000x"', '"é漢😀"', '"2024-08-29T00:19:58.518Z"', '"2024-08-29T00:19:58Z"', '"2024-02-30T00:00:00Z"', '"2024-01-01 10:00:00+02:00"', '"10:30:00"', '"2024-01-01"', '"true"', '"12"', '"1.5"', '"abc,def"', `"${"x".repeat(20)}"`, '"\\t\\n"', '"2024-08-2xT00:19:58Z"', '"20x4-08-29T00:19:58.5Z"', '"2024-08-29T00:19:5xZ"'];
+    const nested = ['{"a":1}', '{"a":{"b":[1,2,3]},"c":"d"}', "[]", "{}", '[1.50,"x"]', '{"a":1,"a":2}', '{"2":1,"a":0}', '{ "sp": 1 }', '{"n":12345678901234567890,"e":1e-3,"z":-0}', '{"q":"say \\"hi\\""}', '[null,true,false]', '{"deep":[[[{"x":[0.5]}]]]}', "[ 1]", '{ "a":1}', '{"t":-123456789012.10,"u":1234567890.12345}', '[123456789012.1,0.1000000000000]'];
+    const kinds = [() => pick(numbers), () => pick(strings), () => pick(nested), () => pick(["true", "false", "null"])];
+    const props = COLUMNS.map((c) => c.property);
+    const lines: string[] = [];
+    for (let n = 0; n < 3000; n++) {
+      const fields: string[] = [];
+      const stream = pick(["s", "s", "s", "multi", "strkey", "nokey"]);
+      fields.push(`"id":${rand() < 0.97 ? String(n) : pick(numbers)}`);
+      for (const p of props.slice(1)) {
+        const r = rand();
+        if (r < 0.25) continue;
+        fields.push(`${JSON.stringify(p)}:${pick(kinds)()}`);
+      }
+      if (stream === "strkey" && !fields.some((f) => f.startsWith('"s"'))) fields.push(`"s":"k${n}"`);
+      // shuffle some records' property order
+      if (rand() < 0.3) fields.sort(() => rand() - 0.5);
+      let line = `{"type":"RECORD","stream":"${stream}","record":{${fields.join(",")}}}`;
+      if (rand() < 0.02) line = line.slice(0, Math.floor(rand() * line.length));
+      if (rand() < 0.01) line = '{"type":"STATE","value":{"n":' + n + "}}";
+      lines.push(line);
+    }
+    let scanned = 0;
+    for (let k = 0; k < lines.length; k += 500) {
+      const chunk = lines.slice(k, k + 500);
+      const both = encodeBoth(chunk, streams);
+      expect(both.bytePath).toEqual(both.objectPath);
+      scanned += both.scanned;
+      const fail = encodeBoth(chunk, streams, { stringOverflow: "null", invalidValue: "fail" });
+      expect(fail.bytePath).toEqual(fail.objectPath);
+    }
+    // Most lines are whole, valid records: the byte path must have taken them, not only declined.
+    expect(scanned).toBeGreaterThan(2000);
+  });
+});
+
+describe("positions and ordinals", () => {
+  it("ends keyed rows with the position as the ordinal, unkeyed rows without", () => {
+    const streams = [plan("s", ["id"]), plan("nokey", [])];
+    const { bytePath } = encodeBoth(['{"type":"RECORD","stream":"s","record":{"id":1}}', '{"type":"RECORD","stream":"nokey","record":{"id":2}}'], streams);
+    const rows = bytePath[0]!.events as unknown as RowsEvent[];
+    expect(rows.map((r) => (r as unknown as { bytes: string }).bytes)).toEqual([
+      `1${",\\N".repeat(COLUMNS.length - 1)},${3 * 2 ** 21}\n`,
+      `2${",\\N".repeat(COLUMNS.length - 1)}\n`,
+    ]);
+  });
+});
