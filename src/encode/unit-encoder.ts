@@ -394,6 +394,11 @@ export class UnitEncoder {
   private exactAt = ["record"];
   /** the unit being encoded: when its input was read */
   private receivedAt = "";
+  /**
+   * Some stream can take the byte path (Singer lines, only data columns): else no line is scanned twice
+   * (a metadata stream's line would be scanned, then declined and parsed).
+   */
+  private byteStreams = false;
   private readonly scanner: RecordLineScanner | undefined;
   /** the stream name of the last scanned record, and its output (records of one stream come in runs) */
   private lastStream: Uint8Array = new Uint8Array(0);
@@ -413,6 +418,7 @@ export class UnitEncoder {
     this.airbyte = setup.envelope === "airbyte" ? new AirbyteRoutes(setup.routes ?? []) : undefined;
     this.exactAt = this.airbyte ? ["record", "data"] : ["record"];
     this.lastOutput = undefined;
+    this.byteStreams = this.scanner !== undefined && !this.airbyte && setup.streams.some((st) => st.columns.every((c) => c.property !== undefined));
   }
 
   private output(plan: StreamEncodePlan): StreamOutput {
@@ -470,7 +476,7 @@ export class UnitEncoder {
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
       if (checkLines && !isUtf8(buf.subarray(start, end))) invalidUtf8.push(index);
       // The byte path copies bytes: only for a unit known to be UTF-8 (else the object path replaces bad bytes).
-      if (!checkLines && this.scanner && !this.airbyte && this.encodeScanned(this.scanner, buf, start, end, base + index, touched, changes)) {
+      if (!checkLines && this.byteStreams && this.encodeScanned(this.scanner!, buf, start, end, base + index, touched, changes)) {
         start = next;
         index++;
         continue;
