@@ -154,3 +154,35 @@ describe("exact numbers through Airbyte", () => {
     expectExact(await tableText(schema));
   });
 });
+
+describe("STATE keeps its digits", () => {
+  // A tap's bookmark is the tap's own data: a 20-digit cursor read back as 2^64's double would make
+  // the next run start elsewhere. The STATE text is compared as sent, not re-parsed.
+  const bookmark = '{"cursor":12345678901234567890,"at":1E-7,"neg":-0,"small":1.5,"nested":[18446744073709551615,{"n":9007199254740993}]}';
+  const written = '{"cursor":12345678901234567890,"at":1E-7,"neg":-0,"small":1.5,"nested":[18446744073709551615,{"n":9007199254740993}]}';
+  for (const [name, extra] of [["encode workers", { encode_workers: 2 }], ["line path", { encode_workers: 0 }]] as const) {
+    it(`Singer (${name}): the STATE goes out digit for digit`, async () => {
+      const schema = uniqueSchema("exactstate");
+      const input = [SCHEMA_LINE, recordLine(CASES[0]!.body), `{"type":"STATE","value":${bookmark}}`].join("\n") + "\n";
+      const r = await runSinger(configFor(schema, { ...NUMERIC, ...extra }), input);
+      expect(r.code, r.stderr.join("\n")).toBe(0);
+      expect(r.stdout).toEqual([written]);
+    });
+  }
+
+  it("Airbyte: a STREAM state is echoed digit for digit, with destinationStats", async () => {
+    const schema = uniqueSchema("exactabstate");
+    const json = JSON.parse(SCHEMA_LINE).schema;
+    const catalog = catalogOf({ name: "t", schema: json, mode: "append_dedup", primaryKey: [["id"]], cursor: ["id"] });
+    const input = [
+      `{"type":"RECORD","record":{"stream":"t","emitted_at":1700000000000,"data":${CASES[0]!.body}}}`,
+      `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"t"},"stream_state":${bookmark}}}}`,
+    ];
+    const r = await runAirbyte("write", { config: configFor(schema, NUMERIC), catalog, input });
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const stateLines = r.stdout.filter((l) => l.includes('"STATE"'));
+    expect(stateLines).toEqual([
+      `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"t"},"stream_state":${written}},"destinationStats":{"recordCount":1}}}`,
+    ]);
+  });
+});

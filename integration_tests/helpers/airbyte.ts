@@ -23,6 +23,8 @@ export interface AirbyteRun {
   traces: Json[];
   /** lines that are not JSON: must stay empty, stdout carries Airbyte messages only */
   garbage: string[];
+  /** stdout as written (for byte-for-byte checks: parsing would round big numbers) */
+  stdout: string[];
   stderr: string[];
 }
 
@@ -43,6 +45,7 @@ function collect(code: number, stdout: string[], stderr: string[]): AirbyteRun {
     logs: messages.filter((m) => m.type === "LOG"),
     traces: messages.filter((m) => m.type === "TRACE"),
     garbage,
+    stdout,
     stderr,
   };
 }

@@ -19,7 +19,7 @@ import { normalizeIdentifier, systemSchemaProblem } from "../redshift/identifier
 import * as sql from "../redshift/sql.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
 import type { Logger } from "../log.js";
-import { InvalidValueError } from "../encode/encode.js";
+import { InvalidValueError, exactJson } from "../encode/encode.js";
 import { type MetadataColumn, desiredColumns, metadataColumn, propertiesOf } from "../encode/table-shape.js";
 import { type LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
 import type { ConnectorSettings } from "../engine/settings.js";
@@ -28,7 +28,7 @@ import type { LineSplitter } from "../input/lines.js";
 import { EncodePool } from "../encode/encode-pool.js";
 import { type AirbyteRoute, AirbyteRoutes } from "../encode/envelopes.js";
 import { type InputTally, UnitPipeline } from "../engine/unit-pipeline.js";
-import { parseJsonExact, parseMessageLine } from "../input/json.js";
+import { exactState, parseJsonExact, parseMessageLine } from "../input/json.js";
 
 export const AIRBYTE_COLUMNS = {
   rawId: "_airbyte_raw_id",
@@ -375,7 +375,7 @@ export class AirbyteDestination {
       case "RECORD":
         return this.onRecord(msg);
       case "STATE":
-        this.onState(msg);
+        this.onState(msg, exactState(line, msg, parsed.nonFinite) as Record<string, unknown>);
         return undefined;
       case "TRACE":
         this.onTrace(msg);
@@ -413,7 +413,8 @@ export class AirbyteDestination {
    * Echoed as received (unknown fields included) plus destinationStats, once every record before it in its
    * scope is committed: a STREAM state waits for its stream, GLOBAL and LEGACY states for all streams.
    */
-  private onState(raw: Record<string, unknown>): void {
+  /** `exact`: the same message with its numbers as sent (see exactState); the STATE is echoed as that. */
+  private onState(raw: Record<string, unknown>, exact: Record<string, unknown>): void {
     const msg = this.parse(StateMessage, raw, "STATE");
     let recordCount: number;
     let scope: { kind: "all" } | { kind: "streams"; streams: string[] };
@@ -434,9 +435,9 @@ export class AirbyteDestination {
       this.recordsSinceGlobalState = 0;
       scope = { kind: "all" };
     }
-    const state = raw.state as Record<string, unknown>;
-    const out = { ...raw, state: { ...state, destinationStats: { recordCount } } };
-    this.engine.ledger.checkpoint(JSON.stringify(out), scope);
+    const state = exact.state as Record<string, unknown>;
+    const out = { ...exact, state: { ...state, destinationStats: { recordCount } } };
+    this.engine.ledger.checkpoint(exactJson(out), scope);
   }
 
   private onTrace(raw: Record<string, unknown>): void {

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { ToWorker } from "./encode-worker.js";
-import { type EncodedUnit, type EncoderSetup, type PackedUnit, unpack } from "./unit-encoder.js";
+import { type EncodedUnit, type EncoderSetup, type PackedUnit, type UnitBuffers, unpack } from "./unit-encoder.js";
 
 interface Pending {
   resolve: (r: EncodedUnit) => void;
@@ -38,6 +38,8 @@ export class EncodePool {
   private next = 0;
   private nextId = 0;
   private failure: Error | undefined;
+  /** output buffers of applied units, to be written again (see recycle) */
+  private readonly spare: UnitBuffers[] = [];
 
   constructor(readonly size: number) {
     const { script, workerData } = workerScript();
@@ -75,13 +77,28 @@ export class EncodePool {
     const id = ++this.nextId;
     const result = new Promise<EncodedUnit>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      const m: ToWorker = { kind: "unit", id, unit, seq, epoch, lineOffset, receivedAt };
-      slot.worker.postMessage(m);
+      const recycled = this.spare.pop();
+      const m: ToWorker = { kind: "unit", id, unit, seq, epoch, lineOffset, recycled, receivedAt };
+      slot.worker.postMessage(
+        m,
+        recycled ? ([recycled.bytes.buffer, recycled.rowEnds.buffer, recycled.positions.buffer, recycled.keys.buffer, recycled.marks.buffer] as ArrayBuffer[]) : [],
+      );
     });
     // A unit whose result is no longer wanted (superseded, or the run failed) must not surface as an
     // unhandled rejection; whoever awaits it still sees the error.
     result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Takes back the buffers of a unit whose rows were all applied (nothing may keep a view of them): the
+   * next unit sent is written into them. Fresh output memory per unit cost the main thread page faults
+   * and old-space GCs (V8 counts external memory). Keeps at most one set per worker and a spare.
+   */
+  recycle(buffers: UnitBuffers | undefined): void {
+    if (!buffers || this.spare.length > this.size || buffers.bytes.buffer instanceof SharedArrayBuffer) return;
+    const distinct = new Set([buffers.bytes.buffer, buffers.rowEnds.buffer, buffers.positions.buffer, buffers.keys.buffer, buffers.marks.buffer]);
+    if (distinct.size === 5) this.spare.push(buffers);
   }
 
   async close(): Promise<void> {

@@ -94,6 +94,11 @@ export interface EncodedUnit {
   events: (RowsEvent | LineEvent)[];
   /** 0-based indexes of lines that were not valid UTF-8 */
   invalidUtf8: number[];
+  /**
+   * The buffers the events are views of: once every event is applied (its bytes copied on), they can go
+   * back to an encoder for another unit (see EncodePool.recycle) instead of being garbage.
+   */
+  output?: UnitBuffers;
 }
 
 /**
@@ -134,13 +139,17 @@ class UnitOutput {
   marks: Uint32Array;
   rows = 0;
 
-  constructor(inputBytes: number) {
-    this.bytes = Buffer.allocUnsafeSlow(inputBytes + 64 * 1024);
+  /** `recycled`: buffers of an applied unit, used when they are big enough (fresh memory costs page faults and GC). */
+  constructor(inputBytes: number, recycled?: UnitBuffers) {
+    const want = inputBytes + 64 * 1024;
     const rows = Math.max(1024, inputBytes >> 8);
-    this.rowEnds = new Uint32Array(rows);
-    this.positions = new Float64Array(rows);
-    this.keys = new Float64Array(rows);
-    this.marks = new Uint32Array(rows);
+    const r = recycled;
+    this.bytes = r && r.bytes.byteLength >= want ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : Buffer.allocUnsafeSlow(want);
+    const reuseRows = r !== undefined && r.rowEnds.length >= rows && r.positions.length >= rows && r.keys.length >= rows && r.marks.length >= rows;
+    this.rowEnds = reuseRows ? r.rowEnds : new Uint32Array(rows);
+    this.positions = reuseRows ? r.positions : new Float64Array(rows);
+    this.keys = reuseRows ? r.keys : new Float64Array(rows);
+    this.marks = reuseRows ? r.marks : new Uint32Array(rows);
   }
 
   reserve(bytes: number, rows: number): void {
@@ -381,7 +390,7 @@ export function unpack(unit: PackedUnit): EncodedUnit {
       marks: p.marked ? part(out.marks, p.rowStart, rowEnd) : undefined,
     };
   });
-  return { seq: unit.seq, epoch: unit.epoch, lines: unit.lines, rest: unit.rest, events, invalidUtf8: unit.invalidUtf8 };
+  return { seq: unit.seq, epoch: unit.epoch, lines: unit.lines, rest: unit.rest, events, invalidUtf8: unit.invalidUtf8, output: out };
 }
 
 export class UnitEncoder {
@@ -445,16 +454,17 @@ export class UnitEncoder {
    * `receivedAt`: when the unit's input was read (ISO 8601), for received-at metadata columns.
    */
   encode(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0, receivedAt = ""): EncodedUnit {
-    return unpack(this.encodePacked(unit, seq, epoch, lineOffset, receivedAt));
+    return unpack(this.encodePacked(unit, seq, epoch, lineOffset, undefined, receivedAt));
   }
 
-  encodePacked(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0, receivedAt = ""): PackedUnit {
+  /** `recycled`: output buffers of an applied unit to write into (see UnitOutput); `receivedAt` as for encode(). */
+  encodePacked(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0, recycled?: UnitBuffers, receivedAt = ""): PackedUnit {
     if (!this.setupValue || this.setupValue.epoch !== epoch) {
       throw new Error(`encoder set up for epoch ${this.setupValue?.epoch}, unit ${seq} needs ${epoch}`);
     }
     this.receivedAt = receivedAt;
     const buf = Buffer.from(unit.buffer, unit.byteOffset, unit.byteLength);
-    const output = new UnitOutput(unit.byteLength);
+    const output = new UnitOutput(unit.byteLength, recycled);
     const placed: (PlacedRows | LineEvent)[] = [];
     const invalidUtf8: number[] = [];
     const touched = new Set<StreamOutput>();
@@ -497,7 +507,8 @@ export class UnitEncoder {
     }
     flushRows();
     const buffers: UnitBuffers = {
-      bytes: new Uint8Array(output.bytes.buffer, output.bytes.byteOffset, output.length),
+      // The whole buffer goes (a recycled one is reused whole); events say which bytes are rows.
+      bytes: new Uint8Array(output.bytes.buffer, output.bytes.byteOffset, output.bytes.length),
       rowEnds: output.rowEnds,
       positions: output.positions,
       keys: output.keys,

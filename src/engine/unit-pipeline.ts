@@ -314,6 +314,8 @@ export class UnitPipeline {
       return;
     }
     this.countLines(r, r.lines);
+    // Every row of the unit was written on (copied into the part writers): its buffers can be reused.
+    this.pool?.recycle(r.output);
     if (r.rest !== undefined) this.queue.unshift(this.encode(unit.slot, unit.bytes.subarray(r.rest), unit.seq, unit.lineOffset + r.lines, unit.receivedAt));
     else this.slots.release(unit.slot);
   }

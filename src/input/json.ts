@@ -227,6 +227,17 @@ function graftExact(msg: unknown, line: string, path: readonly string[]): void {
 }
 
 /**
+ * A STATE message as sent, digit for digit: the message parsed with numbers a double would change kept as
+ * JsonNumber (write it back with exactJson), or `plain` itself when the line has none. A tap's bookmark
+ * such as `{"cursor": 12345678901234567890}` must come back out as those digits, not as 2^64's double.
+ * `plain` is the message as parseMessageLine gave it; a line whose NaN / Infinity tokens were quoted
+ * keeps `plain` (the exact scanner reads valid JSON only).
+ */
+export function exactState(line: string, plain: unknown, nonFinite: boolean): unknown {
+  return nonFinite || !RISKY_NUMBER.test(line) ? plain : parseExactJson(line);
+}
+
+/**
  * A line holding a bare record object (a Singer BATCH file's line): JSON.parse, with numbers a double
  * would change kept as JsonNumber. Throws JSON.parse's SyntaxError on invalid JSON.
  */

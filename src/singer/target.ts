@@ -16,11 +16,11 @@ import {
 } from "./messages.js";
 import { LineSplitter, snippet } from "../input/lines.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
-import { parseJsonExact, parseMessageLine, parseRecordText, withPlainNumbers } from "../input/json.js";
+import { exactState, parseJsonExact, parseMessageLine, parseRecordText, withPlainNumbers } from "../input/json.js";
 import { normalizeIdentifier, quoteIdent, systemSchemaProblem } from "../redshift/identifiers.js";
 import { tableSql, type TableRef } from "../redshift/sql.js";
 import type { Logger } from "../log.js";
-import { InvalidValueError } from "../encode/encode.js";
+import { InvalidValueError, exactJson } from "../encode/encode.js";
 import { type MetadataColumn, metadataColumn } from "../encode/table-shape.js";
 import { sdcSequence } from "../encode/metadata-values.js";
 import { LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
@@ -107,7 +107,7 @@ export class SingerTarget {
   }
 
   private writeState(value: unknown): void {
-    const line = JSON.stringify(value);
+    const line = exactJson(value);
     // Identical consecutive states say nothing new.
     if (line === this.lastEmitted) return;
     this.lastEmitted = line;
@@ -270,7 +270,7 @@ export class SingerTarget {
       case "SCHEMA":
         return this.onSchema(msg);
       case "STATE":
-        return this.onState(msg);
+        return this.onState(msg, exactState(line, msg, parsed.nonFinite) as Record<string, unknown>);
       case "ACTIVATE_VERSION":
         return this.onActivateVersion(msg);
       case "BATCH":
@@ -380,9 +380,10 @@ export class SingerTarget {
     return table;
   }
 
-  private onState(raw: Record<string, unknown>): undefined {
-    const msg = this.parse(StateMessage, raw, "STATE");
-    this.engine.ledger.checkpoint(msg.value);
+  /** `exact`: the same message with its numbers as sent (see exactState); the STATE goes out as that. */
+  private onState(raw: Record<string, unknown>, exact: Record<string, unknown>): undefined {
+    this.parse(StateMessage, raw, "STATE");
+    this.engine.ledger.checkpoint(exact.value);
     return undefined;
   }
 

@@ -31,10 +31,23 @@ const backlog = { bytes: 0, limit: 16 * 1024 * 1024 };
 /** Bytes held in chunk buffers across writers: a chunk grows toward CHUNK_BYTES only within this. */
 const chunkMemory = { bytes: 0, limit: 16 * 1024 * 1024 };
 
+/**
+ * Full-size chunks zlib has finished with, for the next flush: a fresh MiB per flush cost page faults and
+ * old-space GCs (V8 counts external memory) on the main thread. At most SPARE_CHUNKS are kept.
+ */
+const spareChunks: Buffer[] = [];
+const SPARE_CHUNKS = 8;
+
 function allocateChunk(previous: number, wanted: number): Buffer {
   const grown = wanted > previous && chunkMemory.bytes - previous + wanted > chunkMemory.limit ? previous : wanted;
   chunkMemory.bytes += grown - previous;
-  return Buffer.allocUnsafe(grown);
+  if (grown === CHUNK_BYTES && spareChunks.length > 0) return spareChunks.pop()!;
+  return Buffer.allocUnsafeSlow(grown);
+}
+
+/** A chunk whose every piece zlib has compressed (it keeps no reference after its write callbacks). */
+function spareChunk(chunk: Buffer): void {
+  if (chunk.length === CHUNK_BYTES && spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
 }
 /** Per part; bounds memory at parts × this while compression catches up. */
 const GZIP_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -89,8 +102,9 @@ export class PartWriter {
   }
 
   /**
-   * Appends rows already encoded as CSV bytes, each ending in a newline (from an encode worker). A small
-   * block is copied into the chunk; a large one goes to compression as it is, without a copy.
+   * Appends rows already encoded as CSV bytes, each ending in a newline (from an encode worker). The block
+   * is always copied (into the chunk, or alone when it is larger than one): the caller reuses its memory
+   * for the next unit once this returns.
    */
   writeBlock(block: Uint8Array, rows: number): Promise<void> | undefined {
     this.rows += rows;
@@ -108,7 +122,7 @@ export class PartWriter {
       this.chunkRows = rows;
       return flushed;
     }
-    const sent = this.compress(block, rows);
+    const sent = this.compress(Buffer.from(block), rows);
     return flushed ? flushed.then(() => sent) : sent;
   }
 
@@ -157,11 +171,13 @@ export class PartWriter {
     if (this.chunkRows === 0) return undefined;
     const text = this.chunk.subarray(0, this.chunkBytes);
     const rows = this.chunkRows;
-    // zlib keeps a reference to the buffer until it is compressed: start a fresh one.
+    // zlib keeps a reference to the buffer until it is compressed: start another one; this one is spare
+    // once every piece of it is compressed.
+    const full = this.chunk;
     this.chunk = allocateChunk(this.chunk.length, Math.min(CHUNK_BYTES, this.chunk.length * 2));
     this.chunkBytes = 0;
     this.chunkRows = 0;
-    return this.compress(text, rows, finishing);
+    return this.compress(text, rows, finishing, full);
   }
 
   /**
@@ -170,7 +186,7 @@ export class PartWriter {
    * count is fixed by the first call: `maxParts`, or one when that call is finish() flushing a batch that
    * never left its first chunk. Waits only when the process-wide backlog is over its bound.
    */
-  private compress(text: Uint8Array, rows: number, finishing = false): Promise<void> | undefined {
+  private compress(text: Uint8Array, rows: number, finishing = false, owner?: Buffer): Promise<void> | undefined {
     if (this.parts.length === 0) {
       const count = finishing ? 1 : this.maxParts;
       for (let i = 0; i < count; i++) this.parts.push(this.openPart(i));
@@ -183,6 +199,11 @@ export class PartWriter {
     let wait: Promise<void> | undefined;
     let at = 0;
     let rowsLeft = rows;
+    // Pieces in flight; the owner is spared when the last one is compressed (1 held until all are sent).
+    let pieces = 1;
+    const pieceDone = () => {
+      if (--pieces === 0 && owner) spareChunk(owner);
+    };
     for (let i = 0; i < count && at < text.length; i++) {
       let end: number;
       if (i === count - 1) end = text.length;
@@ -194,21 +215,24 @@ export class PartWriter {
       }
       const pieceRows = end === text.length ? rowsLeft : countRows(text, at, end);
       rowsLeft -= pieceRows;
-      const w = this.send(this.parts[i]!, text.subarray(at, end), pieceRows);
+      pieces++;
+      const w = this.send(this.parts[i]!, text.subarray(at, end), pieceRows, pieceDone);
       this.levels[i]! += end - at;
       wait ??= w;
       at = end;
     }
+    pieceDone();
     return wait;
   }
 
-  private send(part: Part, piece: Uint8Array, rows: number): Promise<void> | undefined {
+  private send(part: Part, piece: Uint8Array, rows: number, done: () => void): Promise<void> | undefined {
     part.rows += rows;
     const size = piece.length;
     backlog.bytes += size;
     const compressed = new Promise<void>((resolve) =>
       part.gzip.write(piece, () => {
         backlog.bytes -= size;
+        done();
         resolve();
       }),
     );

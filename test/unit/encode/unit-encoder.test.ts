@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_POLICY, RowChanges, type ValuePolicy } from "../../../src/encode/encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "../../../src/encode/row-encoder.js";
 import { columnPlan } from "../../../src/encode/table-shape.js";
-import { type EncodedUnit, LINE_SLOTS, type LineEvent, type RowsEvent, type StreamEncodePlan, UnitEncoder } from "../../../src/encode/unit-encoder.js";
+import { EncodePool } from "../../../src/encode/encode-pool.js";
+import { type EncodedUnit, LINE_SLOTS, type LineEvent, type RowsEvent, type StreamEncodePlan, UnitEncoder, unpack } from "../../../src/encode/unit-encoder.js";
 
 const COLUMNS: ColumnSpec[] = [
   { name: "id", type: { kind: "integer" }, property: "id" },
@@ -446,6 +447,43 @@ describe("UnitEncoder: setup and size", () => {
       expect([...(ev.keys as Float64Array)]).toEqual(expected.keys);
       const longest = Math.max(...records.map((x) => Buffer.byteLength(x.name)));
       expect(ev.widths[1]).toBe(longest);
+    }
+  });
+});
+
+describe("UnitEncoder and EncodePool: recycled output buffers", () => {
+  const lines = Array.from({ length: 3_000 }, (_, i) => rec("t", { id: i, name: `n${i}`, x: i / 4 }));
+
+  it("a unit written into a recycled output (full of another unit's bytes) has the same events", () => {
+    const fresh = encoder([plan("t")]).encodePacked(unit(...lines), 1, 1);
+    const recycled = fresh.output;
+    new Uint8Array(recycled.bytes.buffer).fill(0x7a);
+    recycled.positions.fill(-1);
+    const small = unit(...lines.slice(0, 10));
+    const reused = encoder([plan("t")]).encodePacked(small, 2, 1, 0, recycled);
+    const again = encoder([plan("t")]).encodePacked(small, 2, 1, 0);
+    // the recycled buffer was used (a fresh one for 10 lines would be far smaller)
+    expect(reused.output.bytes.buffer).toBe(recycled.bytes.buffer);
+    const rows = (u: typeof fresh) => rowsOf(unpack(u)).map((e) => ({ text: text(e), positions: [...e.positions], keys: [...(e.keys ?? [])] }));
+    expect(rows(reused)).toEqual(rows(again));
+  });
+
+  it("through the worker pool: units sent after recycle() encode the same as on the main thread", async () => {
+    const pool = new EncodePool(1);
+    try {
+      const setup = { epoch: 1, policy: DEFAULT_POLICY, streams: [plan("t")] };
+      pool.setup(setup);
+      const inline = new UnitEncoder();
+      inline.setup(setup);
+      for (let round = 0; round < 4; round++) {
+        const u = unit(...lines.slice(round * 500, round * 500 + 700 - round * 150));
+        const r = await pool.encode(u, round, 1, 0);
+        const expected = inline.encode(u, round, 1, 0);
+        expect(rowsOf(r).map(text)).toEqual(rowsOf(expected).map(text));
+        pool.recycle(r.output);
+      }
+    } finally {
+      await pool.close();
     }
   });
 });
