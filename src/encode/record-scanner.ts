@@ -65,6 +65,42 @@ interface Tokens {
   intDigits: Int32Array;
 }
 
+function grownTokens(old: Tokens): Tokens {
+  const p = tokens(old.kind.length * 2);
+  p.count = old.count;
+  p.keyStart.set(old.keyStart);
+  p.keyEnd.set(old.keyEnd);
+  p.valStart.set(old.valStart);
+  p.valEnd.set(old.valEnd);
+  p.kind.set(old.kind);
+  p.flags.set(old.flags);
+  p.digits.set(old.digits);
+  p.intDigits.set(old.intDigits);
+  return p;
+}
+
+/** Envelope levels (see RecordLineScanner.scan) and the fields each must hold once. */
+const SINGER_MESSAGE = 0;
+const AIRBYTE_MESSAGE = 1;
+const AIRBYTE_RECORD_ENVELOPE = 2;
+const TYPE = 1;
+const STREAM = 2;
+const RECORD = 4;
+const AIRBYTE_RECORD = 8;
+const NAMESPACE = 16;
+const REQUIRED = [TYPE | STREAM | RECORD, TYPE | AIRBYTE_RECORD, STREAM | RECORD];
+const KEYS: [Uint8Array, number][][] = [
+  [[Buffer.from("type"), TYPE], [Buffer.from("stream"), STREAM], [Buffer.from("record"), RECORD]],
+  [[Buffer.from("type"), TYPE], [Buffer.from("record"), AIRBYTE_RECORD]],
+  [[Buffer.from("stream"), STREAM], [Buffer.from("namespace"), NAMESPACE], [Buffer.from("data"), RECORD]],
+];
+
+/** Which envelope field the key bytes b[ks, ks + len) name at `level` (0: another field). */
+function envelopeKey(b: Uint8Array, ks: number, len: number, level: number): number {
+  for (const [name, bit] of KEYS[level]!) if (name.length === len && sameBytes(b, ks, name)) return bit;
+  return 0;
+}
+
 function tokens(size: number): Tokens {
   return {
     count: 0,
@@ -102,67 +138,109 @@ export class RecordLineScanner {
   lineStart = 0;
   lineEnd = 0;
   readonly props: Tokens = tokens(64);
+  /** the envelope's other fields (see scan) */
+  readonly fields: Tokens = tokens(8);
+  namespaceStart = -1;
+  namespaceEnd = -1;
 
   /**
-   * Reads `b[start, end)` as one JSON message. True when it is valid JSON, an object whose `type` is
-   * `"RECORD"`, with one `stream` string and one `record` object, no escapes in those names or in the
-   * record's property names; its properties are then in `props`. False declines the line (it may still be
-   * valid: the object path decides).
+   * Reads `b[start, end)` as one JSON message. True when it is valid JSON, a RECORD message with one
+   * stream name and one record object, no escapes in those names or in the record's property names; the
+   * record's properties are then in `props`, the envelope's other fields in `fields`. False declines the
+   * line (it may still be valid: the object path decides).
+   *
+   * `envelope`: `singer` reads `{"type":"RECORD","stream":…,"record":{…},…}` (Singer spec, RECORD
+   * message); `airbyte` reads `{"type":"RECORD","record":{"stream":…,"namespace":…,"data":{…},…}}`
+   * (Airbyte protocol, AirbyteRecordMessage), with `fields` the fields of that inner `record` (emitted_at,
+   * meta, …) and the namespace in namespaceStart/End (-1 when absent or null).
    */
-  scan(b: Uint8Array, start: number, end: number): boolean {
+  scan(b: Uint8Array, start: number, end: number, envelope: "singer" | "airbyte" = "singer"): boolean {
     this.b = b;
     this.end = end;
     this.lineStart = start;
     this.lineEnd = end;
     this.props.count = 0;
+    this.fields.count = 0;
+    this.namespaceStart = -1;
+    this.namespaceEnd = -1;
     let i = this.ws(start);
     if (b[i] !== 123 /* { */) return false;
+    i = this.envelopeObject(i, envelope === "singer" ? SINGER_MESSAGE : AIRBYTE_MESSAGE);
+    return i >= 0 && this.ws(i) === end;
+  }
+
+  /**
+   * One envelope object at `i` (a `{`) read as `level`. Index past it, or -1 when it is not that envelope
+   * (a required field missing or repeated, a field of the wrong kind, an escape in a name, invalid JSON).
+   */
+  private envelopeObject(i: number, level: number): number {
+    const b = this.b;
+    let seen = 0;
     i = this.ws(i + 1);
-    let seen = 0; // 1: type, 2: stream, 4: record
-    if (b[i] === 125) return false;
+    if (b[i] === 125) return -1;
     for (;;) {
-      if (b[i] !== 34) return false;
+      if (b[i] !== 34) return -1;
       const ks = i + 1;
       i = this.str(i);
-      if (i < 0 || this.escaped) return false;
+      if (i < 0 || this.escaped) return -1;
       const ke = i - 1;
       i = this.ws(i);
-      if (b[i] !== 58 /* : */) return false;
+      if (b[i] !== 58 /* : */) return -1;
       i = this.ws(i + 1);
-      const len = ke - ks;
       const vs = i;
-      if (len === 4 && b[ks] === 116 && b[ks + 1] === 121 && b[ks + 2] === 112 && b[ks + 3] === 101) {
-        // "type": "RECORD"
-        if (seen & 1 || b[i] !== 34) return false;
-        seen |= 1;
-        i = this.str(i);
-        if (i !== vs + 8 || this.escaped || b[vs + 1] !== 82 || b[vs + 2] !== 69 || b[vs + 3] !== 67 || b[vs + 4] !== 79 || b[vs + 5] !== 82 || b[vs + 6] !== 68) return false;
-      } else if (len === 6 && b[ks] === 115 && b[ks + 1] === 116 && b[ks + 2] === 114 && b[ks + 3] === 101 && b[ks + 4] === 97 && b[ks + 5] === 109) {
-        // "stream"
-        if (seen & 2 || b[i] !== 34) return false;
-        seen |= 2;
-        i = this.str(i);
-        if (i < 0 || this.escaped || i - vs < 3) return false;
-        this.streamStart = vs + 1;
-        this.streamEnd = i - 1;
-      } else if (len === 6 && b[ks] === 114 && b[ks + 1] === 101 && b[ks + 2] === 99 && b[ks + 3] === 111 && b[ks + 4] === 114 && b[ks + 5] === 100) {
-        // "record"
-        if (seen & 4 || b[i] !== 123) return false;
-        seen |= 4;
-        i = this.record(i);
-      } else {
-        i = this.value(i, 0);
+      const key = envelopeKey(b, ks, ke - ks, level);
+      if (key !== 0 && seen & key) return -1;
+      seen |= key;
+      switch (key) {
+        case TYPE:
+          // "type": "RECORD"
+          if (b[i] !== 34) return -1;
+          i = this.str(i);
+          if (i !== vs + 8 || this.escaped || b[vs + 1] !== 82 || b[vs + 2] !== 69 || b[vs + 3] !== 67 || b[vs + 4] !== 79 || b[vs + 5] !== 82 || b[vs + 6] !== 68) return -1;
+          break;
+        case STREAM:
+          if (b[i] !== 34) return -1;
+          i = this.str(i);
+          if (i < 0 || this.escaped || i - vs < 3) return -1;
+          this.streamStart = vs + 1;
+          this.streamEnd = i - 1;
+          break;
+        case NAMESPACE:
+          if (b[i] === 34) {
+            i = this.str(i);
+            if (i < 0 || this.escaped) return -1;
+            this.namespaceStart = vs + 1;
+            this.namespaceEnd = i - 1;
+          } else {
+            i = this.literal(i, 0x6e756c6c, 4); // null
+          }
+          break;
+        case RECORD:
+          if (b[i] !== 123) return -1;
+          i = this.record(i);
+          break;
+        case AIRBYTE_RECORD:
+          if (b[i] !== 123) return -1;
+          i = this.envelopeObject(i, AIRBYTE_RECORD_ENVELOPE);
+          break;
+        default:
+          if (level === AIRBYTE_MESSAGE) {
+            i = this.value(i, 0);
+          } else {
+            let f = this.fields;
+            if (f.count === f.kind.length) f = this.growFields();
+            i = this.token(f, ks, ke, i);
+          }
       }
-      if (i < 0) return false;
+      if (i < 0) return -1;
       i = this.ws(i);
       const c = b[i];
       if (c === 44 /* , */) {
         i = this.ws(i + 1);
         continue;
       }
-      if (c !== 125) return false;
-      i = this.ws(i + 1);
-      return i === end && seen === 7;
+      if (c !== 125) return -1;
+      return (seen & REQUIRED[level]!) === REQUIRED[level] ? i + 1 : -1;
     }
   }
 
@@ -171,7 +249,6 @@ export class RecordLineScanner {
     const b = this.b;
     i = this.ws(i + 1);
     if (b[i] === 125) return i + 1;
-    let p = this.props;
     for (;;) {
       if (b[i] !== 34) return -1;
       const ks = i + 1;
@@ -181,43 +258,10 @@ export class RecordLineScanner {
       i = this.ws(i);
       if (b[i] !== 58) return -1;
       i = this.ws(i + 1);
-      const n = p.count;
-      if (n === p.kind.length) p = this.growProps();
-      p.keyStart[n] = ks;
-      p.keyEnd[n] = ke;
-      p.valStart[n] = i;
-      const c = b[i];
-      let kind: number;
-      let flags = 0;
-      if (c === 34) {
-        i = this.str(i);
-        kind = this.escaped ? ESCAPED_STRING : STRING;
-      } else if (c === 123 || c === 91) {
-        this.rawExact = true;
-        i = this.value(i, 0);
-        kind = CONTAINER;
-        flags = this.rawExact ? RAW_EXACT : 0;
-      } else if (c === 116) {
-        i = this.literal(i, 0x74727565, 4);
-        kind = TRUE;
-      } else if (c === 102) {
-        i = b[i + 4] === 101 ? this.literal(i, 0x66616c73, 5) : -1;
-        kind = FALSE;
-      } else if (c === 110) {
-        i = this.literal(i, 0x6e756c6c, 4);
-        kind = NULL;
-      } else {
-        i = this.num(i);
-        kind = NUMBER;
-        flags = this.numFlags;
-        p.digits[n] = this.numDigits;
-        p.intDigits[n] = this.numIntDigits;
-      }
+      let p = this.props;
+      if (p.count === p.kind.length) p = this.growProps();
+      i = this.token(p, ks, ke, i);
       if (i < 0) return -1;
-      p.valEnd[n] = i;
-      p.kind[n] = kind;
-      p.flags[n] = flags;
-      p.count = n + 1;
       i = this.ws(i);
       const d = b[i];
       if (d === 44) {
@@ -228,21 +272,74 @@ export class RecordLineScanner {
     }
   }
 
+  /** The value at `i` as the next token of `p`, named by key bytes [ks, ke). Index past it, or -1. */
+  private token(p: Tokens, ks: number, ke: number, i: number): number {
+    const b = this.b;
+    const n = p.count;
+    p.keyStart[n] = ks;
+    p.keyEnd[n] = ke;
+    p.valStart[n] = i;
+    const c = b[i];
+    let kind: number;
+    let flags = 0;
+    if (c === 34) {
+      i = this.str(i);
+      kind = this.escaped ? ESCAPED_STRING : STRING;
+    } else if (c === 123 || c === 91) {
+      this.rawExact = true;
+      i = this.value(i, 0);
+      kind = CONTAINER;
+      flags = this.rawExact ? RAW_EXACT : 0;
+    } else if (c === 116) {
+      i = this.literal(i, 0x74727565, 4);
+      kind = TRUE;
+    } else if (c === 102) {
+      i = b[i + 4] === 101 ? this.literal(i, 0x66616c73, 5) : -1;
+      kind = FALSE;
+    } else if (c === 110) {
+      i = this.literal(i, 0x6e756c6c, 4);
+      kind = NULL;
+    } else {
+      i = this.num(i);
+      kind = NUMBER;
+      flags = this.numFlags;
+      p.digits[n] = this.numDigits;
+      p.intDigits[n] = this.numIntDigits;
+    }
+    if (i < 0) return -1;
+    p.valEnd[n] = i;
+    p.kind[n] = kind;
+    p.flags[n] = flags;
+    p.count = n + 1;
+    return i;
+  }
+
+  /**
+   * An envelope field scanned with the last line (Singer: `time_extracted`, `version`; Airbyte: the inner
+   * record's `emitted_at`, `meta`), as parseMessageLine would give it; undefined when absent. The last
+   * one wins when a field repeats, as in JSON.parse.
+   */
+  field(name: Uint8Array): unknown {
+    const f = this.fields;
+    for (let t = f.count - 1; t >= 0; t--) {
+      const ks = f.keyStart[t]!;
+      if (f.keyEnd[t]! - ks === name.length && sameBytes(this.b, ks, name)) return materialise(f.kind[t]!, this.b, f.valStart[t]!, f.valEnd[t]!);
+    }
+    return undefined;
+  }
+
   private growProps(): Tokens {
-    const old = this.props;
-    const p = tokens(old.kind.length * 2);
-    p.count = old.count;
-    p.keyStart.set(old.keyStart);
-    p.keyEnd.set(old.keyEnd);
-    p.valStart.set(old.valStart);
-    p.valEnd.set(old.valEnd);
-    p.kind.set(old.kind);
-    p.flags.set(old.flags);
-    p.digits.set(old.digits);
-    p.intDigits.set(old.intDigits);
+    const p = grownTokens(this.props);
     (this as { props: Tokens }).props = p;
     return p;
   }
+
+  private growFields(): Tokens {
+    const f = grownTokens(this.fields);
+    (this as { fields: Tokens }).fields = f;
+    return f;
+  }
+
 
   private ws(i: number): number {
     const b = this.b;

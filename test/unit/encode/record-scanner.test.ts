@@ -7,6 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_POLICY, type ValuePolicy } from "../../../src/encode/encode.js";
 import type { ColumnSpec } from "../../../src/encode/row-encoder.js";
+import { JsonNumber } from "../../../src/input/json.js";
+import { RecordLineScanner } from "../../../src/encode/record-scanner.js";
 import { type EncodedUnit, type RowsEvent, type StreamEncodePlan, UnitEncoder } from "../../../src/encode/unit-encoder.js";
 
 const COLUMNS: ColumnSpec[] = [
@@ -253,5 +255,49 @@ describe("positions and ordinals", () => {
       `1${",\\N".repeat(COLUMNS.length - 1)},${3 * 2 ** 21}\n`,
       `2${",\\N".repeat(COLUMNS.length - 1)}\n`,
     ]);
+  });
+});
+
+describe("RecordLineScanner: envelopes", () => {
+  const scan = (line: string, envelope: "singer" | "airbyte" = "singer") => {
+    const s = new RecordLineScanner();
+    const b = Buffer.from(line);
+    const ok = s.scan(b, 0, b.length, envelope);
+    const text = (from: number, to: number) => (from < 0 ? null : b.toString("utf8", from, to));
+    const props = Array.from({ length: s.props.count }, (_, t) => text(s.props.keyStart[t]!, s.props.keyEnd[t]!));
+    return { ok, s, stream: text(s.streamStart, s.streamEnd), namespace: text(s.namespaceStart, s.namespaceEnd), props, field: (n: string) => s.field(Buffer.from(n)) };
+  };
+
+  it("Singer: the stream, the record's properties and the envelope's other fields", () => {
+    const r = scan('{"type":"RECORD","stream":"users","record":{"id":1,"name":"a"},"time_extracted":"2024-01-01T00:00:00Z","version":12345678901234567890}');
+    expect(r).toMatchObject({ ok: true, stream: "users", namespace: null, props: ["id", "name"] });
+    expect(r.field("time_extracted")).toBe("2024-01-01T00:00:00Z");
+    expect(r.field("version")).toEqual(new JsonNumber("12345678901234567890"));
+    expect(r.field("absent")).toBeUndefined();
+  });
+
+  it("Airbyte: stream, namespace and data from the inner record; emitted_at and meta as its fields", () => {
+    const r = scan('{"type":"RECORD","record":{"namespace":"public","stream":"users","emitted_at":1700000000000,"data":{"id":1,"name":"a"},"meta":{"changes":[]}}}', "airbyte");
+    expect(r).toMatchObject({ ok: true, stream: "users", namespace: "public", props: ["id", "name"] });
+    expect(r.field("emitted_at")).toBe(1700000000000);
+    expect(r.field("meta")).toEqual({ changes: [] });
+    const plain = scan('{"type":"RECORD","record":{"stream":"users","namespace":null,"emitted_at":1,"data":{}}}', "airbyte");
+    expect(plain).toMatchObject({ ok: true, stream: "users", namespace: null, props: [] });
+  });
+
+  it("declines what is not that envelope", () => {
+    const declined = [
+      ['{"type":"RECORD","stream":"s","record":{"id":1}}', "airbyte"],
+      ['{"type":"RECORD","record":{"stream":"s","data":{"id":1}}}', "singer"],
+      ['{"type":"RECORD","record":{"stream":"s"}}', "airbyte"],
+      ['{"type":"RECORD","record":{"stream":"s","data":[1]}}', "airbyte"],
+      ['{"type":"RECORD","record":{"stream":"s","stream":"t","data":{}}}', "airbyte"],
+      ['{"type":"RECORD","record":{"stream":"s","namespace":1,"data":{}}}', "airbyte"],
+      ['{"type":"STATE","record":{"stream":"s","data":{}}}', "airbyte"],
+      ['{"type":"RECORD","record":{"stream":"s","data":{}},"type":"RECORD"}', "airbyte"],
+      ['{"type":"RECORD","record":{"stream":"s","data":{},"emitted_at":01}}', "airbyte"],
+      ['{"type":"RECORD","stream":"s","record":{},"version":}', "singer"],
+    ] as const;
+    for (const [line, envelope] of declined) expect(scan(line, envelope).ok, line).toBe(false);
   });
 });
