@@ -1,6 +1,8 @@
 // CPU of the encode step alone (parse + encode of RECORD lines in a UnitEncoder, one thread), per 1M
 // records: less sensitive to a busy machine than a whole run. Usage:
-//   node bench/encode-cpu.mjs <dist dir> <input file> <standard|numeric> [rounds]
+//   node bench/encode-cpu.mjs <dist dir> <input file> <standard|numeric|metadata|airbyte> [rounds]
+// metadata: the standard input with add_metadata_columns' seven _sdc_* columns; airbyte: the airbyte
+// input (append_dedup) with the four _airbyte_* columns, read through the Airbyte envelope.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -20,8 +22,33 @@ const columns = [
   ["address", { kind: "super" }],
   ...(shape === "numeric" ? [["counter", { kind: "bigint" }]] : []),
 ].map(([name, type]) => ({ name, type, property: name }));
+const ts = { kind: "timestamptz" };
+const meta = {
+  metadata: [
+    ["_sdc_extracted_at", ts, { kind: "message", field: "time_extracted" }],
+    ["_sdc_received_at", ts, { kind: "received-at" }],
+    ["_sdc_batched_at", ts, { kind: "batched-at" }],
+    ["_sdc_deleted_at", ts, { kind: "record-field", field: "_sdc_deleted_at" }],
+    ["_sdc_sequence", { kind: "bigint" }, { kind: "sequence", field: "_sdc_sequence", runStartMs: Date.now() }],
+    ["_sdc_table_version", { kind: "bigint" }, { kind: "message", field: "version" }],
+    ["_sdc_value_changes", { kind: "super" }, { kind: "value-changes" }],
+  ],
+  airbyte: [
+    ["_airbyte_raw_id", { kind: "varchar", length: 36 }, { kind: "uuid" }],
+    ["_airbyte_extracted_at", ts, { kind: "message-epoch-ms", field: "emitted_at" }],
+    ["_airbyte_generation_id", { kind: "bigint" }, { kind: "constant", value: 0 }],
+    ["_airbyte_meta", { kind: "super" }, { kind: "airbyte-meta", syncId: 0 }],
+  ],
+}[shape] ?? [];
+for (const [name, type, source] of meta) columns.push({ name, type, meta: source });
 const enc = new UnitEncoder();
-enc.setup({ epoch: 1, policy: { stringOverflow: "truncate", invalidValue: "null" }, streams: [{ id: "bench_0", columns, keyProperties: ["id"], keyColumns: ["id"] }] });
+enc.setup({
+  epoch: 1,
+  policy: { stringOverflow: "truncate", invalidValue: "null" },
+  streams: [{ id: "bench_0", columns, keyProperties: ["id"], keyColumns: ["id"] }],
+  ...(shape === "airbyte" ? { envelope: "airbyte", routes: [{ name: "bench_0", namespace: null, id: "bench_0" }] } : {}),
+});
+const receivedAt = new Date().toISOString();
 const buf = readFileSync(file);
 const units = [];
 for (let start = buf.indexOf(10) + 1; start < buf.length; ) {
@@ -37,7 +64,7 @@ for (let r = 0; r < rounds; r++) {
   const t = process.cpuUsage();
   let n = 0;
   units.forEach((u, seq) => {
-    const out = enc.encode(u, seq, 1);
+    const out = enc.encode(u, seq, 1, 0, receivedAt);
     for (const e of out.events) if (e.kind === "rows") n += e.rows;
   });
   const c = process.cpuUsage(t);

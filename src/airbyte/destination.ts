@@ -3,7 +3,6 @@
  * reads AirbyteMessages, echoes each STATE (with destinationStats) once the ledger releases it, and at the
  * end of a successful sync swaps overwritten tables in and retires old generations.
  */
-import { randomUUID } from "node:crypto";
 import { ConfigError } from "../config/index.js";
 import {
   ConfiguredAirbyteCatalog,
@@ -13,7 +12,6 @@ import {
   TraceMessage,
   recordProblem,
   resolveWellKnownTypes,
-  upstreamChanges,
 } from "./messages.js";
 import { snippet } from "../input/lines.js";
 import { describeZodError } from "../input/zod-error.js";
@@ -22,10 +20,14 @@ import * as sql from "../redshift/sql.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
 import type { Logger } from "../log.js";
 import { InvalidValueError, exactJson } from "../encode/encode.js";
-import { type MetadataColumn, desiredColumns, propertiesOf } from "../encode/table-shape.js";
+import { type MetadataColumn, desiredColumns, metadataColumn, propertiesOf } from "../encode/table-shape.js";
 import { type LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
 import type { ConnectorSettings } from "../engine/settings.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
+import type { LineSplitter } from "../input/lines.js";
+import { EncodePool } from "../encode/encode-pool.js";
+import { type AirbyteRoute, AirbyteRoutes } from "../encode/envelopes.js";
+import { type InputTally, UnitPipeline } from "../engine/unit-pipeline.js";
 import { exactState, parseJsonExact, parseMessageLine } from "../input/json.js";
 
 export const AIRBYTE_COLUMNS = {
@@ -67,23 +69,19 @@ export interface AirbyteStreamPlan {
   recordsSinceState: number;
 }
 
+/** Described as data (MetaSource), so the encode workers compute them as the main thread does. */
 function airbyteMetadata(stream: ConfiguredAirbyteStream, schemaless: boolean): MetadataColumn[] {
   const generation = stream.generation_id ?? 0;
   const syncId = stream.sync_id ?? null;
   // No declared properties means no data columns: the record is kept whole instead of dropped.
-  const data: MetadataColumn[] = schemaless ? [{ name: AIRBYTE_COLUMNS.data, type: { kind: "super" }, value: (c) => c.record }] : [];
+  const data = schemaless ? [metadataColumn(AIRBYTE_COLUMNS.data, { kind: "super" }, { kind: "record" })] : [];
   return [
     ...data,
-    { name: AIRBYTE_COLUMNS.rawId, type: { kind: "varchar", length: 36 }, value: () => randomUUID() },
-    { name: AIRBYTE_COLUMNS.extractedAt, type: { kind: "timestamptz" }, value: (c) => new Date(c.message.emitted_at as number).toISOString() },
-    { name: AIRBYTE_COLUMNS.generationId, type: { kind: "bigint" }, value: () => generation },
-    {
-      name: AIRBYTE_COLUMNS.meta,
-      type: { kind: "super" },
-      // Late: it reports what the encoders of this row's data columns changed.
-      late: true,
-      value: (c) => ({ sync_id: syncId, changes: [...upstreamChanges(c.message), ...c.changes.list] }),
-    },
+    metadataColumn(AIRBYTE_COLUMNS.rawId, { kind: "varchar", length: 36 }, { kind: "uuid" }),
+    metadataColumn(AIRBYTE_COLUMNS.extractedAt, { kind: "timestamptz" }, { kind: "message-epoch-ms", field: "emitted_at" }),
+    metadataColumn(AIRBYTE_COLUMNS.generationId, { kind: "bigint" }, { kind: "constant", value: generation }),
+    // Late: it reports what the encoders of this row's data columns changed.
+    metadataColumn(AIRBYTE_COLUMNS.meta, { kind: "super" }, { kind: "airbyte-meta", syncId }, { late: true }),
   ];
 }
 
@@ -182,27 +180,27 @@ export function planStreams(catalog: ConfiguredAirbyteCatalog, settings: Connect
 export class AirbyteDestination {
   readonly engine: LoadEngine<string>;
   readonly plans: AirbyteStreamPlan[];
-  /** name → namespace (null when absent) → plan */
-  private readonly byName = new Map<string, Map<string | null, AirbyteStreamPlan>>();
+  /** descriptor → stream id: one rule here and in the encode workers */
+  private readonly routes: AirbyteRoute[];
+  private readonly router: AirbyteRoutes;
   private lineNumber = 0;
   private recordsSinceGlobalState = 0;
   private skippedLines = 0;
+  private readonly byId = new Map<string, AirbyteStreamPlan>();
   statesEmitted = 0;
   recordsRead = 0;
 
   constructor(
     engineFactory: (emit: (line: string) => void) => LoadEngine<string>,
     catalog: ConfiguredAirbyteCatalog,
-    settings: ConnectorSettings,
+    private readonly settings: ConnectorSettings,
     private readonly writeOut: (line: string) => void,
     private readonly log: Logger,
   ) {
     this.plans = planStreams(catalog, settings);
-    for (const p of this.plans) {
-      let m = this.byName.get(p.name);
-      if (!m) this.byName.set(p.name, (m = new Map()));
-      m.set(p.namespace ?? null, p);
-    }
+    for (const p of this.plans) this.byId.set(p.id, p);
+    this.routes = this.plans.map((p) => ({ name: p.name, namespace: p.namespace ?? null, id: p.id }));
+    this.router = new AirbyteRoutes(this.routes);
     this.engine = engineFactory((line) => {
       this.statesEmitted++;
       this.writeOut(line);
@@ -211,24 +209,17 @@ export class AirbyteDestination {
 
   /** The plan of a stream, by exact descriptor; a record without namespace may name a unique stream. */
   planFor(name: string, namespace: string | null | undefined): AirbyteStreamPlan | undefined {
-    const m = this.byName.get(name);
-    if (!m) return undefined;
-    const exact = m.get(namespace || null);
-    if (exact || namespace) return exact;
-    if (m.size === 1) return m.values().next().value;
-    return undefined;
+    const id = this.router.find(name, namespace);
+    return id === undefined ? undefined : this.byId.get(id);
   }
 
   /** Runs the whole sync; resolves when everything is committed, every STATE written and tables final. */
   async run(input: AsyncIterable<Buffer | string>): Promise<void> {
     try {
       await this.prepareTables();
-      const splitter = await pumpLines(input, {
-        handleLine: (line) => this.handleLine(line),
-        throwIfFailed: () => this.engine.throwIfFailed(),
-      });
+      const tally = this.parallelInput ? await this.runUnits(input) : await this.runLines(input);
       await this.engine.finish();
-      reportInvalidUtf8(splitter, this.log);
+      reportInvalidUtf8(tally, this.log);
       await this.finalizeStreams();
     } catch (e) {
       throw this.withContext(e);
@@ -236,6 +227,58 @@ export class AirbyteDestination {
       // Load tables of truncating streams stay after a failure: their acknowledged rows are resumed.
       await this.engine.close();
       if (this.skippedLines > 0) this.log("warn", `${this.skippedLines} non-protocol input lines were skipped`);
+    }
+  }
+
+  /**
+   * Records are parsed and encoded by worker threads (the same UnitPipeline as Singer's) unless there are
+   * none (encode_workers: 0) or the staged format is Parquet (encoded on the main thread).
+   */
+  private get parallelInput(): boolean {
+    return this.settings.encodeWorkers > 0 && this.settings.engine.fileFormat !== "parquet";
+  }
+
+  private runLines(input: AsyncIterable<Buffer | string>): Promise<LineSplitter> {
+    return pumpLines(input, {
+      handleLine: (line) => this.handleLine(line),
+      throwIfFailed: () => this.engine.throwIfFailed(),
+    });
+  }
+
+  /**
+   * The encode-worker path: RECORD lines of catalog streams are encoded off the main thread and arrive
+   * as blocks of rows, counted here per stream as onRecord counts them; every other line (STATE, TRACE,
+   * a record the workers left) comes to handleLine in input order, so destinationStats stay the same.
+   */
+  private async runUnits(input: AsyncIterable<Buffer | string>): Promise<InputTally> {
+    const engine = this.engine;
+    const routes = this.routes;
+    const pipeline = new UnitPipeline(
+      {
+        epoch: () => engine.epoch,
+        setup: () => ({ ...engine.encoderSetup(), envelope: "airbyte", routes }),
+        writeRows: (rows) => {
+          const plan = this.byId.get(rows.stream)!;
+          plan.recordsSinceState += rows.rows;
+          this.recordsSinceGlobalState += rows.rows;
+          this.recordsRead += rows.rows;
+          return engine.writeEncoded(rows);
+        },
+        handleLine: (line, lineNumber) => {
+          this.lineNumber = lineNumber - 1;
+          return this.handleLine(line);
+        },
+        lastPosition: () => engine.ledger.lastPosition,
+        advanceTo: (p) => engine.ledger.advanceTo(p),
+        throwIfFailed: () => engine.throwIfFailed(),
+      },
+      () => new EncodePool(this.settings.encodeWorkers),
+      Math.max(2, this.settings.encodeWorkers * 2),
+    );
+    try {
+      return await pipeline.run(input);
+    } finally {
+      await pipeline.close();
     }
   }
 

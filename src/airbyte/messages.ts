@@ -157,32 +157,10 @@ export const ConfiguredAirbyteCatalog = z.looseObject({
 });
 export type ConfiguredAirbyteCatalog = z.infer<typeof ConfiguredAirbyteCatalog>;
 
-/**
- * Returns a reason when `msg` is not a usable RECORD, undefined when it is. The fields the loader reads
- * are checked; everything else (meta included) is read defensively where it is used.
- */
-export function recordProblem(msg: Record<string, unknown>): string | undefined {
-  const r = msg.record;
-  if (r === null || typeof r !== "object" || Array.isArray(r)) return "RECORD whose `record` is not a JSON object";
-  const rec = r as Record<string, unknown>;
-  if (typeof rec.stream !== "string" || rec.stream.length === 0) return "RECORD without a stream name";
-  const ns = rec.namespace;
-  if (ns !== undefined && ns !== null && typeof ns !== "string") return "RECORD whose namespace is not a string";
-  const d = rec.data;
-  if (d === null || typeof d !== "object" || Array.isArray(d)) return `RECORD of stream ${JSON.stringify(rec.stream)} whose data is not a JSON object`;
-  if (typeof rec.emitted_at !== "number" || !Number.isFinite(rec.emitted_at)) {
-    return `RECORD of stream ${JSON.stringify(rec.stream)} without a numeric emitted_at`;
-  }
-  return undefined;
-}
-
-/** Upstream `meta.changes` of a record, or none when absent or malformed (it is informational). */
-export function upstreamChanges(record: Record<string, unknown>): unknown[] {
-  const meta = record.meta;
-  if (meta === null || typeof meta !== "object") return [];
-  const changes = (meta as Record<string, unknown>).changes;
-  return Array.isArray(changes) ? changes : [];
-}
+// The RECORD envelope check and upstream changes are shared with the encode workers, which read
+// Airbyte records off the main thread.
+export { airbyteRecordProblem as recordProblem } from "../encode/envelopes.js";
+export { upstreamChanges } from "../encode/metadata-values.js";
 
 /** Identity of a stream: namespace and name; a missing namespace is distinct from every named one. */
 export function descriptorKey(name: string, namespace: string | null | undefined): string {

@@ -211,7 +211,7 @@ export interface TargetRedshiftConfig {
    */
   invalid_value?: "null" | "fail";
   /**
-   * Worker threads that parse Singer RECORD lines and encode them as CSV while the main thread stages and loads (about 1.2x the records per second of the main thread alone on the 2-core development machine). Used for CSV staging without add_metadata_columns, hard_delete or validate_records; with those, or with 0, records are parsed and encoded on the main thread, line by line. Each worker adds 40-50 MiB of memory. When absent: one per CPU the process may use (cores, or a container's cgroup CPU quota), at most 4.
+   * Worker threads that parse RECORD lines (Singer and Airbyte) and encode them as CSV, metadata columns included, while the main thread stages and loads (about 1.2x the records per second of the main thread alone on the 2-core development machine). Used for CSV staging without validate_records; with validate_records, Parquet, or 0, records are parsed and encoded on the main thread, line by line. Each worker adds 40-50 MiB of memory. When absent: one per CPU the process may use (cores, or a container's cgroup CPU quota), at most 4.
    */
   encode_workers?: number;
   /**

@@ -72,7 +72,8 @@ export class EncodePool {
     for (const s of this.slots) s.worker.postMessage(m);
   }
 
-  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset: number): Promise<EncodedUnit> {
+  /** `receivedAt`: when the unit's input was read (ISO 8601), for received-at metadata columns. */
+  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset: number, receivedAt = ""): Promise<EncodedUnit> {
     if (this.failure) return Promise.reject(this.failure);
     const slot = this.slots[this.next]!;
     this.next = (this.next + 1) % this.slots.length;
@@ -80,8 +81,11 @@ export class EncodePool {
     const result = new Promise<EncodedUnit>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       const recycled = this.spare.pop();
-      const m: ToWorker = { kind: "unit", id, unit, seq, epoch, lineOffset, recycled };
-      slot.worker.postMessage(m, recycled ? ([recycled.bytes.buffer, recycled.rowEnds.buffer, recycled.positions.buffer, recycled.keys.buffer] as ArrayBuffer[]) : []);
+      const m: ToWorker = { kind: "unit", id, unit, seq, epoch, lineOffset, recycled, receivedAt };
+      slot.worker.postMessage(
+        m,
+        recycled ? ([recycled.bytes.buffer, recycled.rowEnds.buffer, recycled.positions.buffer, recycled.keys.buffer, recycled.marks.buffer] as ArrayBuffer[]) : [],
+      );
     });
     // A unit whose result is no longer wanted (superseded, or the run failed) must not surface as an
     // unhandled rejection; whoever awaits it still sees the error.
@@ -96,8 +100,8 @@ export class EncodePool {
    */
   recycle(buffers: UnitBuffers | undefined): void {
     if (!buffers || this.spare.length > this.size || buffers.bytes.buffer instanceof SharedArrayBuffer) return;
-    const distinct = new Set([buffers.bytes.buffer, buffers.rowEnds.buffer, buffers.positions.buffer, buffers.keys.buffer]);
-    if (distinct.size === 4) this.spare.push(buffers);
+    const distinct = new Set([buffers.bytes.buffer, buffers.rowEnds.buffer, buffers.positions.buffer, buffers.keys.buffer, buffers.marks.buffer]);
+    if (distinct.size === 5) this.spare.push(buffers);
   }
 
   async close(): Promise<void> {

@@ -286,10 +286,15 @@ const INT_RANGES: Record<string, [bigint, bigint]> = {
   bigint: [BIGINT_MIN, BIGINT_MAX],
 };
 
+/** An integer's canonical decimal text: no sign but `-`, no leading zero, no `-0`. */
+const CANONICAL_INTEGER = /^(?:0|-?[1-9]\d{0,19})$/;
+
 function integerEncoder(o: Output, field: string, kind: string, policy: ValuePolicy): ValueEncoder {
   const [lo, hi] = INT_RANGES[kind]!;
   const safeLo = Number(lo) > Number.MIN_SAFE_INTEGER ? Number(lo) : Number.MIN_SAFE_INTEGER;
   const safeHi = Number(hi) < Number.MAX_SAFE_INTEGER ? Number(hi) : Number.MAX_SAFE_INTEGER;
+  const hiDigits = hi.toString();
+  const loDigits = (-lo).toString();
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
     if (typeof v === "number") {
@@ -306,6 +311,15 @@ function integerEncoder(o: Output, field: string, kind: string, policy: ValuePol
         const b = BigInt(p.int === "" ? "0" : p.neg ? `-${p.int}` : p.int);
         if (b >= lo && b <= hi) return b.toString();
       }
+      return invalid(o, field, `an integer within ${kind.toUpperCase()} range`, v, policy, changes);
+    }
+    if (typeof v === "string" && CANONICAL_INTEGER.test(v)) {
+      // Already its own decimal text (Singer's _sdc_sequence, 19 digits, on every row): the range is
+      // checked on the digits (equal lengths compare as numbers), without BigInt.
+      const neg = v.charCodeAt(0) === 45;
+      const digits = neg ? v.slice(1) : v;
+      const limit = neg ? loDigits : hiDigits;
+      if (digits.length < limit.length || (digits.length === limit.length && digits <= limit)) return v;
       return invalid(o, field, `an integer within ${kind.toUpperCase()} range`, v, policy, changes);
     }
     if (typeof v === "string" && /^-?\d{1,20}$/.test(v)) {
@@ -416,8 +430,13 @@ function superEncoder(o: Output, field: string): ValueEncoder {
   // On CSV the JSON is built with its quotes already doubled (one pass); Parquet takes it as it is.
   const serialize = o.csv ? csvDoubledJson : exactJson;
   const asField = o.csv ? (json: string) => `"${json}"` : (json: string) => json;
+  // A frozen value (Airbyte's `_airbyte_meta` of a row without changes) is the same document every
+  // time: its last text is kept.
+  let lastIn: unknown;
+  let lastOut = "";
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
+    if (v === lastIn) return lastOut;
     let json = serialize(v);
     // A NUL inside a string is serialized as \u0000; an escaped backslash before "u0000" is not one.
     // (Doubling touches quotes only: backslashes, and so these escapes, read the same.)
@@ -437,7 +456,12 @@ function superEncoder(o: Output, field: string): ValueEncoder {
       return o.nul;
     }
     // No raw NUL is left: JSON escapes control characters, and the escapes went above.
-    return asField(json);
+    const out = asField(json);
+    if (typeof v === "object" && Object.isFrozen(v) && changes.list.length === 0) {
+      lastIn = v;
+      lastOut = out;
+    }
+    return out;
   };
 }
 
@@ -572,10 +596,19 @@ function recordTimeChanges(field: string, cut: boolean, leap: boolean, changes: 
  */
 function timestampEncoder(o: Output, field: string, withZone: boolean, policy: ValuePolicy): ValueEncoder {
   const expected = withZone ? "an ISO 8601 date-time" : "an ISO 8601 date-time (TIMESTAMP)";
+  // Metadata times repeat row after row (a unit's received-at, a batch's open time): the last canonical
+  // value's text is kept. A canonical value records no change, so reusing its text is exact.
+  let lastIn: string | undefined;
+  let lastOut = "";
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
     if (typeof v !== "string") return invalid(o, field, expected, v, policy, changes);
-    if (canonicalUtc(v)) return `${v.slice(0, 10)} ${v.slice(11, v.length - 1)}${withZone ? "+00" : ""}`;
+    if (v === lastIn) return lastOut;
+    if (canonicalUtc(v)) {
+      lastIn = v;
+      lastOut = `${v.slice(0, 10)} ${v.slice(11, v.length - 1)}${withZone ? "+00" : ""}`;
+      return lastOut;
+    }
     let p = parseDateTime(v);
     if (!p) return invalid(o, field, expected, v, policy, changes);
     p = toUtc(p);

@@ -6,13 +6,17 @@ import { CSV_NULL_MARKER } from "../redshift/sql.js";
 import type { ColumnType } from "../redshift/types.js";
 import { fieldIdentity } from "./batch-keys.js";
 import type { RowChanges } from "./encode.js";
+import type { MetaSource } from "./metadata-values.js";
 import type { ColumnPlan, RowContext } from "./table-shape.js";
 
-/** What a worker needs to rebuild a stream's data columns (plans hold closures, which cannot cross threads). */
+/** What a worker needs to rebuild a stream's columns (plans hold closures, which cannot cross threads). */
 export interface ColumnSpec {
   name: string;
   type: ColumnType;
-  property: string;
+  /** a data column's raw property */
+  property?: string;
+  /** a metadata column's value, as data */
+  meta?: MetaSource;
 }
 
 export class CsvRowEncoder {
@@ -24,6 +28,10 @@ export class CsvRowEncoder {
   key: unknown;
   /** the last row has a NULL key value */
   nullKey = false;
+  /** the column whose field's place encode() notes in `markAt` (-1: none) */
+  markColumn = -1;
+  /** where the last row's `markColumn` field starts, in UTF-16 units of the row */
+  markAt = 0;
 
   constructor(
     private readonly plans: readonly ColumnPlan[],
@@ -44,9 +52,11 @@ export class CsvRowEncoder {
     let k0 = "";
     let rest = "";
     let nullKey = false;
+    const mark = this.markColumn;
     for (let i = 0; i < plans.length; i++) {
       const p = plans[i]!;
       const field = p.encode(p.property !== undefined ? record[p.property] : p.meta!.value(ctx!), changes);
+      if (i === mark) this.markAt = i === 0 ? 0 : row.length + 1;
       row = i === 0 ? field : `${row},${field}`;
       const place = keyPlace[i]!;
       if (place !== -1) {

@@ -5,17 +5,10 @@
 import { assignColumnNames, type NameRules } from "../redshift/identifiers.js";
 import type { ColumnDef } from "../redshift/sql.js";
 import { type ColumnType, type TypeMapping, columnTypeFor } from "../redshift/types.js";
-import { type FieldEncoder, type RowChanges, type ValueEncoder, type ValuePolicy, type WidthTracker, encoderFor, valueEncoderFor } from "./encode.js";
+import { type FieldEncoder, type ValueEncoder, type ValuePolicy, type WidthTracker, encoderFor, valueEncoderFor } from "./encode.js";
+import { type MetaSource, type RowContext, metadataValue } from "./metadata-values.js";
 
-/** What a metadata column's value is computed from. */
-export interface RowContext {
-  message: Record<string, unknown>;
-  record: Record<string, unknown>;
-  position: number;
-  receivedAt: string;
-  batchedAt: string;
-  changes: RowChanges;
-}
+export type { RowContext };
 
 export interface MetadataColumn {
   name: string;
@@ -28,6 +21,16 @@ export interface MetadataColumn {
    * declares that property describes this column, and gets no second `_sdc_deleted_at_<hash>`.
    */
   fromRecord?: boolean;
+  /**
+   * The value described as data: a stream whose metadata columns all have one can be encoded by the
+   * encode workers (without, its records stay on the main thread). `value` must be metadataValue(source).
+   */
+  source?: MetaSource;
+}
+
+/** A metadata column computed from `source` (the same way on the main thread and in the workers). */
+export function metadataColumn(name: string, type: ColumnType, source: MetaSource, options: { late?: boolean; fromRecord?: boolean } = {}): MetadataColumn {
+  return { name, type, value: metadataValue(source), source, ...options };
 }
 
 /**

@@ -12,11 +12,12 @@
  */
 import { isUtf8 } from "node:buffer";
 import { parseMessageLine } from "../input/json.js";
-import { singerRecordProblem } from "./envelopes.js";
+import { type AirbyteRoute, AirbyteRoutes, type Envelope, airbyteRecordProblem, singerRecordProblem } from "./envelopes.js";
+import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
 import { type ByteSink, FastRowWriter, RecordLineScanner } from "./record-scanner.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
-import { type ColumnPlan, columnPlan, keyPolicy } from "./table-shape.js";
+import { type ColumnPlan, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
 
 /** Positions reserved per unit: more than the lines a unit can hold (units are cut at ~1 MiB). */
 export const LINE_SLOTS = 2 ** 21;
@@ -28,6 +29,8 @@ export interface StreamEncodePlan {
   keyProperties: string[];
   /** key column names; rows of keyed streams carry their position as the ordinal column */
   keyColumns: string[];
+  /** message fields whose presence leaves the record to the main thread (a decision only the door makes) */
+  mainThreadFields?: string[];
 }
 
 export interface EncoderSetup {
@@ -35,6 +38,10 @@ export interface EncoderSetup {
   epoch: number;
   policy: ValuePolicy;
   streams: StreamEncodePlan[];
+  /** the protocol of the input lines (default singer) */
+  envelope?: Envelope;
+  /** airbyte: which stream each record descriptor loads */
+  routes?: AirbyteRoute[];
 }
 
 /** Consecutive encoded rows of one stream. */
@@ -57,6 +64,11 @@ export interface RowsEvent {
   nullKeys: boolean;
   /** records among these that carried bare NaN / Infinity */
   nonFinite: number;
+  /**
+   * Streams with a batched-at column: where that field starts in each row (bytes from the row's start).
+   * It holds BATCHED_AT_PLACEHOLDER, encoded; the main thread writes the batch's time over it.
+   */
+  marks?: Uint32Array;
 }
 
 /** A line for the main thread, in order with the rows. */
@@ -124,6 +136,7 @@ class UnitOutput {
   rowEnds: Uint32Array;
   positions: Float64Array;
   keys: Float64Array;
+  marks: Uint32Array;
   rows = 0;
 
   /**
@@ -136,10 +149,11 @@ class UnitOutput {
     const rows = Math.max(1024, inputBytes >> 8);
     const r = recycled;
     this.bytes = r && r.bytes.byteLength >= want ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) : Buffer.allocUnsafeSlow(want);
-    const reuseRows = r !== undefined && r.rowEnds.length >= rows && r.positions.length >= rows && r.keys.length >= rows;
+    const reuseRows = r !== undefined && r.rowEnds.length >= rows && r.positions.length >= rows && r.keys.length >= rows && r.marks.length >= rows;
     this.rowEnds = reuseRows ? r.rowEnds : new Uint32Array(rows);
     this.positions = reuseRows ? r.positions : new Float64Array(rows);
     this.keys = reuseRows ? r.keys : new Float64Array(rows);
+    this.marks = reuseRows ? r.marks : new Uint32Array(rows);
   }
 
   reserve(bytes: number, rows: number): void {
@@ -149,6 +163,7 @@ class UnitOutput {
       this.rowEnds = grown(this.rowEnds, size);
       this.positions = grown(this.positions, size);
       this.keys = grown(this.keys, size);
+      this.marks = grown(this.marks, size);
     }
   }
 }
@@ -164,6 +179,7 @@ export interface UnitBuffers {
   rowEnds: Uint32Array;
   positions: Float64Array;
   keys: Float64Array;
+  marks: Uint32Array;
 }
 
 /**
@@ -181,13 +197,15 @@ export interface PackedUnit {
 }
 
 /** A span's rows of one stream, placed in the unit's buffers; made into a RowsEvent by unpack(). */
-export interface PlacedRows extends Omit<RowsEvent, "bytes" | "rowEnds" | "positions" | "keys"> {
+export interface PlacedRows extends Omit<RowsEvent, "bytes" | "rowEnds" | "positions" | "keys" | "marks"> {
   byteStart: number;
   byteEnd: number;
   rowStart: number;
   /** the keys when not all numeric (numeric ones are in UnitOutput.keys) */
   keyList: unknown[] | undefined;
   keyed: boolean;
+  /** the rows' batched-at marks are in UnitOutput.marks */
+  marked: boolean;
 }
 
 /** One stream's rows of the current span; its buffers are reused from span to span. */
@@ -197,6 +215,7 @@ class StreamOutput implements ByteSink {
   private rows = 0;
   private rowEnds = new Uint32Array(1024);
   private positions = new Float64Array(1024);
+  private marks: Uint32Array | undefined;
   keys: unknown[] = [];
   numericKeys = true;
   nullKeys = false;
@@ -205,15 +224,27 @@ class StreamOutput implements ByteSink {
   readonly encoder: CsvRowEncoder;
   /** the byte path (record-scanner.ts); undefined for streams it does not serve */
   readonly fast: FastRowWriter | undefined;
+  /** plan.mainThreadFields as JSON keys (`"version"`), for the byte path's check */
+  readonly mainThreadKeys: Buffer[] | undefined;
   private readonly keyed: boolean;
+  /** per-row context of the metadata columns (the message and record are set per row) */
+  readonly ctx: RowContext;
 
   constructor(
     readonly plan: StreamEncodePlan,
     readonly columns: ColumnPlan[],
+    changes: RowChanges,
   ) {
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
     this.fast = columns.every((c) => c.property !== undefined) ? new FastRowWriter(columns, plan.keyColumns) : undefined;
     this.keyed = plan.keyColumns.length > 0;
+    this.mainThreadKeys = plan.mainThreadFields?.map((f) => Buffer.from(JSON.stringify(f)));
+    this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: BATCHED_AT_PLACEHOLDER, changes };
+    const batchedAt = plan.columns.findIndex((c) => c.meta?.kind === "batched-at");
+    if (batchedAt !== -1) {
+      this.encoder.markColumn = batchedAt;
+      this.marks = new Uint32Array(1024);
+    }
   }
 
   /** ByteSink: room for `extra` bytes past `length`; bytes past `length` (a row being written) are kept. */
@@ -225,7 +256,15 @@ class StreamOutput implements ByteSink {
     // 3 bytes per UTF-16 unit is the worst case; a long row measures itself (a 60 MB row reserved 180).
     const room = (row.length > LONG_ROW ? Buffer.byteLength(row, "utf8") : row.length * 3) + 24;
     if (this.length + room > this.bytes.length) this.bytes = grownBuffer(this.bytes, this.length, this.length + room);
-    this.length += this.bytes.write(this.keyed ? `${row},${position}\n` : `${row}\n`, this.length, "utf8");
+    const start = this.length;
+    const text = this.keyed ? `${row},${position}\n` : `${row}\n`;
+    this.length += this.bytes.write(text, this.length, "utf8");
+    if (this.marks) {
+      if (this.rows === this.marks.length) this.marks = grown(this.marks, this.rows * 2);
+      // The mark is in UTF-16 units of the row: the same in bytes when the row was all ASCII.
+      const at = this.encoder.markAt;
+      this.marks[this.rows] = this.length - start === text.length ? at : Buffer.byteLength(row.slice(0, at), "utf8");
+    }
     this.endRow(position);
   }
 
@@ -262,6 +301,7 @@ class StreamOutput implements ByteSink {
     this.bytes.copy(unit.bytes, byteStart, 0, this.length);
     unit.rowEnds.set(part(this.rowEnds, 0, this.rows), rowStart);
     unit.positions.set(part(this.positions, 0, this.rows), rowStart);
+    if (this.marks) unit.marks.set(part(this.marks, 0, this.rows), rowStart);
     let keyList: unknown[] | undefined;
     if (this.keyed) {
       if (this.numericKeys) for (let i = 0; i < this.rows; i++) unit.keys[rowStart + i] = this.keys[i] as number;
@@ -278,6 +318,7 @@ class StreamOutput implements ByteSink {
       rowStart,
       keyList,
       keyed: this.keyed,
+      marked: this.marks !== undefined,
       widths,
       changes: [...this.changes],
       nullKeys: this.nullKeys,
@@ -292,6 +333,38 @@ class StreamOutput implements ByteSink {
     if (this.changes.size > 0) this.changes = new Map();
     return placed;
   }
+}
+
+/**
+ * Whether the scanned line may carry one of `keys` as a message field (outside its record): the bytes
+ * before the record's first property and after its last value are searched. A match inside another
+ * top-level value only sends the line to the object path, which checks the message itself.
+ */
+function hasTopLevelKey(scanner: RecordLineScanner, buf: Buffer, keys: readonly Buffer[]): boolean {
+  const p = scanner.props;
+  const start = scanner.lineStart;
+  const end = scanner.lineEnd;
+  for (const key of keys) {
+    if (p.count === 0) {
+      if (occursIn(buf, key, start, end)) return true;
+    } else if (occursIn(buf, key, start, p.keyStart[0]!) || occursIn(buf, key, p.valEnd[p.count - 1]!, end)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** `key` within buf[from, to) (short ranges: a plain loop, no views of the unit). */
+function occursIn(buf: Buffer, key: Buffer, from: number, to: number): boolean {
+  const first = key[0];
+  const n = key.length;
+  for (let i = from; i + n <= to; i++) {
+    if (buf[i] !== first) continue;
+    let k = 1;
+    while (k < n && buf[i + k] === key[k]) k++;
+    if (k === n) return true;
+  }
+  return false;
 }
 
 /** Writes a non-negative integer below 2^53 as decimal digits at `at`; returns the digit count. */
@@ -324,6 +397,7 @@ export function unpack(unit: PackedUnit): EncodedUnit {
       keys: p.keyed ? (p.keyList ?? part(out.keys, p.rowStart, rowEnd)) : undefined,
       nullKeys: p.nullKeys,
       nonFinite: p.nonFinite,
+      marks: p.marked ? part(out.marks, p.rowStart, rowEnd) : undefined,
     };
   });
   return { seq: unit.seq, epoch: unit.epoch, lines: unit.lines, rest: unit.rest, events, invalidUtf8: unit.invalidUtf8, output: out };
@@ -334,6 +408,16 @@ export class UnitEncoder {
   private plans = new Map<string, StreamEncodePlan>();
   private outputs = new Map<string, StreamOutput>();
   private readonly changes = new RowChanges();
+  private airbyte: AirbyteRoutes | undefined;
+  /** where a RECORD keeps the values that must stay exact (see parseMessageLine) */
+  private exactAt = ["record"];
+  /** the unit being encoded: when its input was read */
+  private receivedAt = "";
+  /**
+   * Some stream can take the byte path (Singer lines, only data columns): else no line is scanned twice
+   * (a metadata stream's line would be scanned, then declined and parsed).
+   */
+  private byteStreams = false;
   private readonly scanner: RecordLineScanner | undefined;
   /** the stream name of the last scanned record, and its output (records of one stream come in runs) */
   private lastStream: Uint8Array = new Uint8Array(0);
@@ -350,30 +434,45 @@ export class UnitEncoder {
     this.setupValue = setup;
     this.plans = new Map(setup.streams.map((s) => [s.id, s]));
     this.outputs = new Map();
+    this.airbyte = setup.envelope === "airbyte" ? new AirbyteRoutes(setup.routes ?? []) : undefined;
+    this.exactAt = this.airbyte ? ["record", "data"] : ["record"];
     this.lastOutput = undefined;
+    this.byteStreams = this.scanner !== undefined && !this.airbyte && setup.streams.some((st) => st.columns.every((c) => c.property !== undefined));
   }
 
   private output(plan: StreamEncodePlan): StreamOutput {
     let out = this.outputs.get(plan.id);
     if (!out) {
       const policy = this.setupValue!.policy;
-      const columns = plan.columns.map((c) => columnPlan(c.name, c.type, plan.keyColumns.includes(c.name) ? keyPolicy(policy) : policy, c.property));
-      out = new StreamOutput(plan, columns);
+      const columns = plan.columns.map((c) =>
+        columnPlan(
+          c.name,
+          c.type,
+          plan.keyColumns.includes(c.name) ? keyPolicy(policy) : policy,
+          c.property,
+          c.meta ? { name: c.name, type: c.type, value: metadataValue(c.meta), source: c.meta } : undefined,
+        ),
+      );
+      out = new StreamOutput(plan, columns, this.changes);
       this.outputs.set(plan.id, out);
     }
     return out;
   }
 
-  /** `lineOffset`: lines of the unit before `unit` (the rest of a unit continues its positions). */
-  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0): EncodedUnit {
-    return unpack(this.encodePacked(unit, seq, epoch, lineOffset));
+  /**
+   * `lineOffset`: lines of the unit before `unit` (the rest of a unit continues its positions).
+   * `receivedAt`: when the unit's input was read (ISO 8601), for received-at metadata columns.
+   */
+  encode(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0, receivedAt = ""): EncodedUnit {
+    return unpack(this.encodePacked(unit, seq, epoch, lineOffset, undefined, receivedAt));
   }
 
-  /** `recycled`: output buffers of an applied unit to write into (see UnitOutput). */
-  encodePacked(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0, recycled?: UnitBuffers): PackedUnit {
+  /** `recycled`: output buffers of an applied unit to write into (see UnitOutput); `receivedAt` as for encode(). */
+  encodePacked(unit: Uint8Array, seq: number, epoch: number, lineOffset = 0, recycled?: UnitBuffers, receivedAt = ""): PackedUnit {
     if (!this.setupValue || this.setupValue.epoch !== epoch) {
       throw new Error(`encoder set up for epoch ${this.setupValue?.epoch}, unit ${seq} needs ${epoch}`);
     }
+    this.receivedAt = receivedAt;
     const buf = Buffer.from(unit.buffer, unit.byteOffset, unit.byteLength);
     const output = new UnitOutput(unit.byteLength, recycled);
     const placed: (PlacedRows | LineEvent)[] = [];
@@ -397,7 +496,7 @@ export class UnitEncoder {
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
       if (checkLines && !isUtf8(buf.subarray(start, end))) invalidUtf8.push(index);
       // The byte path copies bytes: only for a unit known to be UTF-8 (else the object path replaces bad bytes).
-      if (!checkLines && this.scanner && this.encodeScanned(this.scanner, buf, start, end, base + index, touched, changes)) {
+      if (!checkLines && this.byteStreams && this.encodeScanned(this.scanner!, buf, start, end, base + index, touched, changes)) {
         start = next;
         index++;
         continue;
@@ -423,6 +522,7 @@ export class UnitEncoder {
       rowEnds: output.rowEnds,
       positions: output.positions,
       keys: output.keys,
+      marks: output.marks,
     };
     return { seq, epoch, lines: index, rest, events: placed, invalidUtf8, output: buffers };
   }
@@ -448,6 +548,7 @@ export class UnitEncoder {
     }
     const fast = out!.fast;
     if (!fast) return false;
+    if (out!.mainThreadKeys && hasTopLevelKey(scanner, buf, out!.mainThreadKeys)) return false;
     changes.reset();
     try {
       if (fast.write(scanner, buf, out!, changes) === "declined") return false;
@@ -475,21 +576,42 @@ export class UnitEncoder {
    * they are, so encoding goes on after them; after any other line it stops ("stop").
    */
   private encodeRecord(text: string, position: number, touched: Set<StreamOutput>, changes: RowChanges): "taken" | "state" | "stop" {
-    const parsed = parseMessageLine(text, ["record"]);
+    const parsed = parseMessageLine(text, this.exactAt);
     if (!parsed.ok) return "stop";
     const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object") return "stop";
     if (msg.type === "STATE") return "state";
-    if (msg.type !== "RECORD" || singerRecordProblem(msg)) return "stop";
-    const plan = this.plans.get(msg.stream as string);
+    // What a record's metadata columns read as its message: Singer's RECORD message, Airbyte's envelope.
+    let message: Record<string, unknown>;
+    let record: Record<string, unknown>;
+    let plan: StreamEncodePlan | undefined;
+    if (this.airbyte) {
+      // These change no stream definition: encoding goes on after them, as after a STATE.
+      if (msg.type === "TRACE" || msg.type === "LOG" || msg.type === "CONTROL") return "state";
+      if (msg.type !== "RECORD" || airbyteRecordProblem(msg)) return "stop";
+      message = msg.record as Record<string, unknown>;
+      const id = this.airbyte.find(message.stream as string, message.namespace as string | null | undefined);
+      plan = id === undefined ? undefined : this.plans.get(id);
+      record = message.data as Record<string, unknown>;
+    } else {
+      if (msg.type !== "RECORD" || singerRecordProblem(msg)) return "stop";
+      message = msg;
+      plan = this.plans.get(msg.stream as string);
+      record = msg.record as Record<string, unknown>;
+    }
     if (!plan) return "stop";
-    const record = msg.record as Record<string, unknown>;
     for (const k of plan.keyProperties) if (record[k] === undefined) return "stop";
+    if (plan.mainThreadFields) for (const f of plan.mainThreadFields) if (message[f] !== undefined) return "stop";
     const out = this.output(plan);
     changes.reset();
+    const ctx = out.ctx;
+    ctx.message = message;
+    ctx.record = record;
+    ctx.position = position;
+    ctx.receivedAt = this.receivedAt;
     let row: string;
     try {
-      row = out.encoder.encode(record, changes);
+      row = out.encoder.encode(record, changes, ctx);
     } catch {
       return "stop"; // the main thread encodes it again and reports the error with its line
     }

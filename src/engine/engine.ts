@@ -22,7 +22,8 @@ import { TargetError, targetErrorOf } from "../errors.js";
 import { RowChanges, changeKey, type ValueChange, type ValuePolicy } from "../encode/encode.js";
 import { BatchKeys } from "../encode/batch-keys.js";
 import { CsvRowEncoder } from "../encode/row-encoder.js";
-import { type EncoderSetup, type RowsEvent, part } from "../encode/unit-encoder.js";
+import { type EncoderSetup, type RowsEvent, type StreamEncodePlan, part } from "../encode/unit-encoder.js";
+import { BATCHED_AT_PLACEHOLDER } from "../encode/metadata-values.js";
 import {
   type ColumnPlan,
   type DesiredColumns,
@@ -91,10 +92,16 @@ export interface StreamDefinition {
   /** column whose non-NULL value marks a delete (hard delete / CDC) */
   deletedColumn?: string;
   /**
+   * Message fields whose presence needs the door's decision before the record is written (Singer:
+   * `version` on a stream not yet loaded with versions): the encode workers leave such records to the
+   * main thread.
+   */
+  mainThreadFields?: readonly string[];
+  /**
    * Metadata to use instead of `metadata` when the table already has `column` (Singer: a table with
    * `_sdc_table_version` keeps getting versions). Read from the same catalog query as the columns.
    */
-  metadataIfTableHas?: { column: string; metadata: readonly MetadataColumn[]; used: () => void };
+  metadataIfTableHas?: { column: string; metadata: readonly MetadataColumn[]; mainThreadFields?: readonly string[]; used: () => void };
   /** in-batch dedup order (column names), newest first after the arrival ordinal */
   dedupOrder?: readonly OrderColumn[];
   /** cross-batch: replace an existing row only if the staged one is at least as new by these */
@@ -116,6 +123,8 @@ interface OpenBatch {
   writer: PartWriter | ParquetPartWriter;
   /** Parquet only: one row's values, reused for every row */
   values: (string | null)[] | undefined;
+  /** `batchedAt` as its column's CSV field, for rows encoded elsewhere (see RowsEvent.marks); made on first use */
+  batchedAtField?: Buffer;
   number: number;
   createdAt: number;
   batchedAt: string;
@@ -390,7 +399,7 @@ export class LoadEngine<Checkpoint> {
       const existing = await this.warehouse.describe(def.table);
       const alt = def.metadataIfTableHas;
       if (alt && existing?.columns.has(alt.column)) {
-        def = { ...def, metadata: alt.metadata };
+        def = { ...def, metadata: alt.metadata, mainThreadFields: alt.mainThreadFields };
         sink.def = def;
         alt.used();
       }
@@ -412,23 +421,46 @@ export class LoadEngine<Checkpoint> {
   }
 
   /**
-   * What encode workers need to encode records of the streams they can take: CSV staging and no metadata
-   * columns (those read per-record context the main thread owns). Other streams' records stay here.
+   * What encode workers need to encode records of the streams they can take: CSV staging, and metadata
+   * columns described as data (MetadataColumn.source). Other streams' records stay here.
    */
   encoderSetup(): EncoderSetup {
-    const streams = [];
+    const streams: StreamEncodePlan[] = [];
     if (this.settings.fileFormat !== "parquet") {
       for (const sink of this.sinks.values()) {
-        if (sink.def.metadata.length > 0) continue;
+        if (sink.def.metadata.some((m) => m.source === undefined)) continue;
         streams.push({
           id: sink.def.id,
-          columns: sink.plans.map((p) => ({ name: p.name, type: p.type, property: p.property! })),
+          columns: sink.plans.map((p) => (p.meta ? { name: p.name, type: p.type, meta: p.meta.source! } : { name: p.name, type: p.type, property: p.property! })),
           keyProperties: [...sink.def.keyProperties],
           keyColumns: sink.keyColumns,
+          mainThreadFields: sink.def.mainThreadFields && [...sink.def.mainThreadFields],
         });
       }
     }
     return { epoch: this.epoch, policy: this.settings.policy, streams };
+  }
+
+  /**
+   * Writes the batch's open time over the batched-at placeholder of rows [from, to) (see RowsEvent.marks).
+   * The placeholder and every real time encode to the same width; a mismatch would corrupt the row, so
+   * it fails the run instead.
+   */
+  private stampBatchedAt(sink: StreamSink, batch: OpenBatch, ev: RowsEvent, marks: Uint32Array, from: number, to: number): void {
+    let field = batch.batchedAtField;
+    if (!field) {
+      const plan = sink.plans.find((p) => p.meta?.source?.kind === "batched-at");
+      if (!plan) throw new Error(`stream ${JSON.stringify(sink.def.id)}: encoded rows carry a batched-at mark but the stream has no such column`);
+      const changes = new RowChanges();
+      field = Buffer.from(plan.encode(batch.batchedAt, changes));
+      const placeholder = plan.encode(BATCHED_AT_PLACEHOLDER, changes);
+      if (Buffer.byteLength(placeholder) !== field.length) {
+        throw new Error(`stream ${JSON.stringify(sink.def.id)}: batched-at ${JSON.stringify(batch.batchedAt)} does not encode to the placeholder's width`);
+      }
+      batch.batchedAtField = field;
+    }
+    const bytes = ev.bytes;
+    for (let i = from; i < to; i++) bytes.set(field, (i === 0 ? 0 : ev.rowEnds[i - 1]!) + marks[i]!);
   }
 
   private openBatch(sink: StreamSink): OpenBatch {
@@ -569,6 +601,7 @@ export class LoadEngine<Checkpoint> {
         const w = ev.widths[i]!;
         if (w > plans[i]!.width.maxBytes) plans[i]!.width.maxBytes = w;
       }
+      if (ev.marks) this.stampBatchedAt(sink, batch, ev, ev.marks, from, to);
       if (ev.keys) batch.keys.addAll(ev.keys, from, to);
       if (ev.nullKeys) batch.keys.nullKeys = true;
       batch.ticket.addRange(ev.positions[from]!, ev.positions[to - 1]!, to - from);

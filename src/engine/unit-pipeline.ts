@@ -29,8 +29,11 @@ export interface UnitLoop {
   /** the current stream definitions for the encoders, with their epoch */
   setup(): EncoderSetup;
   writeRows(rows: RowsEvent): Promise<void> | undefined;
-  /** a line the encoders left to the main thread, with its 1-based line number */
-  handleLine(line: string, lineNumber: number): Promise<void> | undefined;
+  /**
+   * A line the encoders left to the main thread, with its 1-based line number and when its unit was
+   * read (the received-at of a record handled there: the same as its unit's encoded records get).
+   */
+  handleLine(line: string, lineNumber: number, receivedAt: string): Promise<void> | undefined;
   /** the ledger's last record position */
   lastPosition(): number;
   /** the next record position the ledger hands out is `p + 1` (never moves backwards) */
@@ -113,6 +116,12 @@ interface QueuedUnit {
   seq: number;
   /** lines of the unit before `bytes` (the rest of a unit keeps its positions) */
   lineOffset: number;
+  /**
+   * When the unit was cut (ISO 8601): the time its last bytes were read. Its records' received-at: the
+   * line path reads the clock per input chunk instead, so a record here can read up to one unit's read
+   * time later (a unit is at most ~1 MiB; a paused tap gets its lines cut at once).
+   */
+  receivedAt: string;
   epoch: number;
   result: Promise<EncodedUnit>;
 }
@@ -240,7 +249,7 @@ export class UnitPipeline {
     next.bytes.set(slot.bytes.subarray(end, this.currentLength), 0);
     this.currentLength = carried;
     this.current = next;
-    this.queue.push(this.encode(slot, slot.bytes.subarray(0, end), ++this.seq, 0));
+    this.queue.push(this.encode(slot, slot.bytes.subarray(0, end), ++this.seq, 0, new Date().toISOString()));
     this.wakeConsumer?.();
     return true;
   }
@@ -261,12 +270,12 @@ export class UnitPipeline {
   }
 
   /** Encodes (part of) a unit for the current definitions; its lines are numbered from `lineOffset`. */
-  private encode(slot: Slot, bytes: Uint8Array, seq: number, lineOffset: number): QueuedUnit {
+  private encode(slot: Slot, bytes: Uint8Array, seq: number, lineOffset: number, receivedAt: string): QueuedUnit {
     const epoch = this.epoch;
     let result: Promise<EncodedUnit>;
     if (bytes.length < INLINE_BYTES) {
       try {
-        result = Promise.resolve(this.inline.encode(bytes, seq, epoch, lineOffset));
+        result = Promise.resolve(this.inline.encode(bytes, seq, epoch, lineOffset, receivedAt));
       } catch (e) {
         result = Promise.reject(e);
         result.catch(() => undefined);
@@ -276,9 +285,9 @@ export class UnitPipeline {
         this.pool = this.startPool();
         this.pool.setup(this.setupValue!);
       }
-      result = this.pool.encode(bytes, seq, epoch, lineOffset);
+      result = this.pool.encode(bytes, seq, epoch, lineOffset, receivedAt);
     }
-    return { slot, bytes, seq, lineOffset, epoch, result };
+    return { slot, bytes, seq, lineOffset, receivedAt, epoch, result };
   }
 
   private async consume(): Promise<void> {
@@ -315,7 +324,7 @@ export class UnitPipeline {
       // Encoded before the definitions changed: encode it again, and every unit queued as long, in place.
       for (let i = 0; i < this.queue.length; i++) {
         const u = this.queue[i]!;
-        if (u.epoch !== this.epoch) this.queue[i] = this.encode(u.slot, u.bytes, u.seq, u.lineOffset);
+        if (u.epoch !== this.epoch) this.queue[i] = this.encode(u.slot, u.bytes, u.seq, u.lineOffset, u.receivedAt);
       }
       return;
     }
@@ -329,7 +338,7 @@ export class UnitPipeline {
       }
       const position = unit.seq * LINE_SLOTS + unit.lineOffset + event.index;
       this.loop.advanceTo(position - 1);
-      const wait = this.loop.handleLine(event.text, this.lineBase + event.index + 1);
+      const wait = this.loop.handleLine(event.text, this.lineBase + event.index + 1, unit.receivedAt);
       if (wait) await wait;
       const changed = this.loop.epoch() !== this.epoch;
       const positionsUsed = this.loop.lastPosition() > position;
@@ -340,14 +349,14 @@ export class UnitPipeline {
       if (changed) this.resetup();
       const rest = unit.bytes.subarray(event.end);
       if (rest.length === 0) this.slots.release(unit.slot);
-      if (positionsUsed) this.renumber(rest.length > 0 ? { slot: unit.slot, bytes: rest } : undefined);
-      else if (rest.length > 0) this.queue.unshift(this.encode(unit.slot, rest, unit.seq, unit.lineOffset + event.index + 1));
+      if (positionsUsed) this.renumber(rest.length > 0 ? { slot: unit.slot, bytes: rest, receivedAt: unit.receivedAt } : undefined);
+      else if (rest.length > 0) this.queue.unshift(this.encode(unit.slot, rest, unit.seq, unit.lineOffset + event.index + 1, unit.receivedAt));
       return;
     }
     this.countLines(r, r.lines);
     // Every row of the unit was written on (copied into the part writers): its buffers can be reused.
     this.pool?.recycle(r.output);
-    if (r.rest !== undefined) this.queue.unshift(this.encode(unit.slot, unit.bytes.subarray(r.rest), unit.seq, unit.lineOffset + r.lines));
+    if (r.rest !== undefined) this.queue.unshift(this.encode(unit.slot, unit.bytes.subarray(r.rest), unit.seq, unit.lineOffset + r.lines, unit.receivedAt));
     else this.slots.release(unit.slot);
   }
 
@@ -366,9 +375,9 @@ export class UnitPipeline {
    * `rest` (the unit being applied) and the queued units take positions past every one used so far,
    * after a line that used several.
    */
-  private renumber(rest: { slot: Slot; bytes: Uint8Array } | undefined): void {
+  private renumber(rest: { slot: Slot; bytes: Uint8Array; receivedAt: string } | undefined): void {
     this.seq = Math.max(this.seq, Math.floor(this.loop.lastPosition() / LINE_SLOTS));
     const waiting = this.queue.splice(0);
-    for (const u of rest ? [rest, ...waiting] : waiting) this.queue.push(this.encode(u.slot, u.bytes, ++this.seq, 0));
+    for (const u of rest ? [rest, ...waiting] : waiting) this.queue.push(this.encode(u.slot, u.bytes, ++this.seq, 0, u.receivedAt));
   }
 }

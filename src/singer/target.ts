@@ -21,7 +21,8 @@ import { normalizeIdentifier, quoteIdent, systemSchemaProblem } from "../redshif
 import { tableSql, type TableRef } from "../redshift/sql.js";
 import type { Logger } from "../log.js";
 import { InvalidValueError, exactJson } from "../encode/encode.js";
-import type { MetadataColumn } from "../encode/table-shape.js";
+import { type MetadataColumn, metadataColumn } from "../encode/table-shape.js";
+import { sdcSequence } from "../encode/metadata-values.js";
 import { LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
 import type { ConnectorSettings } from "../engine/settings.js";
 import { EncodePool } from "../encode/encode-pool.js";
@@ -37,35 +38,21 @@ const SDC = {
   valueChanges: "_sdc_value_changes",
 } as const;
 
-/**
- * `_sdc_sequence` of a record the tap gave none: run start (epoch ms) × 10^6 + the record's position in
- * the run (1-based), as decimal text for a BIGINT column. Strictly increasing in input order within a run,
- * and across runs as long as a run starts after the previous one started and reads fewer than 10^6
- * records per millisecond. Exact: the product (≈1.8 × 10^18 in 2026) is past 2^53, where Number
- * arithmetic would round neighbouring positions to one value, so it is computed in BigInt. BIGINT's
- * 9.2 × 10^18 is reached in the year 2262.
- */
-export function sdcSequence(runStartMs: number, position: number): string {
-  return (BigInt(runStartMs) * 1_000_000n + BigInt(position)).toString();
-}
+export { sdcSequence };
 
+/** Described as data (MetaSource), so the encode workers compute them as the main thread does. */
 function singerMetadata(runStartMs: number): MetadataColumn[] {
   const ts = { kind: "timestamptz" } as const;
   const big = { kind: "bigint" } as const;
   return [
-    { name: SDC.extractedAt, type: ts, value: (c) => c.message.time_extracted },
-    { name: SDC.receivedAt, type: ts, value: (c) => c.receivedAt },
-    { name: SDC.batchedAt, type: ts, value: (c) => c.batchedAt },
-    { name: SDC.deletedAt, type: ts, value: (c) => c.record._sdc_deleted_at, fromRecord: true },
-    { name: SDC.sequence, type: big, value: (c) => c.record._sdc_sequence ?? sdcSequence(runStartMs, c.position) },
-    { name: SDC.tableVersion, type: big, value: (c) => c.message.version },
+    metadataColumn(SDC.extractedAt, ts, { kind: "message", field: "time_extracted" }),
+    metadataColumn(SDC.receivedAt, ts, { kind: "received-at" }),
+    metadataColumn(SDC.batchedAt, ts, { kind: "batched-at" }),
+    metadataColumn(SDC.deletedAt, ts, { kind: "record-field", field: SDC.deletedAt }, { fromRecord: true }),
+    metadataColumn(SDC.sequence, big, { kind: "sequence", field: SDC.sequence, runStartMs }),
+    metadataColumn(SDC.tableVersion, big, { kind: "message", field: "version" }),
     // What the loader had to change in this row to fit Redshift (truncated or nulled fields), or NULL.
-    {
-      name: SDC.valueChanges,
-      type: { kind: "super" },
-      late: true,
-      value: (c) => (c.changes.list.length > 0 ? c.changes.list.map((x) => ({ ...x })) : null),
-    },
+    metadataColumn(SDC.valueChanges, { kind: "super" }, { kind: "value-changes" }, { late: true }),
   ];
 }
 
@@ -140,12 +127,12 @@ export class SingerTarget {
   /**
    * Records are parsed and encoded by worker threads unless there are none (encode_workers: 0: the line
    * path, measured faster on one thread than the unit path run inline) or a stream needs per-record work
-   * only the main thread can do: metadata columns (they read its clock and positions), schema validation,
-   * Parquet.
+   * only the main thread can do: schema validation, Parquet. Metadata columns are computed in the
+   * workers (see MetaSource).
    */
   private get parallelInput(): boolean {
     const s = this.settings;
-    return s.encodeWorkers > 0 && !s.validateRecords && !s.addMetadataColumns && !s.hardDelete && s.engine.fileFormat !== "parquet";
+    return s.encodeWorkers > 0 && !s.validateRecords && s.engine.fileFormat !== "parquet";
   }
 
   /** Runs the whole input; resolves when everything is committed and the last STATE written. */
@@ -234,8 +221,9 @@ export class SingerTarget {
           this.currentStream = rows.stream;
           return engine.writeEncoded(rows);
         },
-        handleLine: (line, lineNumber) => {
+        handleLine: (line, lineNumber, receivedAt) => {
           this.lineNumber = lineNumber - 1;
+          this.receivedAt = receivedAt;
           return this.handleLine(line);
         },
         lastPosition: () => engine.ledger.lastPosition,
@@ -355,6 +343,8 @@ export class SingerTarget {
         withMeta || this.versioned.has(msg.stream)
           ? undefined
           : { column: SDC.tableVersion, metadata: versionMetadata(this.engine.startedAt), used: () => this.versioned.add(msg.stream) },
+      // A first record with a version starts the stream's versions (onRecord): the main thread's call.
+      mainThreadFields: withMeta || this.versioned.has(msg.stream) ? undefined : ["version"],
       deletedColumn: this.settings.hardDelete && keys.length > 0 ? SDC.deletedAt : undefined,
     };
     try {
@@ -405,7 +395,7 @@ export class SingerTarget {
   private async startVersions(stream: string): Promise<number> {
     const def = this.engine.definition(stream)!;
     this.versioned.add(stream);
-    await this.engine.defineStream({ ...def, metadata: versionMetadata(this.engine.startedAt) });
+    await this.engine.defineStream({ ...def, metadata: versionMetadata(this.engine.startedAt), mainThreadFields: undefined });
     this.schemaFingerprints.delete(stream);
     return this.engine.rowsLoaded(stream);
   }

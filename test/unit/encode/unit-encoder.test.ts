@@ -487,3 +487,142 @@ describe("UnitEncoder and EncodePool: recycled output buffers", () => {
     }
   });
 });
+
+describe("UnitEncoder: metadata columns (described as data)", () => {
+  const META: ColumnSpec[] = [
+    { name: "id", type: { kind: "integer" }, property: "id" },
+    { name: "n", type: { kind: "integer" }, property: "n" },
+    { name: "_sdc_extracted_at", type: { kind: "timestamptz" }, meta: { kind: "message", field: "time_extracted" } },
+    { name: "_sdc_received_at", type: { kind: "timestamptz" }, meta: { kind: "received-at" } },
+    { name: "_sdc_batched_at", type: { kind: "timestamptz" }, meta: { kind: "batched-at" } },
+    { name: "_sdc_sequence", type: { kind: "bigint" }, meta: { kind: "sequence", field: "_sdc_sequence", runStartMs: 1_700_000_000_000 } },
+    { name: "_sdc_value_changes", type: { kind: "super" }, meta: { kind: "value-changes" } },
+  ];
+
+  it("computes message, received-at, sequence and value-changes columns; batched-at is a placeholder whose place each row's mark gives", () => {
+    const e = encoder([plan("m", [], META)]);
+    const received = "2026-11-30T08:00:00.123Z";
+    const r = e.encode(
+      unit(
+        JSON.stringify({ type: "RECORD", stream: "m", record: { id: 1, n: 2 }, time_extracted: "2026-11-30T07:00:00Z" }),
+        JSON.stringify({ type: "RECORD", stream: "m", record: { id: 2, n: "x", _sdc_sequence: 99 } }),
+      ),
+      3,
+      1,
+      0,
+      received,
+    );
+    const ev = rowsOf(r)[0]!;
+    const seq = (i: number) => `${1_700_000_000_000n * 1_000_000n + BigInt(3 * LINE_SLOTS + i)}`;
+    expect(split(ev)).toEqual([
+      `1,2,2026-11-30 07:00:00+00,2026-11-30 08:00:00.123+00,1970-01-01 00:00:00.000+00,${seq(0)},\\N\n`,
+      `2,\\N,\\N,2026-11-30 08:00:00.123+00,1970-01-01 00:00:00.000+00,99,"[{""field"":""n"",""change"":""NULLED"",""reason"":""DESTINATION_SERIALIZATION_ERROR""}]"\n`,
+    ]);
+    const at = "1,2,2026-11-30 07:00:00+00,2026-11-30 08:00:00.123+00,".length;
+    expect([...ev.marks!]).toEqual([at, "2,\\N,\\N,2026-11-30 08:00:00.123+00,".length]);
+  });
+
+  it("marks count bytes, not characters (multi-byte text before the batched-at field)", () => {
+    const cols: ColumnSpec[] = [
+      { name: "s", type: { kind: "varchar", length: 64 }, property: "s" },
+      { name: "_sdc_batched_at", type: { kind: "timestamptz" }, meta: { kind: "batched-at" } },
+    ];
+    const ev = rowsOf(encoder([plan("m", [], cols)]).encode(unit(rec("m", { s: "漢字😀" })), 0, 1))[0]!;
+    const bytes = Buffer.from(ev.bytes);
+    expect(bytes.toString("utf8", ev.marks![0], ev.marks![0]! + 26)).toBe("1970-01-01 00:00:00.000+00");
+  });
+
+  it("mainThreadFields: a record carrying one comes back as a line (the door decides), and encoding stops there — on the byte path too, before or after the record", () => {
+    for (const versioned of [
+      JSON.stringify({ type: "RECORD", stream: "m", record: { id: 2, n: 2 }, version: 5 }),
+      JSON.stringify({ type: "RECORD", version: 5, stream: "m", record: { id: 2, n: 2 } }),
+      JSON.stringify({ type: "RECORD", stream: "m", record: {}, version: 5 }),
+    ]) {
+      for (const byteScan of [true, false]) {
+        const e = new UnitEncoder({ byteScan });
+        e.setup({ epoch: 1, policy: DEFAULT_POLICY, streams: [{ ...plan("m", [], META.slice(0, 2)), mainThreadFields: ["version"] }] });
+        const r = e.encode(unit(rec("m", { id: 1, n: 1 }), versioned, rec("m", { id: 3, n: 3 })), 0, 1);
+        expect(r.events.map((x) => x.kind), versioned).toEqual(["rows", "line"]);
+        expect(r.rest).toBeDefined();
+      }
+    }
+    // a property named "version" inside the record is data, not the message's version
+    const e = encoder([{ ...plan("m", [], [...META.slice(0, 2), { name: "version", type: { kind: "integer" }, property: "version" }]), mainThreadFields: ["version"] }]);
+    const r = e.encode(unit(rec("m", { id: 1, n: 1, version: 3 }), rec("m", { version: 4, id: 2, n: 1 })), 0, 1);
+    expect(r.events.map((x) => x.kind)).toEqual(["rows"]);
+    expect(e.scannedRecords).toBe(2);
+  });
+});
+
+describe("UnitEncoder: Airbyte envelope", () => {
+  const AB: ColumnSpec[] = [
+    { name: "id", type: { kind: "integer" }, property: "id" },
+    { name: "_airbyte_raw_id", type: { kind: "varchar", length: 36 }, meta: { kind: "uuid" } },
+    { name: "_airbyte_extracted_at", type: { kind: "timestamptz" }, meta: { kind: "message-epoch-ms", field: "emitted_at" } },
+    { name: "_airbyte_generation_id", type: { kind: "bigint" }, meta: { kind: "constant", value: 3 } },
+    { name: "_airbyte_meta", type: { kind: "super" }, meta: { kind: "airbyte-meta", syncId: 9 } },
+  ];
+  const abRec = (stream: string, data: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ type: "RECORD", record: { stream, emitted_at: 1_700_000_000_000, data, ...extra } });
+
+  function abEncoder(): UnitEncoder {
+    const e = new UnitEncoder();
+    e.setup({
+      epoch: 1,
+      policy: DEFAULT_POLICY,
+      streams: [plan("ns.a", ["id"], AB), plan("b", [], AB)],
+      envelope: "airbyte",
+      routes: [
+        { name: "a", namespace: "ns", id: "ns.a" },
+        { name: "b", namespace: null, id: "b" },
+      ],
+    });
+    return e;
+  }
+
+  it("routes by descriptor (a record without namespace finds a unique name), reads data and emitted_at, merges upstream changes first", () => {
+    const r = abEncoder().encode(
+      unit(
+        abRec("a", { id: 1 }, { namespace: "ns" }),
+        abRec("a", { id: "x" }), // no namespace: the only stream named a
+        abRec("b", { id: 2 }, { meta: { changes: [{ field: "id", change: "TRUNCATED", reason: "SOURCE_FIELD_SIZE_LIMITATION" }] } }),
+      ),
+      0,
+      1,
+    );
+    const [a, b] = rowsOf(r);
+    expect(a!.stream).toBe("ns.a");
+    expect(a!.rows).toBe(1); // the key "x" cannot be held: the record goes back to the main thread
+    expect(linesOf(r)).toHaveLength(1);
+    const row = split(a!)[0]!.split(",");
+    expect(row[0]).toBe("1");
+    expect(row[1]).toMatch(/^"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"$/);
+    expect(row.slice(2, 4)).toEqual(["2023-11-14 22:13:20.000+00", "3"]);
+    expect(b).toBeUndefined(); // encoding stopped after the line; the rest is encoded once it is answered
+    const rest = abEncoder().encode(unit(abRec("b", { id: 2 }, { meta: { changes: [{ field: "id", change: "TRUNCATED", reason: "R" }] } })), 0, 1);
+    const meta = split(rowsOf(rest)[0]!)[0]!;
+    expect(meta).toContain('"{""sync_id"":9,""changes"":[{""field"":""id"",""change"":""TRUNCATED"",""reason"":""R""}]}"');
+  });
+
+  it("STATE, TRACE, LOG and CONTROL come back as lines without stopping; an unknown stream, a bad envelope or a Singer line stops", () => {
+    const e = abEncoder();
+    const keep = e.encode(
+      unit(
+        abRec("b", { id: 1 }),
+        JSON.stringify({ type: "STATE", state: { type: "GLOBAL" } }),
+        JSON.stringify({ type: "TRACE", trace: { type: "STREAM_STATUS" } }),
+        JSON.stringify({ type: "LOG", log: {} }),
+        JSON.stringify({ type: "CONTROL" }),
+        abRec("b", { id: 2 }),
+      ),
+      0,
+      1,
+    );
+    expect(keep.events.map((x) => x.kind)).toEqual(["rows", "line", "line", "line", "line", "rows"]);
+    expect(keep.rest).toBeUndefined();
+    for (const bad of [abRec("zz", { id: 1 }), abRec("b", [1]), JSON.stringify({ type: "RECORD", record: { stream: "b", data: {} } }), rec("b", { id: 1 })]) {
+      const r = e.encode(unit(bad, abRec("b", { id: 2 })), 0, 1);
+      expect(r.events.map((x) => x.kind), bad).toEqual(["line"]);
+      expect(r.rest, bad).toBeDefined();
+    }
+  });
+});

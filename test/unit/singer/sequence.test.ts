@@ -14,3 +14,13 @@ describe("_sdc_sequence", () => {
     expect(BigInt(sdcSequence(1000, 1)) > BigInt(sdcSequence(999, 999_999))).toBe(true);
   });
 });
+
+describe("_sdc_sequence without BigInt", () => {
+  it("gives BigInt's digits for positions below, at and past 10^6 and on the encode-worker path's unit positions", () => {
+    const start = Date.UTC(2026, 10, 30, 7, 41, 3, 123);
+    for (const p of [0, 1, 999_999, 1_000_000, 1_000_001, 123_456_789, 2 ** 21 * 3 + 17, 2 ** 21 * 400_000 + 5, Number.MAX_SAFE_INTEGER - start * 0]) {
+      expect(sdcSequence(start, p), String(p)).toBe((BigInt(start) * 1_000_000n + BigInt(p)).toString());
+    }
+    expect(sdcSequence(0, 5)).toBe("5");
+  });
+});

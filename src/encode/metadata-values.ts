@@ -1,0 +1,141 @@
+/**
+ * Metadata column values described as data, so the encode workers can compute them: a closure cannot
+ * cross to a worker thread, a MetaSource can. Each door names its columns' sources (Singer `_sdc_*`,
+ * Airbyte `_airbyte_*`); `metadataValue` turns a source into the function both the main thread and the
+ * workers call, so the two paths compute a value the same way.
+ *
+ * Two values only the main thread knows are filled in by it: `batchedAt` (the open time of the batch a
+ * row lands in) is written by a worker as BATCHED_AT_PLACEHOLDER, a fixed-width stand-in that
+ * LoadEngine.writeEncoded overwrites in place; `receivedAt` is stamped by the input pipeline per unit and
+ * handed to the worker with it.
+ */
+import { randomUUID } from "node:crypto";
+import type { RowChanges } from "./encode.js";
+
+/** What a metadata column's value is computed from. */
+export interface RowContext {
+  message: Record<string, unknown>;
+  record: Record<string, unknown>;
+  /** the record's ledger position */
+  position: number;
+  receivedAt: string;
+  batchedAt: string;
+  changes: RowChanges;
+}
+
+export type MetaSource =
+  /** a field of the message (Singer: the RECORD message; Airbyte: the `record` envelope) */
+  | { kind: "message"; field: string }
+  /** a property of the record itself (Singer's `_sdc_deleted_at`) */
+  | { kind: "record-field"; field: string }
+  /** the whole record (Airbyte's `_airbyte_data` for a schemaless stream) */
+  | { kind: "record" }
+  /** a message field holding epoch milliseconds, as an ISO 8601 UTC date-time (Airbyte's `emitted_at`) */
+  | { kind: "message-epoch-ms"; field: string }
+  /** the record's own `field`, else run start × 10^6 + position (see sdcSequence) */
+  | { kind: "sequence"; field: string; runStartMs: number }
+  /** when the input holding the record was read (ISO 8601 UTC) */
+  | { kind: "received-at" }
+  /** when the batch the row lands in was opened (ISO 8601 UTC) */
+  | { kind: "batched-at" }
+  /** the row's value changes as a list of objects, or NULL when none (Singer's `_sdc_value_changes`) */
+  | { kind: "value-changes" }
+  /** a random UUID (v4) per row */
+  | { kind: "uuid" }
+  | { kind: "constant"; value: string | number | boolean | null }
+  /** Airbyte's `_airbyte_meta`: `{sync_id, changes}`, upstream `meta.changes` first, then this row's */
+  | { kind: "airbyte-meta"; syncId: string | number | null };
+
+/**
+ * What a worker writes for `batched-at`: an ISO date-time of the same width as every real one from
+ * Date.toISOString() (years 0000–9999), so the main thread can overwrite its encoded field in place.
+ */
+export const BATCHED_AT_PLACEHOLDER = new Date(0).toISOString();
+
+/**
+ * `_sdc_sequence` of a record the tap gave none: run start (epoch ms) × 10^6 + the record's position in
+ * the run (the ledger's clock: consecutive on the line path; unit × 2^21 + line on the encode-worker
+ * path, see LINE_SLOTS), as decimal text for a BIGINT column. Strictly increasing in input order within a
+ * run, and across runs as long as a run starts after the previous one started and used fewer than 10^6
+ * positions per millisecond (on the worker path: read less than ~500 MB/s). Exact: the product
+ * (≈1.8 × 10^18 in 2026) is past 2^53, where Number arithmetic would round neighbouring positions to one
+ * value, so it is computed in BigInt. BIGINT's 9.2 × 10^18 is reached in the year 2262.
+ */
+export function sdcSequence(runStartMs: number, position: number): string {
+  if (runStartMs > 0 && Number.isSafeInteger(runStartMs) && position >= 0 && Number.isSafeInteger(position)) {
+    // The same digits without BigInt (it cost more than the rest of the row's metadata): the high part
+    // takes the millions of the position, the low six digits the rest; both stay below 2^53.
+    const carry = Math.floor(position / 1_000_000);
+    const high = runStartMs + carry;
+    if (Number.isSafeInteger(high)) return `${high}${String(position - carry * 1_000_000).padStart(6, "0")}`;
+  }
+  return (BigInt(runStartMs) * 1_000_000n + BigInt(position)).toString();
+}
+
+/** Upstream `meta.changes` of an Airbyte record, or none when absent or malformed (it is informational). */
+export function upstreamChanges(record: Record<string, unknown>): unknown[] {
+  const meta = record.meta;
+  if (meta === null || typeof meta !== "object") return [];
+  const changes = (meta as Record<string, unknown>).changes;
+  return Array.isArray(changes) ? changes : [];
+}
+
+/** The function computing a metadata column's value from a row's context. */
+export function metadataValue(source: MetaSource): (ctx: RowContext) => unknown {
+  switch (source.kind) {
+    case "message": {
+      const f = source.field;
+      return (c) => c.message[f];
+    }
+    case "record-field": {
+      const f = source.field;
+      return (c) => c.record[f];
+    }
+    case "record":
+      return (c) => c.record;
+    case "message-epoch-ms": {
+      const f = source.field;
+      // Date.toISOString once per second of input time, not per record (it was the dearest metadata
+      // value): the text up to the milliseconds is kept, and the milliseconds appended.
+      let second = Number.NaN;
+      let prefix = "";
+      return (c) => {
+        const ms = c.message[f] as number;
+        if (!Number.isSafeInteger(ms)) return new Date(ms).toISOString();
+        const s = Math.floor(ms / 1000);
+        if (s !== second) {
+          const iso = new Date(s * 1000).toISOString();
+          prefix = iso.slice(0, iso.length - 4);
+          second = s;
+        }
+        return `${prefix}${String(ms - s * 1000).padStart(3, "0")}Z`;
+      };
+    }
+    case "sequence": {
+      const { field, runStartMs } = source;
+      return (c) => c.record[field] ?? sdcSequence(runStartMs, c.position);
+    }
+    case "received-at":
+      return (c) => c.receivedAt;
+    case "batched-at":
+      return (c) => c.batchedAt;
+    case "value-changes":
+      return (c) => (c.changes.list.length > 0 ? c.changes.list.map((x) => ({ ...x })) : null);
+    case "uuid":
+      return () => randomUUID();
+    case "constant": {
+      const v = source.value;
+      return () => v;
+    }
+    case "airbyte-meta": {
+      const syncId = source.syncId;
+      // Most rows change nothing: one frozen document for them, whose text the SUPER encoder keeps.
+      const none = Object.freeze({ sync_id: syncId, changes: Object.freeze([]) });
+      return (c) => {
+        const upstream = upstreamChanges(c.message);
+        if (upstream.length === 0 && c.changes.list.length === 0) return none;
+        return { sync_id: syncId, changes: [...upstream, ...c.changes.list] };
+      };
+    }
+  }
+}
