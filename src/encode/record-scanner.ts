@@ -21,12 +21,14 @@ import { JsonNumber, parseExactJson, plainNumber } from "../input/json.js";
 import { CSV_NULL_MARKER } from "../redshift/sql.js";
 import { MAX_VARCHAR_BYTES } from "../redshift/types.js";
 import type { RowChanges } from "./encode.js";
+import type { RowContext } from "./metadata-values.js";
 import type { ColumnPlan } from "./table-shape.js";
 
 /** Token kinds of a record property's value. */
 const STRING = 1;
 const ESCAPED_STRING = 2;
-const NUMBER = 3;
+/** A number token (see fieldKind). */
+export const NUMBER = 3;
 const TRUE = 4;
 const FALSE = 5;
 const NULL = 6;
@@ -320,12 +322,36 @@ export class RecordLineScanner {
    * one wins when a field repeats, as in JSON.parse.
    */
   field(name: Uint8Array): unknown {
-    const f = this.fields;
-    for (let t = f.count - 1; t >= 0; t--) {
-      const ks = f.keyStart[t]!;
-      if (f.keyEnd[t]! - ks === name.length && sameBytes(this.b, ks, name)) return materialise(f.kind[t]!, this.b, f.valStart[t]!, f.valEnd[t]!);
+    return this.lookup(this.fields, name);
+  }
+
+  /** Whether the envelope has the field `name` (see field). */
+  hasField(name: Uint8Array): boolean {
+    return this.indexOf(this.fields, name) !== -1;
+  }
+
+  /** A record property by name, as parseMessageLine gives it (the last one when repeated); undefined when absent. */
+  prop(name: Uint8Array): unknown {
+    return this.lookup(this.props, name);
+  }
+
+  /** The envelope field's token kind (NUMBER, STRING, …), 0 when absent. */
+  fieldKind(name: Uint8Array): number {
+    const t = this.indexOf(this.fields, name);
+    return t === -1 ? 0 : this.fields.kind[t]!;
+  }
+
+  private lookup(p: Tokens, name: Uint8Array): unknown {
+    const t = this.indexOf(p, name);
+    return t === -1 ? undefined : materialise(p.kind[t]!, this.b, p.valStart[t]!, p.valEnd[t]!);
+  }
+
+  private indexOf(p: Tokens, name: Uint8Array): number {
+    for (let t = p.count - 1; t >= 0; t--) {
+      const ks = p.keyStart[t]!;
+      if (p.keyEnd[t]! - ks === name.length && sameBytes(this.b, ks, name)) return t;
     }
-    return undefined;
+    return -1;
   }
 
   private growProps(): Tokens {
@@ -592,10 +618,22 @@ const INT_MAX_DIGITS: Record<string, [string, string]> = {
 };
 
 /**
- * One stream's rows from scanned lines (see the file comment). The plans are the stream's data columns;
- * a stream with metadata columns has no FastRowWriter.
+ * One stream's rows from scanned lines (see the file comment). Data columns are copied or encoded from
+ * their tokens; metadata columns are computed from the row's context (RowContext, filled by the caller
+ * from the scanned envelope) by their own functions and encoded, as on the object path.
  */
 export class FastRowWriter {
+  /**
+   * Whether the byte path can write a stream of these columns: every metadata column is described as
+   * data (a MetaSource) and none needs the whole record as an object (Airbyte's `_airbyte_data`).
+   */
+  static serves(plans: readonly ColumnPlan[]): boolean {
+    return plans.every((p) => p.property !== undefined || (p.meta?.source !== undefined && p.meta.source.kind !== "record"));
+  }
+
+  /** where the last row's batched-at field starts, in bytes from the row's start (-1: no such column) */
+  markAt = -1;
+  private readonly markColumn: number;
   private readonly cols: Col[];
   /** per column, the most digits any value of its integer type has, and its max and |min| as digit strings */
   private readonly intLimits: ([number, Uint8Array, Uint8Array] | undefined)[];
@@ -632,7 +670,10 @@ export class FastRowWriter {
       this.numericLimits[2 * i] = precision - scale;
       this.numericLimits[2 * i + 1] = scale;
     });
-    plans.forEach((p, i) => this.columnOf.set(p.property!, i));
+    plans.forEach((p, i) => {
+      if (p.property !== undefined) this.columnOf.set(p.property, i);
+    });
+    this.markColumn = plans.findIndex((p) => p.meta?.source?.kind === "batched-at");
     this.tokenOf = new Int32Array(plans.length);
     this.keyIndexes = keyColumns.map((k) => plans.findIndex((p) => p.name === k));
     this.keyKinds = this.keyIndexes.map((i) => plans[i]!.type.kind);
@@ -669,7 +710,7 @@ export class FastRowWriter {
    * object path must take the line (nothing was written). Throws what the column encoders throw (a value a
    * key column cannot hold; any value under invalid_value: fail), with nothing written either.
    */
-  write(s: RecordLineScanner, b: Uint8Array, out: ByteSink, changes: RowChanges): "written" | "declined" {
+  write(s: RecordLineScanner, b: Uint8Array, out: ByteSink, changes: RowChanges, ctx?: RowContext): "written" | "declined" {
     if (!this.mapTokens(s, b)) return "declined";
     const p = s.props;
     const plans = this.plans;
@@ -684,7 +725,11 @@ export class FastRowWriter {
         const t = this.tokenOf[c]!;
         if (c > 0) out.bytes[at++] = 44;
         this.fieldStart[c] = at;
-        if (t === -1) {
+        const meta = plans[c]!.meta;
+        if (meta !== undefined) {
+          if (c === this.markColumn) this.markAt = at - start;
+          at = putString(out, at, plans[c]!.encode(meta.value(ctx!), changes), room);
+        } else if (t === -1) {
           at = putNull(out.bytes, at);
         } else {
           const vs = p.valStart[t]!;

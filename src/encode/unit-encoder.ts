@@ -14,10 +14,12 @@ import { isUtf8 } from "node:buffer";
 import { parseMessageLine } from "../input/json.js";
 import { type AirbyteRoute, AirbyteRoutes, type Envelope, airbyteRecordProblem, singerRecordProblem } from "./envelopes.js";
 import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
-import { type ByteSink, FastRowWriter, RecordLineScanner } from "./record-scanner.js";
+import { type ByteSink, FastRowWriter, NUMBER, RecordLineScanner } from "./record-scanner.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
 import { type ColumnPlan, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
+
+const EMITTED_AT = Buffer.from("emitted_at");
 
 /** Positions reserved per unit: more than the lines a unit can hold (units are cut at ~1 MiB). */
 export const LINE_SLOTS = 2 ** 21;
@@ -224,8 +226,11 @@ class StreamOutput implements ByteSink {
   readonly encoder: CsvRowEncoder;
   /** the byte path (record-scanner.ts); undefined for streams it does not serve */
   readonly fast: FastRowWriter | undefined;
-  /** plan.mainThreadFields as JSON keys (`"version"`), for the byte path's check */
+  /** plan.mainThreadFields as name bytes, for the byte path's check */
   readonly mainThreadKeys: Buffer[] | undefined;
+  /** message and record fields the metadata columns read (name, name bytes), for the byte path */
+  readonly messageFields: [string, Buffer][];
+  readonly recordFields: [string, Buffer][];
   private readonly keyed: boolean;
   /** per-row context of the metadata columns (the message and record are set per row) */
   readonly ctx: RowContext;
@@ -236,9 +241,20 @@ class StreamOutput implements ByteSink {
     changes: RowChanges,
   ) {
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
-    this.fast = columns.every((c) => c.property !== undefined) ? new FastRowWriter(columns, plan.keyColumns) : undefined;
+    this.fast = FastRowWriter.serves(columns) ? new FastRowWriter(columns, plan.keyColumns) : undefined;
     this.keyed = plan.keyColumns.length > 0;
-    this.mainThreadKeys = plan.mainThreadFields?.map((f) => Buffer.from(JSON.stringify(f)));
+    this.mainThreadKeys = plan.mainThreadFields?.map((f) => Buffer.from(f));
+    // What the metadata columns read of the message and the record, looked up in the scanned line.
+    const messageFields = new Set<string>();
+    const recordFields = new Set<string>();
+    for (const c of plan.columns) {
+      const m = c.meta;
+      if (m?.kind === "message" || m?.kind === "message-epoch-ms") messageFields.add(m.field);
+      else if (m?.kind === "airbyte-meta") messageFields.add("meta");
+      else if (m?.kind === "record-field" || m?.kind === "sequence") recordFields.add(m.field);
+    }
+    this.messageFields = [...messageFields].map((f) => [f, Buffer.from(f)]);
+    this.recordFields = [...recordFields].map((f) => [f, Buffer.from(f)]);
     this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: BATCHED_AT_PLACEHOLDER, changes };
     const batchedAt = plan.columns.findIndex((c) => c.meta?.kind === "batched-at");
     if (batchedAt !== -1) {
@@ -269,7 +285,11 @@ class StreamOutput implements ByteSink {
   }
 
   /** Ends a row the fast writer put at `length`: its ordinal when keyed, the newline. */
-  endScanned(position: number): void {
+  endScanned(position: number, markAt: number): void {
+    if (this.marks) {
+      if (this.rows === this.marks.length) this.marks = grown(this.marks, this.rows * 2);
+      this.marks[this.rows] = markAt;
+    }
     if (this.keyed) {
       this.ensure(24);
       this.bytes[this.length++] = 44;
@@ -335,38 +355,6 @@ class StreamOutput implements ByteSink {
   }
 }
 
-/**
- * Whether the scanned line may carry one of `keys` as a message field (outside its record): the bytes
- * before the record's first property and after its last value are searched. A match inside another
- * top-level value only sends the line to the object path, which checks the message itself.
- */
-function hasTopLevelKey(scanner: RecordLineScanner, buf: Buffer, keys: readonly Buffer[]): boolean {
-  const p = scanner.props;
-  const start = scanner.lineStart;
-  const end = scanner.lineEnd;
-  for (const key of keys) {
-    if (p.count === 0) {
-      if (occursIn(buf, key, start, end)) return true;
-    } else if (occursIn(buf, key, start, p.keyStart[0]!) || occursIn(buf, key, p.valEnd[p.count - 1]!, end)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-/** `key` within buf[from, to) (short ranges: a plain loop, no views of the unit). */
-function occursIn(buf: Buffer, key: Buffer, from: number, to: number): boolean {
-  const first = key[0];
-  const n = key.length;
-  for (let i = from; i + n <= to; i++) {
-    if (buf[i] !== first) continue;
-    let k = 1;
-    while (k < n && buf[i + k] === key[k]) k++;
-    if (k === n) return true;
-  }
-  return false;
-}
-
 /** Writes a non-negative integer below 2^53 as decimal digits at `at`; returns the digit count. */
 function writeInteger(b: Buffer, at: number, n: number): number {
   if (n < 10) {
@@ -422,6 +410,8 @@ export class UnitEncoder {
   /** the stream name of the last scanned record, and its output (records of one stream come in runs) */
   private lastStream: Uint8Array = new Uint8Array(0);
   private lastOutput: StreamOutput | undefined;
+  /** the namespace of the last scanned Airbyte record (undefined: none or null) */
+  private lastNamespace: Uint8Array | undefined;
   /** records the byte path encoded (the rest took the object path): for tests and the debug log */
   scannedRecords = 0;
 
@@ -437,7 +427,7 @@ export class UnitEncoder {
     this.airbyte = setup.envelope === "airbyte" ? new AirbyteRoutes(setup.routes ?? []) : undefined;
     this.exactAt = this.airbyte ? ["record", "data"] : ["record"];
     this.lastOutput = undefined;
-    this.byteStreams = this.scanner !== undefined && !this.airbyte && setup.streams.some((st) => st.columns.every((c) => c.property !== undefined));
+    this.byteStreams = this.scanner !== undefined && setup.streams.some((st) => st.columns.every((c) => c.property !== undefined || (c.meta !== undefined && c.meta.kind !== "record")));
   }
 
   private output(plan: StreamEncodePlan): StreamOutput {
@@ -532,41 +522,65 @@ export class UnitEncoder {
    * the object path (which also reports anything wrong with it).
    */
   private encodeScanned(scanner: RecordLineScanner, buf: Buffer, start: number, end: number, position: number, touched: Set<StreamOutput>, changes: RowChanges): boolean {
-    if (!scanner.scan(buf, start, end)) return false;
+    const airbyte = this.airbyte;
+    if (!scanner.scan(buf, start, end, airbyte ? "airbyte" : "singer")) return false;
+    // Airbyte requires a finite numeric emitted_at (airbyteRecordProblem), checked before any column is
+    // encoded (as there); anything else is the object path's to report.
+    if (airbyte && (scanner.fieldKind(EMITTED_AT) !== NUMBER || !Number.isFinite(Number(scanner.field(EMITTED_AT))))) return false;
     const ss = scanner.streamStart;
     const len = scanner.streamEnd - ss;
+    const ns = scanner.namespaceStart;
+    const nsLen = ns < 0 ? -1 : scanner.namespaceEnd - ns;
     let out = this.lastOutput;
     const last = this.lastStream;
-    let same = out !== undefined && last.length === len;
+    const lastNs = this.lastNamespace;
+    let same = out !== undefined && last.length === len && (nsLen === -1 ? lastNs === undefined : lastNs !== undefined && lastNs.length === nsLen);
     for (let k = 0; same && k < len; k++) if (buf[ss + k] !== last[k]) same = false;
+    for (let k = 0; same && k < nsLen; k++) if (buf[ns + k] !== lastNs![k]) same = false;
     if (!same) {
-      const plan = this.plans.get(buf.toString("utf8", ss, scanner.streamEnd));
+      const name = buf.toString("utf8", ss, scanner.streamEnd);
+      const id = airbyte ? airbyte.find(name, ns < 0 ? null : buf.toString("utf8", ns, scanner.namespaceEnd)) : name;
+      const plan = id === undefined ? undefined : this.plans.get(id);
       if (!plan) return false;
       out = this.output(plan);
       this.lastOutput = out;
       this.lastStream = Uint8Array.from(buf.subarray(ss, scanner.streamEnd));
+      this.lastNamespace = ns < 0 ? undefined : Uint8Array.from(buf.subarray(ns, scanner.namespaceEnd));
     }
-    const fast = out!.fast;
+    const o = out!;
+    const fast = o.fast;
     if (!fast) return false;
-    if (out!.mainThreadKeys && hasTopLevelKey(scanner, buf, out!.mainThreadKeys)) return false;
+    if (o.mainThreadKeys) for (const k of o.mainThreadKeys) if (scanner.hasField(k)) return false;
     changes.reset();
+    const ctx = o.ctx;
+    if (o.messageFields.length > 0 || o.recordFields.length > 0) {
+      // Only the fields the metadata columns read, materialised as parseMessageLine would give them.
+      const message: Record<string, unknown> = {};
+      for (const [f, bytes] of o.messageFields) message[f] = scanner.field(bytes);
+      const record: Record<string, unknown> = {};
+      for (const [f, bytes] of o.recordFields) record[f] = scanner.prop(bytes);
+      ctx.message = message;
+      ctx.record = record;
+    }
+    ctx.position = position;
+    ctx.receivedAt = this.receivedAt;
     try {
-      if (fast.write(scanner, buf, out!, changes) === "declined") return false;
+      if (fast.write(scanner, buf, o, changes, ctx) === "declined") return false;
     } catch {
       return false; // the object path meets the same value, and hands the line to the main thread
     }
-    out!.endScanned(position);
+    o.endScanned(position, fast.markAt);
     this.scannedRecords++;
-    touched.add(out!);
-    if (out!.plan.keyColumns.length > 0) {
+    touched.add(o);
+    if (o.plan.keyColumns.length > 0) {
       const key = fast.key;
-      if (typeof key !== "number") out!.numericKeys = false;
-      out!.keys.push(key);
-      if (fast.nullKey) out!.nullKeys = true;
+      if (typeof key !== "number") o.numericKeys = false;
+      o.keys.push(key);
+      if (fast.nullKey) o.nullKeys = true;
     }
     for (const c of changes.list) {
       const k = changeKey(c);
-      out!.changes.set(k, (out!.changes.get(k) ?? 0) + 1);
+      o.changes.set(k, (o.changes.get(k) ?? 0) + 1);
     }
     return true;
   }

@@ -9,7 +9,7 @@ import { DEFAULT_POLICY, type ValuePolicy } from "../../../src/encode/encode.js"
 import type { ColumnSpec } from "../../../src/encode/row-encoder.js";
 import { JsonNumber } from "../../../src/input/json.js";
 import { RecordLineScanner } from "../../../src/encode/record-scanner.js";
-import { type EncodedUnit, type RowsEvent, type StreamEncodePlan, UnitEncoder } from "../../../src/encode/unit-encoder.js";
+import { type EncodedUnit, type EncoderSetup, type RowsEvent, type StreamEncodePlan, UnitEncoder } from "../../../src/encode/unit-encoder.js";
 
 const COLUMNS: ColumnSpec[] = [
   { name: "id", type: { kind: "bigint" }, property: "id" },
@@ -36,6 +36,7 @@ const plan = (id: string, keyProperties: string[], columns = COLUMNS): StreamEnc
   keyProperties,
   keyColumns: keyProperties.map((k) => columns.find((c) => c.property === k)!.name),
 });
+
 
 function encodeBoth(lines: string[], streams: StreamEncodePlan[], policy: ValuePolicy = DEFAULT_POLICY) {
   const unit = new Uint8Array(Buffer.from(lines.map((l) => `${l}\n`).join("")));
@@ -299,5 +300,108 @@ describe("RecordLineScanner: envelopes", () => {
       ['{"type":"RECORD","stream":"s","record":{},"version":}', "singer"],
     ] as const;
     for (const [line, envelope] of declined) expect(scan(line, envelope).ok, line).toBe(false);
+  });
+});
+
+describe("byte path = object path: metadata columns and the Airbyte envelope", () => {
+  const DATA = COLUMNS.slice(0, 12);
+  const SINGER_META: ColumnSpec[] = [
+    ...DATA,
+    { name: "_sdc_extracted_at", type: { kind: "timestamptz" }, meta: { kind: "message", field: "time_extracted" } },
+    { name: "_sdc_received_at", type: { kind: "timestamptz" }, meta: { kind: "received-at" } },
+    { name: "_sdc_batched_at", type: { kind: "timestamptz" }, meta: { kind: "batched-at" } },
+    { name: "_sdc_deleted_at", type: { kind: "timestamptz" }, meta: { kind: "record-field", field: "_sdc_deleted_at" } },
+    { name: "_sdc_sequence", type: { kind: "bigint" }, meta: { kind: "sequence", field: "_sdc_sequence", runStartMs: 1_700_000_000_000 } },
+    { name: "_sdc_table_version", type: { kind: "bigint" }, meta: { kind: "message", field: "version" } },
+    { name: "_sdc_value_changes", type: { kind: "super" }, meta: { kind: "value-changes" } },
+  ];
+  const AIRBYTE_META: ColumnSpec[] = [
+    ...DATA,
+    { name: "_airbyte_raw_id", type: { kind: "varchar", length: 36 }, meta: { kind: "uuid" } },
+    { name: "_airbyte_extracted_at", type: { kind: "timestamptz" }, meta: { kind: "message-epoch-ms", field: "emitted_at" } },
+    { name: "_airbyte_generation_id", type: { kind: "bigint" }, meta: { kind: "constant", value: 3 } },
+    { name: "_airbyte_meta", type: { kind: "super" }, meta: { kind: "airbyte-meta", syncId: 9 } },
+  ];
+  const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/g;
+
+  function both(lines: string[], setup: Omit<EncoderSetup, "epoch" | "policy">, policy: ValuePolicy = DEFAULT_POLICY) {
+    const unit = new Uint8Array(Buffer.from(lines.map((l) => `${l}\n`).join("")));
+    let scanned = 0;
+    const run = (byteScan: boolean) => {
+      const e = new UnitEncoder({ byteScan });
+      e.setup({ epoch: 1, policy, ...setup });
+      const parts = [];
+      for (let from = 0, lineOffset = 0; ; ) {
+        const u = e.encode(unit.subarray(from), 3, 1, lineOffset, "2026-11-30T08:00:00.123Z");
+        const c = comparable(u, setup.streams);
+        // a random UUID per row: compared as its shape
+        parts.push(JSON.parse(JSON.stringify(c, (_k, v) => (typeof v === "string" ? v.replace(UUID, "<uuid>") : v instanceof Uint32Array ? [...v] : v))));
+        if (u.rest === undefined) break;
+        from += u.rest;
+        lineOffset += u.lines;
+      }
+      if (byteScan) scanned = e.scannedRecords;
+      return parts;
+    };
+    return { bytePath: run(true), objectPath: run(false), scanned };
+  }
+
+  let seed = 777;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const values = ["1", "-2.50", "12345678901234567890", '"text"', '"a\\"b"', '"2024-08-29T00:19:58.518Z"', '"2024-02-30T00:00:00Z"', "true", "null", '{"a":[1,2]}', "1e5", "99999"];
+  const record = (n: number) => {
+    const fields = [`"id":${n}`];
+    for (const c of DATA.slice(1)) if (rand() < 0.6) fields.push(`${JSON.stringify(c.property)}:${pick(values)}`);
+    if (rand() < 0.2) fields.push(`"_sdc_deleted_at":${pick(['"2024-01-01T00:00:00Z"', "null", '"bad"'])}`);
+    if (rand() < 0.2) fields.push(`"_sdc_sequence":${pick(["5", "12345678901234567890", '"7"'])}`);
+    return `{${fields.join(",")}}`;
+  };
+
+  it("Singer metadata columns (sdc), versions left to the main thread where the plan says so", () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 1500; n++) {
+      const extra = [
+        rand() < 0.5 ? `,"time_extracted":${pick(['"2026-11-30T07:00:00Z"', '"2026-11-30T07:00:00.123456+02:00"', "null", "5"])}` : "",
+        rand() < 0.3 ? `,"version":${pick(["1700000000000", "12345678901234567890", '"x"'])}` : "",
+      ].join("");
+      const stream = pick(["meta", "meta", "versioned"]);
+      lines.push(rand() < 0.01 ? '{"type":"STATE","value":{}}' : `{"type":"RECORD","stream":"${stream}","record":${record(n)}${extra}}`);
+    }
+    const streams = [
+      { ...plan("meta", ["id"], SINGER_META), mainThreadFields: ["version"] },
+      plan("versioned", [], SINGER_META),
+    ];
+    for (const policy of [DEFAULT_POLICY, { stringOverflow: "null", invalidValue: "fail" } as ValuePolicy]) {
+      const { bytePath, objectPath, scanned } = both(lines, { streams }, policy);
+      expect(bytePath).toEqual(objectPath);
+      if (policy === DEFAULT_POLICY) expect(scanned).toBeGreaterThan(900);
+    }
+  });
+
+  it("Airbyte records: routes by descriptor, emitted_at, upstream meta.changes, uuid and constant columns", () => {
+    const lines: string[] = [];
+    for (let n = 0; n < 1500; n++) {
+      const ns = pick([',"namespace":"ns"', ',"namespace":null', "", ',"namespace":"other"', ',"namespace":"zz"']);
+      const name = pick(["a", "a", "b"]);
+      const emitted = pick(["1700000000123", "1700000000123", "1.5", '"x"', "1e400", ""]);
+      const meta = rand() < 0.2 ? ',"meta":{"changes":[{"field":"i","change":"TRUNCATED","reason":"SOURCE_FIELD_SIZE_LIMITATION"}]}' : "";
+      const line = `{"type":"RECORD","record":{"stream":"${name}"${ns}${emitted === "" ? "" : `,"emitted_at":${emitted}`},"data":${record(n)}${meta}}}`;
+      lines.push(rand() < 0.01 ? '{"type":"STATE","state":{"type":"LEGACY","data":{}}}' : rand() < 0.01 ? '{"type":"TRACE","trace":{}}' : line);
+    }
+    const setup = {
+      streams: [plan("ns.a", ["id"], AIRBYTE_META), plan("b", [], AIRBYTE_META)],
+      envelope: "airbyte" as const,
+      routes: [
+        { name: "a", namespace: "ns", id: "ns.a" },
+        { name: "b", namespace: null, id: "b" },
+      ],
+    };
+    const { bytePath, objectPath, scanned } = both(lines, setup);
+    expect(bytePath).toEqual(objectPath);
+    expect(scanned).toBeGreaterThan(300);
   });
 });
