@@ -446,7 +446,8 @@ function superEncoder(o: Output, field: string): ValueEncoder {
       json = stripped;
     }
     // Only a document longer than the string limit can hold an oversized string, so most skip the walk.
-    if (json.length > MAX_VARCHAR_BYTES && hasOversizedString(v)) {
+    // (UTF-8 takes up to 3 bytes per UTF-16 unit: 32,768 × "é" is 65,536 bytes in a shorter document.)
+    if (json.length * 3 > MAX_VARCHAR_BYTES && hasOversizedString(v)) {
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
       return o.nul;
     }

@@ -20,7 +20,7 @@
 import { JsonNumber, parseExactJson, plainNumber } from "../input/json.js";
 import { CSV_NULL_MARKER } from "../redshift/sql.js";
 import { MAX_VARCHAR_BYTES } from "../redshift/types.js";
-import type { RowChanges } from "./encode.js";
+import { type RowChanges, SUPER_MAX_BYTES } from "./encode.js";
 import type { RowContext } from "./metadata-values.js";
 import type { ColumnPlan } from "./table-shape.js";
 
@@ -61,7 +61,7 @@ interface Tokens {
   kind: Uint8Array;
   /** number facts (NUM_*) or container facts (RAW_EXACT) */
   flags: Uint8Array;
-  /** digits of a number token */
+  /** digits of a number token; a container's longest string value in bytes */
   digits: Int32Array;
   /** integer digits of a number token */
   intDigits: Int32Array;
@@ -131,6 +131,8 @@ export class RecordLineScanner {
   private numIntDigits = 0;
   /** the last container scanned is RAW_EXACT */
   private rawExact = true;
+  /** the longest string value (bytes, without quotes) in the last container scanned */
+  private longestString = 0;
   /** key ranges of open objects, for the duplicate-key check of RAW_EXACT */
   private readonly keyStack = new Int32Array(MAX_DEPTH * MAX_RAW_KEYS * 2);
 
@@ -289,9 +291,11 @@ export class RecordLineScanner {
       kind = this.escaped ? ESCAPED_STRING : STRING;
     } else if (c === 123 || c === 91) {
       this.rawExact = true;
+      this.longestString = 0;
       i = this.value(i, 0);
       kind = CONTAINER;
       flags = this.rawExact ? RAW_EXACT : 0;
+      p.digits[n] = this.longestString;
     } else if (c === 116) {
       i = this.literal(i, 0x74727565, 4);
       kind = TRUE;
@@ -484,8 +488,10 @@ export class RecordLineScanner {
     const b = this.b;
     const c = b[i];
     if (c === 34) {
+      const from = i;
       i = this.str(i);
       if (this.escaped) this.rawExact = false;
+      else if (i - from - 2 > this.longestString) this.longestString = i - from - 2;
       return i;
     }
     if (c === 123 || c === 91) {
@@ -634,6 +640,8 @@ export class FastRowWriter {
   /** where the last row's batched-at field starts, in bytes from the row's start (-1: no such column) */
   markAt = -1;
   private readonly markColumn: number;
+  /** per column, the field name its changes are recorded under (as columnPlan names it) */
+  private readonly fieldNames: string[];
   private readonly cols: Col[];
   /** per column, the most digits any value of its integer type has, and its max and |min| as digit strings */
   private readonly intLimits: ([number, Uint8Array, Uint8Array] | undefined)[];
@@ -674,6 +682,7 @@ export class FastRowWriter {
       if (p.property !== undefined) this.columnOf.set(p.property, i);
     });
     this.markColumn = plans.findIndex((p) => p.meta?.source?.kind === "batched-at");
+    this.fieldNames = plans.map((p) => p.property ?? p.name);
     this.tokenOf = new Int32Array(plans.length);
     this.keyIndexes = keyColumns.map((k) => plans.findIndex((p) => p.name === k));
     this.keyKinds = this.keyIndexes.map((i) => plans[i]!.type.kind);
@@ -735,7 +744,7 @@ export class FastRowWriter {
           const vs = p.valStart[t]!;
           const ve = p.valEnd[t]!;
           const kind = p.kind[t]!;
-          const copied = kind === NULL ? putNull(out.bytes, at) : this.copy(c, kind, p.flags[t]!, p.digits[t]!, p.intDigits[t]!, b, vs, ve, out.bytes, at);
+          const copied = kind === NULL ? putNull(out.bytes, at) : this.copy(c, kind, p.flags[t]!, p.digits[t]!, p.intDigits[t]!, b, vs, ve, out.bytes, at, changes);
           at = copied >= 0 ? copied : putString(out, at, plans[c]!.encode(materialise(kind, b, vs, ve), changes), room);
         }
         this.fieldEnd[c] = at;
@@ -750,7 +759,7 @@ export class FastRowWriter {
   }
 
   /** The field written by copying the token's bytes (index past it), or -1: the encoder decides. */
-  private copy(c: number, kind: number, flags: number, digits: number, intDigits: number, b: Uint8Array, vs: number, ve: number, o: Buffer, at: number): number {
+  private copy(c: number, kind: number, flags: number, digits: number, intDigits: number, b: Uint8Array, vs: number, ve: number, o: Buffer, at: number, changes: RowChanges): number {
     switch (this.cols[c]) {
       case Col.Text: {
         if (kind !== STRING) return -1;
@@ -794,7 +803,14 @@ export class FastRowWriter {
         if (kind === TRUE || kind === FALSE) return putSlice(o, at, b, vs, ve);
         return -1;
       case Col.Super: {
-        if (kind !== CONTAINER || !(flags & RAW_EXACT) || ve - vs > MAX_VARCHAR_BYTES) return -1;
+        if (kind !== CONTAINER || !(flags & RAW_EXACT)) return -1;
+        // The raw text is what superEncoder would write, so its limits are read off it without building
+        // the value (a 60 MB document would cost several times its size as objects): a string over 65535
+        // bytes (rule 4), or a document over 16 MiB, is NULL and recorded, as there.
+        if (digits > MAX_VARCHAR_BYTES || ve - vs > SUPER_MAX_BYTES) {
+          changes.add(this.fieldNames[c]!, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
+          return putNull(o, at);
+        }
         return putDoubled(o, at, b, vs, ve);
       }
       case Col.Timestamp:

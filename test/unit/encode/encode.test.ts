@@ -89,6 +89,14 @@ describe("encoders", () => {
     expect(changes.list[0]?.reason).toBe("DESTINATION_FIELD_SIZE_LIMITATION");
   });
 
+  it("super: a string over 65535 bytes in a document shorter than that in characters is NULL too (multi-byte text)", () => {
+    const { run, changes } = enc({ kind: "super" });
+    // 32,768 × "é": 32,768 characters, 65,536 UTF-8 bytes (one over the limit)
+    expect(run({ s: "é".repeat(32768) })).toBe("\\N");
+    expect(changes.list).toEqual([{ field: "f", change: "NULLED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" }]);
+    expect(run({ s: "é".repeat(32767) })).not.toBe("\\N");
+  });
+
   it("timestamptz: normalized to UTC, microseconds, offsets applied", () => {
     const { run } = enc({ kind: "timestamptz" });
     expect(run("2024-01-02T03:04:05Z")).toBe("2024-01-02 03:04:05+00");

@@ -135,6 +135,12 @@ describe("byte path = object path", () => {
       '{"type":"RECORD","stream":"s","record":{"id":4,"o":[1e2,-0,12345678901234567890,"\\u0000",true,false,null,{},[]]}}',
       '{"type":"RECORD","stream":"s","record":{"id":5,"o":{"k":"v\\"q"},"s":{"a":"b"},"b":[true]}}',
       '{"type":"RECORD","stream":"s","record":{"id":6,"o":{"__proto__":{"x":1},"y":0.000001,"z":0.0000001}}}',
+      // SUPER limits read off the raw text: a string value over 65535 bytes, a document over 16 MiB, and
+      // just under both (a long key does not count: only values are strings Redshift limits)
+      `{"type":"RECORD","stream":"s","record":{"id":7,"o":{"a":"${"é".repeat(32768)}"}}}`,
+      `{"type":"RECORD","stream":"s","record":{"id":8,"o":{"a":"${"x".repeat(65535)}","${"k".repeat(70000)}":1}}}`,
+      `{"type":"RECORD","stream":"s","record":{"id":9,"o":[${Array.from({ length: 260 }, () => `"${"y".repeat(65000)}"`).join(",")}]}}`,
+      `{"type":"RECORD","stream":"s","record":{"id":10,"o":[${Array.from({ length: 258 }, () => `"${"y".repeat(65000)}"`).join(",")}]}}`,
     ],
     "envelopes": [
       '{"record":{"id":1,"s":"first"},"stream":"s","type":"RECORD","time_extracted":"2024-01-01T00:00:00Z","version":3}',
