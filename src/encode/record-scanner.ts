@@ -20,7 +20,8 @@
 import { JsonNumber, parseExactJson, plainNumber } from "../input/json.js";
 import { CSV_NULL_MARKER } from "../redshift/sql.js";
 import { MAX_VARCHAR_BYTES } from "../redshift/types.js";
-import { type RowChanges, SUPER_MAX_BYTES } from "./encode.js";
+import { type RowChanges, SUPER_MAX_BYTES, daysInMonth } from "./encode.js";
+import { fieldIdentity } from "./batch-keys.js";
 import type { RowContext } from "./metadata-values.js";
 import type { ColumnPlan } from "./table-shape.js";
 
@@ -848,8 +849,7 @@ export class FastRowWriter {
         this.key = smallInteger(o, from, to);
         return;
       }
-      const text = o.toString("utf8", from, to);
-      this.key = kind === "smallint" || kind === "integer" || kind === "bigint" || kind === "real" || kind === "double" || kind === "numeric" ? numericIdentity(text) : text;
+      this.key = fieldIdentity(o.toString("utf8", from, to), kind);
       return;
     }
     this.key = o.toString("utf8", this.fieldStart[keys[0]!]!, this.fieldEnd[keys[0]!]!);
@@ -857,12 +857,6 @@ export class FastRowWriter {
     for (let i = 1; i < keys.length; i++) rest += `,${o.toString("utf8", this.fieldStart[keys[i]!]!, this.fieldEnd[keys[i]!]!)}`;
     this.key = (this.key as string) + rest;
   }
-}
-
-/** fieldIdentity (batch-keys.ts) for numeric kinds. */
-function numericIdentity(field: string): unknown {
-  const n = Number(field);
-  return Number.isFinite(n) ? n : field;
 }
 
 function colOf(kind: string): Col {
@@ -980,10 +974,6 @@ function smallInteger(o: Uint8Array, from: number, to: number): number {
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const two = (b: Uint8Array, i: number) => (b[i]! - 48) * 10 + (b[i + 1]! - 48);
 
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
 
 /** canonicalUtc (encode.ts) on bytes: `YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z`, a real date, year ≥ 1. */
 function canonicalUtcBytes(b: Uint8Array, s: number, e: number): boolean {

@@ -39,17 +39,25 @@ const plan = (id: string, keyProperties: string[], columns = COLUMNS): StreamEnc
 
 
 function encodeBoth(lines: string[], streams: StreamEncodePlan[], policy: ValuePolicy = DEFAULT_POLICY) {
+  return encodeWith(lines, { streams }, policy, (c) => c);
+}
+
+/**
+ * The lines as one unit through a UnitEncoder with and without the byte path; `view` maps each encoded
+ * part to what is compared.
+ */
+function encodeWith(lines: string[], setup: Omit<EncoderSetup, "epoch" | "policy">, policy: ValuePolicy, view: (c: ReturnType<typeof comparable>) => ReturnType<typeof comparable>) {
   const unit = new Uint8Array(Buffer.from(lines.map((l) => `${l}\n`).join("")));
   let scanned = 0;
   const run = (byteScan: boolean) => {
     const e = new UnitEncoder({ byteScan });
-    e.setup({ epoch: 1, policy, streams });
+    e.setup({ epoch: 1, policy, ...setup });
     // As the pipeline does: after a line that stops a unit, the main thread answers it and the rest of the
     // unit is encoded again, its positions continuing.
     const parts = [];
     for (let from = 0, lineOffset = 0; ; ) {
-      const u = e.encode(unit.subarray(from), 3, 1, lineOffset);
-      parts.push(comparable(u, streams));
+      const u = e.encode(unit.subarray(from), 3, 1, lineOffset, "2026-11-30T08:00:00.123Z");
+      parts.push(view(comparable(u, setup.streams)));
       if (u.rest === undefined) break;
       from += u.rest;
       lineOffset += u.lines;
@@ -330,27 +338,9 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
   ];
   const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/g;
 
-  function both(lines: string[], setup: Omit<EncoderSetup, "epoch" | "policy">, policy: ValuePolicy = DEFAULT_POLICY) {
-    const unit = new Uint8Array(Buffer.from(lines.map((l) => `${l}\n`).join("")));
-    let scanned = 0;
-    const run = (byteScan: boolean) => {
-      const e = new UnitEncoder({ byteScan });
-      e.setup({ epoch: 1, policy, ...setup });
-      const parts = [];
-      for (let from = 0, lineOffset = 0; ; ) {
-        const u = e.encode(unit.subarray(from), 3, 1, lineOffset, "2026-11-30T08:00:00.123Z");
-        const c = comparable(u, setup.streams);
-        // a random UUID per row: compared as its shape
-        parts.push(JSON.parse(JSON.stringify(c, (_k, v) => (typeof v === "string" ? v.replace(UUID, "<uuid>") : v instanceof Uint32Array ? [...v] : v))));
-        if (u.rest === undefined) break;
-        from += u.rest;
-        lineOffset += u.lines;
-      }
-      if (byteScan) scanned = e.scannedRecords;
-      return parts;
-    };
-    return { bytePath: run(true), objectPath: run(false), scanned };
-  }
+  // a random UUID per row: compared as its shape
+  const both = (lines: string[], setup: Omit<EncoderSetup, "epoch" | "policy">, policy: ValuePolicy = DEFAULT_POLICY) =>
+    encodeWith(lines, setup, policy, (c) => JSON.parse(JSON.stringify(c, (_k, v) => (typeof v === "string" ? v.replace(UUID, "<uuid>") : v instanceof Uint32Array ? [...v] : v))));
 
   let seed = 777;
   const rand = () => {
