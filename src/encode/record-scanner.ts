@@ -1,16 +1,18 @@
 /**
- * The fast path of the encode workers: a Singer RECORD line's bytes → one CSV row, without building a JS
+ * The fast path of the encode workers: a RECORD line's bytes → one CSV row, without building a JS
  * object for the message (issue 14: JSON.parse, its garbage and the exact-number check cost more than the
- * encoding itself).
+ * encoding itself). Singer's RECORD message and Airbyte's AirbyteRecordMessage envelope are both read.
  *
  * `RecordLineScanner.scan` reads the line once, as strictly as JSON.parse (RFC 8259: grammar, escapes,
- * no control characters in strings, nothing after the value), and notes where the envelope's `type`,
- * `stream` and each record property's value lie. `FastRowWriter.write` then writes the row in column
- * order straight from those bytes where the decision is a copy: a string without escapes into VARCHAR,
- * a number into a numeric column it fits, a canonical UTC date-time into TIMESTAMP(TZ), a nested value
- * into SUPER. Every other value is materialised on its own and given to the column's own encoder
- * (encode.ts), so each value's fate is still decided in one place; numbers are materialised exactly as
- * parseMessageLine gives them (JsonNumber where a double would change them).
+ * no control characters in strings, nothing after the value), and notes where the envelope's stream name,
+ * its other fields and each record property's value lie. `FastRowWriter.write` then writes the row in
+ * column order straight from those bytes where the decision is a copy: a string without escapes into
+ * VARCHAR, a number into a numeric column it fits, a canonical UTC date-time into TIMESTAMP(TZ), a nested
+ * value into SUPER (whose size limits are read off its text). Every other value is materialised on its
+ * own and given to the column's own encoder (encode.ts), so each value's fate is still decided in one
+ * place; numbers are materialised exactly as parseMessageLine gives them (JsonNumber where a double would
+ * change them). Metadata columns are computed by their own functions (metadata-values.ts) from the few
+ * envelope and record fields they read.
  *
  * The rows equal what the object path (parseMessageLine + CsvRowEncoder) writes for the same line, byte
  * for byte: test/unit/encode/record-scanner.test.ts checks that on generated records. Whatever the
