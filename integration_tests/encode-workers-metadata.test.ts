@@ -5,39 +5,15 @@
  * the same input: same table contents (the per-run values — received/batched times, sequence, raw ids —
  * are checked for what they promise instead), same STATEs, and the rows really came from the workers.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EncodePool } from "../src/encode/encode-pool.js";
-import { LoadEngine } from "../src/engine/engine.js";
+import { describe, expect, it } from "vitest";
 import { configFor, record, runSinger, schemaMsg, uniqueSchema, withPg } from "./helpers/target.js";
 import { type Json, airbyteConfig, catalogOf, globalState, runAirbyte, streamComplete, streamState } from "./helpers/airbyte.js";
+import { trackEncodePaths } from "./helpers/encode-paths.js";
 
 const jsonl = (msgs: unknown[]) => msgs.map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join("\n") + "\n";
 const fail = (r: { stderr: string[] }) => r.stderr.join("\n");
 
-/** Units sent to workers, rows that arrived encoded, records the main thread encoded one by one. */
-const seen = { units: 0, encodedRows: 0, mainThreadRecords: 0 };
-const originals = { encode: EncodePool.prototype.encode, writeEncoded: LoadEngine.prototype.writeEncoded, write: LoadEngine.prototype.write };
-const resetSeen = () => Object.assign(seen, { units: 0, encodedRows: 0, mainThreadRecords: 0 });
-beforeEach(() => {
-  resetSeen();
-  EncodePool.prototype.encode = function (this: EncodePool, ...args: Parameters<EncodePool["encode"]>) {
-    seen.units++;
-    return originals.encode.apply(this, args);
-  };
-  LoadEngine.prototype.writeEncoded = function (this: LoadEngine<unknown>, ...args: Parameters<LoadEngine<unknown>["writeEncoded"]>) {
-    seen.encodedRows += args[0].rows;
-    return originals.writeEncoded.apply(this, args);
-  };
-  LoadEngine.prototype.write = function (this: LoadEngine<unknown>, ...args: Parameters<LoadEngine<unknown>["write"]>) {
-    seen.mainThreadRecords++;
-    return originals.write.apply(this, args);
-  };
-});
-afterEach(() => {
-  EncodePool.prototype.encode = originals.encode;
-  LoadEngine.prototype.writeEncoded = originals.writeEncoded;
-  LoadEngine.prototype.write = originals.write;
-});
+const seen = trackEncodePaths();
 
 /** Every column but `except`, as text, ordered by `orderBy`. */
 async function dump(schema: string, table: string, except: string[], orderBy: string): Promise<Record<string, unknown>[]> {
@@ -126,7 +102,7 @@ describe("encode workers: Singer metadata columns and hard_delete", () => {
       ["workers", 2],
     ] as const) {
       const schema = uniqueSchema(`meta_${name}`);
-      resetSeen();
+      seen.reset();
       const from = Date.now();
       const r = await runSinger(configFor(schema, { add_metadata_columns: true, encode_workers: workers, batch_size_rows: 7_000 }), input);
       const to = Date.now();
@@ -170,7 +146,7 @@ describe("encode workers: Singer metadata columns and hard_delete", () => {
     const schemas: string[] = [];
     for (const workers of [0, 2]) {
       const schema = uniqueSchema(`hard_${workers}`);
-      resetSeen();
+      seen.reset();
       const r = await runSinger(configFor(schema, { hard_delete: true, encode_workers: workers }), input);
       expect(r.code, fail(r)).toBe(0);
       if (workers > 0) expect(seen).toMatchObject({ encodedRows: msgs.length - 1, mainThreadRecords: 0 });
@@ -230,7 +206,7 @@ describe("encode workers: Airbyte write", () => {
     const runs: { schema: string; states: Json[]; seen: typeof seen }[] = [];
     for (const workers of [0, 2]) {
       const schema = uniqueSchema(`ab_workers_${workers}`);
-      resetSeen();
+      seen.reset();
       const r = await runAirbyte("write", { config: airbyteConfig(schema, { encode_workers: workers }), catalog, input });
       expect(r.code, JSON.stringify(r.traces)).toBe(0);
       runs.push({ schema, states: r.states, seen: { ...seen } });

@@ -9,11 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
-import { EncodePool } from "../src/encode/encode-pool.js";
-import { LoadEngine } from "../src/engine/engine.js";
 import { configFor, count, record, runSinger, schemaMsg, startSinger, uniqueSchema, withPg, writeConfig } from "./helpers/target.js";
+import { trackEncodePaths } from "./helpers/encode-paths.js";
 
 const state = (value: unknown) => ({ type: "STATE", value });
 const jsonl = (msgs: unknown[]) => msgs.map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join("\n") + "\n";
@@ -137,34 +136,7 @@ async function runChunked(config: Record<string, unknown>, input: Buffer, chunkB
 }
 const fail = (r: { stderr: string[] }) => r.stderr.join("\n");
 
-/**
- * What took which path (counted by wrapping the methods; nothing is retained): units sent to worker
- * threads, rows that arrived encoded (workers or the inline UnitEncoder), records the main thread encoded
- * one by one (the line path, BATCH files, and anything the encoders left to it).
- */
-const seen = { units: 0, encodedRows: 0, mainThreadRecords: 0 };
-const originals = { encode: EncodePool.prototype.encode, writeEncoded: LoadEngine.prototype.writeEncoded, write: LoadEngine.prototype.write };
-const resetSeen = () => Object.assign(seen, { units: 0, encodedRows: 0, mainThreadRecords: 0 });
-beforeEach(() => {
-  resetSeen();
-  EncodePool.prototype.encode = function (this: EncodePool, ...args: Parameters<EncodePool["encode"]>) {
-    seen.units++;
-    return originals.encode.apply(this, args);
-  };
-  LoadEngine.prototype.writeEncoded = function (this: LoadEngine<unknown>, ...args: Parameters<LoadEngine<unknown>["writeEncoded"]>) {
-    seen.encodedRows += args[0].rows;
-    return originals.writeEncoded.apply(this, args);
-  };
-  LoadEngine.prototype.write = function (this: LoadEngine<unknown>, ...args: Parameters<LoadEngine<unknown>["write"]>) {
-    seen.mainThreadRecords++;
-    return originals.write.apply(this, args);
-  };
-});
-afterEach(() => {
-  EncodePool.prototype.encode = originals.encode;
-  LoadEngine.prototype.writeEncoded = originals.writeEncoded;
-  LoadEngine.prototype.write = originals.write;
-});
+const seen = trackEncodePaths();
 
 describe("encode workers: same result as the main thread", () => {
   it("line path, encode_workers 0 and encode_workers 2 load identical tables and emit identical STATEs", async () => {
@@ -189,7 +161,7 @@ describe("encode workers: same result as the main thread", () => {
       ["workers", { encode_workers: 2 }],
     ] as const) {
       const schema = uniqueSchema(`same_${name}`);
-      resetSeen();
+      seen.reset();
       const r = await runSinger(configFor(schema, extra), input);
       expect(r.code, fail(r)).toBe(0);
       runs[name] = { schema, seen: { ...seen }, states: r.states };
@@ -299,7 +271,7 @@ describe("encode workers: schema changes, limits, upserts", () => {
     const rest = 40_000 - full * perBatch; // 2061
     for (const workers of [2, 0]) {
       const schema = uniqueSchema(`bytes${workers}`);
-      resetSeen();
+      seen.reset();
       const r = await runSinger(configFor(schema, { encode_workers: workers, batch_size_bytes: 1_000_000 }), input);
       expect(r.code, fail(r)).toBe(0);
       if (workers > 0) expect(seen.units).toBeGreaterThanOrEqual(8);

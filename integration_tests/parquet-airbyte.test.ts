@@ -24,8 +24,13 @@ describe("Airbyte with Parquet staging", () => {
   for (const mode of ["append_dedup", "overwrite"] as const) {
     it(`${mode}: same table as CSV`, async () => {
       const out: Json[][] = [];
-      for (const file_format of ["csv_gzip", "parquet"]) {
-        const ns = uniqueSchema(`ab_pq_${mode}_${file_format === "parquet" ? "pq" : "csv"}`);
+      // Parquet twice: as encoded row groups (the unit path) and row by row (encode_workers 0).
+      for (const [tag, more] of [
+        ["csv", { file_format: "csv_gzip" }],
+        ["pq", { file_format: "parquet" }],
+        ["pqline", { file_format: "parquet", encode_workers: 0 }],
+      ] as const) {
+        const ns = uniqueSchema(`ab_pq_${mode}_${tag}`);
         const catalog = catalogOf({ name: "t", namespace: ns, schema: schemaOf, mode, primaryKey: [["id"]], cursor: ["id"] });
         const input = [
           rec(ns, 1, { v: "a", n: 1.5, o: { k: [1] } }),
@@ -34,11 +39,12 @@ describe("Airbyte with Parquet staging", () => {
           rec(ns, 3, { v: null, n: 3, o: {} }),
           streamComplete("t", ns),
         ];
-        const r = await runAirbyte("write", { config: airbyteConfig(ns, { file_format }), catalog, input });
+        const r = await runAirbyte("write", { config: airbyteConfig(ns, more), catalog, input });
         expect(r.code, JSON.stringify(r.traces)).toBe(0);
         out.push(await stable(ns));
       }
       expect(out[1]).toEqual(out[0]);
+      expect(out[2]).toEqual(out[0]);
       expect(out[1]!.length).toBe(mode === "append_dedup" ? 3 : 4);
       expect(JSON.stringify(out[1])).toMatch(/NULLED/);
     });

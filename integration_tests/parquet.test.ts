@@ -5,6 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { columns, configFor, record, rows, runSinger, schemaMsg, uniqueSchema, withPg } from "./helpers/target.js";
+import { trackEncodePaths } from "./helpers/encode-paths.js";
+
+const seen = trackEncodePaths();
 
 const lines = (...msgs: unknown[]) => msgs.map((m) => JSON.stringify(m)).join("\n") + "\n";
 
@@ -17,15 +20,25 @@ async function table(schema: string, name: string): Promise<Record<string, unkno
   });
 }
 
-/** Loads `input` as CSV and as Parquet (extra config for both); returns both tables and column types. */
+/**
+ * Loads `input` as CSV, as Parquet, and as Parquet on the line path (encode_workers 0: every value decided
+ * and converted on the main thread); extra config for all. Both Parquet loads must give the same table;
+ * returns the CSV and the Parquet table and column types.
+ */
 async function both(prefix: string, input: string, extra: Record<string, unknown> = {}, stream = "t") {
   const out: { rows: Record<string, unknown>[]; cols: Record<string, string>; stderr: string }[] = [];
-  for (const file_format of ["csv_gzip", "parquet"]) {
-    const schema = uniqueSchema(`${prefix}_${file_format === "parquet" ? "pq" : "csv"}`);
-    const r = await runSinger(configFor(schema, { ...extra, file_format }), input);
+  for (const [tag, more] of [
+    ["csv", { file_format: "csv_gzip" }],
+    ["pq", { file_format: "parquet" }],
+    ["pqline", { file_format: "parquet", encode_workers: 0 }],
+  ] as const) {
+    const schema = uniqueSchema(`${prefix}_${tag}`);
+    const r = await runSinger(configFor(schema, { ...extra, ...more }), input);
     expect(r.code, r.stderr.join("\n")).toBe(0);
     out.push({ rows: await table(schema, stream), cols: await columns(schema, stream), stderr: r.stderr.join("\n") });
   }
+  expect(out[2]!.cols).toEqual(out[1]!.cols);
+  expect(out[2]!.rows).toEqual(out[1]!.rows);
   return { csv: out[0]!, pq: out[1]! };
 }
 
@@ -194,5 +207,36 @@ describe("Parquet staging loads what CSV loads", () => {
     const { csv, pq } = await both("pqmicros", input);
     expect(csv.rows[0]!.ts).toBe("2024-01-02 03:04:05.123456+00");
     expect(pq.rows).toEqual(csv.rows);
+  });
+
+  it("records encoded by the workers arrive as row groups; a batch is sealed before a span would cross batch_size_rows", async () => {
+    const props = { id: { type: "integer" }, s: { type: ["null", "string"] }, n: { type: ["null", "number"] }, ts: { type: ["null", "string"], format: "date-time" }, o: { type: ["null", "object"] } };
+    // ~4.5 MB: units go to the workers (over the inline size), several spans per batch.
+    const recs = Array.from({ length: 45_000 }, (_, i) => ({
+      id: i % 40_000, // 5,000 updates of earlier keys, some in a later batch
+      s: i % 11 === 0 ? null : i % 13 === 0 ? "" : `v${i} "q" , é`,
+      n: i % 7 === 0 ? "NaN" : i / 8,
+      ts: i % 17 === 0 ? "not a date" : new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString(),
+      o: i % 5 === 0 ? null : { i, a: [i, "x"] },
+    }));
+    const input = lines(schemaMsg("t", props), ...recs.map((r) => record("t", r)));
+    const schema = uniqueSchema("pqspans_workers");
+    const r = await runSinger(configFor(schema, { file_format: "parquet", batch_size_rows: 32_768, encode_workers: 2 }), input);
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    // Every record came from the workers, as row groups.
+    expect(seen.units).toBeGreaterThan(2);
+    expect(seen.encodedRows).toBe(45_000);
+    expect(seen.mainThreadRecords).toBe(0);
+    const { csv, pq } = await both("pqspans", input, { batch_size_rows: 32_768, encode_workers: 2 });
+    expect(await table(schema, "t")).toEqual(pq.rows);
+    expect(pq.rows).toHaveLength(40_000);
+    expect(pq.rows).toEqual(csv.rows);
+    // Workers on: every committed Parquet batch within the limit (spans are never split).
+    const committed = [...pq.stderr.matchAll(/committed batch \d+ of stream t into [^:]+: (\d+) records/g)].map((m) => Number(m[1]));
+    expect(committed.length).toBeGreaterThanOrEqual(2);
+    expect(committed.reduce((a, b) => a + b, 0)).toBe(45_000);
+    for (const n of committed) expect(n).toBeLessThanOrEqual(32_768);
+    // Row by row (the line path) the first batch would hold exactly 32,768: it ends at a span's end instead.
+    expect(committed[0]).toBeLessThan(32_768);
   });
 });

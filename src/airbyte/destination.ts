@@ -232,10 +232,11 @@ export class AirbyteDestination {
 
   /**
    * Records are parsed and encoded by worker threads (the same UnitPipeline as Singer's) unless there are
-   * none (encode_workers: 0) or the staged format is Parquet (encoded on the main thread).
+   * none (encode_workers: 0) or Parquet's batch limits are below a unit's worth (see
+   * LoadEngine.parquetOnWorkers: then it is encoded on the main thread).
    */
   private get parallelInput(): boolean {
-    return this.settings.encodeWorkers > 0 && this.settings.engine.fileFormat !== "parquet";
+    return this.settings.encodeWorkers > 0 && (this.settings.engine.fileFormat !== "parquet" || this.engine.parquetOnWorkers);
   }
 
   private runLines(input: AsyncIterable<Buffer | string>): Promise<LineSplitter> {

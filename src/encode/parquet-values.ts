@@ -10,9 +10,9 @@
  *   · TIME → INT64 TIME(MICROS) · TIMETZ → INT64 TIME(MICROS, UTC) · SUPER → BYTE_ARRAY JSON (logical type).
  */
 import type { ColumnType } from "../redshift/types.js";
-import type { ParquetConvert, ParquetField, ParquetValue } from "../stage/parquet-part-writer.js";
+import type { ParquetColumn, ParquetConvert, ParquetField, ParquetValue } from "../stage/parquet-part-writer.js";
 
-export type { ParquetConvert, ParquetField, ParquetValue };
+export type { ParquetColumn, ParquetConvert, ParquetField, ParquetValue };
 
 /** Bytes needed for a two's-complement DECIMAL of `precision` digits. */
 function decimalBytes(precision: number): number {
@@ -177,4 +177,69 @@ export function parquetConverter(t: ColumnType): ParquetConvert {
     case "super":
       return (s) => utf8.encode(s);
   }
+}
+
+/**
+ * The Parquet columns of a staged table: its data columns' types, then the arrival ordinal (BIGINT) when
+ * keyed: exactly the COPY's columns, in its order (rule 18).
+ */
+export function parquetColumns(columns: readonly { name: string; type: ColumnType }[], ordinalColumn: string | undefined): ParquetColumn[] {
+  const out: ParquetColumn[] = columns.map((c) => ({ field: parquetField(c.name, c.type), convert: parquetConverter(c.type) }));
+  if (ordinalColumn !== undefined) {
+    const t = { kind: "bigint" } as const;
+    out.push({ field: parquetField(ordinalColumn, t), convert: parquetConverter(t) });
+  }
+  return out;
+}
+
+const QUOTE = 34;
+const COMMA = 44;
+const NEWLINE = 10;
+const BACKSLASH = 92;
+
+/**
+ * Rows the encoders wrote as CSV (encode.ts: a quoted field with `"` doubled, a bare field, or the bare
+ * NULL marker `\N`) → their Parquet values, column by column. The text of each field is the encoder's
+ * decision exactly as the main thread's Parquet path keeps it (the same encoder, without the quoting), so
+ * a record takes the same value whichever thread encoded it.
+ *
+ * `bytes[0, length)` holds `rows` rows, each ending in a newline. Throws when a row does not hold
+ * `columns.length` fields (an encoder bug, never input: the input was decided on before this).
+ */
+export function csvRowsToParquet(bytes: Buffer, length: number, rows: number, columns: readonly ParquetColumn[]): ParquetValue[][] {
+  const n = columns.length;
+  const data: ParquetValue[][] = columns.map(() => new Array<ParquetValue>(rows));
+  let at = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < n; c++) {
+      let text: string | null;
+      if (bytes[at] === QUOTE) {
+        let j = at + 1;
+        let doubled = false;
+        for (;;) {
+          const q = bytes.indexOf(QUOTE, j);
+          if (q === -1 || q >= length) throw new Error(`parquet: unterminated CSV field in row ${r}, column ${c}`);
+          if (bytes[q + 1] === QUOTE) {
+            doubled = true;
+            j = q + 2;
+            continue;
+          }
+          text = bytes.toString("utf8", at + 1, q);
+          if (doubled) text = text.replaceAll('""', '"');
+          at = q + 1;
+          break;
+        }
+      } else {
+        let j = at;
+        while (j < length && bytes[j] !== COMMA && bytes[j] !== NEWLINE) j++;
+        text = j - at === 2 && bytes[at] === BACKSLASH && bytes[at + 1] === 78 /* N */ ? null : bytes.toString("utf8", at, j);
+        at = j;
+      }
+      const sep = at < length ? bytes[at] : -1;
+      if (sep !== (c === n - 1 ? NEWLINE : COMMA)) throw new Error(`parquet: CSV row ${r} does not have ${n} fields`);
+      at++;
+      data[c]![r] = text === null ? null : columns[c]!.convert(text);
+    }
+  }
+  return data;
 }

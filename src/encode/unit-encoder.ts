@@ -17,7 +17,9 @@ import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
 import { type ByteSink, FastRowWriter, NUMBER, RecordLineScanner } from "./record-scanner.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
-import { type ColumnPlan, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
+import { type ColumnPlan, ORDINAL_COLUMN, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
+import { type ParquetColumn, csvRowsToParquet, parquetColumns } from "./parquet-values.js";
+import { type EncodedRowGroup, encodeRowGroup } from "../stage/parquet-part-writer.js";
 
 const EMITTED_AT = Buffer.from("emitted_at");
 
@@ -44,6 +46,12 @@ export interface EncoderSetup {
   envelope?: Envelope;
   /** airbyte: which stream each record descriptor loads */
   routes?: AirbyteRoute[];
+  /**
+   * The rows are staged as Parquet: each span of a stream goes out as one encoded row group
+   * (RowsEvent.rowGroup), so a span is never split between batches. Streams with a batched-at column are
+   * not set up (the batch's time cannot be written into an encoded group).
+   */
+  parquet?: boolean;
 }
 
 /** Consecutive encoded rows of one stream. */
@@ -59,6 +67,13 @@ export interface RowsEvent {
   positions: Float64Array;
   /** largest UTF-8 byte length per column (0: no text seen) */
   widths: number[];
+  /**
+   * Parquet (EncoderSetup.parquet): `bytes` is this encoded row group (offsets from its first byte), and
+   * `textBytes` the length of the CSV text it was made from (what the batch byte limit counts); `rowEnds`
+   * are that text's row ends.
+   */
+  rowGroup?: EncodedRowGroup["rowGroup"];
+  textBytes?: number;
   /** what encoding changed, counted by changeKey */
   changes: [string, number][];
   /** key identity per row (see BatchKeys): packed when every one is a number */
@@ -235,11 +250,16 @@ class StreamOutput implements ByteSink {
   /** per-row context of the metadata columns (the message and record are set per row) */
   readonly ctx: RowContext;
 
+  /** Parquet columns (EncoderSetup.parquet): each span leaves as one encoded row group */
+  private readonly parquet: ParquetColumn[] | undefined;
+
   constructor(
     readonly plan: StreamEncodePlan,
     readonly columns: ColumnPlan[],
     changes: RowChanges,
+    parquet: boolean,
   ) {
+    this.parquet = parquet ? parquetColumns(plan.columns, plan.keyColumns.length > 0 ? ORDINAL_COLUMN : undefined) : undefined;
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
     this.fast = FastRowWriter.serves(columns) ? new FastRowWriter(columns, plan.keyColumns) : undefined;
     this.keyed = plan.keyColumns.length > 0;
@@ -258,6 +278,7 @@ class StreamOutput implements ByteSink {
     this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: BATCHED_AT_PLACEHOLDER, changes };
     const batchedAt = plan.columns.findIndex((c) => c.meta?.kind === "batched-at");
     if (batchedAt !== -1) {
+      if (this.parquet) throw new Error(`stream ${JSON.stringify(plan.id)}: a batched-at column cannot be encoded into a Parquet row group here`);
       this.encoder.markColumn = batchedAt;
       this.marks = new Uint32Array(1024);
     }
@@ -315,10 +336,14 @@ class StreamOutput implements ByteSink {
   placeInto(unit: UnitOutput): PlacedRows {
     const widths = this.columns.map((c) => c.width.maxBytes);
     for (const c of this.columns) c.width.maxBytes = 0;
-    unit.reserve(this.length, this.rows);
+    // Parquet: the rows' CSV text is decided already; the row group is made from it (csvRowsToParquet).
+    const group = this.parquet && encodeRowGroup(this.parquet, csvRowsToParquet(this.bytes, this.length, this.rows, this.parquet), this.rows);
+    const size = group ? group.bytes.length : this.length;
+    unit.reserve(size, this.rows);
     const byteStart = unit.length;
     const rowStart = unit.rows;
-    this.bytes.copy(unit.bytes, byteStart, 0, this.length);
+    if (group) unit.bytes.set(group.bytes, byteStart);
+    else this.bytes.copy(unit.bytes, byteStart, 0, this.length);
     unit.rowEnds.set(part(this.rowEnds, 0, this.rows), rowStart);
     unit.positions.set(part(this.positions, 0, this.rows), rowStart);
     if (this.marks) unit.marks.set(part(this.marks, 0, this.rows), rowStart);
@@ -327,14 +352,16 @@ class StreamOutput implements ByteSink {
       if (this.numericKeys) for (let i = 0; i < this.rows; i++) unit.keys[rowStart + i] = this.keys[i] as number;
       else keyList = this.keys;
     }
-    unit.length += this.length;
+    unit.length += size;
     unit.rows += this.rows;
     const placed: PlacedRows = {
       kind: "rows",
       stream: this.plan.id,
       rows: this.rows,
       byteStart,
-      byteEnd: byteStart + this.length,
+      byteEnd: byteStart + size,
+      rowGroup: group?.rowGroup,
+      textBytes: group ? this.length : undefined,
       rowStart,
       keyList,
       keyed: this.keyed,
@@ -381,6 +408,8 @@ export function unpack(unit: PackedUnit): EncodedUnit {
       rowEnds: part(out.rowEnds, p.rowStart, rowEnd),
       positions: part(out.positions, p.rowStart, rowEnd),
       widths: p.widths,
+      rowGroup: p.rowGroup,
+      textBytes: p.textBytes,
       changes: p.changes,
       keys: p.keyed ? (p.keyList ?? part(out.keys, p.rowStart, rowEnd)) : undefined,
       nullKeys: p.nullKeys,
@@ -443,7 +472,7 @@ export class UnitEncoder {
           c.meta ? { name: c.name, type: c.type, value: metadataValue(c.meta), source: c.meta } : undefined,
         ),
       );
-      out = new StreamOutput(plan, columns, this.changes);
+      out = new StreamOutput(plan, columns, this.changes, this.setupValue!.parquet === true);
       this.outputs.set(plan.id, out);
     }
     return out;

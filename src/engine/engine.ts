@@ -13,8 +13,8 @@ import { type NameRules, truncateUtf8 } from "../redshift/identifiers.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
 import type { TypeMapping } from "../redshift/types.js";
 import { PartWriter } from "../stage/part-writer.js";
-import { type ParquetColumn, ParquetPartWriter } from "../stage/parquet-part-writer.js";
-import { parquetConverter, parquetField } from "../encode/parquet-values.js";
+import { ParquetPartWriter } from "../stage/parquet-part-writer.js";
+import { parquetColumns } from "../encode/parquet-values.js";
 import { type S3Stager, processAlive } from "../stage/s3-stager.js";
 import type { Logger } from "../log.js";
 import type { TableState, Warehouse } from "../load/warehouse.js";
@@ -23,6 +23,7 @@ import { RowChanges, changeKey, type ValueChange, type ValuePolicy } from "../en
 import { BatchKeys } from "../encode/batch-keys.js";
 import { CsvRowEncoder } from "../encode/row-encoder.js";
 import { type EncoderSetup, type RowsEvent, type StreamEncodePlan, part } from "../encode/unit-encoder.js";
+import { UNIT_BYTES } from "./unit-pipeline.js";
 import { BATCHED_AT_PLACEHOLDER } from "../encode/metadata-values.js";
 import {
   type ColumnPlan,
@@ -111,6 +112,10 @@ export interface StreamDefinition {
 }
 
 const SPILL_DIR_PREFIX = "target-redshift-";
+
+/** The most rows and CSV bytes one unit's span of a stream can hold (see LoadEngine.parquetOnWorkers). */
+const PARQUET_SPAN_MAX_ROWS = UNIT_BYTES / 32;
+const PARQUET_SPAN_MAX_BYTES = 4 * UNIT_BYTES;
 
 /** The column that carries the arrival ordinal (the record's ledger position) for in-batch dedup. */
 import { ORDINAL_COLUMN } from "../encode/table-shape.js";
@@ -426,9 +431,11 @@ export class LoadEngine<Checkpoint> {
    */
   encoderSetup(): EncoderSetup {
     const streams: StreamEncodePlan[] = [];
-    if (this.settings.fileFormat !== "parquet") {
+    const parquet = this.settings.fileFormat === "parquet";
+    if (!parquet || this.parquetOnWorkers) {
       for (const sink of this.sinks.values()) {
         if (sink.def.metadata.some((m) => m.source === undefined)) continue;
+        if (parquet && sink.def.metadata.some((m) => m.source?.kind === "batched-at")) continue;
         streams.push({
           id: sink.def.id,
           columns: sink.plans.map((p) => (p.meta ? { name: p.name, type: p.type, meta: p.meta.source! } : { name: p.name, type: p.type, property: p.property! })),
@@ -438,7 +445,20 @@ export class LoadEngine<Checkpoint> {
         });
       }
     }
-    return { epoch: this.epoch, policy: this.settings.policy, streams };
+    return { epoch: this.epoch, policy: this.settings.policy, streams, parquet: parquet || undefined };
+  }
+
+  /**
+   * Parquet rows can come from the encode workers: each span arrives as one encoded row group that cannot
+   * be split, so a batch is sealed before a span that would cross a limit. That keeps every batch within
+   * batch_size_rows / batch_size_bytes only when a span always fits in one. A span holds at most a unit:
+   * about UNIT_BYTES of input, so fewer than UNIT_BYTES / 32 rows (a RECORD line is over 40 bytes) and
+   * CSV text well under 4 × UNIT_BYTES, metadata columns included. Below those limits, Parquet stays on
+   * the main thread.
+   */
+  get parquetOnWorkers(): boolean {
+    const { rows, bytes } = this.settings.limits;
+    return rows >= PARQUET_SPAN_MAX_ROWS && bytes >= PARQUET_SPAN_MAX_BYTES;
   }
 
   /**
@@ -471,12 +491,7 @@ export class LoadEngine<Checkpoint> {
     let writer: PartWriter | ParquetPartWriter;
     let values: (string | null)[] | undefined;
     if (this.settings.fileFormat === "parquet") {
-      // Exactly the COPY's columns, in its order: the data columns, then the ordinal when keyed (rule 18).
-      const columns: ParquetColumn[] = sink.plans.map((p) => ({ field: parquetField(p.name, p.type), convert: parquetConverter(p.type) }));
-      if (sink.keyColumns.length > 0) {
-        const t = { kind: "bigint" } as const;
-        columns.push({ field: parquetField(ORDINAL_COLUMN, t), convert: parquetConverter(t) });
-      }
+      const columns = parquetColumns(sink.plans, sink.keyColumns.length > 0 ? ORDINAL_COLUMN : undefined);
       writer = new ParquetPartWriter(dir, Math.max(1, this.settings.partsPerBatch), columns);
       values = new Array<string | null>(columns.length).fill(null);
     } else {
@@ -576,6 +591,7 @@ export class LoadEngine<Checkpoint> {
     for (const [key, n] of ev.changes) this.countChange(sink, key, n);
     if (sink.stats.received === 0) sink.stats.firstAt = Date.now();
     sink.stats.received += ev.rows;
+    if (ev.rowGroup) return this.writeRowGroup(sink, ev, ev.rowGroup, ev.textBytes!);
     const limits = this.settings.limits;
     let wait: Promise<void> | undefined;
     let from = 0;
@@ -613,6 +629,35 @@ export class LoadEngine<Checkpoint> {
         this.seal(sink);
         wait = this.backpressure(wait);
       }
+    }
+    return wait;
+  }
+
+  /** A span encoded as one Parquet row group (see parquetOnWorkers): whole into one batch. */
+  private writeRowGroup(sink: StreamSink, ev: RowsEvent, rowGroup: NonNullable<RowsEvent["rowGroup"]>, textBytes: number): Promise<void> | undefined {
+    const limits = this.settings.limits;
+    let wait: Promise<void> | undefined;
+    let batch = sink.batch ?? this.openBatch(sink);
+    let writer = batch.writer as ParquetPartWriter;
+    if (writer.rows > 0 && (writer.rows + ev.rows > limits.rows || writer.chars + textBytes > limits.bytes)) {
+      this.seal(sink);
+      wait = this.backpressure(undefined);
+      batch = this.openBatch(sink);
+      writer = batch.writer as ParquetPartWriter;
+    }
+    const plans = sink.plans;
+    for (let i = 0; i < plans.length; i++) {
+      const w = ev.widths[i]!;
+      if (w > plans[i]!.width.maxBytes) plans[i]!.width.maxBytes = w;
+    }
+    if (ev.keys) batch.keys.addAll(ev.keys, 0, ev.rows);
+    if (ev.nullKeys) batch.keys.nullKeys = true;
+    batch.ticket.addRange(ev.positions[0]!, ev.positions[ev.rows - 1]!, ev.rows);
+    this.ledger.advanceTo(ev.positions[ev.rows - 1]!);
+    writer.writeRowGroup({ bytes: ev.bytes, rowGroup, rows: ev.rows }, textBytes);
+    if (writer.rows >= limits.rows || writer.chars >= limits.bytes) {
+      this.seal(sink);
+      wait = this.backpressure(wait);
     }
     return wait;
   }

@@ -127,12 +127,14 @@ export class SingerTarget {
   /**
    * Records are parsed and encoded by worker threads unless there are none (encode_workers: 0: the line
    * path, measured faster on one thread than the unit path run inline) or a stream needs per-record work
-   * only the main thread can do: schema validation, Parquet. Metadata columns are computed in the
-   * workers (see MetaSource).
+   * only the main thread can do: schema validation. Metadata columns are computed in the workers (see
+   * MetaSource). Parquet rows come from the workers as encoded row groups unless the batch limits are
+   * below a unit's worth or `_sdc_batched_at` is loaded (see LoadEngine.parquetOnWorkers).
    */
   private get parallelInput(): boolean {
     const s = this.settings;
-    return s.encodeWorkers > 0 && !s.validateRecords && s.engine.fileFormat !== "parquet";
+    const parquetServed = s.engine.fileFormat !== "parquet" || (this.engine.parquetOnWorkers && !(s.addMetadataColumns || s.hardDelete));
+    return s.encodeWorkers > 0 && !s.validateRecords && parquetServed;
   }
 
   /** Runs the whole input; resolves when everything is committed and the last STATE written. */

@@ -10,11 +10,16 @@
  * The encoding's garbage is what sets the process's peak RSS (bench, 300k records, stage-only): groups of
  * 2 MiB → 230 MiB, 8 MiB → 404 MiB, 32 MiB → 620 MiB. 2 MiB ≈ 6,000 rows of the bench's records.
  *
+ * Rows an encode worker took arrive already encoded, one row group per span of a unit (encodeRowGroup
+ * there, writeRowGroup here): their bytes are appended and the group's offsets moved to where it landed;
+ * the main thread encodes nothing for them. Such groups hold a unit's rows of the stream (~3,000 bench
+ * records), smaller than the ones gathered here; COPY reads any number of row groups.
+ *
  * The file has exactly the columns given, in order (COPY binds Parquet columns by position, rule 18).
  */
 import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { ParquetWriter, fileWriter } from "hyparquet-writer";
+import { ByteWriter, ParquetWriter, fileWriter } from "hyparquet-writer";
 import type { StagedPart } from "./part-writer.js";
 
 /** The subset of Parquet's SchemaElement this writer emits (structurally hyparquet's SchemaElement). */
@@ -51,6 +56,50 @@ interface Part {
 }
 
 type WriteOptions = ConstructorParameters<typeof ParquetWriter>[0];
+type RowGroup = ParquetWriter["row_groups"][number];
+
+/**
+ * A row group encoded away from its file (by an encode worker): its column chunks' bytes, and its
+ * metadata with every offset counted from the first byte of `bytes`. Structured-cloneable (bigints).
+ */
+export interface EncodedRowGroup {
+  bytes: Uint8Array;
+  rowGroup: RowGroup;
+  rows: number;
+}
+
+const PAR1_BYTES = 4;
+
+/**
+ * Encodes one row group of `columns` (values column by column, each `rows` long: the converters' output,
+ * null for NULL) the way ParquetPartWriter does, for ParquetPartWriter.writeRowGroup to place in a part.
+ * No page index (its offsets would point into this buffer; the footer alone is enough for COPY).
+ */
+export function encodeRowGroup(columns: readonly ParquetColumn[], data: ParquetValue[][], rows: number): EncodedRowGroup {
+  const out = new ByteWriter(1 << 16);
+  const schema = [{ name: "root", num_children: columns.length }, ...columns.map((c) => c.field)];
+  const writer = new ParquetWriter({ writer: out, schema: schema as WriteOptions["schema"], statistics: false, createdBy: "target-redshift" });
+  void writer.write({
+    columnData: columns.map((c, i) => ({ name: c.field.name, data: data[i]! as never[], offsetIndex: false })),
+    rowGroupSize: Math.max(1, rows),
+  });
+  const rowGroup = writer.row_groups[0]!;
+  shiftOffsets(rowGroup, -BigInt(PAR1_BYTES));
+  return { bytes: new Uint8Array(out.buffer, PAR1_BYTES, out.offset - PAR1_BYTES), rowGroup, rows };
+}
+
+/** Moves a row group's column chunk offsets by `by` bytes (in place). */
+function shiftOffsets(group: RowGroup, by: bigint): void {
+  for (const chunk of group.columns) {
+    chunk.file_offset += by;
+    const m = chunk.meta_data;
+    if (!m) continue;
+    m.data_page_offset += by;
+    if (m.dictionary_page_offset !== undefined) m.dictionary_page_offset += by;
+    if (m.index_page_offset !== undefined) m.index_page_offset += by;
+    if (m.bloom_filter_offset !== undefined) m.bloom_filter_offset += by;
+  }
+}
 
 export class ParquetPartWriter {
   private readonly parts: Part[] = [];
@@ -103,8 +152,26 @@ export class ParquetPartWriter {
     return undefined;
   }
 
-  private flushGroup(): void {
-    if (this.groupRows === 0) return;
+  /**
+   * Appends a row group encoded elsewhere (encodeRowGroup, same columns) to the next part, round-robin as
+   * the groups gathered here. `chars`: the rows' CSV text length, for the batch's byte limit.
+   */
+  writeRowGroup(group: EncodedRowGroup, chars: number): void {
+    if (group.rowGroup.columns.length !== this.columns.length) {
+      throw new Error(`parquet row group has ${group.rowGroup.columns.length} columns for ${this.columns.length}`);
+    }
+    const part = this.nextPartToWrite();
+    const out = part.writer.writer;
+    shiftOffsets(group.rowGroup, BigInt(out.offset));
+    out.appendBytes(group.bytes);
+    part.writer.row_groups.push(group.rowGroup);
+    part.writer.num_rows += BigInt(group.rows);
+    part.rows += group.rows;
+    this.rows += group.rows;
+    this.chars += chars;
+  }
+
+  private nextPartToWrite(): Part {
     const index = this.nextPart;
     this.nextPart = (this.nextPart + 1) % this.maxParts;
     let part = this.parts[index];
@@ -115,6 +182,12 @@ export class ParquetPartWriter {
       part = { path, writer, rows: 0 };
       this.parts[index] = part;
     }
+    return part;
+  }
+
+  private flushGroup(): void {
+    if (this.groupRows === 0) return;
+    const part = this.nextPartToWrite();
     const rows = this.groupRows;
     const data = this.group;
     this.group = this.columns.map(() => []);

@@ -5,9 +5,11 @@ import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ColumnType } from "../../../src/redshift/types.js";
 import { JsonNumber } from "../../../src/input/json.js";
-import { ParquetPartWriter } from "../../../src/stage/parquet-part-writer.js";
+import { ParquetPartWriter, encodeRowGroup } from "../../../src/stage/parquet-part-writer.js";
 import { DEFAULT_POLICY, RowChanges, encoderFor, valueEncoderFor } from "../../../src/encode/encode.js";
 import {
+  type ParquetValue,
+  csvRowsToParquet,
   dateDays,
   decimalUnscaled,
   parquetConverter,
@@ -176,6 +178,82 @@ describe("ParquetPartWriter", () => {
     dirs.push(dir);
     const w = new ParquetPartWriter(dir, 1, cols([["a", { kind: "bigint" }]]));
     expect(() => w.write(["1", "2"])).toThrow(/2 values for 1 columns/);
+  });
+
+  /** Every row of the parts, read back with hyparquet, sorted by `id`. */
+  async function readParts(parts: { path: string; bytes: number }[]): Promise<Record<string, unknown>[]> {
+    const all: Record<string, unknown>[] = [];
+    for (const p of parts) {
+      const buf = readFileSync(p.path);
+      expect(p.bytes).toBe(buf.length);
+      all.push(...(await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer })));
+    }
+    return all.sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  it("row groups encoded elsewhere (encode workers) land beside gathered rows, read back the same", async () => {
+    const types: [string, ColumnType][] = [
+      ["id", { kind: "bigint" }],
+      ["s", { kind: "varchar" }],
+      ["j", { kind: "super" }],
+      ["q", { kind: "numeric", precision: 38, scale: 4 }],
+      ["ts", { kind: "timestamptz" }],
+    ];
+    const row = (i: number): (string | null)[] => [String(i), i % 4 === 0 ? null : `v${i} "é"`, i % 3 ? `{"i":${i}}` : null, `${i}.5`, "2024-01-01 00:00:00.25+00"];
+    const gathered = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 3, cols(types), 4);
+    const spliced = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 3, cols(types), 4);
+    dirs.push((gathered as unknown as { dir: string }).dir, (spliced as unknown as { dir: string }).dir);
+    for (let i = 0; i < 10; i++) gathered.write(row(i));
+    // The same rows: some gathered here, some encoded as groups of 3 and 1 rows, in between.
+    spliced.write(row(0));
+    spliced.write(row(1));
+    for (const ids of [[2, 3, 4], [5], [6, 7, 8]]) {
+      const data = cols(types).map((c, k) => ids.map((i) => (row(i)[k] === null ? null : c.convert(row(i)[k]!))));
+      spliced.writeRowGroup(encodeRowGroup(cols(types), data, ids.length), 100);
+    }
+    spliced.write(row(9));
+    expect(spliced.rows).toBe(10);
+    const a = await readParts(await gathered.finish());
+    const b = await readParts(await spliced.finish());
+    expect(b).toHaveLength(10);
+    expect(b).toEqual(a);
+    expect(b[5]).toMatchObject({ id: 5n, s: 'v5 "é"', j: '{"i":5}' });
+  });
+
+  it("a row group with other columns is refused", () => {
+    const w = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 1, cols([["a", { kind: "bigint" }]]));
+    dirs.push((w as unknown as { dir: string }).dir);
+    const two = cols([["a", { kind: "bigint" }], ["b", { kind: "bigint" }]]);
+    expect(() => w.writeRowGroup(encodeRowGroup(two, [[1n], [2n]], 1), 10)).toThrow(/2 columns for 1/);
+  });
+
+  it("CSV rows as the encoders write them come back as the values the Parquet path keeps", () => {
+    const types: ColumnType[] = [{ kind: "varchar" }, { kind: "bigint" }, { kind: "boolean" }, { kind: "super" }, { kind: "timestamptz" }];
+    const records: unknown[][] = [
+      ['quote " comma , newline \n\r tab \t é 東京 😀', 1, true, { a: 'x " y', b: [1, null], c: "\n" }, "2024-01-02T03:04:05.5+02:00"],
+      ["", -9007199254740991, false, [], "0001-01-01T00:00:00Z"],
+      [null, null, null, null, null],
+      ["\\N", 0, "yes", "\\N", "not a date"],
+      ['""', 42, null, {}, null],
+    ];
+    const columns = cols(types.map((t, k) => [`c${k}`, t] as [string, ColumnType]));
+    let text = "";
+    const want: ParquetValue[][] = types.map(() => []);
+    for (const rec of records) {
+      text += rec.map((v, k) => encoderFor(`c${k}`, types[k]!, DEFAULT_POLICY, { maxBytes: 0 })(v, new RowChanges())).join(",") + "\n";
+      rec.forEach((v, k) => {
+        const raw = valueEncoderFor(`c${k}`, types[k]!, DEFAULT_POLICY, { maxBytes: 0 })(v, new RowChanges());
+        want[k]!.push(raw === null ? null : columns[k]!.convert(raw));
+      });
+    }
+    const buf = Buffer.from(text);
+    const got = csvRowsToParquet(buf, buf.length, records.length, columns);
+    expect(got).toEqual(want);
+    expect(got[0]![3]).toBe("\\N"); // the string, not NULL
+    expect(got[0]![4]).toBe('""');
+    expect(got[2]![3]).toBeNull(); // "yes" is no boolean: NULLed by the encoder, on both paths
+    expect(() => csvRowsToParquet(buf, buf.length - 1, records.length, columns)).toThrow(/fields|unterminated/);
+    expect(() => csvRowsToParquet(buf, buf.length, records.length, [...columns, columns[0]!])).toThrow(/fields/);
   });
 
   it("an empty batch has no parts", async () => {
