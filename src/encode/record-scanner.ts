@@ -22,8 +22,9 @@
 import { JsonNumber, parseExactJson, plainNumber } from "../input/json.js";
 import { CSV_NULL_MARKER } from "../redshift/sql.js";
 import { MAX_VARCHAR_BYTES } from "../redshift/types.js";
-import { type RowChanges, SUPER_MAX_BYTES, daysInMonth } from "./encode.js";
+import { RowChanges, SUPER_MAX_BYTES, daysInMonth } from "./encode.js";
 import { fieldIdentity } from "./batch-keys.js";
+import { randomFillSync } from "node:crypto";
 import type { RowContext } from "./metadata-values.js";
 import type { ColumnPlan } from "./table-shape.js";
 
@@ -102,7 +103,11 @@ const KEYS: [Uint8Array, number][][] = [
 
 /** Which envelope field the key bytes b[ks, ks + len) name at `level` (0: another field). */
 function envelopeKey(b: Uint8Array, ks: number, len: number, level: number): number {
-  for (const [name, bit] of KEYS[level]!) if (name.length === len && sameBytes(b, ks, name)) return bit;
+  const keys = KEYS[level]!;
+  for (let k = 0; k < keys.length; k++) {
+    const entry = keys[k]!;
+    if (entry[0].length === len && sameBytes(b, ks, entry[0])) return entry[1];
+  }
   return 0;
 }
 
@@ -660,6 +665,15 @@ export class FastRowWriter {
   private readonly keyKinds: string[];
   private readonly fieldStart: Int32Array;
   private readonly fieldEnd: Int32Array;
+  /** per column, how a metadata field is written (META_*) */
+  private readonly metaWrite: Int8Array;
+  /** META_EPOCH_MS columns: the second last written, its field (undefined: the encoder's), where its `.000` is */
+  private readonly epochSecond: number[] = [];
+  private readonly epochField: (Buffer | undefined)[] = [];
+  private readonly epochDot: number[] = [];
+  /** META_CACHED columns: the last value and its field (undefined: it recorded a change) */
+  private readonly metaValue: unknown[] = [];
+  private readonly metaField: (string | undefined)[] = [];
   /** key identity of the last row (see BatchKeys), and whether a key field is NULL */
   key: unknown;
   nullKey = false;
@@ -685,6 +699,16 @@ export class FastRowWriter {
       if (p.property !== undefined) this.columnOf.set(p.property, i);
     });
     this.markColumn = plans.findIndex((p) => p.meta?.source?.kind === "batched-at");
+    this.metaWrite = Int8Array.from(plans, (p) => {
+      const kind = p.meta?.source?.kind;
+      if (kind === undefined) return META_ENCODED;
+      const text = p.type.kind === "varchar" || p.type.kind === "char";
+      // A CHAR(n) is padded by the warehouse, not here: only VARCHAR takes the UUID's digits as they are.
+      if (kind === "uuid" && p.type.kind === "varchar") return META_UUID;
+      if (kind === "message-epoch-ms" && epochFieldPatches(p)) return META_EPOCH_MS;
+      // batched-at is overwritten in place later; the rest is the same encoder on the same value.
+      return text || kind === "batched-at" ? META_ENCODED : META_CACHED;
+    });
     this.fieldNames = plans.map((p) => p.property ?? p.name);
     this.tokenOf = new Int32Array(plans.length);
     this.keyIndexes = keyColumns.map((k) => plans.findIndex((p) => p.name === k));
@@ -740,7 +764,7 @@ export class FastRowWriter {
         const meta = plans[c]!.meta;
         if (meta !== undefined) {
           if (c === this.markColumn) this.markAt = at - start;
-          at = putString(out, at, plans[c]!.encode(meta.value(ctx!), changes), room);
+          at = this.putMeta(c, meta.value, out, at, changes, ctx!, room);
         } else if (t === -1) {
           at = putNull(out.bytes, at);
         } else {
@@ -759,6 +783,70 @@ export class FastRowWriter {
     this.identify(out.bytes);
     out.length = at;
     return "written";
+  }
+
+  /**
+   * A metadata column's field. A random UUID is written as its hex digits (no string); a value equal
+   * (===) to the column's previous one that encoded without a change reuses that field (the encoders are
+   * pure; only text columns track widths, and they are not cached). Else the encoder writes it.
+   */
+  private putMeta(c: number, value: (ctx: RowContext) => unknown, out: ByteSink, at: number, changes: RowChanges, ctx: RowContext, room: number): number {
+    const how = this.metaWrite[c]!;
+    if (how === META_UUID) {
+      out.ensure(at - out.length + 38 + room);
+      const width = this.plans[c]!.width;
+      // As textEncoder measures a string (36 bytes, 3 × 36 bounds it).
+      if (108 > this.columnBytes[c]! && 36 > width.maxBytes) width.maxBytes = 36;
+      return putRandomUuid(out.bytes, at);
+    }
+    if (how === META_EPOCH_MS) {
+      const ms = ctx.message[(this.plans[c]!.meta!.source as { field: string }).field];
+      if (typeof ms === "number" && Number.isSafeInteger(ms) && ms >= FIRST_MS && ms <= LAST_MS) {
+        const end = this.putEpochMs(c, ms, out, at, room);
+        if (end >= 0) return end;
+      }
+    }
+    const v = value(ctx);
+    if (how === META_CACHED) {
+      const field = this.metaField[c];
+      if (field !== undefined && v === this.metaValue[c]) return putString(out, at, field, room);
+      const before = changes.list.length;
+      const text = this.plans[c]!.encode(v, changes);
+      this.metaValue[c] = v;
+      this.metaField[c] = changes.list.length === before ? text : undefined;
+      return putString(out, at, text, room);
+    }
+    return putString(out, at, this.plans[c]!.encode(v, changes), room);
+  }
+
+  /**
+   * An epoch-milliseconds column (Airbyte's `_airbyte_extracted_at`): the field of the record's second is
+   * encoded once (by the column's encoder, from the ISO text metadataValue gives) and its `.000` written
+   * with the record's milliseconds; epochFieldPatches checked that this is what the encoder writes.
+   * -1: a second the encoder changes (or writes otherwise) goes to the encoder, record by record.
+   */
+  private putEpochMs(c: number, ms: number, out: ByteSink, at: number, room: number): number {
+    const second = Math.floor(ms / 1000);
+    let field = this.epochField[c];
+    if (this.epochSecond[c] !== second) {
+      const changes = new RowChanges();
+      const text = this.plans[c]!.encode(new Date(second * 1000).toISOString(), changes);
+      const dot = text.indexOf(".000");
+      field = changes.list.length === 0 && dot !== -1 ? Buffer.from(text, "latin1") : undefined;
+      this.epochField[c] = field;
+      this.epochSecond[c] = second;
+      this.epochDot[c] = dot;
+    }
+    if (field === undefined) return -1;
+    out.ensure(at - out.length + field.length + room);
+    const o = out.bytes;
+    const end = putSlice(o, at, field, 0, field.length);
+    const frac = ms - second * 1000;
+    const d = at + this.epochDot[c]! + 1;
+    o[d] = 48 + Math.floor(frac / 100);
+    o[d + 1] = 48 + (Math.floor(frac / 10) % 10);
+    o[d + 2] = 48 + (frac % 10);
+    return end;
   }
 
   /** The field written by copying the token's bytes (index past it), or -1: the encoder decides. */
@@ -854,10 +942,9 @@ export class FastRowWriter {
       this.key = fieldIdentity(o.toString("utf8", from, to), kind);
       return;
     }
-    this.key = o.toString("utf8", this.fieldStart[keys[0]!]!, this.fieldEnd[keys[0]!]!);
-    let rest = "";
-    for (let i = 1; i < keys.length; i++) rest += `,${o.toString("utf8", this.fieldStart[keys[i]!]!, this.fieldEnd[keys[i]!]!)}`;
-    this.key = (this.key as string) + rest;
+    let key = o.toString("utf8", this.fieldStart[keys[0]!]!, this.fieldEnd[keys[0]!]!);
+    for (let i = 1; i < keys.length; i++) key += `,${o.toString("utf8", this.fieldStart[keys[i]!]!, this.fieldEnd[keys[i]!]!)}`;
+    this.key = key;
   }
 }
 
@@ -929,6 +1016,63 @@ function putSlice(o: Uint8Array, at: number, b: Uint8Array, from: number, to: nu
   if (n < 256) for (let k = 0; k < n; k++) o[at + k] = b[from + k]!;
   else o.set(b.subarray(from, to), at);
   return at + n;
+}
+
+const META_ENCODED = 0;
+const META_UUID = 1;
+const META_CACHED = 2;
+const META_EPOCH_MS = 3;
+
+/** Epoch milliseconds of 0001-01-01 and 9999-12-31T23:59:59.999Z: what toISOString writes with 4-digit years. */
+const FIRST_MS = new Date("0001-01-01T00:00:00.000Z").getTime();
+const LAST_MS = new Date("9999-12-31T23:59:59.999Z").getTime();
+
+/**
+ * Whether a message-epoch-ms column's encoder writes a whole second's ISO text with `.000` that can be
+ * replaced by any millisecond's digits (so putEpochMs writes what the encoder would): probed on a few
+ * values, none of which may record a change.
+ */
+function epochFieldPatches(p: ColumnPlan): boolean {
+  const base = Date.UTC(2024, 1, 29, 23, 59, 59);
+  const changes = new RowChanges();
+  const whole = p.encode(new Date(base).toISOString(), changes);
+  const dot = whole.indexOf(".000");
+  if (dot === -1 || whole.indexOf(".000", dot + 1) !== -1 || /[^\x20-\x7e]/.test(whole)) return false;
+  for (const frac of [1, 10, 100, 120, 999]) {
+    const digits = String(frac).padStart(3, "0");
+    if (p.encode(new Date(base + frac).toISOString(), changes) !== `${whole.slice(0, dot + 1)}${digits}${whole.slice(dot + 4)}`) return false;
+  }
+  return changes.list.length === 0;
+}
+
+const HEX = Buffer.from("0123456789abcdef", "latin1");
+/** Random bytes for UUIDs, drawn from the CSPRNG 4 KiB at a time (as randomUUID caches 128 UUIDs' worth). */
+const uuidPool = Buffer.allocUnsafeSlow(4096);
+let uuidAt = uuidPool.length;
+
+/**
+ * A random (version 4) UUID as a quoted CSV field, `"xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"` (RFC 9562 §5.4:
+ * 122 random bits, version 0100, variant 10), written at `at`; returns the index past it.
+ */
+function putRandomUuid(o: Uint8Array, at: number): number {
+  if (uuidAt + 16 > uuidPool.length) {
+    randomFillSync(uuidPool);
+    uuidAt = 0;
+  }
+  const r = uuidPool;
+  const base = uuidAt;
+  uuidAt += 16;
+  o[at++] = 34;
+  for (let k = 0; k < 16; k++) {
+    let byte = r[base + k]!;
+    if (k === 6) byte = (byte & 0x0f) | 0x40;
+    else if (k === 8) byte = (byte & 0x3f) | 0x80;
+    if (k === 4 || k === 6 || k === 8 || k === 10) o[at++] = 45;
+    o[at++] = HEX[byte >> 4]!;
+    o[at++] = HEX[byte & 15]!;
+  }
+  o[at++] = 34;
+  return at;
 }
 
 /** A field an encoder wrote; keeps `room` bytes free after it for the rest of the row. */

@@ -246,6 +246,8 @@ class StreamOutput implements ByteSink {
   /** message and record fields the metadata columns read (name, name bytes), for the byte path */
   readonly messageFields: [string, Buffer][];
   readonly recordFields: [string, Buffer][];
+  /** messageFields holds `emitted_at` (the byte path checks it from there) */
+  readonly readsEmittedAt: boolean;
   private readonly keyed: boolean;
   /** per-row context of the metadata columns (the message and record are set per row) */
   readonly ctx: RowContext;
@@ -274,6 +276,7 @@ class StreamOutput implements ByteSink {
       else if (m?.kind === "record-field" || m?.kind === "sequence") recordFields.add(m.field);
     }
     this.messageFields = [...messageFields].map((f) => [f, Buffer.from(f)]);
+    this.readsEmittedAt = messageFields.has("emitted_at");
     this.recordFields = [...recordFields].map((f) => [f, Buffer.from(f)]);
     this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: BATCHED_AT_PLACEHOLDER, changes };
     const batchedAt = plan.columns.findIndex((c) => c.meta?.kind === "batched-at");
@@ -553,9 +556,7 @@ export class UnitEncoder {
   private encodeScanned(scanner: RecordLineScanner, buf: Buffer, start: number, end: number, position: number, touched: Set<StreamOutput>, changes: RowChanges): boolean {
     const airbyte = this.airbyte;
     if (!scanner.scan(buf, start, end, airbyte ? "airbyte" : "singer")) return false;
-    // Airbyte requires a finite numeric emitted_at (airbyteRecordProblem), checked before any column is
-    // encoded (as there); anything else is the object path's to report.
-    if (airbyte && (scanner.fieldKind(EMITTED_AT) !== NUMBER || !Number.isFinite(Number(scanner.field(EMITTED_AT))))) return false;
+    if (airbyte && scanner.fieldKind(EMITTED_AT) !== NUMBER) return false;
     const ss = scanner.streamStart;
     const len = scanner.streamEnd - ss;
     const ns = scanner.namespaceStart;
@@ -591,6 +592,10 @@ export class UnitEncoder {
       ctx.message = message;
       ctx.record = record;
     }
+    // Airbyte requires a finite numeric emitted_at (airbyteRecordProblem), checked before any column is
+    // encoded (as there); anything else is the object path's to report. Materialised once: the message
+    // above holds it when a metadata column reads it.
+    if (airbyte && !Number.isFinite(Number(o.readsEmittedAt ? ctx.message.emitted_at : scanner.field(EMITTED_AT)))) return false;
     ctx.position = position;
     ctx.receivedAt = this.receivedAt;
     try {
