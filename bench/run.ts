@@ -133,7 +133,12 @@ async function main(): Promise<void> {
           cpuPer1M: Number(((cpu * 1e6) / records).toFixed(2)),
           peakRssMiB: Math.round(median(samples.map((x) => x.peakRssMiB))),
         });
-        if (runs > 1) process.stderr.write(`${name} ${mode}: wall ${samples.map((x) => x.wall.toFixed(2)).join(" / ")} s, CPU ${samples.map((x) => x.cpuSeconds.toFixed(2)).join(" / ")} s\n`);
+        // Every sample, as it is measured, so an interrupted bench still leaves its figures.
+        if (runs > 1) {
+          process.stderr.write(
+            `${name} ${mode}: wall ${samples.map((x) => x.wall.toFixed(2)).join(" / ")} s, CPU ${samples.map((x) => x.cpuSeconds.toFixed(2)).join(" / ")} s, peak RSS ${samples.map((x) => Math.round(x.peakRssMiB)).join(" / ")} MiB\n`,
+          );
+        }
       };
       if (modes.includes("lines")) {
         const r = await run([join(root, "bench/lines.mjs"), file], file);
