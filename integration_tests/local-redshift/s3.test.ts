@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { useLocalRedshift } from "./shared.js";
+import { startS3 } from "./s3.js";
 import { s3Client } from "./test-helpers.js";
 
 const h = useLocalRedshift();
@@ -46,6 +47,23 @@ describe("S3 (s3rver) gotchas handled by the stand-in", () => {
       const g = await s3.send(new GetObjectCommand({ Bucket: h.rs.s3.bucket, Key: `stream/${name}` }));
       expect(Buffer.from(await g.Body!.transformToByteArray()).equals(body)).toBe(true);
       s3.destroy();
+    }
+  });
+
+  it("s3rver gone: the proxy answers 500 InternalError as XML (clients retry and report it), not a non-XML 502", async () => {
+    const s3 = await startS3();
+    const client = s3Client({ s3 });
+    try {
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: "before", Body: "x" }));
+      process.kill(s3.s3rverPid!, "SIGKILL");
+      await new Promise((r) => setTimeout(r, 200));
+      const err = (await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: "after", Body: "x" })).catch((e: unknown) => e)) as Error & { $metadata?: { httpStatusCode?: number } };
+      expect(err.name).toBe("InternalError");
+      expect(err.$metadata?.httpStatusCode).toBe(500);
+      expect(err.message).not.toMatch(/XML parse error|Deserialization error/i);
+    } finally {
+      client.destroy();
+      await s3.stop();
     }
   });
 });

@@ -63,6 +63,8 @@ export interface S3Handle {
   faults: S3Fault[];
   latencyMs: { value: number };
   requestCount: { value: number };
+  /** s3rver's process (a fault test may kill it: the proxy must then answer as S3 does) */
+  s3rverPid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -95,9 +97,32 @@ function xmlEscape(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+/**
+ * Connections to s3rver are not kept alive. Node's global agent keeps them (Node 19+), and a request sent
+ * on an idle connection just as s3rver's keep-alive timeout closes it fails with ECONNRESET / "socket hang
+ * up": under load that happened often enough to fail whole suites (the client then saw the proxy's
+ * non-XML 502). A fresh loopback connection per request costs next to nothing.
+ */
+const s3rverAgent = new http.Agent({ keepAlive: false });
+
+/**
+ * What S3 answers when it fails inside: 500 InternalError, as XML (clients parse it and retry, as they do
+ * against S3). Used when s3rver cannot be reached or breaks off; a response already under way is cut off
+ * instead (the client sees a broken connection, which it also retries).
+ */
+function upstreamFailed(res: http.ServerResponse, err: Error, log: (l: string) => void): void {
+  log(`s3: s3rver request failed: ${err.message}`);
+  if (res.headersSent) {
+    res.destroy(err);
+    return;
+  }
+  res.writeHead(500, { "content-type": "application/xml" });
+  res.end(xmlError("InternalError", "We encountered an internal error. Please try again."));
+}
+
 function directRequest(base: string, method: string, pathAndQuery: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(base + pathAndQuery, { method }, (res) => {
+    const req = http.request(base + pathAndQuery, { method, agent: s3rverAgent }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
@@ -215,28 +240,22 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
         if (enc.length) headers["content-encoding"] = enc.join(",");
         else delete headers["content-encoding"];
         headers["content-length"] = String(body.length);
-        const up = http.request({ host: "127.0.0.1", port: s3rverPort, method: req.method, path: req.url, headers }, (r) => {
+        const up = http.request({ host: "127.0.0.1", port: s3rverPort, method: req.method, path: req.url, headers, agent: s3rverAgent }, (r) => {
           res.writeHead(r.statusCode ?? 502, r.headers);
           r.pipe(res);
         });
-        up.on("error", (err) => {
-          if (!res.headersSent) res.writeHead(502);
-          res.end(String(err));
-        });
+        up.on("error", (err) => upstreamFailed(res, err, log));
         up.end(body);
         return;
       }
       const upstream = http.request(
-        { host: "127.0.0.1", port: s3rverPort, method: req.method, path: req.url, headers: req.headers },
+        { host: "127.0.0.1", port: s3rverPort, method: req.method, path: req.url, headers: req.headers, agent: s3rverAgent },
         (up) => {
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
         },
       );
-      upstream.on("error", (err) => {
-        if (!res.headersSent) res.writeHead(502);
-        res.end(String(err));
-      });
+      upstream.on("error", (err) => upstreamFailed(res, err, log));
       req.pipe(upstream);
     } catch (err) {
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/xml" });
@@ -279,6 +298,7 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
     faults,
     latencyMs,
     requestCount,
+    s3rverPid: child.pid,
     stop,
   };
 }
