@@ -246,6 +246,9 @@ class StreamOutput implements ByteSink {
   /** message and record fields the metadata columns read (name, name bytes), for the byte path */
   readonly messageFields: [string, Buffer][];
   readonly recordFields: [string, Buffer][];
+  /** the byte path's message and record for the metadata columns: only messageFields / recordFields, refilled per row */
+  readonly scannedMessage: Record<string, unknown> = {};
+  readonly scannedRecord: Record<string, unknown> = {};
   /** messageFields holds `emitted_at` (the byte path checks it from there) */
   readonly readsEmittedAt: boolean;
   private readonly keyed: boolean;
@@ -584,11 +587,15 @@ export class UnitEncoder {
     changes.reset();
     const ctx = o.ctx;
     if (o.messageFields.length > 0 || o.recordFields.length > 0) {
-      // Only the fields the metadata columns read, materialised as parseMessageLine would give them.
-      const message: Record<string, unknown> = {};
-      for (const [f, bytes] of o.messageFields) message[f] = scanner.field(bytes);
-      const record: Record<string, unknown> = {};
-      for (const [f, bytes] of o.recordFields) record[f] = scanner.prop(bytes);
+      // Only the fields the metadata columns read, materialised as parseMessageLine would give them
+      // (undefined when absent), into two objects the stream reuses: the metadata values read them
+      // synchronously and keep nothing.
+      const message = o.scannedMessage;
+      const fields = o.messageFields;
+      for (let k = 0; k < fields.length; k++) message[fields[k]![0]] = scanner.field(fields[k]![1]);
+      const record = o.scannedRecord;
+      const props = o.recordFields;
+      for (let k = 0; k < props.length; k++) record[props[k]![0]] = scanner.prop(props[k]![1]);
       ctx.message = message;
       ctx.record = record;
     }
