@@ -40,7 +40,6 @@ export class CheckpointLedger<T> {
   private position = 0;
   private readonly open = new Map<string, BatchTicket[]>();
   private readonly queue: PendingCheckpoint<T>[] = [];
-  private failed = false;
   released = 0;
 
   /** @param emit called, in order, for each checkpoint once it is safe to hand back. */
@@ -87,11 +86,6 @@ export class CheckpointLedger<T> {
     this.release();
   }
 
-  /** After a failed load nothing more is released: a later checkpoint could cover the lost batch. */
-  fail(): void {
-    this.failed = true;
-  }
-
   /** Registers a checkpoint after everything received so far; releases it at once if nothing is pending. */
   checkpoint(payload: T, scope: CheckpointScope = { kind: "all" }): void {
     this.queue.push({ position: this.position, scope, payload });
@@ -116,7 +110,6 @@ export class CheckpointLedger<T> {
   }
 
   private release(): void {
-    if (this.failed) return;
     while (this.queue.length > 0 && this.releasable(this.queue[0]!)) {
       const next = this.queue.shift()!;
       this.released++;
