@@ -674,6 +674,7 @@ export class FastRowWriter {
   /** META_CACHED columns: the last value and its field (undefined: it recorded a change) */
   private readonly metaValue: unknown[] = [];
   private readonly metaField: (string | undefined)[] = [];
+  private readonly metaBytes: (Buffer | undefined)[] = [];
   /** key identity of the last row (see BatchKeys), and whether a key field is NULL */
   key: unknown;
   nullKey = false;
@@ -809,11 +810,17 @@ export class FastRowWriter {
     const v = value(ctx);
     if (how === META_CACHED) {
       const field = this.metaField[c];
-      if (field !== undefined && v === this.metaValue[c]) return putString(out, at, field, room);
+      if (field !== undefined && v === this.metaValue[c]) {
+        // Its bytes from the second use on (a value that changes every row never pays for them).
+        const bytes = (this.metaBytes[c] ??= Buffer.from(field, "utf8"));
+        out.ensure(at - out.length + bytes.length + room);
+        return putSlice(out.bytes, at, bytes, 0, bytes.length);
+      }
       const before = changes.list.length;
       const text = this.plans[c]!.encode(v, changes);
       this.metaValue[c] = v;
       this.metaField[c] = changes.list.length === before ? text : undefined;
+      this.metaBytes[c] = undefined;
       return putString(out, at, text, room);
     }
     return putString(out, at, this.plans[c]!.encode(v, changes), room);
@@ -978,6 +985,23 @@ function colOf(kind: string): Col {
 
 /** A value as parseMessageLine gives it inside a record (numbers a double would change as JsonNumber). */
 function materialise(kind: number, b: Uint8Array, vs: number, ve: number): unknown {
+  if (kind === NUMBER) {
+    // A plain integer of up to 15 digits (Airbyte's emitted_at, a Singer version) is exact as a double:
+    // read off its digits, no string made.
+    const neg = b[vs] === 45;
+    const from = neg ? vs + 1 : vs;
+    if (ve - from <= 15 && ve > from && (b[from] !== 48 || ve - from === 1)) {
+      let n = 0;
+      let k = from;
+      for (; k < ve; k++) {
+        const d = b[k]! - 48;
+        if (d < 0 || d > 9) break;
+        n = n * 10 + d;
+      }
+      // -0 is left to the exact parse (JSON.parse gives -0, which this loop would not).
+      if (k === ve && !(neg && n === 0)) return neg ? -n : n;
+    }
+  }
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   switch (kind) {
     case STRING:
