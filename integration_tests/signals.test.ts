@@ -9,6 +9,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { useLocalRedshift } from "./local-redshift/shared.js";
 import { s3Client } from "./local-redshift/test-helpers.js";
 import { startTarget } from "./helpers/process.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { catalogOf, streamState } from "./helpers/airbyte.js";
 
 const h = useLocalRedshift();
 afterEach(() => h.rs.faults.reset());
@@ -94,5 +98,46 @@ describe("signals", () => {
     expect(exit.code, p.stderr.join("\n")).toBe(141);
     expect(p.stderr.join("\n")).toMatch(/stopped: stdout closed by its reader \(EPIPE\)/);
     expect(await staged(`${schema}/`)).toEqual([]);
+  });
+
+  it("SIGTERM during --dry-run: the messages say nothing was written (not to rerun from a STATE), exit 143", async () => {
+    const schema = "sig_dry";
+    const p = startTarget(config(schema), ["--dry-run"]);
+    p.send(schemaMsg, ...recs(1, 100), { type: "STATE", value: { upto: 100 } }, ...recs(101, 150));
+    expect(await p.waitFor(/dry run/)).toBeDefined();
+    p.child.kill("SIGTERM");
+    const exit = await p.exited;
+    const err = p.stderr.join("\n");
+    expect(exit.code, err).toBe(143);
+    expect(p.stdout).toEqual([]);
+    expect(err).toMatch(/SIGTERM received: reading no more input; dry run: nothing is written and no STATE is printed/);
+    expect(err).toMatch(/exiting with 143 \(dry run: nothing was written\)/);
+    expect(err).not.toMatch(/rerun from the last STATE/);
+  });
+
+  it("Airbyte write, SIGTERM while the source is quiet: the committed STATE is out, then a TRACE ERROR, exit 143, nothing staged left", async () => {
+    const schema = "sig_airbyte";
+    const dir = mkdtempSync(join(tmpdir(), "sig-airbyte-"));
+    try {
+      const catalog = join(dir, "catalog.json");
+      const props = { type: "object", properties: { id: { type: "integer" } } };
+      writeFileSync(catalog, JSON.stringify(catalogOf({ name: "t", namespace: schema, schema: props, mode: "append_dedup", primaryKey: [["id"]], cursor: ["id"] })));
+      const rec = (id: number) => ({ type: "RECORD", record: { stream: "t", namespace: schema, emitted_at: 1_700_000_000_000 + id, data: { id } } });
+      const p = startTarget(config(schema), ["write", "--catalog", catalog]);
+      p.send(...Array.from({ length: 100 }, (_, i) => rec(i + 1)), streamState("t", schema, { upto: 100 }), ...Array.from({ length: 50 }, (_, i) => rec(i + 101)));
+      expect(await p.waitFor(/"upto":100/)).toBeDefined();
+      p.child.kill("SIGTERM");
+      const exit = await p.exited;
+      const out = p.stdout.map((l) => JSON.parse(l) as { type: string; state?: { stream?: { stream_state: unknown } }; trace?: { error?: { message: string } }; log?: { message: string } });
+      expect(exit.code, p.stdout.join("\n")).toBe(143);
+      expect(out.filter((m) => m.type === "STATE").map((m) => m.state!.stream!.stream_state)).toEqual([{ upto: 100 }]);
+      expect(out.at(-1)!.type).toBe("TRACE");
+      expect(out.at(-1)!.trace!.error!.message).toMatch(/SIGTERM/);
+      expect(out.some((m) => m.type === "LOG" && /reading no more input; loads under way finish/.test(m.log!.message))).toBe(true);
+      expect(await count(`${schema}`)).toBe(100);
+      expect(await staged(`${schema}/`)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -63,3 +63,23 @@ export class StoppedError extends TargetError {
     super("transient", `stopped: ${reason}`);
   }
 }
+
+/** How a run was asked to load (a dry run and --stage-only load nothing and print no STATE). */
+export interface RunMode {
+  dryRun?: boolean;
+  stageOnly?: boolean;
+}
+
+/** What a stop still lets happen, for the warning logged when it begins. */
+export function whileStopping(mode: RunMode): string {
+  if (mode.dryRun) return "dry run: nothing is written and no STATE is printed";
+  if (mode.stageOnly) return "--stage-only: batches under way are staged, nothing is loaded and no STATE is printed";
+  return "loads under way finish and their STATEs are printed";
+}
+
+/** Where to start again after a stop, for the last error line. */
+export function afterStopping(mode: RunMode): string {
+  if (mode.dryRun) return "dry run: nothing was written";
+  if (mode.stageOnly) return "--stage-only: nothing was loaded and no STATE was printed";
+  return "rerun from the last STATE printed";
+}

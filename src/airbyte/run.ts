@@ -2,7 +2,7 @@
  * Wiring for the Airbyte commands: spec, check, write. stdout carries only AirbyteMessages (logs as LOG
  * messages); failures end as a TRACE ERROR and a non-zero exit (check reports through CONNECTION_STATUS).
  */
-import { StoppedError } from "../errors.js";
+import { StoppedError, whileStopping } from "../errors.js";
 import { readFile } from "node:fs/promises";
 import type { CliIo } from "../io.js";
 import type { LogOptions, Logger } from "../log.js";
@@ -119,7 +119,7 @@ export async function runAirbyteWrite(
     );
     await destination.engine.begin();
     io.onStop?.((reason) => {
-      s.log("warn", `${reason.message}: reading no more input; loads under way finish and their STATEs are printed`);
+      s.log("warn", `${reason.message}: reading no more input; ${whileStopping(options)}`);
       destination.engine.stop(reason);
     });
     await destination.run(io.stdin);

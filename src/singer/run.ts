@@ -12,7 +12,7 @@ import { LoadEngine, logStreamSummary } from "../engine/engine.js";
 import { loadConfig, Redactor } from "../config/index.js";
 import { connectorSettings } from "../engine/settings.js";
 import { SingerTarget } from "./target.js";
-import { StoppedError } from "../errors.js";
+import { StoppedError, afterStopping, whileStopping } from "../errors.js";
 
 export interface RunOptions {
   /** stage batches in S3 but load nothing (see StageOnlyWarehouse) */
@@ -57,7 +57,7 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
     );
     await target.engine.begin();
     io.onStop?.((reason) => {
-      log("warn", `${reason.message}: reading no more input; loads under way finish and their STATEs are printed`);
+      log("warn", `${reason.message}: reading no more input; ${whileStopping(options)}`);
       target.engine.stop(reason);
     });
     await target.run(io.stdin);
@@ -75,7 +75,7 @@ export async function runSinger(configPath: string, io: CliIo, options: RunOptio
   } catch (e) {
     const err = e as Error;
     if (e instanceof StoppedError) {
-      log("error", `${err.message}; exiting with ${e.exitCode} (rerun from the last STATE printed)`);
+      log("error", `${err.message}; exiting with ${e.exitCode} (${afterStopping(options)})`);
       return e.exitCode;
     }
     log("error", err.message);
