@@ -167,6 +167,20 @@ describe("schema evolution and values", () => {
     expect(r.stderr.join("\n")).toMatch(/s: TRUNCATED \(DESTINATION_FIELD_SIZE_LIMITATION\)/);
   });
 
+  it("string values with line breaks in a batch that spills and is split into parts: every row, exact (workers and line path)", async () => {
+    // ~3.3 MB of CSV: over one 1 MiB chunk (spilled to disk), split into slice-count parts at the end.
+    const value = (i: number) => `line1\nline2\r\n"quoted" ${i} ${"x".repeat(1000)}\n`;
+    const input = lines(schemaMsg("t", { id: { type: "integer" }, s: { type: "string" } }), ...Array.from({ length: 3_000 }, (_, i) => record("t", { id: i, s: value(i) })));
+    for (const workers of [2, 0]) {
+      const schema = uniqueSchema(`nlspill${workers}`);
+      const r = await runSinger(configFor(schema, { encode_workers: workers }), input);
+      expect(r.code, r.stderr.join("\n")).toBe(0);
+      const data = await rows(schema, "t", "id");
+      expect(data).toHaveLength(3_000);
+      for (const d of data) expect(d.s).toBe(value(Number(d.id)));
+    }
+  });
+
   it("a column changes from integer to string mid-stream: migrated in place, no value lost", async () => {
     const schema = uniqueSchema("retype");
     const r = await runSinger(

@@ -71,6 +71,8 @@ interface Spill {
   file: FileHandle | undefined;
   bytes: number;
   rows: number;
+  /** some quoted field holds a newline: rows are found by reading the quotes */
+  quoted: boolean;
 }
 
 interface Part {
@@ -246,9 +248,11 @@ export class PartWriter {
 
   /** Appends whole rows to the spill file; waits only when the process-wide backlog is over its bound. */
   private spillOut(text: Uint8Array, rows: number, owner?: Buffer): Promise<void> | undefined {
-    const spill = (this.spill ??= { path: join(this.dir, "spill.csv"), file: undefined, bytes: 0, rows: 0 });
+    const spill = (this.spill ??= { path: join(this.dir, "spill.csv"), file: undefined, bytes: 0, rows: 0, quoted: false });
     spill.bytes += text.length;
     spill.rows += rows;
+    // Read back by newlines unless some quoted field holds one (see compress).
+    if (!spill.quoted && countNewlines(text, 0, text.length) !== rows) spill.quoted = true;
     backlog.bytes += text.length;
     const written = this.afterFileWork(async () => {
       try {
@@ -285,13 +289,22 @@ export class PartWriter {
         const { bytesRead } = await file.read(buf, carried.length, want, null);
         const filled = carried.length + bytesRead;
         if (filled === 0) break;
-        const end = bytesRead === 0 ? filled : buf.lastIndexOf(10, filled - 1) + 1;
+        let end: number;
+        let rows: number;
+        if (spill.quoted) {
+          // Whole rows only, found by reading the quotes (see compress); at the end of the file all of it.
+          ({ end, rows } = quotedRows(buf, 0, filled));
+          if (bytesRead === 0 && end !== filled) throw new Error(`spill file ${spill.path}: ends inside a row`);
+        } else {
+          end = bytesRead === 0 ? filled : buf.lastIndexOf(10, filled - 1) + 1;
+          rows = -1;
+        }
         if (end === 0) {
           carried = buf.subarray(0, filled);
           continue;
         }
         const text = buf.subarray(0, end);
-        const rows = countRows(text, 0, end);
+        if (rows === -1) rows = countNewlines(text, 0, end);
         rowsLeft -= rows;
         const sent: Promise<void>[] = [];
         this.compress(text, rows, undefined, sent);
@@ -316,6 +329,10 @@ export class PartWriter {
    */
   private compress(text: Uint8Array, rows: number, owner?: Buffer, sent?: Promise<void>[]): Promise<void> | undefined {
     const count = this.parts.length;
+    // More newlines than rows: some quoted field holds one, so pieces are cut at row ends found by
+    // reading the quotes (rare: the byte path never writes a raw newline; an encoder writes one only for
+    // a string value that has a line break).
+    const quoted = count > 1 && countNewlines(text, 0, text.length) !== rows;
     let total = text.length;
     for (const l of this.levels) total += l;
     const mean = total / count;
@@ -329,14 +346,20 @@ export class PartWriter {
     };
     for (let i = 0; i < count && at < text.length; i++) {
       let end: number;
+      let pieceRows = -1;
       if (i === count - 1) end = text.length;
       else {
         const want = mean - this.levels[i]!;
         if (want <= 0) continue;
-        const nl = text.indexOf(10, Math.min(text.length - 1, at + Math.ceil(want) - 1));
-        end = nl === -1 ? text.length : nl + 1;
+        if (quoted) {
+          ({ end, rows: pieceRows } = quotedRows(text, at, text.length, Math.ceil(want)));
+        } else {
+          const nl = text.indexOf(10, Math.min(text.length - 1, at + Math.ceil(want) - 1));
+          end = nl === -1 ? text.length : nl + 1;
+        }
       }
-      const pieceRows = end === text.length ? rowsLeft : countRows(text, at, end);
+      if (end === text.length) pieceRows = rowsLeft;
+      else if (pieceRows === -1) pieceRows = countNewlines(text, at, end);
       rowsLeft -= pieceRows;
       pieces++;
       const w = this.send(this.parts[i]!, text.subarray(at, end), pieceRows, pieceDone, sent);
@@ -400,8 +423,55 @@ export class PartWriter {
 }
 
 /** Rows (newlines) in bytes [from, to) of `text`. */
-function countRows(text: Uint8Array, from: number, to: number): number {
+/** Newline bytes in text[from, to): the rows there, when no quoted field holds a newline. */
+function countNewlines(text: Uint8Array, from: number, to: number): number {
   let n = 0;
   for (let i = text.indexOf(10, from); i !== -1 && i < to; i = text.indexOf(10, i + 1)) n++;
   return n;
+}
+
+/**
+ * Index just past the CSV row that starts at `at`, or -1 when text[at, to) holds no whole row. A row ends
+ * at the first newline outside a quoted field: a quoted field may hold newlines (a string value with a line
+ * break), and `""` inside it is one quote (RFC 4180 §2, as COPY's CSV reads it). The encoders quote every
+ * field that can hold a quote, so the first quote after a row start or after a closing quote opens a field.
+ */
+function rowEnd(text: Uint8Array, at: number, to: number): number {
+  let nl = text.indexOf(10, at);
+  let i = at;
+  for (;;) {
+    if (nl === -1 || nl >= to) return -1;
+    const q = text.indexOf(34, i);
+    if (q === -1 || q > nl) return nl + 1;
+    let j = q + 1;
+    for (;;) {
+      const c = text.indexOf(34, j);
+      // The closing quote must be followed by something in range to tell it from a doubled quote.
+      if (c === -1 || c + 1 >= to) return -1;
+      if (text[c + 1] === 34) {
+        j = c + 2;
+        continue;
+      }
+      i = c + 1;
+      break;
+    }
+    if (nl < i) nl = text.indexOf(10, i);
+  }
+}
+
+/**
+ * Whole rows from `from` (a row start): where the first run of them reaching `atLeast` bytes ends (or the
+ * last whole row's end before `to`), and how many rows that is. Only for text whose quoted fields hold
+ * newlines; other text is cut at any newline.
+ */
+function quotedRows(text: Uint8Array, from: number, to: number, atLeast = Infinity): { end: number; rows: number } {
+  let end = from;
+  let rows = 0;
+  while (end - from < atLeast) {
+    const next = rowEnd(text, end, to);
+    if (next === -1) break;
+    end = next;
+    rows++;
+  }
+  return { end, rows };
 }

@@ -178,6 +178,58 @@ describe("PartWriter: even parts (rule 17)", () => {
     expect(lines[5_001]).toBe(row(4_999));
   });
 
+  /** CSV rows as COPY reads them (RFC 4180: a quoted field may hold newlines, `""` is a quote), for checking parts. */
+  function csvRows(text: string): string[] {
+    const rows: string[] = [];
+    let start = 0;
+    let quoted = false;
+    for (let i = 0; i < text.length; i++) {
+      if (text[i] === '"') quoted = !quoted;
+      else if (text[i] === "\n" && !quoted) {
+        rows.push(text.slice(start, i));
+        start = i + 1;
+      }
+    }
+    expect(quoted, "a part ends inside a quoted field").toBe(false);
+    expect(start, "a part ends inside a row").toBe(text.length);
+    return rows;
+  }
+  /** A row whose quoted fields hold line breaks (and quotes), about 1 KB. */
+  const multiline = (i: number) => `${i},"line1\nline2 ""q"" ${"x".repeat(900 + (i % 50))}\r\n","a\n\nb",${i % 7 === 0 ? "\\N" : '"\n"'}`;
+
+  for (const [name, write] of [
+    ["worker blocks", async (w: PartWriter, rows: string[]) => {
+      for (let b = 0; b < rows.length; b += 100) await w.writeBlock(Buffer.from(rows.slice(b, b + 100).map((r) => `${r}\n`).join("")), Math.min(100, rows.length - b));
+    }],
+    ["rows one by one", async (w: PartWriter, rows: string[]) => {
+      for (const r of rows) await w.write(r);
+    }],
+  ] as const) {
+    it(`rows whose quoted fields hold newlines (${name}): spilled, read back and split into 4 parts at row ends, counted right`, async () => {
+      // 6,000 rows of ~1 KB: the first 4 MiB spilled chunk by chunk, then split (the spill read back first).
+      const rows = Array.from({ length: 6_000 }, (_, i) => multiline(i));
+      const w = writer();
+      await write(w, rows);
+      const parts = await w.finish();
+      expect(parts).toHaveLength(4);
+      const staged = parts.map((p) => csvRows(read(p.path)));
+      expect(parts.map((p) => p.rows)).toEqual(staged.map((r) => r.length));
+      expect(staged.flat().sort()).toEqual([...rows].sort());
+    });
+  }
+
+  it("a quoted row longer than a read of the spill comes back whole", async () => {
+    const w = writer();
+    const long = (i: number) => `${i},"${"y\n".repeat(800_000 + i)}"`;
+    for (let i = 0; i < 2; i++) await w.writeBlock(Buffer.from(`${long(i)}\n`), 1);
+    for (let i = 0; i < 3_000; i++) await w.write(multiline(i));
+    const parts = await w.finish();
+    expect(parts.reduce((n, p) => n + p.rows, 0)).toBe(3_002);
+    const staged = parts.flatMap((p) => csvRows(read(p.path)));
+    expect(staged.filter((r) => r.length > 1_000_000).sort()).toEqual([long(0), long(1)]);
+    expect(staged).toHaveLength(3_002);
+  });
+
   it("discarding a batch that spilled removes its directory", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pw-"));
     dirs.push(dir);
