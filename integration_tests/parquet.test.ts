@@ -239,4 +239,18 @@ describe("Parquet staging loads what CSV loads", () => {
     // Row by row (the line path) the first batch would hold exactly 32,768: it ends at a span's end instead.
     expect(committed[0]).toBeLessThan(32_768);
   });
+
+  it("after a line longer than a unit, read in one big chunk, the next unit still fits in a batch", async () => {
+    // Found by review: the grown slot of a 2.5 MB line took the rest of the chunk (45,000 rows in one
+    // row group, one batch over batch_size_rows). In-process reads can be this big; stdin reads are not.
+    const big = JSON.stringify({ type: "STATE", value: { pad: "x".repeat(2_500_000) } });
+    const input = `${lines(schemaMsg("t", { a: { type: ["null", "integer"] } }, []))}${big}\n${'{"type":"RECORD","stream":"t","record":{}}\n'.repeat(100_000)}`;
+    const schema = uniqueSchema("pqlongline");
+    const r = await runSinger(configFor(schema, { file_format: "parquet", batch_size_rows: 32_768, batch_size_bytes: 4_194_304, encode_workers: 2 }), input);
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const committed = [...r.stderr.join("\n").matchAll(/committed batch \d+ of stream t into [^:]+: (\d+) records/g)].map((m) => Number(m[1]));
+    expect(committed.reduce((a, b) => a + b, 0)).toBe(100_000);
+    for (const n of committed) expect(n).toBeLessThanOrEqual(32_768);
+    expect(seen.mainThreadRecords).toBe(0);
+  });
 });

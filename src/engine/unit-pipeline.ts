@@ -215,7 +215,14 @@ export class UnitPipeline {
             if (!(await this.cut(false)) && !this.failure) this.growCurrent();
             continue;
           }
-          const n = Math.min(room, chunk.length - off);
+          let n = Math.min(room, chunk.length - off);
+          // A grown slot (a line longer than a slot) takes that line and no more: the lines after it start
+          // the next unit, so no unit holds much over UNIT_BYTES of lines (LoadEngine.parquetOnWorkers
+          // counts on it: a unit's rows of a stream must fit in one batch).
+          if (this.current.bytes.length > this.slots.size) {
+            const nl = chunk.indexOf(10, off);
+            if (nl !== -1 && nl < off + n) n = nl + 1 - off;
+          }
           this.current.bytes.set(chunk.subarray(off, off + n), this.currentLength);
           this.currentLength += n;
           off += n;
