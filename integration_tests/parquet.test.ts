@@ -106,6 +106,23 @@ describe("Parquet staging loads what CSV loads", () => {
     expect(dec.pq.rows).toEqual(dec.csv.rows);
   });
 
+  it("REAL: a number no float4 holds (1e300, 3.5e38, 1e-300) is NULL and recorded, on CSV and Parquet alike", async () => {
+    const props = { id: { type: "integer" }, n: { type: ["null", "number"] } };
+    const recs = [
+      { id: 1, n: 1e300 },
+      { id: 2, n: 3.5e38 },
+      { id: 3, n: 1e-300 },
+      { id: 4, n: 3.25e38 },
+      { id: 5, n: 1.5 },
+    ];
+    const input = lines(schemaMsg("t", props), ...recs.map((r) => record("t", r)));
+    const { csv, pq } = await both("pqreal", input, { type_mapping: { number: "REAL" } });
+    expect(pq.cols.n).toBe("real");
+    expect(pq.rows).toEqual(csv.rows);
+    expect(pq.rows.map((r) => r.n)).toEqual([null, null, null, "3.25e+38", "1.5"]);
+    expect(pq.stderr).toMatch(/n: NULLED \(DESTINATION_SERIALIZATION_ERROR\)/);
+  });
+
   it("upsert with duplicates inside one batch and across batches (newest wins)", async () => {
     const props = { id: { type: "integer" }, v: { type: ["null", "string"] } };
     const input = lines(

@@ -330,21 +330,36 @@ function integerEncoder(o: Output, field: string, kind: string, policy: ValuePol
   };
 }
 
-function floatEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncoder {
+/**
+ * Whether a double is out of a REAL's range: it rounds to an infinite or, not being zero, to a zero
+ * single-precision float (IEEE 754 binary32). COPY refuses both ("out of range for type real"), so they
+ * are decided here like any value the column cannot hold.
+ */
+function outsideReal(n: number): boolean {
+  const f = Math.fround(n);
+  return !Number.isFinite(f) || (f === 0 && n !== 0);
+}
+
+function floatEncoder(o: Output, field: string, policy: ValuePolicy, real: boolean): ValueEncoder {
+  const holds = real ? "a number a REAL holds" : "a number a DOUBLE PRECISION holds";
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
     if (typeof v === "number") {
       // JSON cannot carry NaN/Infinity, but a lenient parse of Python's output can (rule 8).
-      return Number.isFinite(v) ? String(v) : invalid(o, field, "a finite number", v, policy, changes);
+      if (!Number.isFinite(v)) return invalid(o, field, "a finite number", v, policy, changes);
+      return real && outsideReal(v) ? invalid(o, field, holds, v, policy, changes) : String(v);
     }
     if (v instanceof JsonNumber) {
       // A double column rounds to a double, as Redshift would; what no double holds (1e400, or 1e-400
       // read as 0) is recorded. A negative zero keeps its sign.
       const n = Number(v.text);
-      if (!Number.isFinite(n) || (n === 0 && plainDecimal(v.text) !== "0")) return invalid(o, field, "a number a DOUBLE PRECISION holds", v, policy, changes);
+      if (!Number.isFinite(n) || (n === 0 && plainDecimal(v.text) !== "0") || (real && outsideReal(n))) return invalid(o, field, holds, v, policy, changes);
       return Object.is(n, -0) ? "-0" : String(n);
     }
-    if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return String(Number(v));
+    if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) {
+      const n = Number(v);
+      return real && outsideReal(n) ? invalid(o, field, holds, v, policy, changes) : String(n);
+    }
     return invalid(o, field, "a finite number", v, policy, changes);
   };
 }
@@ -688,7 +703,7 @@ function encoderWith(o: Output, field: string, type: ColumnType, policy: ValuePo
       return integerEncoder(o, field, type.kind, policy);
     case "real":
     case "double":
-      return floatEncoder(o, field, policy);
+      return floatEncoder(o, field, policy, type.kind === "real");
     case "numeric":
       return numericEncoder(o, field, type, policy);
     case "boolean":

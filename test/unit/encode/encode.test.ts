@@ -292,6 +292,22 @@ describe("exact numbers (JsonNumber) in every column type", () => {
     expect(e.run(n("1e-400"))).toBe("\\N");
     expect(e.changes.list).toHaveLength(2);
   });
+  it("REAL columns: what no single-precision float holds (overflow, or a non-zero that rounds to 0) is NULL and recorded", () => {
+    const e = enc({ kind: "real" });
+    // In range: written as sent (COPY rounds to float4, as Redshift documents for REAL).
+    expect(e.run(3.4e38)).toBe("3.4e+38");
+    expect(e.run(1e-40)).toBe("1e-40"); // a subnormal float4, not 0
+    expect(e.run(-0)).toBe("0");
+    expect(e.run(n("-0"))).toBe("-0");
+    expect(e.run("1.5")).toBe("1.5");
+    expect(e.changes.list).toEqual([]);
+    for (const v of [1e300, -3.5e38, 1e-300, n("3.5e38"), n("1e-50"), "1e39", "-1e-46"]) expect(e.run(v), String(v)).toBe("\\N");
+    expect(e.changes.list).toHaveLength(7);
+    expect(e.changes.list[0]).toEqual({ field: "f", change: "NULLED", reason: "DESTINATION_SERIALIZATION_ERROR" });
+    expect(() => enc({ kind: "real" }, { ...DEFAULT_POLICY, invalidValue: "fail" }).run(1e300)).toThrow(InvalidValueError);
+    // The same values in a DOUBLE column are kept.
+    expect(enc({ kind: "double" }).run(1e300)).toBe("1e+300");
+  });
   it("SUPER and text keep the digits as sent, nested too", () => {
     const doc = { x: n("12345678901234567890"), y: [n("1e400"), 1.5, n("-0"), "s"] };
     expect(exactJson(doc)).toBe('{"x":12345678901234567890,"y":[1e400,1.5,-0,"s"]}');
