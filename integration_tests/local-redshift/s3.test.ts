@@ -50,7 +50,7 @@ describe("S3 (s3rver) gotchas handled by the stand-in", () => {
     }
   });
 
-  it("s3rver gone: the proxy answers 500 InternalError as XML (clients retry and report it), not a non-XML 502", async () => {
+  it("s3rver gone: the proxy answers 500 InternalError as XML naming the cause (clients retry and report it), not a non-XML 502", async () => {
     const s3 = await startS3();
     const client = s3Client({ s3 });
     try {
@@ -61,6 +61,8 @@ describe("S3 (s3rver) gotchas handled by the stand-in", () => {
       expect(err.name).toBe("InternalError");
       expect(err.$metadata?.httpStatusCode).toBe(500);
       expect(err.message).not.toMatch(/XML parse error|Deserialization error/i);
+      // The cause travels with it, and was said on stderr when s3rver went.
+      expect(err.message).toMatch(/stand-in: s3rver \(pid \d+\) exited unexpectedly \(code null, signal SIGKILL\)/);
     } finally {
       client.destroy();
       await s3.stop();

@@ -110,14 +110,15 @@ const s3rverAgent = new http.Agent({ keepAlive: false });
  * against S3). Used when s3rver cannot be reached or breaks off; a response already under way is cut off
  * instead (the client sees a broken connection, which it also retries).
  */
-function upstreamFailed(res: http.ServerResponse, err: Error, log: (l: string) => void): void {
-  log(`s3: s3rver request failed: ${err.message}`);
+function upstreamFailed(res: http.ServerResponse, err: Error, log: (l: string) => void, gone?: string): void {
+  log(`s3: s3rver request failed: ${err.message}${gone ? ` (${gone})` : ""}`);
   if (res.headersSent) {
     res.destroy(err);
     return;
   }
   res.writeHead(500, { "content-type": "application/xml" });
-  res.end(xmlError("InternalError", "We encountered an internal error. Please try again."));
+  // S3's wording, then the stand-in's cause: a test that fails on it shows why.
+  res.end(xmlError("InternalError", xmlEscape(`We encountered an internal error. Please try again. (stand-in: ${gone ?? err.message})`)));
 }
 
 function directRequest(base: string, method: string, pathAndQuery: string): Promise<{ status: number; body: Buffer }> {
@@ -172,6 +173,15 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
     throw err;
   });
   const direct = `http://127.0.0.1:${s3rverPort}`;
+  // s3rver dying under a running stand-in turns every S3 request into a 500: say once, loudly, how it
+  // ended and what it printed, so the failing tests' cause is in their output.
+  let stopping = false;
+  let gone: string | undefined;
+  child.once("exit", (code, signal) => {
+    if (stopping) return;
+    gone = `s3rver (pid ${child.pid}) exited unexpectedly (code ${code}, signal ${signal})${childErr.trim() ? `: ${childErr.trim().slice(-2000)}` : ""}`;
+    process.stderr.write(`[local-redshift] ${gone}\n`);
+  });
 
   const faults: S3Fault[] = [];
   const latencyMs = { value: 0 };
@@ -244,7 +254,7 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
           res.writeHead(r.statusCode ?? 502, r.headers);
           r.pipe(res);
         });
-        up.on("error", (err) => upstreamFailed(res, err, log));
+        up.on("error", (err) => upstreamFailed(res, err, log, gone));
         up.end(body);
         return;
       }
@@ -255,7 +265,7 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
           up.pipe(res);
         },
       );
-      upstream.on("error", (err) => upstreamFailed(res, err, log));
+      upstream.on("error", (err) => upstreamFailed(res, err, log, gone));
       req.pipe(upstream);
     } catch (err) {
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/xml" });
@@ -271,6 +281,7 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
+      stopping = true;
       for (const r of hanging) r.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
