@@ -422,7 +422,6 @@ export class PartWriter {
   }
 }
 
-/** Rows (newlines) in bytes [from, to) of `text`. */
 /** Newline bytes in text[from, to): the rows there, when no quoted field holds a newline. */
 function countNewlines(text: Uint8Array, from: number, to: number): number {
   let n = 0;
