@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { useLocalRedshift } from "./shared.js";
 import { startS3 } from "./s3.js";
 import { s3Client } from "./test-helpers.js";
@@ -63,6 +63,24 @@ describe("S3 (s3rver) gotchas handled by the stand-in", () => {
       expect(err.message).not.toMatch(/XML parse error|Deserialization error/i);
       // The cause travels with it, and was said on stderr when s3rver went.
       expect(err.message).toMatch(/stand-in: s3rver \(pid \d+\) exited unexpectedly \(code null, signal SIGKILL\)/);
+    } finally {
+      client.destroy();
+      await s3.stop();
+    }
+  });
+
+  it("a PUT and a DELETE in one prefix at once, 400 times: s3rver stays up (it died of ENOENT when a DELETE removed the directory a PUT was writing into)", async () => {
+    const s3 = await startS3();
+    const client = s3Client({ s3 });
+    try {
+      for (let i = 1; i < 400; i++) {
+        await Promise.all([
+          client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `race/_runs/k${i}.json`, Body: "x" })),
+          client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: `race/_runs/k${i - 1}.json` })),
+        ]);
+      }
+      const left = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: "race/" }));
+      expect((left.Contents ?? []).map((c) => c.Key)).toEqual(["race/_runs/k399.json"]);
     } finally {
       client.destroy();
       await s3.stop();

@@ -149,6 +149,58 @@ export function decodeAwsChunked(b: Buffer): Buffer {
   return Buffer.concat(out);
 }
 
+/**
+ * Requests that change s3rver's files: "write" (PutObject, UploadPart, CopyObject, multipart create and
+ * complete, CreateBucket) or "delete" (DeleteObject, DeleteObjects). Reads are neither.
+ */
+function mutationOf(method: string, url: URL): "write" | "delete" | undefined {
+  if (method === "DELETE" || (method === "POST" && url.searchParams.has("delete"))) return "delete";
+  if (method === "PUT" || method === "POST") return "write";
+  return undefined;
+}
+
+/**
+ * Lets requests of one kind run together and keeps the two kinds apart, in arrival order. s3rver stores an
+ * object as a file in its key's directory and removes a directory that a DELETE leaves empty; a PUT into
+ * that directory at the same moment then opens a file in a directory that is gone, and s3rver dies of the
+ * unhandled ENOENT (seen in CI: the `_runs/` markers of two runs). S3 has no such race, so the stand-in
+ * must not either.
+ */
+class KindLock {
+  private kind: string | undefined;
+  private active = 0;
+  private readonly waiting: { kind: string; admit: () => void }[] = [];
+
+  /** Resolves when `kind` may run; call the returned function once the request is over (idempotent). */
+  acquire(kind: string): Promise<() => void> {
+    if (this.waiting.length === 0 && (this.active === 0 || this.kind === kind)) {
+      this.kind = kind;
+      this.active++;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve) => this.waiting.push({ kind, admit: () => resolve(this.releaser()) }));
+  }
+
+  private releaser(): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.active === 0) this.next();
+    };
+  }
+
+  /** Admits the first waiter and every waiter of its kind right behind it. */
+  private next(): void {
+    const first = this.waiting[0];
+    this.kind = first?.kind;
+    while (this.waiting.length > 0 && this.waiting[0]!.kind === this.kind) {
+      this.active++;
+      this.waiting.shift()!.admit();
+    }
+  }
+}
+
 export function encodeKey(key: string): string {
   return key.split("/").map(encodeURIComponent).join("/");
 }
@@ -196,6 +248,7 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
     return f;
   };
 
+  const writesAndDeletes = new KindLock();
   const server = http.createServer(async (req, res) => {
     requestCount.value++;
     try {
@@ -219,6 +272,13 @@ export async function startS3(options: { log?: (l: string) => void } = {}): Prom
         return;
       }
       const url = new URL(req.url ?? "/", "http://x");
+      const mutation = mutationOf(req.method ?? "GET", url);
+      if (mutation) {
+        const release = await writesAndDeletes.acquire(mutation);
+        // A client that went away while this waited frees its turn at once.
+        if (res.closed || res.destroyed) release();
+        else res.once("close", release);
+      }
       if (req.method === "POST" && url.searchParams.has("delete")) {
         // s3rver deletes the keys of one DeleteObjects concurrently and can answer 500 although every
         // object is gone; deleting one by one avoids the race and gives the documented response.
