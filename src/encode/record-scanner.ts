@@ -355,7 +355,12 @@ export class RecordLineScanner {
 
   private lookup(p: Tokens, name: Uint8Array): unknown {
     const t = this.indexOf(p, name);
-    return t === -1 ? undefined : materialise(p.kind[t]!, this.b, p.valStart[t]!, p.valEnd[t]!);
+    if (t === -1) return undefined;
+    const kind = p.kind[t]!;
+    // A plain integer of up to 15 digits (Airbyte's emitted_at, a Singer version) is exact as a double:
+    // read off its digits, no string made. -0 keeps the exact parse (JSON.parse gives -0).
+    if (kind === NUMBER && !(p.flags[t]! & (NUM_FRAC | NUM_EXP | NUM_NEG_ZERO)) && p.digits[t]! <= 15) return smallInteger(this.b, p.valStart[t]!, p.valEnd[t]!);
+    return materialise(kind, this.b, p.valStart[t]!, p.valEnd[t]!);
   }
 
   private indexOf(p: Tokens, name: Uint8Array): number {
@@ -812,9 +817,7 @@ export class FastRowWriter {
       const field = this.metaField[c];
       if (field !== undefined && v === this.metaValue[c]) {
         // Its bytes from the second use on (a value that changes every row never pays for them).
-        const bytes = (this.metaBytes[c] ??= Buffer.from(field, "utf8"));
-        out.ensure(at - out.length + bytes.length + room);
-        return putSlice(out.bytes, at, bytes, 0, bytes.length);
+        return putBytes(out, at, (this.metaBytes[c] ??= Buffer.from(field, "utf8")), room);
       }
       const before = changes.list.length;
       const text = this.plans[c]!.encode(v, changes);
@@ -845,9 +848,8 @@ export class FastRowWriter {
       this.epochDot[c] = dot;
     }
     if (field === undefined) return -1;
-    out.ensure(at - out.length + field.length + room);
+    const end = putBytes(out, at, field, room);
     const o = out.bytes;
-    const end = putSlice(o, at, field, 0, field.length);
     const frac = ms - second * 1000;
     const d = at + this.epochDot[c]! + 1;
     o[d] = 48 + Math.floor(frac / 100);
@@ -985,23 +987,6 @@ function colOf(kind: string): Col {
 
 /** A value as parseMessageLine gives it inside a record (numbers a double would change as JsonNumber). */
 function materialise(kind: number, b: Uint8Array, vs: number, ve: number): unknown {
-  if (kind === NUMBER) {
-    // A plain integer of up to 15 digits (Airbyte's emitted_at, a Singer version) is exact as a double:
-    // read off its digits, no string made.
-    const neg = b[vs] === 45;
-    const from = neg ? vs + 1 : vs;
-    if (ve - from <= 15 && ve > from && (b[from] !== 48 || ve - from === 1)) {
-      let n = 0;
-      let k = from;
-      for (; k < ve; k++) {
-        const d = b[k]! - 48;
-        if (d < 0 || d > 9) break;
-        n = n * 10 + d;
-      }
-      // -0 is left to the exact parse (JSON.parse gives -0, which this loop would not).
-      if (k === ve && !(neg && n === 0)) return neg ? -n : n;
-    }
-  }
   const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   switch (kind) {
     case STRING:
@@ -1097,6 +1082,12 @@ function putRandomUuid(o: Uint8Array, at: number): number {
   }
   o[at++] = 34;
   return at;
+}
+
+/** A field's bytes written before; keeps `room` bytes free after it for the rest of the row. */
+function putBytes(out: ByteSink, at: number, field: Uint8Array, room: number): number {
+  out.ensure(at - out.length + field.length + room);
+  return putSlice(out.bytes, at, field, 0, field.length);
 }
 
 /** A field an encoder wrote; keeps `room` bytes free after it for the rest of the row. */
