@@ -612,16 +612,8 @@ export class LoadEngine<Checkpoint> {
         }
         to = lo + 1;
       }
-      const plans = sink.plans;
-      for (let i = 0; i < plans.length; i++) {
-        const w = ev.widths[i]!;
-        if (w > plans[i]!.width.maxBytes) plans[i]!.width.maxBytes = w;
-      }
+      this.admitRows(sink, batch, ev, from, to);
       if (ev.marks) this.stampBatchedAt(sink, batch, ev, ev.marks, from, to);
-      if (ev.keys) batch.keys.addAll(ev.keys, from, to);
-      if (ev.nullKeys) batch.keys.nullKeys = true;
-      batch.ticket.addRange(ev.positions[from]!, ev.positions[to - 1]!, to - from);
-      this.ledger.advanceTo(ev.positions[to - 1]!);
       const written = writer.writeBlock(part(ev.bytes, startByte, ev.rowEnds[to - 1]!), to - from);
       if (written) wait = wait ? wait.then(() => written) : written;
       from = to;
@@ -631,6 +623,22 @@ export class LoadEngine<Checkpoint> {
       }
     }
     return wait;
+  }
+
+  /**
+   * What the batch must know of rows [from, to) of an encoded span before they are written into it: the
+   * widths its columns need, the rows' keys, and their ledger positions (in arrival order).
+   */
+  private admitRows(sink: StreamSink, batch: OpenBatch, ev: RowsEvent, from: number, to: number): void {
+    const plans = sink.plans;
+    for (let i = 0; i < plans.length; i++) {
+      const w = ev.widths[i]!;
+      if (w > plans[i]!.width.maxBytes) plans[i]!.width.maxBytes = w;
+    }
+    if (ev.keys) batch.keys.addAll(ev.keys, from, to);
+    if (ev.nullKeys) batch.keys.nullKeys = true;
+    batch.ticket.addRange(ev.positions[from]!, ev.positions[to - 1]!, to - from);
+    this.ledger.advanceTo(ev.positions[to - 1]!);
   }
 
   /** A span encoded as one Parquet row group (see parquetOnWorkers): whole into one batch. */
@@ -645,15 +653,7 @@ export class LoadEngine<Checkpoint> {
       batch = this.openBatch(sink);
       writer = batch.writer as ParquetPartWriter;
     }
-    const plans = sink.plans;
-    for (let i = 0; i < plans.length; i++) {
-      const w = ev.widths[i]!;
-      if (w > plans[i]!.width.maxBytes) plans[i]!.width.maxBytes = w;
-    }
-    if (ev.keys) batch.keys.addAll(ev.keys, 0, ev.rows);
-    if (ev.nullKeys) batch.keys.nullKeys = true;
-    batch.ticket.addRange(ev.positions[0]!, ev.positions[ev.rows - 1]!, ev.rows);
-    this.ledger.advanceTo(ev.positions[ev.rows - 1]!);
+    this.admitRows(sink, batch, ev, 0, ev.rows);
     writer.writeRowGroup({ bytes: ev.bytes, rowGroup, rows: ev.rows }, textBytes);
     if (writer.rows >= limits.rows || writer.chars >= limits.bytes) {
       this.seal(sink);
