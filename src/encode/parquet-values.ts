@@ -10,6 +10,7 @@
  *   · TIME → INT64 TIME(MICROS) · TIMETZ → INT64 TIME(MICROS, UTC) · SUPER → BYTE_ARRAY JSON (logical type).
  */
 import type { ColumnType } from "../redshift/types.js";
+import { isNullMarker } from "./record-scanner.js";
 import type { ParquetColumn, ParquetConvert, ParquetField, ParquetValue } from "../stage/parquet-part-writer.js";
 
 export type { ParquetColumn, ParquetConvert, ParquetField, ParquetValue };
@@ -195,7 +196,6 @@ export function parquetColumns(columns: readonly { name: string; type: ColumnTyp
 const QUOTE = 34;
 const COMMA = 44;
 const NEWLINE = 10;
-const BACKSLASH = 92;
 
 /**
  * Rows the encoders wrote as CSV (encode.ts: a quoted field with `"` doubled, a bare field, or the bare
@@ -236,7 +236,7 @@ export function csvRowsToParquet(bytes: Buffer, length: number, rows: number, co
       } else {
         let j = at;
         while (j < length && bytes[j] !== COMMA && bytes[j] !== NEWLINE) j++;
-        if (j - at === 2 && bytes[at] === BACKSLASH && bytes[at + 1] === 78 /* N */) value = null;
+        if (isNullMarker(bytes, at, j)) value = null;
         else value = raw[c] ? bytes.subarray(at, j) : columns[c]!.convert(bytes.toString("utf8", at, j));
         at = j;
       }

@@ -1120,7 +1120,8 @@ function countFrac(b: Uint8Array, vs: number, end: number): number {
   return 0;
 }
 
-function isNullMarker(o: Uint8Array, from: number, to: number): boolean {
+/** Whether o[from, to) is a bare CSV field holding the NULL marker (CSV_NULL_MARKER, `\N`). */
+export function isNullMarker(o: Uint8Array, from: number, to: number): boolean {
   return to - from === 2 && o[from] === NULL_MARKER[0] && o[from + 1] === NULL_MARKER[1];
 }
 
