@@ -70,6 +70,12 @@ export interface EncodedRowGroup {
 
 const PAR1_BYTES = 4;
 
+/** A writer of exactly `columns`, in order (COPY binds by position, rule 18), into a file or a buffer. */
+function parquetWriter(out: WriteOptions["writer"], columns: readonly ParquetColumn[]): ParquetWriter {
+  const schema = [{ name: "root", num_children: columns.length }, ...columns.map((c) => c.field)];
+  return new ParquetWriter({ writer: out, schema: schema as WriteOptions["schema"], statistics: false, createdBy: "target-redshift" });
+}
+
 /**
  * Encodes one row group of `columns` (values column by column, each `rows` long: the converters' output,
  * null for NULL) the way ParquetPartWriter does, for ParquetPartWriter.writeRowGroup to place in a part.
@@ -77,8 +83,7 @@ const PAR1_BYTES = 4;
  */
 export function encodeRowGroup(columns: readonly ParquetColumn[], data: ParquetValue[][], rows: number): EncodedRowGroup {
   const out = new ByteWriter(1 << 16);
-  const schema = [{ name: "root", num_children: columns.length }, ...columns.map((c) => c.field)];
-  const writer = new ParquetWriter({ writer: out, schema: schema as WriteOptions["schema"], statistics: false, createdBy: "target-redshift" });
+  const writer = parquetWriter(out, columns);
   void writer.write({
     columnData: columns.map((c, i) => ({ name: c.field.name, data: data[i]! as never[], offsetIndex: false })),
     rowGroupSize: Math.max(1, rows),
@@ -177,8 +182,7 @@ export class ParquetPartWriter {
     let part = this.parts[index];
     if (!part) {
       const path = join(this.dir, `part-${String(index).padStart(4, "0")}.parquet`);
-      const schema = [{ name: "root", num_children: this.columns.length }, ...this.columns.map((c) => c.field)];
-      const writer = new ParquetWriter({ writer: fileWriter(path), schema: schema as WriteOptions["schema"], statistics: false, createdBy: "target-redshift" });
+      const writer = parquetWriter(fileWriter(path), this.columns);
       part = { path, writer, rows: 0 };
       this.parts[index] = part;
     }
