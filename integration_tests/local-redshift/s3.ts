@@ -99,9 +99,9 @@ function xmlEscape(s: string): string {
 
 /**
  * Connections to s3rver are not kept alive. Node's global agent keeps them (Node 19+), and a request sent
- * on an idle connection just as s3rver's keep-alive timeout closes it fails with ECONNRESET / "socket hang
- * up": under load that happened often enough to fail whole suites (the client then saw the proxy's
- * non-XML 502). A fresh loopback connection per request costs next to nothing.
+ * on an idle connection just as s3rver's keep-alive timeout closes it can fail with ECONNRESET / "socket
+ * hang up". (The suites that failed with every S3 request had another cause: s3rver crashing, see
+ * KindLock.) A fresh loopback connection per request costs next to nothing.
  */
 const s3rverAgent = new http.Agent({ keepAlive: false });
 
