@@ -925,13 +925,36 @@ function decimalText(v: number | bigint | Uint8Array, scale: number): string {
 }
 
 /**
+ * A file the Parquet reader refuses (not Parquet, truncated, a page codec it cannot decompress) fails the
+ * load with the reader's reason in stl_load_errors, as Redshift's Spectrum scan fails the COPY; the code is
+ * the stand-in's own (Redshift reports these as "Spectrum Scan Error" without a documented load code).
+ */
+function unreadableParquet(e: unknown): RowError {
+  return new RowError(-1, 15001, `Spectrum Scan Error: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+async function parquetReadOrFail(options: Parameters<typeof parquetRead>[0]): Promise<void> {
+  try {
+    await parquetRead(options);
+  } catch (e) {
+    if (e instanceof RowError) throw e;
+    throw unreadableParquet(e);
+  }
+}
+
+/**
  * Reads a Parquet file. DECIMAL, TIME and TIMESTAMP columns are read as their raw integers and turned into
  * text here, exactly: hyparquet would make DECIMAL a float (digits lost), TIMESTAMP a JS Date (µs lost) and
  * leave TIME a bare count. Redshift loads them at full precision, sub-microsecond digits truncated.
  */
 async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecord: OnRecord): Promise<void> {
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-  const metadata = parquetMetadata(ab);
+  let metadata: ReturnType<typeof parquetMetadata>;
+  try {
+    metadata = parquetMetadata(ab);
+  } catch (e) {
+    throw unreadableParquet(e);
+  }
   const exact: Array<ParquetExact | undefined> = [];
   // Top-level columns: the root's children, skipping the subtrees of nested ones.
   const schema = metadata.schema;
@@ -959,10 +982,12 @@ async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecor
     }
   }
   let rows: unknown[][] = [];
-  await parquetRead({
+  await parquetReadOrFail({
     file: ab,
     metadata,
     rowFormat: "array",
+    // Page codecs beyond hyparquet's own SNAPPY: GZIP (what target-redshift writes; Redshift reads both).
+    compressors: { GZIP: (input: Uint8Array) => zlib.gunzipSync(input) },
     // INT96 (legacy Spark) timestamps arrive as nanoseconds.
     parsers: {
       timestampFromNanoseconds: (ns: bigint) => new RawJson(timestampText(toMicros(ns, "NANOS"))) as unknown as Date,
@@ -993,6 +1018,8 @@ async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecor
       }
       if (v instanceof Date) return v.toISOString();
       if (typeof v === "bigint") return v.toString();
+      // String(-0) is "0": a DOUBLE/REAL -0 would land as 0.
+      if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
       if (v instanceof Uint8Array) return Buffer.from(v).toString("utf8");
       if (typeof v === "object") {
         if (!spec.serializeToJson && !cols[c]!.isSuper) {

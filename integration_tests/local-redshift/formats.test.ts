@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { connectClients, useLocalRedshift } from "./shared.js";
@@ -47,6 +48,43 @@ describe("compression", () => {
     const url = await put(h.rs, `f3/${t}.csv`, "1\n");
     const e = await errorOf(c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' CSV GZIP`));
     expect(e.message).toMatch(/Load into table/);
+  });
+
+  it("pages compressed as GZIP, SNAPPY or not at all load alike; -0 in DOUBLE and REAL stays -0", async () => {
+    const t = uniq("pqcodec");
+    await c.query(`CREATE TABLE ${t} (a BIGINT, d DOUBLE PRECISION, r REAL, s VARCHAR(20))`);
+    const files = (["GZIP", "SNAPPY", "UNCOMPRESSED"] as const).map((codec, k) =>
+      Buffer.from(
+        parquetWriteBuffer({
+          codec,
+          compressors: { GZIP: (b: Uint8Array) => gzipSync(b) },
+          columnData: [
+            { name: "a", data: [BigInt(k * 2), BigInt(k * 2 + 1)], type: "INT64" },
+            { name: "d", data: [-0, 1.5], type: "DOUBLE", encoding: "PLAIN" },
+            { name: "r", data: [-0, 0.25], type: "FLOAT", encoding: "PLAIN" },
+            { name: "s", data: [codec, null], type: "STRING" },
+          ],
+        }),
+      ),
+    );
+    const url = await putManifest(h.rs, `f5/${t}/codecs`, files, { contentLength: true });
+    await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS PARQUET`);
+    const r = (await d.query(`SELECT a, d::text AS d, r::text AS r, s FROM ${t} ORDER BY a`)).rows;
+    expect(r).toEqual([0, 1, 2].flatMap((k) => [
+      { a: String(k * 2), d: "-0", r: "-0", s: ["GZIP", "SNAPPY", "UNCOMPRESSED"][k] },
+      { a: String(k * 2 + 1), d: "1.5", r: "0.25", s: null },
+    ]));
+    // A codec the stand-in cannot read fails the COPY with its name; the session goes on.
+    const lz4 = Buffer.from(
+      parquetWriteBuffer({ codec: "LZ4_RAW", compressors: { LZ4_RAW: (b: Uint8Array) => b }, columnData: [{ name: "a", data: [1n], type: "INT64" }] }),
+    );
+    const t2 = uniq("pqlz4");
+    await c.query(`CREATE TABLE ${t2} (a BIGINT)`);
+    const bad = await putManifest(h.rs, `f5/${t2}/lz4`, [lz4], { contentLength: true });
+    expect((await errorOf(c.query(`COPY ${t2} FROM '${bad}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS PARQUET`))).message).toMatch(/Load into table/);
+    const why = await c.query(`SELECT err_code, trim(err_reason) AS reason FROM stl_load_errors WHERE filename LIKE '%${t2}%'`);
+    expect(why.rows).toEqual([{ err_code: 15001, reason: expect.stringMatching(/Spectrum Scan Error: .*LZ4_RAW/) }]);
+    expect((await c.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
   });
 });
 

@@ -10,7 +10,6 @@
  *   · TIME → INT64 TIME(MICROS) · TIMETZ → INT64 TIME(MICROS, UTC) · SUPER → BYTE_ARRAY JSON (logical type).
  */
 import type { ColumnType } from "../redshift/types.js";
-import { isNullMarker } from "./record-scanner.js";
 import type { ParquetColumn, ParquetConvert, ParquetField, ParquetValue } from "../stage/parquet-part-writer.js";
 
 export type { ParquetColumn, ParquetConvert, ParquetField, ParquetValue };
@@ -189,73 +188,6 @@ export function parquetColumns(columns: readonly { name: string; type: ColumnTyp
   if (ordinalColumn !== undefined) {
     const t = { kind: "bigint" } as const;
     out.push({ field: parquetField(ordinalColumn, t), convert: parquetConverter(t) });
-  }
-  return out;
-}
-
-const QUOTE = 34;
-const COMMA = 44;
-const NEWLINE = 10;
-
-/**
- * Rows the encoders wrote as CSV (encode.ts: a quoted field with `"` doubled, a bare field, or the bare
- * NULL marker `\N`) → their Parquet values, column by column. The text of each field is the encoder's
- * decision exactly as the main thread's Parquet path keeps it (the same encoder, without the quoting), so
- * a record takes the same value whichever thread encoded it. Text and SUPER values come back as their
- * UTF-8 bytes (views into `bytes` where no quote was doubled: use them before `bytes` is reused).
- *
- * `bytes[0, length)` holds `rows` rows, each ending in a newline. Throws when a row does not hold
- * `columns.length` fields (an encoder bug, never input: the input was decided on before this).
- */
-export function csvRowsToParquet(bytes: Buffer, length: number, rows: number, columns: readonly ParquetColumn[]): ParquetValue[][] {
-  const n = columns.length;
-  const data: ParquetValue[][] = columns.map(() => new Array<ParquetValue>(rows));
-  // BYTE_ARRAY columns (text, SUPER) take the field's UTF-8 bytes as they are: a view into `bytes`, or a
-  // copy without the doubled quotes. The writer would encode their text to these same bytes.
-  const raw = columns.map((c) => c.field.type === "BYTE_ARRAY");
-  let at = 0;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < n; c++) {
-      let value: ParquetValue;
-      if (bytes[at] === QUOTE) {
-        let j = at + 1;
-        let doubled = 0;
-        for (;;) {
-          const q = bytes.indexOf(QUOTE, j);
-          if (q === -1 || q >= length) throw new Error(`parquet: unterminated CSV field in row ${r}, column ${c}`);
-          if (bytes[q + 1] === QUOTE) {
-            doubled++;
-            j = q + 2;
-            continue;
-          }
-          if (raw[c]) value = doubled === 0 ? bytes.subarray(at + 1, q) : undoubled(bytes, at + 1, q, doubled);
-          else value = columns[c]!.convert(doubled === 0 ? bytes.toString("utf8", at + 1, q) : bytes.toString("utf8", at + 1, q).replaceAll('""', '"'));
-          at = q + 1;
-          break;
-        }
-      } else {
-        let j = at;
-        while (j < length && bytes[j] !== COMMA && bytes[j] !== NEWLINE) j++;
-        if (isNullMarker(bytes, at, j)) value = null;
-        else value = raw[c] ? bytes.subarray(at, j) : columns[c]!.convert(bytes.toString("utf8", at, j));
-        at = j;
-      }
-      const sep = at < length ? bytes[at] : -1;
-      if (sep !== (c === n - 1 ? NEWLINE : COMMA)) throw new Error(`parquet: CSV row ${r} does not have ${n} fields`);
-      at++;
-      data[c]![r] = value!;
-    }
-  }
-  return data;
-}
-
-/** bytes[from, to) with each `""` written once (`doubled` of them). */
-function undoubled(bytes: Buffer, from: number, to: number, doubled: number): Uint8Array {
-  const out = new Uint8Array(to - from - doubled);
-  let o = 0;
-  for (let k = from; k < to; k++) {
-    out[o++] = bytes[k]!;
-    if (bytes[k] === QUOTE) k++;
   }
   return out;
 }

@@ -18,8 +18,9 @@ import { type ByteSink, FastRowWriter, NUMBER, RecordLineScanner } from "./recor
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
 import { type ColumnPlan, ORDINAL_COLUMN, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
-import { type ParquetColumn, csvRowsToParquet, parquetColumns } from "./parquet-values.js";
-import { type EncodedRowGroup, encodeRowGroup } from "../stage/parquet-part-writer.js";
+import { parquetColumns } from "./parquet-values.js";
+import { ParquetRowGroupEncoder } from "./parquet-row-group.js";
+import type { EncodedRowGroup } from "../stage/parquet-part-writer.js";
 
 const EMITTED_AT = Buffer.from("emitted_at");
 
@@ -255,8 +256,8 @@ class StreamOutput implements ByteSink {
   /** per-row context of the metadata columns (the message and record are set per row) */
   readonly ctx: RowContext;
 
-  /** Parquet columns (EncoderSetup.parquet): each span leaves as one encoded row group */
-  private readonly parquet: ParquetColumn[] | undefined;
+  /** Parquet (EncoderSetup.parquet): each span leaves as one encoded row group */
+  private readonly parquet: ParquetRowGroupEncoder | undefined;
 
   constructor(
     readonly plan: StreamEncodePlan,
@@ -264,7 +265,7 @@ class StreamOutput implements ByteSink {
     changes: RowChanges,
     parquet: boolean,
   ) {
-    this.parquet = parquet ? parquetColumns(plan.columns, plan.keyColumns.length > 0 ? ORDINAL_COLUMN : undefined) : undefined;
+    this.parquet = parquet ? new ParquetRowGroupEncoder(parquetColumns(plan.columns, plan.keyColumns.length > 0 ? ORDINAL_COLUMN : undefined)) : undefined;
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
     this.fast = FastRowWriter.serves(columns) ? new FastRowWriter(columns, plan.keyColumns) : undefined;
     this.keyed = plan.keyColumns.length > 0;
@@ -342,8 +343,8 @@ class StreamOutput implements ByteSink {
   placeInto(unit: UnitOutput): PlacedRows {
     const widths = this.columns.map((c) => c.width.maxBytes);
     for (const c of this.columns) c.width.maxBytes = 0;
-    // Parquet: the rows' CSV text is decided already; the row group is made from it (csvRowsToParquet).
-    const group = this.parquet && encodeRowGroup(this.parquet, csvRowsToParquet(this.bytes, this.length, this.rows, this.parquet), this.rows);
+    // Parquet: the rows' CSV text is decided already; the row group is made from it.
+    const group = this.parquet?.encode(this.bytes, this.length, this.rows);
     const size = group ? group.bytes.length : this.length;
     unit.reserve(size, this.rows);
     const byteStart = unit.length;

@@ -15,6 +15,7 @@ import { type FileHandle, mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { once } from "node:events";
 import { createGzip, type Gzip, type ZlibOptions, constants as zc } from "node:zlib";
+import { closingQuote } from "../redshift/csv.js";
 
 export interface StagedPart {
   path: string;
@@ -442,18 +443,9 @@ function rowEnd(text: Uint8Array, at: number, to: number): number {
     if (nl === -1 || nl >= to) return -1;
     const q = text.indexOf(34, i);
     if (q === -1 || q > nl) return nl + 1;
-    let j = q + 1;
-    for (;;) {
-      const c = text.indexOf(34, j);
-      // The closing quote must be followed by something in range to tell it from a doubled quote.
-      if (c === -1 || c + 1 >= to) return -1;
-      if (text[c + 1] === 34) {
-        j = c + 2;
-        continue;
-      }
-      i = c + 1;
-      break;
-    }
+    const c = closingQuote(text, q, to);
+    if (c === -1) return -1;
+    i = c + 1;
     if (nl < i) nl = text.indexOf(10, i);
   }
 }

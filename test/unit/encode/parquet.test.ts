@@ -1,15 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parquetMetadata, parquetReadObjects } from "hyparquet";
+import { gunzipSync } from "node:zlib";
+import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ColumnType } from "../../../src/redshift/types.js";
 import { JsonNumber } from "../../../src/input/json.js";
-import { ParquetPartWriter, encodeRowGroup } from "../../../src/stage/parquet-part-writer.js";
+import { ParquetPartWriter } from "../../../src/stage/parquet-part-writer.js";
+import { ParquetRowGroupEncoder } from "../../../src/encode/parquet-row-group.js";
 import { DEFAULT_POLICY, RowChanges, encoderFor, valueEncoderFor } from "../../../src/encode/encode.js";
 import {
-  type ParquetValue,
-  csvRowsToParquet,
   dateDays,
   decimalUnscaled,
   parquetConverter,
@@ -17,6 +17,10 @@ import {
   timeMicros,
   timestampMicros,
 } from "../../../src/encode/parquet-values.js";
+
+/** Our pages are GZIP; hyparquet reads only SNAPPY itself. */
+const compressors = { GZIP: (input: Uint8Array) => gunzipSync(input) };
+const arrayBuffer = (buf: Buffer) => buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 
 describe("Parquet values from the encoders' normalised text", () => {
   it("dates are days since 1970-01-01, including years before 100 and after 9999", () => {
@@ -157,12 +161,12 @@ describe("ParquetPartWriter", () => {
     for (const p of parts) {
       const buf = readFileSync(p.path);
       expect(p.bytes).toBe(buf.length);
-      const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+      const ab = arrayBuffer(buf);
       const meta = parquetMetadata(ab);
       expect(meta.schema.slice(1).map((s) => s.name)).toEqual(["id", "s", "j", "d"]);
       expect(meta.schema[3]!.logical_type).toEqual({ type: "JSON" });
       expect(meta.row_groups.every((g) => Number(g.num_rows) <= 10)).toBe(true);
-      all.push(...(await parquetReadObjects({ file: ab })));
+      all.push(...(await parquetReadObjects({ file: ab, compressors })));
     }
     all.sort((a, b) => Number(a.id) - Number(b.id));
     expect(all).toHaveLength(25);
@@ -186,10 +190,33 @@ describe("ParquetPartWriter", () => {
     for (const p of parts) {
       const buf = readFileSync(p.path);
       expect(p.bytes).toBe(buf.length);
-      all.push(...(await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer })));
+      all.push(...(await parquetReadObjects({ file: arrayBuffer(buf), compressors })));
     }
     return all.sort((a, b) => Number(a.id) - Number(b.id));
   }
+
+  /**
+   * Every row of the parts as the physical values in the file (logical and converted types dropped, so
+   * hyparquet turns no DECIMAL into a float and no TIMESTAMP into a Date), in file order.
+   */
+  async function readRaw(parts: { path: string }[]): Promise<unknown[][]> {
+    const rows: unknown[][] = [];
+    for (const p of parts) {
+      const file = arrayBuffer(readFileSync(p.path));
+      const metadata = parquetMetadata(file);
+      for (const el of metadata.schema.slice(1)) {
+        el.logical_type = undefined;
+        el.converted_type = undefined;
+      }
+      await parquetRead({ file, metadata, compressors, rowFormat: "array", utf8: false, onComplete: (r: unknown[][]) => rows.push(...r) });
+    }
+    return rows.map((r) => r.map((v) => (v instanceof Uint8Array ? `bytes:${Buffer.from(v).toString("hex")}` : v)));
+  }
+
+  /** A CSV field as the encoders write it: NULL marker, quoted text (quotes doubled) or bare. */
+  const csvField = (t: ColumnType, v: string | null) =>
+    v === null ? "\\N" : t.kind === "varchar" || t.kind === "char" || t.kind === "super" ? `"${v.replaceAll('"', '""')}"` : v;
+  const csvRows = (types: ColumnType[], rows: (string | null)[][]) => Buffer.from(rows.map((r) => r.map((v, k) => csvField(types[k]!, v)).join(",") + "\n").join(""));
 
   it("row groups encoded elsewhere (encode workers) land beside gathered rows, read back the same", async () => {
     const types: [string, ColumnType][] = [
@@ -207,9 +234,10 @@ describe("ParquetPartWriter", () => {
     // The same rows: some gathered here, some encoded as groups of 3 and 1 rows, in between.
     spliced.write(row(0));
     spliced.write(row(1));
+    const encoder = new ParquetRowGroupEncoder(cols(types));
     for (const ids of [[2, 3, 4], [5], [6, 7, 8]]) {
-      const data = cols(types).map((c, k) => ids.map((i) => (row(i)[k] === null ? null : c.convert(row(i)[k]!))));
-      spliced.writeRowGroup(encodeRowGroup(cols(types), data, ids.length), 100);
+      const text = csvRows(types.map(([, t]) => t), ids.map(row));
+      spliced.writeRowGroup(encoder.encode(text, text.length, ids.length), 100);
     }
     spliced.write(row(9));
     expect(spliced.rows).toBe(10);
@@ -224,40 +252,128 @@ describe("ParquetPartWriter", () => {
     const w = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 1, cols([["a", { kind: "bigint" }]]));
     dirs.push((w as unknown as { dir: string }).dir);
     const two = cols([["a", { kind: "bigint" }], ["b", { kind: "bigint" }]]);
-    expect(() => w.writeRowGroup(encodeRowGroup(two, [[1n], [2n]], 1), 10)).toThrow(/2 columns for 1/);
+    expect(() => w.writeRowGroup(new ParquetRowGroupEncoder(two).encode(Buffer.from("1,2\n"), 4, 1), 10)).toThrow(/2 columns for 1/);
   });
 
-  it("CSV rows as the encoders write them come back as the values the Parquet path keeps", () => {
-    const types: ColumnType[] = [{ kind: "varchar" }, { kind: "bigint" }, { kind: "boolean" }, { kind: "super" }, { kind: "timestamptz" }];
-    const records: unknown[][] = [
-      ['quote " comma , newline \n\r tab \t é 東京 😀', 1, true, { a: 'x " y', b: [1, null], c: "\n" }, "2024-01-02T03:04:05.5+02:00"],
-      ["", -9007199254740991, false, [], "0001-01-01T00:00:00Z"],
-      [null, null, null, null, null],
-      ["\\N", 0, "yes", "\\N", "not a date"],
-      ['""', 42, null, {}, null],
+  /**
+   * Every column type, values at the edges of each fast path (the digit reader, the timestamp reader, the
+   * definition levels' runs and bit-packed groups): the encode workers' row groups must hold exactly the
+   * physical values of the main thread's path (hyparquet-writer from the converters).
+   */
+  it("every type: a worker's row group holds the physical values the main thread's path writes", async () => {
+    const types: ColumnType[] = [
+      { kind: "bigint" },
+      { kind: "integer" },
+      { kind: "smallint" },
+      { kind: "real" },
+      { kind: "double" },
+      { kind: "boolean" },
+      { kind: "varchar" },
+      { kind: "super" },
+      { kind: "date" },
+      { kind: "timestamptz" },
+      { kind: "timestamp" },
+      { kind: "time" },
+      { kind: "timetz" },
+      { kind: "numeric", precision: 9, scale: 2 },
+      { kind: "numeric", precision: 18, scale: 4 },
+      { kind: "numeric", precision: 38, scale: 10 },
+      { kind: "varchar" }, // NULL in every row
     ];
-    const columns = cols(types.map((t, k) => [`c${k}`, t] as [string, ColumnType]));
-    let text = "";
-    const want: ParquetValue[][] = types.map(() => []);
-    for (const rec of records) {
-      text += rec.map((v, k) => encoderFor(`c${k}`, types[k]!, DEFAULT_POLICY, { maxBytes: 0 })(v, new RowChanges())).join(",") + "\n";
-      rec.forEach((v, k) => {
-        const raw = valueEncoderFor(`c${k}`, types[k]!, DEFAULT_POLICY, { maxBytes: 0 })(v, new RowChanges());
-        want[k]!.push(raw === null ? null : columns[k]!.convert(raw));
-      });
+    const values: (string | null)[][] = [
+      ["0", "-1", "9223372036854775807", "-9223372036854775808", "999999999999999", "1000000000000000", "-999999999999999", "9007199254740993", "42"],
+      ["0", "2147483647", "-2147483648", "-7", "123"],
+      ["0", "32767", "-32768", "5"],
+      ["0", "3.4028235e38", "1.17549435e-38", "-0", "0.1", "16777217", "1.401298464324817e-45"],
+      ["0", "1.7976931348623157e308", "5e-324", "-0", "0.1", "1234.56", "-9.87e-10"],
+      ["true", "false"],
+      ["", 'a "quoted" value', "comma, and\nnewline\r\n", "\\N", '""', "é 東京 😀", "x".repeat(300)],
+      ['{"a":1}', "[]", '{"s":"q \\" x"}', "12345678901234567890", '"text"', "null"],
+      ["1970-01-01", "0001-01-01", "9999-12-31", "2024-02-29", "1969-12-31", "12345-01-01"],
+      [
+        "2024-01-02 03:04:05.123456+00",
+        "2024-01-02 03:04:05+00",
+        "2024-01-02 03:04:05",
+        "2024-01-02 03:04:05.5",
+        "2024-01-02 03:04:05.12",
+        "1969-12-31 23:59:59.999999+00",
+        "0001-01-01 00:00:00+00",
+        "9999-12-31 23:59:59.999999+00",
+        "1685-01-01 00:00:00+00",
+        "1684-12-31 23:59:59.999999+00",
+        "2254-12-31 23:59:59.999999+00",
+        "2255-06-01 00:00:00+00",
+        "2400-01-01 00:00:00.000001+00",
+        "1970-01-01 00:00:00.000001+00",
+        "2000-02-29 12:00:00+00",
+        "1900-03-01 00:00:00+00",
+      ],
+      ["2024-06-30 23:59:59.999999", "1970-01-01 00:00:00", "0100-02-28 00:00:00.1"],
+      ["00:00:00", "23:59:59.999999", "12:34:56.7"],
+      ["01:00:00+02", "23:30:00-01:30", "00:00:00+00", "12:00:00.5+05:45"],
+      ["0.00", "-1234567.89", "9999999.99", "0.01"],
+      ["0.0000", "-99999999999999.9999", "12345678901234.5678", "0.0001"],
+      ["0.0000000000", "-9999999999999999999999999999.9999999999", "1234567890.0123456789", "-0.0000000001"],
+      [],
+    ];
+    // 150 rows: each column cycles through its values, with NULLs in runs and alone (RLE runs of 7, 8, 9
+    // and more, bit-packed groups across them, an all-NULL column and a never-NULL one).
+    const nullPattern = (c: number, r: number) =>
+      c % 4 === 1 ? Math.floor(r / values[c]!.length) % 3 === 0 : c % 4 === 2 ? r % 20 < (c % 5) + 7 : c % 4 === 3 ? (r * 7 + c) % 11 < 2 : r > 140;
+    const rows: (string | null)[][] = [];
+    for (let r = 0; r < 150; r++) rows.push(types.map((_, c) => (values[c]!.length === 0 || (c !== 0 && c !== 6 && nullPattern(c, r)) ? null : values[c]![r % values[c]!.length]!)));
+    // Every value of every column lands non-NULL somewhere (or the pattern hid it).
+    values.forEach((vs, c) => vs.forEach((v) => expect(rows.some((row) => row[c] === v), `column ${c}: ${v}`).toBe(true)));
+    const named = types.map((t, k) => [`c${k}`, t] as [string, ColumnType]);
+    const gathered = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 1, cols(named));
+    const spliced = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 1, cols(named));
+    dirs.push((gathered as unknown as { dir: string }).dir, (spliced as unknown as { dir: string }).dir);
+    for (const row of rows) gathered.write(row);
+    const encoder = new ParquetRowGroupEncoder(cols(named));
+    // Two row groups through one encoder (its buffers are reused), the first ending mid-pattern. File order
+    // is row order in both files (one part each).
+    for (const [from, to] of [[0, 67], [67, 150]]) {
+      const text = csvRows(types, rows.slice(from, to));
+      spliced.writeRowGroup(encoder.encode(text, text.length, to - from), text.length);
     }
-    const buf = Buffer.from(text);
-    // Text and SUPER come back as UTF-8 bytes (what the writer would make of the converter's string).
-    const asText = (cols: ParquetValue[][]) => cols.map((col) => col.map((v) => (v instanceof Uint8Array ? `bytes:${Buffer.from(v).toString("utf8")}` : v)));
-    const got = csvRowsToParquet(buf, buf.length, records.length, columns);
-    expect(asText(got)).toEqual(asText(want.map((col, k) => (k === 0 ? col.map((v) => (typeof v === "string" ? Buffer.from(v) : v)) : col))));
-    expect(got[0]![0]).toBeInstanceOf(Uint8Array);
-    expect(Buffer.from(got[0]![3] as Uint8Array).toString()).toBe("\\N"); // the string, not NULL
-    expect(Buffer.from(got[0]![4] as Uint8Array).toString()).toBe('""');
-    expect(Buffer.from(got[3]![0] as Uint8Array).toString()).toBe('{"a":"x \\" y","b":[1,null],"c":"\\n"}');
-    expect(got[2]![3]).toBeNull(); // "yes" is no boolean: NULLed by the encoder, on both paths
-    expect(() => csvRowsToParquet(buf, buf.length - 1, records.length, columns)).toThrow(/fields|unterminated/);
-    expect(() => csvRowsToParquet(buf, buf.length, records.length, [...columns, columns[0]!])).toThrow(/fields/);
+    const want = await readRaw(await gathered.finish());
+    const got = await readRaw(await spliced.finish());
+    expect(got).toHaveLength(150);
+    expect(got).toEqual(want);
+    // Spot checks of what both hold, against the converters' own values.
+    expect(got[2]![0]).toBe(9223372036854775807n);
+    expect(got[3]![0]).toBe(-9223372036854775808n);
+    expect(got[7]![0]).toBe(9007199254740993n); // past 2^53: not through a double
+    expect(got[5]![0]).toBe(1000000000000000n);
+    expect(got[rows.findIndex((r) => r[9] === "0001-01-01 00:00:00+00")]![9]).toBe(-62135596800000000n);
+    expect(got[rows.findIndex((r) => r[9] === "2255-06-01 00:00:00+00")]![9]).toBe(timestampMicros("2255-06-01 00:00:00+00"));
+    expect(got[rows.findIndex((r) => r[6] === "\\N")]![6]).toBe(`bytes:${Buffer.from("\\N").toString("hex")}`); // the string, not NULL
+    expect(got.filter((r) => r[5] === null)).toHaveLength(rows.filter((r) => r[5] === null).length);
+  });
+
+  it("a row group's CSV must hold the columns' fields: fewer, more or an unterminated quote is an error", () => {
+    const encoder = new ParquetRowGroupEncoder(cols([["a", { kind: "bigint" }], ["b", { kind: "varchar" }]]));
+    const text = Buffer.from('1,"x"\n2,"y"\n');
+    expect(encoder.encode(text, text.length, 2).rows).toBe(2);
+    expect(() => encoder.encode(text, text.length - 1, 2)).toThrow(/fields|unterminated/);
+    expect(() => encoder.encode(Buffer.from("1\n"), 2, 1)).toThrow(/does not have 2 fields/);
+    expect(() => encoder.encode(Buffer.from('1,"x",3\n'), 8, 1)).toThrow(/does not have 2 fields/);
+    expect(() => encoder.encode(Buffer.from('1,"x\n'), 5, 1)).toThrow(/unterminated/);
+  });
+
+  it("pages are GZIP-compressed v1 data pages, PLAIN values, no dictionary", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pqw-"));
+    dirs.push(dir);
+    const columns = cols([["id", { kind: "bigint" }], ["s", { kind: "varchar" }]]);
+    const w = new ParquetPartWriter(dir, 1, columns);
+    const text = Buffer.from(Array.from({ length: 100 }, (_, i) => `${i},"same text"\n`).join(""));
+    w.writeRowGroup(new ParquetRowGroupEncoder(columns).encode(text, text.length, 100), text.length);
+    w.write(["100", "same text"]);
+    const [part] = await w.finish();
+    const meta = parquetMetadata(arrayBuffer(readFileSync(part!.path)));
+    for (const g of meta.row_groups) for (const c of g.columns) expect(c.meta_data!.codec).toBe("GZIP");
+    expect(meta.row_groups[0]!.columns.map((c) => c.meta_data!.encodings)).toEqual([["PLAIN", "RLE"], ["PLAIN", "RLE"]]);
+    expect(meta.row_groups[0]!.columns.every((c) => c.meta_data!.dictionary_page_offset === undefined)).toBe(true);
   });
 
   it("an empty batch has no parts", async () => {

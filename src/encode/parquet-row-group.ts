@@ -1,0 +1,456 @@
+/**
+ * One Parquet row group straight from the CSV rows an encode worker wrote: no value object per field.
+ * Each field's text is the encoder's decision (encode.ts), exactly as the Parquet values of the main
+ * thread's path take it (`parquetConverter` in parquet-values.ts); this writes the same physical values.
+ *
+ * Layout, per column chunk (Apache Parquet format, parquet.thrift and Encodings.md): one DATA_PAGE (v1,
+ * the page every reader takes), definition levels RLE/bit-packed hybrid (bit width 1: every column is a
+ * flat OPTIONAL field), values PLAIN, the page body compressed as GZIP (PARQUET_CODEC). No dictionary, no
+ * statistics, no page index: COPY reads the footer's offsets and the pages, nothing else.
+ *
+ * Why its own writer (issue 14): building a JS value per field (a byte view, a bigint) for hyparquet-writer
+ * cost more than encoding the record itself, a quarter of it garbage collection; here a field's bytes are
+ * copied or its digits read once.
+ */
+import { gzipSync } from "node:zlib";
+import { closingQuote } from "../redshift/csv.js";
+import { isNullMarker } from "./record-scanner.js";
+import { dateDays, decimalUnscaled, timeMicros, timestampMicros } from "./parquet-values.js";
+import { type EncodedRowGroup, type ParquetColumn, PARQUET_CODEC, PARQUET_GZIP_OPTIONS } from "../stage/parquet-part-writer.js";
+
+const QUOTE = 34;
+const COMMA = 44;
+const NEWLINE = 10;
+const DIGIT_0 = 48;
+const MINUS = 45;
+const TWO_32 = 4294967296;
+const MICROS_PER_DAY = 86_400_000_000;
+
+/** How a column's field text becomes its PLAIN value. */
+type Kind =
+  | "bytes" // BYTE_ARRAY: text, SUPER (the field's UTF-8 bytes)
+  | "int32" // SMALLINT, INTEGER
+  | "date" // INT32 DATE
+  | "decimal32" // INT32 DECIMAL
+  | "int64" // BIGINT, the arrival ordinal
+  | "timestamp" // INT64 TIMESTAMP(MICROS)
+  | "int64text" // INT64 from the converter: TIME, TIMETZ, DECIMAL(≤ 18)
+  | "float"
+  | "double"
+  | "boolean"
+  | "fixed"; // FIXED_LEN_BYTE_ARRAY DECIMAL
+
+function kindOf(c: ParquetColumn): Kind {
+  const f = c.field;
+  switch (f.type) {
+    case "BYTE_ARRAY":
+      return "bytes";
+    case "INT32":
+      return f.converted_type === "DATE" ? "date" : f.converted_type === "DECIMAL" ? "decimal32" : "int32";
+    case "INT64":
+      return f.converted_type === "TIMESTAMP_MICROS" ? "timestamp" : f.converted_type === undefined ? "int64" : "int64text";
+    case "FLOAT":
+      return "float";
+    case "DOUBLE":
+      return "double";
+    case "BOOLEAN":
+      return "boolean";
+    case "FIXED_LEN_BYTE_ARRAY":
+      return "fixed";
+  }
+}
+
+/** A column's values and definition levels for the row group being built (buffers reused). */
+class ColumnValues {
+  values = Buffer.allocUnsafe(1 << 14);
+  length = 0;
+  levels = new Uint8Array(1 << 10);
+  /** BOOLEAN: values bit-packed as they come (PLAIN for BOOLEAN is one bit per value, LSB first). */
+  bits = 0;
+  nulls = 0;
+
+  constructor(
+    readonly kind: Kind,
+    readonly column: ParquetColumn,
+  ) {}
+
+  reset(rows: number): void {
+    this.length = 0;
+    this.bits = 0;
+    this.nulls = 0;
+    if (this.levels.length < rows) this.levels = new Uint8Array(Math.max(rows, this.levels.length * 2));
+  }
+
+  ensure(more: number): void {
+    if (this.length + more <= this.values.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.length + more, this.values.length * 2));
+    this.values.copy(grown, 0, 0, this.length);
+    this.values = grown;
+  }
+
+  int64(v: number): void {
+    this.ensure(8);
+    this.values.writeUInt32LE(v >>> 0, this.length);
+    this.values.writeInt32LE(Math.floor(v / TWO_32) | 0, this.length + 4);
+    this.length += 8;
+  }
+
+  bigint64(v: bigint): void {
+    this.ensure(8);
+    this.values.writeBigInt64LE(v, this.length);
+    this.length += 8;
+  }
+}
+
+/**
+ * The number written in src[from, to) as ASCII digits with an optional leading `-`, when it has at most 15
+ * digits (exact as a double); NaN otherwise, for the caller's exact path.
+ */
+function smallInteger(src: Uint8Array, from: number, to: number): number {
+  const neg = src[from] === MINUS;
+  let i = neg ? from + 1 : from;
+  if (i === to || to - i > 15) return NaN;
+  let n = 0;
+  for (; i < to; i++) {
+    const d = src[i]! - DIGIT_0;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return neg ? -n : n;
+}
+
+/** Two ASCII digits at src[at]; NaN when either is not a digit. */
+function two(src: Uint8Array, at: number): number {
+  const a = src[at]! - DIGIT_0;
+  const b = src[at + 1]! - DIGIT_0;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : NaN;
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil; any year). */
+function civilDays(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/**
+ * Microseconds since the epoch of the encoders' common timestamp text, `YYYY-MM-DD HH:MM:SS[.f{1,6}][+00]`
+ * in src[from, to), as a number when exact (years 1685–2254); NaN for any other form or range, which the
+ * caller takes through timestampMicros (the same arithmetic on the text).
+ */
+function timestampFast(src: Uint8Array, from: number, to: number): number {
+  const len = to - from;
+  if (len < 19 || src[from + 4] !== MINUS || src[from + 7] !== MINUS || src[from + 10] !== 32) return NaN;
+  const year = two(src, from) * 100 + two(src, from + 2);
+  const month = two(src, from + 5);
+  // Months past 12 would roll over differently here than in Date arithmetic: left to timestampMicros.
+  if (!(month >= 1 && month <= 12)) return NaN;
+  const days = civilDays(year, month, two(src, from + 8));
+  const secs = (two(src, from + 11) * 60 + two(src, from + 14)) * 60 + two(src, from + 17);
+  if (src[from + 13] !== 58 || src[from + 16] !== 58 || !(Math.abs(days) < 104_000) || Number.isNaN(secs)) return NaN;
+  let at = from + 19;
+  let frac = 0;
+  if (at < to && src[at] === 46 /* . */) {
+    let scale = 100_000;
+    at++;
+    const start = at;
+    for (; at < to && src[at]! >= DIGIT_0 && src[at]! <= DIGIT_0 + 9; at++) {
+      frac += (src[at]! - DIGIT_0) * scale;
+      scale /= 10;
+    }
+    if (at === start || at - start > 6) return NaN;
+  }
+  if (at !== to && !(to - at === 3 && src[at] === 43 && src[at + 1] === DIGIT_0 && src[at + 2] === DIGIT_0)) return NaN;
+  return days * MICROS_PER_DAY + secs * 1_000_000 + frac;
+}
+
+/** Unsigned LEB128 (Thrift compact varint) at out[at]; returns the next index. */
+function varint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}
+
+/** A Thrift compact i32 field with id delta 1..15: header byte, zigzag varint. */
+function i32Field(out: Buffer, at: number, delta: number, n: number): number {
+  out[at++] = (delta << 4) | 5;
+  return varint(out, at, n >= 0 ? n * 2 : -n * 2 - 1);
+}
+
+const PAGE_TYPE_DATA_PAGE = 0;
+const ENCODING_PLAIN = 0;
+const ENCODING_RLE = 3;
+
+/** A v1 data page's PageHeader (Thrift compact) at out[at]; returns the next index. */
+function dataPageHeader(out: Buffer, at: number, uncompressed: number, compressed: number, values: number): number {
+  at = i32Field(out, at, 1, PAGE_TYPE_DATA_PAGE);
+  at = i32Field(out, at, 1, uncompressed);
+  at = i32Field(out, at, 1, compressed);
+  out[at++] = (2 << 4) | 12; // field 5, data_page_header: struct
+  at = i32Field(out, at, 1, values);
+  at = i32Field(out, at, 1, ENCODING_PLAIN);
+  at = i32Field(out, at, 1, ENCODING_RLE); // definition_level_encoding
+  at = i32Field(out, at, 1, ENCODING_RLE); // repetition_level_encoding (no repetition levels are written)
+  out[at++] = 0; // end of DataPageHeader
+  out[at++] = 0; // end of PageHeader
+  return at;
+}
+
+/**
+ * levels[0, n) (each 0 or 1) as the RLE/bit-packed hybrid of bit width 1 at out[at]; returns the next
+ * index. Runs of 8 or more equal levels are RLE runs; the rest bit-packed groups of 8, the last one padded.
+ */
+function hybridLevels(levels: Uint8Array, n: number, out: Buffer, at: number): number {
+  let i = 0;
+  const runAt = (k: number): number => {
+    let r = 1;
+    while (k + r < n && levels[k + r] === levels[k]) r++;
+    return r;
+  };
+  while (i < n) {
+    const run = runAt(i);
+    if (run >= 8) {
+      at = varint(out, at, run * 2);
+      out[at++] = levels[i]!;
+      i += run;
+      continue;
+    }
+    const start = i;
+    let groups = 0;
+    while (i < n && (groups === 0 || runAt(i) < 8)) {
+      groups++;
+      i += 8;
+    }
+    at = varint(out, at, groups * 2 + 1);
+    for (let g = 0; g < groups; g++) {
+      let byte = 0;
+      for (let b = 0; b < 8; b++) {
+        const k = start + g * 8 + b;
+        if (k < n && levels[k] === 1) byte |= 1 << b;
+      }
+      out[at++] = byte;
+    }
+  }
+  return at;
+}
+
+type RowGroup = EncodedRowGroup["rowGroup"];
+type ColumnChunk = RowGroup["columns"][number];
+
+/**
+ * Builds row groups of `columns` (parquetColumns: the staged table's columns, in order) from CSV rows.
+ * One per stream and worker; its buffers are reused from one row group to the next.
+ */
+export class ParquetRowGroupEncoder {
+  private readonly cols: ColumnValues[];
+  private body = Buffer.allocUnsafe(1 << 16);
+  private out = Buffer.allocUnsafe(1 << 16);
+
+  constructor(readonly columns: readonly ParquetColumn[]) {
+    this.cols = columns.map((c) => new ColumnValues(kindOf(c), c));
+  }
+
+  /**
+   * `bytes[0, length)`: `rows` CSV rows as the encoders write them (a quoted field with `"` doubled, a bare
+   * field, or the bare NULL marker `\N`), each ending in a newline → one row group, offsets counted from
+   * the first byte of `bytes` of the result. The result's bytes are a view of a buffer reused by the next
+   * call: copy them before encoding again. Throws when a row does not hold `columns.length` fields (an
+   * encoder bug, never input) or a value does not fit its physical type (RangeError).
+   */
+  encode(bytes: Buffer, length: number, rows: number): EncodedRowGroup {
+    const cols = this.cols;
+    const n = cols.length;
+    for (const c of cols) c.reset(rows);
+    let at = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < n; c++) {
+        const col = cols[c]!;
+        if (bytes[at] === QUOTE) {
+          const close = closingQuote(bytes, at, length);
+          if (close === -1) throw new Error(`parquet: unterminated CSV field in row ${r}, column ${c}`);
+          const from = at + 1;
+          at = close + 1;
+          if (bytes.indexOf(QUOTE, from) === close) this.put(col, r, bytes, from, close);
+          // A doubled quote: text and SUPER (the usual case: JSON) are written without it in place.
+          else if (col.kind === "bytes") putUndoubled(col, r, bytes, from, close);
+          else {
+            const plain = undoubled(bytes, from, close);
+            this.put(col, r, plain, 0, plain.length);
+          }
+        } else {
+          let j = at;
+          while (j < length && bytes[j] !== COMMA && bytes[j] !== NEWLINE) j++;
+          if (isNullMarker(bytes, at, j)) {
+            col.levels[r] = 0;
+            col.nulls++;
+          } else this.put(col, r, bytes, at, j);
+          at = j;
+        }
+        const sep = at < length ? bytes[at] : -1;
+        if (sep !== (c === n - 1 ? NEWLINE : COMMA)) throw new Error(`parquet: CSV row ${r} does not have ${n} fields`);
+        at++;
+      }
+    }
+    return this.assemble(rows);
+  }
+
+  /** One non-NULL field, src[from, to) (quotes removed), into its column. */
+  private put(col: ColumnValues, r: number, src: Buffer, from: number, to: number): void {
+    col.levels[r] = 1;
+    switch (col.kind) {
+      case "bytes": {
+        const len = to - from;
+        col.ensure(4 + len);
+        const out = col.values;
+        out.writeUInt32LE(len, col.length);
+        // Most values are short: a loop costs less than Buffer#copy's native call.
+        if (len < 48) for (let k = 0, o = col.length + 4; k < len; k++) out[o + k] = src[from + k]!;
+        else src.copy(out, col.length + 4, from, to);
+        col.length += 4 + len;
+        return;
+      }
+      case "int64":
+      case "timestamp": {
+        const v = col.kind === "int64" ? smallInteger(src, from, to) : timestampFast(src, from, to);
+        if (!Number.isNaN(v)) col.int64(v);
+        else col.bigint64(col.kind === "int64" ? BigInt(text(src, from, to)) : timestampMicros(text(src, from, to)));
+        return;
+      }
+      case "int64text":
+        col.bigint64(col.column.convert(text(src, from, to)) as bigint);
+        return;
+      case "int32":
+      case "date":
+      case "decimal32": {
+        let v = col.kind === "int32" ? smallInteger(src, from, to) : NaN;
+        if (Number.isNaN(v)) v = col.kind === "date" ? dateDays(text(src, from, to)) : Number(col.column.convert(text(src, from, to)));
+        col.ensure(4);
+        col.values.writeInt32LE(v | 0, col.length);
+        col.length += 4;
+        return;
+      }
+      case "float":
+        col.ensure(4);
+        col.values.writeFloatLE(Number(text(src, from, to)), col.length);
+        col.length += 4;
+        return;
+      case "double":
+        col.ensure(8);
+        col.values.writeDoubleLE(Number(text(src, from, to)), col.length);
+        col.length += 8;
+        return;
+      case "boolean": {
+        const t = to - from === 4 && src[from] === 116 && src[from + 1] === 114 && src[from + 2] === 117 && src[from + 3] === 101; // "true"
+        const byte = col.bits >>> 3;
+        col.ensure(byte + 1 - col.length);
+        const bit = t ? 1 << (col.bits & 7) : 0;
+        col.values[byte] = (col.bits & 7) === 0 ? bit : col.values[byte]! | bit;
+        col.bits++;
+        col.length = (col.bits + 7) >>> 3;
+        return;
+      }
+      case "fixed": {
+        const width = col.column.field.type_length!;
+        let v = decimalUnscaled(text(src, from, to), col.column.field.scale ?? 0);
+        col.ensure(width);
+        for (let k = width - 1; k >= 0; k--) {
+          col.values[col.length + k] = Number(v & 0xffn);
+          v >>= 8n;
+        }
+        col.length += width;
+        return;
+      }
+    }
+  }
+
+  /** The column chunks of the row group built, each one compressed data page, into `out`. */
+  private assemble(rows: number): EncodedRowGroup {
+    const chunks: ColumnChunk[] = [];
+    let length = 0;
+    let uncompressedTotal = 0;
+    for (const col of this.cols) {
+      // Page body: definition levels (4-byte length, hybrid), then the PLAIN values. Their hybrid takes at
+      // most 1 + 5 bytes per 8 levels (a bit-packed group and its header).
+      const maxBody = 4 + 6 * Math.ceil(rows / 8) + 8 + col.length;
+      if (this.body.length < maxBody) this.body = Buffer.allocUnsafe(Math.max(maxBody, this.body.length * 2));
+      const body = this.body;
+      let b = 4;
+      if (col.nulls === 0 || col.nulls === rows) {
+        b = varint(body, b, rows * 2);
+        body[b++] = col.nulls === 0 ? 1 : 0;
+      } else b = hybridLevels(col.levels, rows, body, b);
+      body.writeUInt32LE(b - 4, 0);
+      col.values.copy(body, b, 0, col.length);
+      b += col.length;
+      const compressed = gzipSync(body.subarray(0, b), PARQUET_GZIP_OPTIONS);
+      const headerMax = 40;
+      const need = length + headerMax + compressed.length;
+      if (this.out.length < need) {
+        const grown = Buffer.allocUnsafe(Math.max(need, this.out.length * 2));
+        this.out.copy(grown, 0, 0, length);
+        this.out = grown;
+      }
+      const start = length;
+      length = dataPageHeader(this.out, length, b, compressed.length, rows);
+      const header = length - start;
+      compressed.copy(this.out, length);
+      length += compressed.length;
+      uncompressedTotal += header + b;
+      chunks.push({
+        meta_data: {
+          type: col.column.field.type,
+          encodings: ["PLAIN", "RLE"],
+          path_in_schema: [col.column.field.name],
+          codec: PARQUET_CODEC,
+          num_values: BigInt(rows),
+          total_compressed_size: BigInt(length - start),
+          total_uncompressed_size: BigInt(header + b),
+          data_page_offset: BigInt(start),
+        },
+        file_offset: BigInt(start),
+      });
+    }
+    return {
+      bytes: this.out.subarray(0, length),
+      rowGroup: { columns: chunks, total_byte_size: BigInt(uncompressedTotal), num_rows: BigInt(rows), total_compressed_size: BigInt(length) },
+      rows,
+    };
+  }
+}
+
+/** src[from, to) as text (non-text kinds: ASCII; latin1 reads it without a UTF-8 decode). */
+function text(src: Buffer, from: number, to: number): string {
+  return src.toString("latin1", from, to);
+}
+
+/** A BYTE_ARRAY value from bytes[from, to) with each `""` written once, straight into its column. */
+function putUndoubled(col: ColumnValues, r: number, bytes: Buffer, from: number, to: number): void {
+  col.levels[r] = 1;
+  col.ensure(4 + to - from);
+  const out = col.values;
+  const start = col.length;
+  let o = start + 4;
+  for (let k = from; k < to; k++) {
+    out[o++] = bytes[k]!;
+    if (bytes[k] === QUOTE) k++;
+  }
+  out.writeUInt32LE(o - start - 4, start);
+  col.length = o;
+}
+
+/** bytes[from, to) with each `""` written once. */
+function undoubled(bytes: Buffer, from: number, to: number): Buffer {
+  const out = Buffer.allocUnsafe(to - from);
+  let o = 0;
+  for (let k = from; k < to; k++) {
+    out[o++] = bytes[k]!;
+    if (bytes[k] === QUOTE) k++;
+  }
+  return out.subarray(0, o);
+}
