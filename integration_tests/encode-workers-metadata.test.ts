@@ -223,7 +223,7 @@ describe("encode workers: Airbyte write", () => {
       const expected = await dump(main.schema, table, ["_airbyte_raw_id"], "id, _airbyte_extracted_at");
       expect(expected.length, table).toBeGreaterThan(5_000);
       expect(await dump(workers.schema, table, ["_airbyte_raw_id"], "id, _airbyte_extracted_at"), table).toEqual(expected);
-      const ids = await query(`SELECT COUNT(*) AS n, COUNT(DISTINCT _airbyte_raw_id) AS d, SUM(CASE WHEN _airbyte_raw_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' THEN 1 ELSE 0 END) AS uuid FROM "${workers.schema}"."${table}"`);
+      const ids = await query(`SELECT COUNT(*) AS n, COUNT(DISTINCT _airbyte_raw_id) AS d, SUM(CASE WHEN _airbyte_raw_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' THEN 1 ELSE 0 END) AS uuid FROM "${workers.schema}"."${table}"`);
       expect(ids[0]!.d).toBe(ids[0]!.n);
       expect(ids[0]!.uuid).toBe(ids[0]!.n);
     }

@@ -9,7 +9,7 @@
  * LoadEngine.writeEncoded overwrites in place; `receivedAt` is stamped by the input pipeline per unit and
  * handed to the worker with it.
  */
-import { randomUUID } from "node:crypto";
+import { uuid7 } from "./uuid7.js";
 import type { RowChanges } from "./encode.js";
 
 /** What a metadata column's value is computed from. */
@@ -40,7 +40,7 @@ export type MetaSource =
   | { kind: "batched-at" }
   /** the row's value changes as a list of objects, or NULL when none (Singer's `_sdc_value_changes`) */
   | { kind: "value-changes" }
-  /** a random UUID (v4) per row */
+  /** a time-ordered UUID (v7, uuid7.ts) per row */
   | { kind: "uuid" }
   | { kind: "constant"; value: string | number | boolean | null }
   /** Airbyte's `_airbyte_meta`: `{sync_id, changes}`, upstream `meta.changes` first, then this row's */
@@ -122,7 +122,7 @@ export function metadataValue(source: MetaSource): (ctx: RowContext) => unknown 
     case "value-changes":
       return (c) => (c.changes.list.length > 0 ? c.changes.list.map((x) => ({ ...x })) : null);
     case "uuid":
-      return () => randomUUID();
+      return () => uuid7();
     case "constant": {
       const v = source.value;
       return () => v;

@@ -24,7 +24,7 @@ import { CSV_NULL_MARKER } from "../redshift/sql.js";
 import { MAX_VARCHAR_BYTES } from "../redshift/types.js";
 import { RowChanges, SUPER_MAX_BYTES, daysInMonth } from "./encode.js";
 import { fieldIdentity } from "./batch-keys.js";
-import { randomFillSync } from "node:crypto";
+import { putUuid7 } from "./uuid7.js";
 import type { RowContext } from "./metadata-values.js";
 import type { ColumnPlan } from "./table-shape.js";
 
@@ -792,7 +792,7 @@ export class FastRowWriter {
   }
 
   /**
-   * A metadata column's field. A random UUID is written as its hex digits (no string); a value equal
+   * A metadata column's field. A UUID is written as its hex digits (no string); a value equal
    * (===) to the column's previous one that encoded without a change reuses that field (the encoders are
    * pure; only text columns track widths, and they are not cached). Else the encoder writes it.
    */
@@ -803,7 +803,7 @@ export class FastRowWriter {
       const width = this.plans[c]!.width;
       // As textEncoder measures a string (36 bytes, 3 × 36 bounds it).
       if (108 > this.columnBytes[c]! && 36 > width.maxBytes) width.maxBytes = 36;
-      return putRandomUuid(out.bytes, at);
+      return putQuotedUuid(out.bytes, at);
     }
     if (how === META_EPOCH_MS) {
       const ms = ctx.message[(this.plans[c]!.meta!.source as { field: string }).field];
@@ -1054,34 +1054,12 @@ function epochFieldPatches(p: ColumnPlan): boolean {
   return changes.list.length === 0;
 }
 
-const HEX = Buffer.from("0123456789abcdef", "latin1");
-/** Random bytes for UUIDs, drawn from the CSPRNG 4 KiB at a time (as randomUUID caches 128 UUIDs' worth). */
-const uuidPool = Buffer.allocUnsafeSlow(4096);
-let uuidAt = uuidPool.length;
-
-/**
- * A random (version 4) UUID as a quoted CSV field, `"xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"` (RFC 9562 §5.4:
- * 122 random bits, version 0100, variant 10), written at `at`; returns the index past it.
- */
-function putRandomUuid(o: Uint8Array, at: number): number {
-  if (uuidAt + 16 > uuidPool.length) {
-    randomFillSync(uuidPool);
-    uuidAt = 0;
-  }
-  const r = uuidPool;
-  const base = uuidAt;
-  uuidAt += 16;
-  o[at++] = 34;
-  for (let k = 0; k < 16; k++) {
-    let byte = r[base + k]!;
-    if (k === 6) byte = (byte & 0x0f) | 0x40;
-    else if (k === 8) byte = (byte & 0x3f) | 0x80;
-    if (k === 4 || k === 6 || k === 8 || k === 10) o[at++] = 45;
-    o[at++] = HEX[byte >> 4]!;
-    o[at++] = HEX[byte & 15]!;
-  }
-  o[at++] = 34;
-  return at;
+/** `_airbyte_raw_id` (uuid7.ts) as a quoted CSV field, written at `at`; returns the index past it. */
+function putQuotedUuid(o: Uint8Array, at: number): number {
+  o[at] = 34;
+  at = putUuid7(o, at + 1);
+  o[at] = 34;
+  return at + 1;
 }
 
 /** A field's bytes written before; keeps `room` bytes free after it for the rest of the row. */

@@ -57,7 +57,7 @@ describe("Airbyte catalog → stream plans", () => {
       changes,
     };
     const values = Object.fromEntries(meta.map((m) => [m.name, m.value(ctx)]));
-    expect(values[AIRBYTE_COLUMNS.rawId]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(values[AIRBYTE_COLUMNS.rawId]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(values[AIRBYTE_COLUMNS.extractedAt]).toBe("1970-01-01T00:00:01.000Z");
     expect(values[AIRBYTE_COLUMNS.generationId]).toBe(5);
     expect(values[AIRBYTE_COLUMNS.meta]).toEqual({
