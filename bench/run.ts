@@ -151,8 +151,7 @@ async function main(): Promise<void> {
           return { wall: r.wall, ...u };
         });
       }
-      // Airbyte's write has no --stage-only: its runs are end to end only.
-      for (const mode of modes.filter((m) => m === "e2e" || (m === "stage" && !w.airbyte))) {
+      for (const mode of modes.filter((m) => m === "e2e" || m === "stage")) {
         local ??= await startLocalRedshift({ quiet: true });
         const stand = local;
         const label = mode === "stage" ? "stage-only (to S3)" : "end-to-end (upsert)";

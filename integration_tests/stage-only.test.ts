@@ -6,6 +6,24 @@
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { configFor, runSinger, standIn, tableExists, uniqueSchema } from "./helpers/target.js";
+import { catalogOf, runAirbyte } from "./helpers/airbyte.js";
+
+/** The keys under `prefix` in the stand-in's bucket, without the prefix. */
+async function stagedKeys(prefix: string): Promise<string[]> {
+  const { s3 } = standIn();
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  try {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
+    return (listed.Contents ?? []).map((o) => o.Key!.slice(prefix.length));
+  } finally {
+    client.destroy();
+  }
+}
 
 describe("--stage-only", () => {
   it("stages gzip parts and a manifest in S3, creates no table, releases no STATE", async () => {
@@ -25,19 +43,38 @@ describe("--stage-only", () => {
     expect(r.stderr.join("\n")).toMatch(/staged 1 rows for .*t \(--stage-only: not loaded\)/);
     expect(r.stderr.join("\n")).not.toMatch(/committed/);
     expect(await tableExists(schema, "t")).toBe(false);
-    const { s3 } = standIn();
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    const keys = await stagedKeys(prefix);
+    expect(keys).toEqual([expect.stringMatching(/^s0-t\/.+\/batch-000001\/manifest\.json$/), expect.stringMatching(/^s0-t\/.+\/batch-000001\/part-0000\.csv\.gz$/)]);
+  });
+
+  it("Airbyte write: stages the records with their _airbyte_* columns, creates no table, releases no STATE", async () => {
+    const schema = uniqueSchema("stageonlyab");
+    const prefix = `stage-only-test/${schema}/`;
+    const json = { type: "object", properties: { id: { type: "integer" } } };
+    const r = await runAirbyte("write", {
+      config: configFor(schema, { s3_key_prefix: prefix, purge_staging_files: false }),
+      catalog: catalogOf({ name: "t", schema: json, mode: "append_dedup", primaryKey: [["id"]] }),
+      input: [
+        JSON.stringify({ type: "RECORD", record: { stream: "t", emitted_at: 1, data: { id: 1 } } }),
+        JSON.stringify({ type: "STATE", state: { type: "STREAM", stream: { stream_descriptor: { name: "t" }, stream_state: { n: 1 } } } }),
+      ],
+      args: ["--stage-only"],
     });
-    try {
-      const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
-      const keys = (listed.Contents ?? []).map((o) => o.Key!.slice(prefix.length));
-      expect(keys).toEqual([expect.stringMatching(/^s0-t\/.+\/batch-000001\/manifest\.json$/), expect.stringMatching(/^s0-t\/.+\/batch-000001\/part-0000\.csv\.gz$/)]);
-    } finally {
-      client.destroy();
-    }
+    expect(r.code, r.stdout.join("\n")).toBe(0);
+    expect(r.states).toEqual([]);
+    expect(r.traces).toEqual([]);
+    const logs = JSON.stringify(r.logs);
+    expect(logs).toMatch(/staged 1 rows for .*t \(--stage-only: not loaded\)/);
+    expect(logs).toMatch(/--stage-only: nothing loaded, no STATE emitted/);
+    expect(logs).not.toMatch(/committed/);
+    expect(await tableExists(schema, "t")).toBe(false);
+    const keys = await stagedKeys(prefix);
+    expect(keys).toEqual([expect.stringMatching(/\/batch-000001\/manifest\.json$/), expect.stringMatching(/\/batch-000001\/part-0000\.csv\.gz$/)]);
+  });
+
+  it("--stage-only and --dry-run exclude each other, for write too", async () => {
+    const r = await runAirbyte("write", { args: ["--stage-only", "--dry-run"] });
+    expect(r.code).toBe(2);
+    expect(r.stderr.join("\n")).toMatch(/--stage-only and --dry-run exclude each other/);
   });
 });

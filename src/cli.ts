@@ -40,7 +40,8 @@ Airbyte:  target-redshift spec
 Options:
   --config FILE          connector configuration (JSON; see docs/config.md)
   --catalog FILE         Airbyte configured catalog (write)
-  --stage-only           stage batches in S3 but load nothing (measure or check the staging path)
+  --stage-only           stage batches in S3 but load nothing, release no STATE (Singer and Airbyte
+                         write: measure or check the staging path)
   --dry-run              log the DDL and load SQL a run would send, per stream and batch (stderr for
                          Singer, LOG messages for Airbyte write); reads the catalog, writes nothing to
                          S3 or the database, releases no STATE
@@ -119,7 +120,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     case "check":
       return runAirbyteCheck(values.config, io, logOptions);
     case "write":
-      return runAirbyteWrite(values.config, values.catalog, io, logOptions, { dryRun: values["dry-run"] });
+      if (values["stage-only"] && values["dry-run"]) {
+        io.stderr("target-redshift: --stage-only and --dry-run exclude each other");
+        return 2;
+      }
+      return runAirbyteWrite(values.config, values.catalog, io, logOptions, { dryRun: values["dry-run"], stageOnly: values["stage-only"] });
   }
   if (positionals.length > 0) {
     io.stderr(`target-redshift: unknown command ${JSON.stringify(positionals[0])}\n\n${HELP}`);

@@ -10,6 +10,7 @@ import { ConfigError, Redactor, airbyteSpec, loadConfig } from "../config/index.
 import { connectionStatus, specMessage } from "./messages.js";
 import { Warehouse } from "../load/warehouse.js";
 import { DryRunWarehouse } from "../load/dry-run.js";
+import { StageOnlyWarehouse } from "../load/stage-only.js";
 import { DryRunStager } from "../stage/dry-run-stager.js";
 import { S3Stager } from "../stage/s3-stager.js";
 import { LoadEngine, logStreamSummary } from "../engine/engine.js";
@@ -81,7 +82,7 @@ export async function runAirbyteWrite(
   catalogPath: string | undefined,
   io: CliIo,
   logOptions: LogOptions = {},
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; stageOnly?: boolean } = {},
 ): Promise<number> {
   const s = session(io, logOptions);
   let warehouse: Warehouse | undefined;
@@ -99,10 +100,15 @@ export async function runAirbyteWrite(
     const catalog = parseCatalog(catalogText, catalogPath);
     const settings = settingsOf(config);
     const hooks = { onSecret: (x: string) => s.redactor()?.add(x) };
-    warehouse = options.dryRun ? new DryRunWarehouse(settings.connection, settings.load, s.log, hooks) : new Warehouse(settings.connection, settings.load, s.log, hooks);
+    warehouse = options.dryRun
+      ? new DryRunWarehouse(settings.connection, settings.load, s.log, hooks)
+      : options.stageOnly
+        ? new StageOnlyWarehouse(settings.connection, settings.load, s.log, hooks)
+        : new Warehouse(settings.connection, settings.load, s.log, hooks);
     await warehouse.open();
     settings.engine.partsPerBatch = await warehouse.sliceCount();
     settings.engine.dryRun = options.dryRun ?? false;
+    settings.engine.stageOnly = options.stageOnly ?? false;
     stager = options.dryRun ? new DryRunStager(settings.s3, s.log) : new S3Stager(settings.s3, s.log);
     const w = warehouse;
     const st = stager;
@@ -132,7 +138,11 @@ export async function runAirbyteWrite(
     }
     const seconds = ((Date.now() - destination.engine.startedAt) / 1000).toFixed(1);
     // A dry run's STATEs never left the process: the last line must not say they did.
-    const states = options.dryRun ? `dry run, nothing loaded, ${withheld} STATE messages withheld` : `${destination.statesEmitted} states emitted`;
+    const states = options.dryRun
+      ? `dry run, nothing loaded, ${withheld} STATE messages withheld`
+      : options.stageOnly
+        ? "--stage-only: nothing loaded, no STATE emitted"
+        : `${destination.statesEmitted} states emitted`;
     s.log("info", `done: ${destination.recordsRead} records, ${states}, ${seconds} s`);
     return 0;
   } catch (e) {
