@@ -10,6 +10,8 @@
  * - `hugerecord`: records of ~60 MB each (the `bigrecords` shape with 800,000 objects): a single record's
  *   peak memory cost (issue 14 item 3). The array is over SUPER's 16 MB, so it lands NULL (and says so).
  * - `airbyte`: the standard records as Airbyte RECORD messages, with its configured catalog beside it.
+ * - `sequential`: the standard records, each stream's in one run after the other (as most taps emit
+ *   streams) instead of taking turns record by record.
  */
 import { createWriteStream, existsSync, mkdirSync, renameSync } from "node:fs";
 import { once } from "node:events";
@@ -74,7 +76,7 @@ export function recordLine(stream: string, i: number, rand: () => number): strin
   });
 }
 
-export type Shape = "standard" | "numeric" | "wide" | "bigrecords" | "hugerecord" | "airbyte";
+export type Shape = "standard" | "numeric" | "wide" | "bigrecords" | "hugerecord" | "airbyte" | "sequential";
 
 function numericSchema(stream: string): string {
   const s = JSON.parse(schema(stream)) as { schema: { properties: Record<string, unknown> } };
@@ -149,12 +151,13 @@ export async function generate(dir: string, records: number, streams: number, sh
   const out = createWriteStream(tmp);
   const rand = rng(42);
   const names = Array.from({ length: streams }, (_, s) => `bench_${s}`);
-  const head = { standard: schema, numeric: numericSchema, wide: wideSchema, bigrecords: bigSchema, hugerecord: bigSchema, airbyte: undefined }[shape];
-  const line = { standard: recordLine, numeric: numericLine, wide: wideLine, bigrecords: bigLine, hugerecord: hugeLine, airbyte: recordLine }[shape];
+  const head = { standard: schema, numeric: numericSchema, wide: wideSchema, bigrecords: bigSchema, hugerecord: bigSchema, airbyte: undefined, sequential: schema }[shape];
+  const line = { standard: recordLine, numeric: numericLine, wide: wideLine, bigrecords: bigLine, hugerecord: hugeLine, airbyte: recordLine, sequential: recordLine }[shape];
+  const perStream = Math.ceil(records / streams);
   let buf = head ? names.map(head).join("\n") + "\n" : "";
   const emittedAt = Date.UTC(2024, 0, 1);
   for (let i = 0; i < records; i++) {
-    const l = line(names[i % streams]!, Math.floor(i / streams), rand);
+    const l = shape === "sequential" ? line(names[Math.floor(i / perStream)]!, i % perStream, rand) : line(names[i % streams]!, Math.floor(i / streams), rand);
     if (shape === "airbyte") {
       const m = JSON.parse(l) as { stream: string; record: unknown };
       buf += JSON.stringify({ type: "RECORD", record: { stream: m.stream, emitted_at: emittedAt + i, data: m.record } }) + "\n";

@@ -48,6 +48,8 @@ const WORKLOADS: Record<string, Workload> = {
   metadata: { shape: "standard", records: 1_000_000, config: { add_metadata_columns: true } },
   parquet: { shape: "standard", records: 1_000_000, config: { file_format: "parquet" } },
   streams100: { shape: "standard", records: 1_000_000, streams: 100 },
+  // The same records, each stream's in one run (most taps emit streams one after the other).
+  streams100seq: { shape: "sequential", records: 1_000_000, streams: 100 },
   wide: { shape: "wide", records: 100_000 },
   bigrecords: { shape: "bigrecords", records: 2_000 },
   hugerecord: { shape: "hugerecord", records: 1 },

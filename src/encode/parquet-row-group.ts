@@ -60,11 +60,24 @@ function kindOf(c: ParquetColumn): Kind {
   }
 }
 
-/** A column's values and definition levels for the row group being built (buffers reused). */
+/**
+ * Buffers shared by every encoder of this thread: encode() is synchronous and its result is copied out
+ * before the next call, so one set serves every stream. (Per encoder, each of a hundred streams arriving
+ * one after the other kept buffers grown to a whole unit's span: ~3 MiB a stream per worker.)
+ */
+const scratch = {
+  /** per column position: PLAIN values, definition levels */
+  values: [] as Buffer[],
+  levels: [] as Uint8Array[],
+  body: Buffer.allocUnsafe(1 << 16),
+  out: Buffer.allocUnsafe(1 << 16),
+};
+
+/** A column's values and definition levels for the row group being built (in the thread's scratch). */
 class ColumnValues {
-  values = Buffer.allocUnsafe(1 << 14);
+  values!: Buffer;
   length = 0;
-  levels = new Uint8Array(1 << 10);
+  levels!: Uint8Array;
   /** BOOLEAN: values bit-packed as they come (PLAIN for BOOLEAN is one bit per value, LSB first). */
   bits = 0;
   nulls = 0;
@@ -72,20 +85,25 @@ class ColumnValues {
   constructor(
     readonly kind: Kind,
     readonly column: ParquetColumn,
+    /** its position: which scratch buffers it writes */
+    readonly slot: number,
   ) {}
 
   reset(rows: number): void {
     this.length = 0;
     this.bits = 0;
     this.nulls = 0;
-    if (this.levels.length < rows) this.levels = new Uint8Array(Math.max(rows, this.levels.length * 2));
+    this.values = scratch.values[this.slot] ??= Buffer.allocUnsafe(1 << 14);
+    let levels = (scratch.levels[this.slot] ??= new Uint8Array(1 << 10));
+    if (levels.length < rows) levels = scratch.levels[this.slot] = new Uint8Array(Math.max(rows, levels.length * 2));
+    this.levels = levels;
   }
 
   ensure(more: number): void {
     if (this.length + more <= this.values.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.length + more, this.values.length * 2));
     this.values.copy(grown, 0, 0, this.length);
-    this.values = grown;
+    this.values = scratch.values[this.slot] = grown;
   }
 
   int64(v: number): void {
@@ -245,22 +263,20 @@ type ColumnChunk = RowGroup["columns"][number];
 
 /**
  * Builds row groups of `columns` (parquetColumns: the staged table's columns, in order) from CSV rows.
- * One per stream and worker; its buffers are reused from one row group to the next.
+ * One per stream and worker; the buffers are the thread's (scratch), reused from one row group to the next.
  */
 export class ParquetRowGroupEncoder {
   private readonly cols: ColumnValues[];
-  private body = Buffer.allocUnsafe(1 << 16);
-  private out = Buffer.allocUnsafe(1 << 16);
 
   constructor(readonly columns: readonly ParquetColumn[]) {
-    this.cols = columns.map((c) => new ColumnValues(kindOf(c), c));
+    this.cols = columns.map((c, slot) => new ColumnValues(kindOf(c), c, slot));
   }
 
   /**
    * `bytes[0, length)`: `rows` CSV rows as the encoders write them (a quoted field with `"` doubled, a bare
    * field, or the bare NULL marker `\N`), each ending in a newline → one row group, offsets counted from
-   * the first byte of `bytes` of the result. The result's bytes are a view of a buffer reused by the next
-   * call: copy them before encoding again. Throws when a row does not hold `columns.length` fields (an
+   * the first byte of `bytes` of the result. The result's bytes are a view of a buffer the next call of
+   * any encoder of this thread reuses: copy them before encoding again. Throws when a row does not hold `columns.length` fields (an
    * encoder bug, never input) or a value does not fit its physical type (RangeError).
    */
   encode(bytes: Buffer, length: number, rows: number): EncodedRowGroup {
@@ -378,8 +394,8 @@ export class ParquetRowGroupEncoder {
       // Page body: definition levels (4-byte length, hybrid), then the PLAIN values. Their hybrid takes at
       // most 1 + 5 bytes per 8 levels (a bit-packed group and its header).
       const maxBody = 4 + 6 * Math.ceil(rows / 8) + 8 + col.length;
-      if (this.body.length < maxBody) this.body = Buffer.allocUnsafe(Math.max(maxBody, this.body.length * 2));
-      const body = this.body;
+      if (scratch.body.length < maxBody) scratch.body = Buffer.allocUnsafe(Math.max(maxBody, scratch.body.length * 2));
+      const body = scratch.body;
       let b = 4;
       if (col.nulls === 0 || col.nulls === rows) {
         b = varint(body, b, rows * 2);
@@ -391,15 +407,15 @@ export class ParquetRowGroupEncoder {
       const compressed = gzipSync(body.subarray(0, b), PARQUET_GZIP_OPTIONS);
       const headerMax = 40;
       const need = length + headerMax + compressed.length;
-      if (this.out.length < need) {
-        const grown = Buffer.allocUnsafe(Math.max(need, this.out.length * 2));
-        this.out.copy(grown, 0, 0, length);
-        this.out = grown;
+      if (scratch.out.length < need) {
+        const grown = Buffer.allocUnsafe(Math.max(need, scratch.out.length * 2));
+        scratch.out.copy(grown, 0, 0, length);
+        scratch.out = grown;
       }
       const start = length;
-      length = dataPageHeader(this.out, length, b, compressed.length, rows);
+      length = dataPageHeader(scratch.out, length, b, compressed.length, rows);
       const header = length - start;
-      compressed.copy(this.out, length);
+      compressed.copy(scratch.out, length);
       length += compressed.length;
       uncompressedTotal += header + b;
       chunks.push({
@@ -417,7 +433,7 @@ export class ParquetRowGroupEncoder {
       });
     }
     return {
-      bytes: this.out.subarray(0, length),
+      bytes: scratch.out.subarray(0, length),
       rowGroup: { columns: chunks, total_byte_size: BigInt(uncompressedTotal), num_rows: BigInt(rows), total_compressed_size: BigInt(length) },
       rows,
     };

@@ -144,6 +144,26 @@ function grownBuffer(buf: Buffer, used: number, needed: number): Buffer<ArrayBuf
 }
 
 /**
+ * A stream keeps at most this much span buffer between spans; a larger one goes to spareSpans when its
+ * span is placed, for whichever stream grows next. (Kept per stream, a hundred streams arriving one after
+ * the other each held a buffer grown to a whole unit's rows: `streams100seq` peaked at 367 MiB.)
+ */
+const KEEP_SPAN_BYTES = 256 * 1024;
+const SPAN_BYTES = 64 * 1024;
+const spareSpans: Buffer<ArrayBuffer>[] = [];
+const SPARE_SPANS = 2;
+
+/** `buf` grown to hold `needed` bytes (its first `used` kept): a spare span buffer if one is large enough. */
+function grownSpan(buf: Buffer, used: number, needed: number): Buffer<ArrayBuffer> {
+  const want = Math.max(buf.length * 2, needed);
+  const i = spareSpans.findIndex((b) => b.length >= want);
+  if (i === -1) return grownBuffer(buf, used, needed);
+  const b = spareSpans.splice(i, 1)[0]!;
+  buf.copy(b, 0, 0, used);
+  return b;
+}
+
+/**
  * Everything a unit encoded, in one set of buffers: events are views into them, so a unit hands over
  * four buffers however many streams it holds (one set per stream per span cost more in transfers and
  * garbage than the encoding itself with a hundred streams).
@@ -228,7 +248,7 @@ export interface PlacedRows extends Omit<RowsEvent, "bytes" | "rowEnds" | "posit
 
 /** One stream's rows of the current span; its buffers are reused from span to span. */
 class StreamOutput implements ByteSink {
-  bytes = Buffer.allocUnsafeSlow(64 * 1024);
+  bytes = Buffer.allocUnsafeSlow(SPAN_BYTES);
   length = 0;
   private rows = 0;
   private rowEnds = new Uint32Array(1024);
@@ -293,13 +313,13 @@ class StreamOutput implements ByteSink {
 
   /** ByteSink: room for `extra` bytes past `length`; bytes past `length` (a row being written) are kept. */
   ensure(extra: number): void {
-    if (this.length + extra > this.bytes.length) this.bytes = grownBuffer(this.bytes, this.bytes.length, this.length + extra);
+    if (this.length + extra > this.bytes.length) this.bytes = grownSpan(this.bytes, this.bytes.length, this.length + extra);
   }
 
   append(row: string, position: number): void {
     // 3 bytes per UTF-16 unit is the worst case; a long row measures itself (a 60 MB row reserved 180).
     const room = (row.length > LONG_ROW ? Buffer.byteLength(row, "utf8") : row.length * 3) + 24;
-    if (this.length + room > this.bytes.length) this.bytes = grownBuffer(this.bytes, this.length, this.length + room);
+    if (this.length + room > this.bytes.length) this.bytes = grownSpan(this.bytes, this.length, this.length + room);
     const start = this.length;
     const text = this.keyed ? `${row},${position}\n` : `${row}\n`;
     this.length += this.bytes.write(text, this.length, "utf8");
@@ -380,6 +400,10 @@ class StreamOutput implements ByteSink {
     };
     this.length = 0;
     this.rows = 0;
+    if (this.bytes.length > KEEP_SPAN_BYTES) {
+      if (spareSpans.length < SPARE_SPANS) spareSpans.push(this.bytes);
+      this.bytes = Buffer.allocUnsafeSlow(SPAN_BYTES);
+    }
     this.keys = [];
     this.numericKeys = true;
     this.nullKeys = false;

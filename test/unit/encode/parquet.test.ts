@@ -351,6 +351,36 @@ describe("ParquetPartWriter", () => {
     expect(got.filter((r) => r[5] === null)).toHaveLength(rows.filter((r) => r[5] === null).length);
   });
 
+  it("encoders of two streams take turns (one scratch per thread): each row group holds its own rows", async () => {
+    const aTypes: [string, ColumnType][] = [["id", { kind: "bigint" }], ["s", { kind: "varchar" }]];
+    const bTypes: [string, ColumnType][] = [["id", { kind: "bigint" }], ["d", { kind: "double" }], ["j", { kind: "super" }], ["t", { kind: "varchar" }]];
+    const a = new ParquetRowGroupEncoder(cols(aTypes));
+    const b = new ParquetRowGroupEncoder(cols(bTypes));
+    const aw = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 1, cols(aTypes));
+    const bw = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 1, cols(bTypes));
+    dirs.push((aw as unknown as { dir: string }).dir, (bw as unknown as { dir: string }).dir);
+    const aRow = (i: number) => [String(i), `a${i}`.repeat(i % 50)];
+    const bRow = (i: number) => [String(i), `${i}.25`, `{"i":${i},"pad":"${"x".repeat(i)}"}`, i % 3 ? `b${i}` : null];
+    for (let turn = 0; turn < 3; turn++) {
+      // Spans of different sizes, so one encoder's larger buffers are the other's next time.
+      const aIds = Array.from({ length: 40 + turn * 200 }, (_, k) => turn * 1000 + k);
+      const bIds = Array.from({ length: 300 - turn * 120 }, (_, k) => turn * 1000 + k);
+      const aText = csvRows(aTypes.map(([, t]) => t), aIds.map(aRow));
+      const aGroup = a.encode(aText, aText.length, aIds.length);
+      const aCopy = { ...aGroup, bytes: Uint8Array.from(aGroup.bytes) };
+      const bText = csvRows(bTypes.map(([, t]) => t), bIds.map(bRow));
+      bw.writeRowGroup(b.encode(bText, bText.length, bIds.length), bText.length);
+      aw.writeRowGroup(aCopy, aText.length);
+    }
+    const aGot = await readParts(await aw.finish());
+    const bGot = await readParts(await bw.finish());
+    expect(aGot).toHaveLength(40 + 240 + 440);
+    expect(bGot).toHaveLength(300 + 180 + 60);
+    expect(aGot.find((r) => r.id === 2017n)).toEqual({ id: 2017n, s: aRow(2017)[1] });
+    expect(bGot.find((r) => r.id === 1050n)).toEqual({ id: 1050n, d: 1050.25, j: bRow(1050)[2], t: null });
+    expect(bGot.find((r) => r.id === 2059n)).toEqual({ id: 2059n, d: 2059.25, j: bRow(2059)[2], t: "b2059" });
+  });
+
   it("a row group's CSV must hold the columns' fields: fewer, more or an unterminated quote is an error", () => {
     const encoder = new ParquetRowGroupEncoder(cols([["a", { kind: "bigint" }], ["b", { kind: "varchar" }]]));
     const text = Buffer.from('1,"x"\n2,"y"\n');

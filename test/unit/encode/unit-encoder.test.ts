@@ -451,6 +451,24 @@ describe("UnitEncoder: setup and size", () => {
   });
 });
 
+describe("UnitEncoder: span buffers of streams arriving one after the other", () => {
+  it("a stream keeps no more than 256 KiB of span buffer between units; a grown one serves the next stream, rows intact", () => {
+    const names = ["s0", "s1", "s2", "s3", "s4"];
+    const e = encoder(names.map((n) => plan(n)));
+    const outputs = (e as unknown as { outputs: Map<string, { bytes: Buffer }> }).outputs;
+    names.forEach((n, k) => {
+      // ~1 MiB of one stream per unit, as a tap that emits its streams one after the other gives them.
+      const records = Array.from({ length: 4000 }, (_, i) => ({ id: k * 10_000 + i, name: `${n}:${i}:${"w".repeat(200)}`, x: i, obj: { i }, at: null }));
+      const r = e.encode(unit(...records.map((x) => rec(n, x))), k, 1);
+      const ev = rowsOf(r)[0]!;
+      expect(ev.stream).toBe(n);
+      expect(text(ev)).toBe(mainThreadRows(plan(n), records, records.map((_, i) => k * LINE_SLOTS + i)).text);
+      expect(ev.bytes.length).toBeGreaterThan(512 * 1024);
+    });
+    for (const n of names) expect(outputs.get(n)!.bytes.length, n).toBeLessThanOrEqual(256 * 1024);
+  });
+});
+
 describe("UnitEncoder and EncodePool: recycled output buffers", () => {
   const lines = Array.from({ length: 3_000 }, (_, i) => rec("t", { id: i, name: `n${i}`, x: i / 4 }));
 
