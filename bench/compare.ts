@@ -36,6 +36,7 @@ const WORKLOADS: Record<string, { flags: string[]; before: string; after: string
   metadata: { flags: [], before: "baseline,stage,e2e", after: "stage,e2e" },
   parquet: { flags: [], before: "baseline,stage,e2e", after: "stage,e2e" },
   streams100: { flags: [], before: "baseline,stage,e2e", after: "stage,e2e" },
+  streams100seq: { flags: [], before: "baseline,stage,e2e", after: "stage,e2e" },
   numeric: { flags: [], before: "baseline,stage,e2e", after: "stage,e2e" },
   // 200 columns × 100,000 rows: the stand-in's MERGE takes minutes; staging is what the connector does.
   wide: { flags: [], before: "baseline,stage", after: "stage" },
