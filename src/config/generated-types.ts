@@ -83,7 +83,7 @@ export interface TargetRedshiftConfig {
    */
   copy_iam_role_arn?: string;
   /**
-   * Format of staged files: gzip-compressed CSV (the default, fastest), or Parquet (typed columns; on the encode workers about the CPU of CSV, README: Performance). With Parquet, SUPER values are staged as JSON-typed byte columns: verify on your cluster that they load as JSON documents before relying on it.
+   * Format of staged files: gzip-compressed CSV (the default, fastest), or Parquet (typed columns; on the encode workers about 1.15x the CPU of CSV, README: Performance). With Parquet, SUPER values are staged as JSON-typed byte columns: verify on your cluster that they load as JSON documents before relying on it.
    */
   file_format?: "csv_gzip" | "parquet";
   /**
