@@ -15,7 +15,7 @@
 import { gzipSync } from "node:zlib";
 import { closingQuote } from "../redshift/csv.js";
 import { isNullMarker } from "./record-scanner.js";
-import { dateDays, decimalUnscaled, timeMicros, timestampMicros } from "./parquet-values.js";
+import { dateDays, decimalUnscaled, timestampMicros } from "./parquet-values.js";
 import { type EncodedRowGroup, type ParquetColumn, PARQUET_CODEC, PARQUET_GZIP_OPTIONS } from "../stage/parquet-part-writer.js";
 
 const QUOTE = 34;
