@@ -118,12 +118,15 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const ids = isRoot ? ensureOsUser() : undefined;
 
+  // Registered before the dir exists: track() installs the signal handlers, and a signal that came
+  // between mkdtemp and them killed the process by its default action, leaving the empty dir (seen 1 run
+  // in 7 in signals.test.ts › SIGTERM during start-up). A handled signal waits for this synchronous code.
+  const leftover: Leftover = { dirs: [], pids: [] };
+  const forget = track(leftover);
   const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "local-redshift-pg-"));
+  leftover.dirs!.push(tmpRoot);
   // mkdtemp gives 0700; the unprivileged server must be able to enter it.
   fs.chmodSync(tmpRoot, 0o755);
-  // Registered at once: a signal during initdb or start-up must not leave the dir or a server behind.
-  const leftover: Leftover = { dirs: [tmpRoot], pids: [] };
-  const forget = track(leftover);
   const cleanup = () => {
     removeDirSync(tmpRoot);
     forget();

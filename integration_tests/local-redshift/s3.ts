@@ -6,7 +6,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { removeDirSync, track } from "./reaper.js";
+import { type Leftover, removeDirSync, track } from "./reaper.js";
 
 export interface S3Fault {
   kind: "error" | "hang" | "delay";
@@ -207,13 +207,18 @@ export function encodeKey(key: string): string {
 
 export async function startS3(options: { log?: (l: string) => void } = {}): Promise<S3Handle> {
   const log = options.log ?? (() => {});
+  // Registered before the dir and the child exist (see startPostgres: a signal before track() installs
+  // the handlers kills the process by its default action and leaves them behind).
+  const leftover: Leftover = { pids: [], dirs: [] };
+  const forget = track(leftover);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-redshift-s3-"));
+  leftover.dirs!.push(dir);
   const bucket = "local-redshift";
   const child: ChildProcess = fork(path.join(here, "s3rver-child.mjs"), [dir, bucket], {
     execArgv: ["--openssl-legacy-provider", "--no-warnings"],
     stdio: ["ignore", "ignore", "pipe", "ipc"],
   });
-  const forget = track({ pids: [{ pid: child.pid, signal: "SIGKILL" }], dirs: [dir] });
+  leftover.pids!.push({ pid: child.pid, signal: "SIGKILL" });
   let childErr = "";
   child.stderr?.on("data", (d: Buffer) => (childErr += d.toString()));
   const s3rverPort = await new Promise<number>((resolve, reject) => {
