@@ -133,6 +133,36 @@ describe("Parquet staging loads what CSV loads", () => {
     expect(pq.rows).toEqual(csv.rows);
   });
 
+  it("DATE and TIMESTAMP past a JS Date's end (275760) and past 9999 land as with CSV (a worker wrote 1970-01-01)", async () => {
+    const props = { id: { type: "integer" }, d: { type: ["null", "string"], format: "date" }, ts: { type: ["null", "string"], format: "date-time" } };
+    const recs = [
+      { id: 1, d: "2024-01-01", ts: "2024-01-01T00:00:00Z" },
+      { id: 2, d: "10000-01-01", ts: "10000-01-01T00:00:00.5Z" },
+      { id: 3, d: "275760-09-14", ts: "275760-09-14T12:00:00Z" },
+      { id: 4, d: "290000-06-15", ts: "290000-06-15T00:00:00.000001Z" },
+      { id: 5, d: "294276-12-31", ts: "294247-01-10T04:00:54.775807Z" },
+    ];
+    const { csv, pq } = await both("pqfar", lines(schemaMsg("t", props), ...recs.map((r) => record("t", r))));
+    expect(pq.rows).toEqual(csv.rows);
+    expect(pq.rows.map((r) => r.d)).toEqual(["2024-01-01", "10000-01-01", "275760-09-14", "290000-06-15", "294276-12-31"]);
+    expect(pq.rows[4]!.ts).toBe("294247-01-10 04:00:54.775807+00");
+  });
+
+  it("a TIMESTAMP past what Parquet holds (294247-01-10) fails the run naming the column; CSV loads it", async () => {
+    const props = { id: { type: "integer" }, ts: { type: ["null", "string"], format: "date-time" } };
+    const input = lines(schemaMsg("t", props), record("t", { id: 1, ts: "294276-12-31T00:00:00Z" }), { type: "STATE", value: { n: 1 } });
+    for (const workers of [undefined, 0]) {
+      const r = await runSinger(configFor(uniqueSchema("pqts64"), { file_format: "parquet", ...(workers === undefined ? {} : { encode_workers: workers }) }), input);
+      expect(r.code).toBe(1);
+      expect(r.states).toEqual([]);
+      expect(r.stderr.join("\n")).toMatch(/column "ts": parquet: 294276-12-31 00:00:00\+00 is past what a Parquet TIMESTAMP holds.*file_format csv_gzip/);
+    }
+    const schema = uniqueSchema("pqts64csv");
+    const ok = await runSinger(configFor(schema), input);
+    expect(ok.code, ok.stderr.join("\n")).toBe(0);
+    expect((await table(schema, "t")).map((r) => r.ts)).toEqual(["294276-12-31 00:00:00+00"]);
+  });
+
   it("upsert with duplicates inside one batch and across batches (newest wins)", async () => {
     const props = { id: { type: "integer" }, v: { type: ["null", "string"] } };
     const input = lines(

@@ -870,6 +870,7 @@ function parseJson(text: string, spec: CopySpec, cols: Column[], onRecord: OnRec
 
 /** How a top-level Parquet column's raw value becomes text (its logical type, taken off before reading). */
 type ParquetExact =
+  | { kind: "date" }
   | { kind: "decimal"; scale: number }
   | { kind: "time"; unit: "MILLIS" | "MICROS" | "NANOS" }
   | { kind: "timestamp"; unit: "MILLIS" | "MICROS" | "NANOS" };
@@ -894,6 +895,36 @@ function timeText(us: bigint): string {
   return `${pad(secs / 3600n, 2)}:${pad((secs / 60n) % 60n, 2)}:${pad(secs % 60n, 2)}${frac ? `.${pad(frac, 6)}` : ""}`;
 }
 
+/**
+ * Days since 1970-01-01 → proleptic Gregorian [year, month, day], any year (H. Hinnant, "chrono-Compatible
+ * Low-Level Date Algorithms": civil_from_days). Not a JS Date: those end at 275760-09-13, Redshift's dates
+ * at 294276-12-31 (and a year past 9999 in toISOString's form is not one PostgreSQL reads).
+ */
+function civilFromDays(days: number): [number, number, number] {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return [y, m, d];
+}
+
+/** Days since 1970-01-01 → `YYYY-MM-DD` (more digits past 9999), and whether the year is BC (year ≤ 0). */
+function dateParts(days: number): { date: string; bc: boolean } {
+  const [y, m, d] = civilFromDays(days);
+  return { date: `${pad(y > 0 ? y : 1 - y, 4)}-${pad(m, 2)}-${pad(d, 2)}`, bc: y <= 0 };
+}
+
+/** A Parquet DATE (days since 1970-01-01) as PostgreSQL reads it. */
+function dateText(days: number): string {
+  const { date, bc } = dateParts(days);
+  return bc ? `${date} BC` : date;
+}
+
 /** Microseconds since the Unix epoch (UTC) → ISO text with all six fraction digits; BC years as PostgreSQL writes them. */
 function timestampText(us: bigint): string {
   let secs = us / 1_000_000n;
@@ -902,11 +933,12 @@ function timestampText(us: bigint): string {
     frac += 1_000_000n;
     secs -= 1n;
   }
-  const d = new Date(Number(secs) * 1000);
-  const y = d.getUTCFullYear();
-  const date = `${pad(y > 0 ? y : 1 - y, 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
-  const time = `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}${frac ? `.${pad(frac, 6)}` : ""}`;
-  return `${date} ${time}+00${y > 0 ? "" : " BC"}`;
+  let days = secs / 86_400n;
+  if (secs % 86_400n < 0n) days -= 1n;
+  const sod = Number(secs - days * 86_400n);
+  const { date, bc } = dateParts(Number(days));
+  const time = `${pad(Math.floor(sod / 3600), 2)}:${pad(Math.floor(sod / 60) % 60, 2)}:${pad(sod % 60, 2)}${frac ? `.${pad(frac, 6)}` : ""}`;
+  return `${date} ${time}+00${bc ? " BC" : ""}`;
 }
 
 /** An unscaled DECIMAL (INT32, INT64 or big-endian two's complement bytes) as exact decimal text. */
@@ -943,7 +975,7 @@ async function parquetReadOrFail(options: Parameters<typeof parquetRead>[0]): Pr
 }
 
 /**
- * Reads a Parquet file. DECIMAL, TIME and TIMESTAMP columns are read as their raw integers and turned into
+ * Reads a Parquet file. DATE, DECIMAL, TIME and TIMESTAMP columns are read as their raw integers and turned into
  * text here, exactly: hyparquet would make DECIMAL a float (digits lost), TIMESTAMP a JS Date (µs lost) and
  * leave TIME a bare count. Redshift loads them at full precision, sub-microsecond digits truncated.
  */
@@ -955,6 +987,22 @@ async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecor
   } catch (e) {
     throw unreadableParquet(e);
   }
+  // A column chunk the footer places past the end of the file: hyparquet would read it as NULLs.
+  metadata.row_groups.forEach((g, gi) => {
+    for (const c of g.columns) {
+      const m = c.meta_data;
+      if (!m) continue;
+      // The chunk's pages: from its first page (the dictionary's, if any) for total_compressed_size bytes,
+      // between the leading "PAR1" and the footer's length and trailing "PAR1" (8 bytes).
+      const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
+      const end = start + Number(m.total_compressed_size);
+      const data = Number(m.data_page_offset);
+      if (start < 4 || end > buf.length - 8 || data < start || data >= end) {
+        // err_reason holds 100 characters: the short form.
+        throw unreadableParquet(new Error(`column ${m.path_in_schema.join(".")}, row group ${gi}: pages at bytes ${start}-${end}, file has ${buf.length}`));
+      }
+    }
+  });
   const exact: Array<ParquetExact | undefined> = [];
   // Top-level columns: the root's children, skipping the subtrees of nested ones.
   const schema = metadata.schema;
@@ -964,6 +1012,7 @@ async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecor
     const lt = el.logical_type;
     if (!el.num_children) {
       if (lt?.type === "DECIMAL" || el.converted_type === "DECIMAL") e = { kind: "decimal", scale: (lt?.type === "DECIMAL" ? lt.scale : el.scale) ?? 0 };
+      else if (lt?.type === "DATE" || el.converted_type === "DATE") e = { kind: "date" };
       else if (lt?.type === "TIME") e = { kind: "time", unit: lt.unit };
       else if (el.converted_type === "TIME_MILLIS" || el.converted_type === "TIME_MICROS") e = { kind: "time", unit: el.converted_type === "TIME_MILLIS" ? "MILLIS" : "MICROS" };
       else if (lt?.type === "TIMESTAMP") e = { kind: "timestamp", unit: lt.unit };
@@ -1010,6 +1059,7 @@ async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecor
       if (v === null || v === undefined) return null;
       const e = exact[c];
       if (e?.kind === "decimal") return decimalText(v as number | bigint | Uint8Array, e.scale);
+      if (e?.kind === "date") return dateText(Number(v));
       if (e?.kind === "time") return timeText(toMicros(v as number | bigint, e.unit)) + (cols[c]!.typname === "timetz" ? "+00" : "");
       if (e?.kind === "timestamp") return timestampText(toMicros(v as number | bigint, e.unit));
       if (v instanceof RawJson) {

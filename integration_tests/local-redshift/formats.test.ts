@@ -1,5 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ParquetPartWriter } from "../../src/stage/parquet-part-writer.js";
+import { ParquetRowGroupEncoder } from "../../src/encode/parquet-row-group.js";
+import { parquetColumns } from "../../src/encode/parquet-values.js";
 import { describe, expect, it } from "vitest";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { connectClients, useLocalRedshift } from "./shared.js";
@@ -85,6 +92,62 @@ describe("compression", () => {
     const why = await c.query(`SELECT err_code, trim(err_reason) AS reason FROM stl_load_errors WHERE filename LIKE '%${t2}%'`);
     expect(why.rows).toEqual([{ err_code: 15001, reason: expect.stringMatching(/Spectrum Scan Error: .*LZ4_RAW/) }]);
     expect((await c.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+  });
+
+  it("DATE and TIMESTAMP past a JS Date's range (and past 9999) load exactly; a page the footer places past the file fails", async () => {
+    const columns = parquetColumns(
+      [
+        { name: "d", type: { kind: "date" } },
+        { name: "ts", type: { kind: "timestamptz" } },
+      ],
+      undefined,
+    );
+    const text = Buffer.from(
+      [
+        "0001-01-01,0001-01-01 00:00:00+00",
+        "9999-12-31,9999-12-31 23:59:59.999999+00",
+        "10000-01-01,10000-01-01 00:00:00+00",
+        "275760-09-14,275760-09-14 00:00:00.5+00",
+        "294276-12-31,294247-01-10 04:00:54.775807+00",
+      ].join("\n") + "\n",
+    );
+    const dir = mkdtempSync(join(tmpdir(), "pqdates-"));
+    try {
+      const w = new ParquetPartWriter(dir, 1, columns);
+      w.writeRowGroup(new ParquetRowGroupEncoder(columns).encode(text, text.length, 5), text.length);
+      const [part] = await w.finish();
+      const t = uniq("pqdates");
+      await c.query(`CREATE TABLE ${t} (d DATE, ts TIMESTAMPTZ)`);
+      const url = await putManifest(h.rs, `f5/${t}/ok`, [readFileSync(part!.path)], { contentLength: true });
+      await c.query(`COPY ${t} FROM '${url}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS PARQUET`);
+      const r = (await d.query(`SELECT d::text AS d, ts::text AS ts FROM ${t} ORDER BY ${t}.d`)).rows;
+      expect(r).toEqual([
+        { d: "0001-01-01", ts: "0001-01-01 00:00:00+00" },
+        { d: "9999-12-31", ts: "9999-12-31 23:59:59.999999+00" },
+        { d: "10000-01-01", ts: "10000-01-01 00:00:00+00" },
+        { d: "275760-09-14", ts: "275760-09-14 00:00:00.5+00" },
+        { d: "294276-12-31", ts: "294247-01-10 04:00:54.775807+00" },
+      ]);
+
+      // The same rows with the first column chunk's offsets moved 1 MB past the end of the file.
+      const group = new ParquetRowGroupEncoder(columns).encode(text, text.length, 5);
+      const moved = { ...group, bytes: Uint8Array.from(group.bytes) };
+      const chunk = moved.rowGroup.columns[0]!;
+      chunk.meta_data!.data_page_offset += 1_000_000n;
+      chunk.file_offset += 1_000_000n;
+      const w2 = new ParquetPartWriter(join(dir, "moved"), 1, columns);
+      await mkdir(join(dir, "moved"), { recursive: true });
+      w2.writeRowGroup(moved, text.length);
+      const [bad] = await w2.finish();
+      const t2 = uniq("pqmoved");
+      await c.query(`CREATE TABLE ${t2} (d DATE, ts TIMESTAMPTZ)`);
+      const badUrl = await putManifest(h.rs, `f5/${t2}/moved`, [readFileSync(bad!.path)], { contentLength: true });
+      expect((await errorOf(c.query(`COPY ${t2} FROM '${badUrl}' IAM_ROLE '${ROLE}' MANIFEST FORMAT AS PARQUET`))).message).toMatch(/Load into table/);
+      const why = await c.query(`SELECT trim(err_reason) AS reason FROM stl_load_errors WHERE filename LIKE '%${t2}%'`);
+      expect(why.rows).toEqual([{ reason: expect.stringMatching(/^Spectrum Scan Error: column d, row group 0: pages at bytes 1000004-\d+, file has \d+$/) }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

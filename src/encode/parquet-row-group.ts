@@ -15,7 +15,7 @@
 import { gzipSync } from "node:zlib";
 import { closingQuote } from "../redshift/csv.js";
 import { isNullMarker } from "./record-scanner.js";
-import { dateDays, decimalUnscaled, timestampMicros } from "./parquet-values.js";
+import { civilDays, dateDays, decimalUnscaled, timestampMicros } from "./parquet-values.js";
 import { type EncodedRowGroup, type ParquetColumn, PARQUET_CODEC, PARQUET_GZIP_OPTIONS } from "../stage/parquet-part-writer.js";
 
 const QUOTE = 34;
@@ -144,20 +144,10 @@ function two(src: Uint8Array, at: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : NaN;
 }
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil; any year). */
-function civilDays(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
 /**
  * Microseconds since the epoch of the encoders' common timestamp text, `YYYY-MM-DD HH:MM:SS[.f{1,6}][+00]`
- * in src[from, to), as a number when exact (years 1685–2254); NaN for any other form or range, which the
- * caller takes through timestampMicros (the same arithmetic on the text).
+ * in src[from, to), as a number when exact (within ±104,000 days of 1970: about 1685–2254); NaN for any
+ * other form or range, which the caller takes through timestampMicros (the same arithmetic on the text).
  */
 function timestampFast(src: Uint8Array, from: number, to: number): number {
   const len = to - from;
@@ -316,8 +306,17 @@ export class ParquetRowGroupEncoder {
     return this.assemble(rows);
   }
 
-  /** One non-NULL field, src[from, to) (quotes removed), into its column. */
+  /** One non-NULL field, src[from, to) (quotes removed), into its column; an error names the column. */
   private put(col: ColumnValues, r: number, src: Buffer, from: number, to: number): void {
+    try {
+      this.putValue(col, r, src, from, to);
+    } catch (e) {
+      if (e instanceof Error) e.message = `column ${JSON.stringify(col.column.field.name)}: ${e.message}`;
+      throw e;
+    }
+  }
+
+  private putValue(col: ColumnValues, r: number, src: Buffer, from: number, to: number): void {
     col.levels[r] = 1;
     switch (col.kind) {
       case "bytes": {
@@ -346,6 +345,8 @@ export class ParquetRowGroupEncoder {
       case "decimal32": {
         let v = col.kind === "int32" ? smallInteger(src, from, to) : NaN;
         if (Number.isNaN(v)) v = col.kind === "date" ? dateDays(text(src, from, to)) : Number(col.column.convert(text(src, from, to)));
+        // `v | 0` would write 0 for anything else: exact or loud.
+        if (!Number.isSafeInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw new RangeError(`parquet: ${text(src, from, to)} does not fit an INT32`);
         col.ensure(4);
         col.values.writeInt32LE(v | 0, col.length);
         col.length += 4;

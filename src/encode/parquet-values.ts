@@ -67,23 +67,33 @@ export function parquetField(name: string, t: ColumnType): ParquetField {
   }
 }
 
-const MS_PER_DAY = 86_400_000;
-
-/** Milliseconds since the epoch of a UTC calendar date (years 1–9999 and beyond: no two-digit-year trap). */
-function utcMillis(year: number, month: number, day: number): number {
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  return d.getTime();
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date, any year (H. Hinnant, "chrono-Compatible Low-Level
+ * Date Algorithms": days_from_civil). Integer arithmetic, not a JS Date: a Date ends at 275760-09-13 and
+ * Redshift's dates go to 294276-12-31. Month 1–12; a day past the month's end runs on into the next.
+ */
+export function civilDays(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
-/** "YYYY-MM-DD" (year 4–6 digits) → days since 1970-01-01. */
+/** "YYYY-MM-DD" (year 4–6 digits) → days since 1970-01-01. Throws a RangeError on any other text. */
 export function dateDays(text: string): number {
   const a = text.indexOf("-", 1);
   const year = Number(text.slice(0, a));
   const month = Number(text.slice(a + 1, a + 3));
   const day = Number(text.slice(a + 4, a + 6));
-  return Math.floor(utcMillis(year, month, day) / MS_PER_DAY);
+  const days = civilDays(year, month, day);
+  if (!Number.isSafeInteger(days) || !(month >= 1 && month <= 12)) throw new RangeError(`parquet: ${JSON.stringify(text)} is not a date`);
+  return days;
 }
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /** Fraction digits (up to 6) → microseconds. */
 function fractionMicros(digits: string): number {
@@ -111,7 +121,12 @@ export function timestampMicros(text: string): bigint {
   const sp = text.indexOf(" ");
   const days = dateDays(text.slice(0, sp));
   const { micros } = timeOfDayMicros(text, sp + 1);
-  return BigInt(days) * 86_400_000_000n + BigInt(micros);
+  const v = BigInt(days) * 86_400_000_000n + BigInt(micros);
+  // Redshift's timestamps go to 294276 AD; an INT64 of microseconds since 1970 ends in 294247.
+  if (v < INT64_MIN || v > INT64_MAX) {
+    throw new RangeError(`parquet: ${text} is past what a Parquet TIMESTAMP holds (INT64 microseconds since 1970, up to 294247-01-10 04:00:54.775807 UTC); stage it with file_format csv_gzip`);
+  }
+  return v;
 }
 
 /** The encoders' time text "HH:MM:SS[.ffffff][±hh[:mm]]" → microseconds since midnight, shifted to UTC when zoned. */

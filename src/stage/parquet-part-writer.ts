@@ -144,7 +144,14 @@ export class ParquetPartWriter {
         this.group[i]!.push(null);
         chars += 3;
       } else {
-        this.group[i]!.push(cols[i]!.convert(v));
+        let value: ParquetValue;
+        try {
+          value = cols[i]!.convert(v);
+        } catch (e) {
+          if (e instanceof Error) e.message = `column ${JSON.stringify(cols[i]!.field.name)}: ${e.message}`;
+          throw e;
+        }
+        this.group[i]!.push(value);
         chars += v.length + 1;
       }
     }

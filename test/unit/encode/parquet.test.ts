@@ -31,6 +31,18 @@ describe("Parquet values from the encoders' normalised text", () => {
     expect(dateDays("0001-01-01")).toBe(-719162);
     expect(dateDays("0099-03-01")).toBe(new Date("0099-03-01T00:00:00Z").getTime() / 86_400_000);
     expect(dateDays("12345-01-01")).toBe(Math.round((new Date("+012345-01-01T00:00:00Z").getTime()) / 86_400_000));
+    // Past a JS Date's end (275760-09-13), up to Redshift's 294276-12-31: integer arithmetic, no NaN.
+    expect(dateDays("275760-09-13")).toBe(100_000_000);
+    expect(dateDays("275760-09-14")).toBe(100_000_001);
+    expect(dateDays("294276-12-31")).toBe(106_762_939); // 1076-12-31 (a Date can) + 733 × 146,097 days (400-year cycles)
+    expect(() => dateDays("not a date")).toThrow(/not a date/);
+  });
+
+  it("timestamps past 275760 are exact; past an INT64 of microseconds (294247-01-10) they are refused, not wrapped", () => {
+    expect(timestampMicros("294247-01-10 04:00:54.775807+00")).toBe(2n ** 63n - 1n);
+    expect(timestampMicros("290000-06-15 00:00:00+00")).toBe(BigInt(dateDays("290000-06-15")) * 86_400_000_000n);
+    expect(() => timestampMicros("294247-01-10 04:00:54.775808+00")).toThrow(/past what a Parquet TIMESTAMP holds.*csv_gzip/);
+    expect(() => timestampMicros("294276-12-31 23:59:59.999999+00")).toThrow(RangeError);
   });
 
   it("timestamps are UTC microseconds, fraction kept to the microsecond", () => {
@@ -289,7 +301,7 @@ describe("ParquetPartWriter", () => {
       ["true", "false"],
       ["", 'a "quoted" value', "comma, and\nnewline\r\n", "\\N", '""', "é 東京 😀", "x".repeat(300)],
       ['{"a":1}', "[]", '{"s":"q \\" x"}', "12345678901234567890", '"text"', "null"],
-      ["1970-01-01", "0001-01-01", "9999-12-31", "2024-02-29", "1969-12-31", "12345-01-01"],
+      ["1970-01-01", "0001-01-01", "9999-12-31", "2024-02-29", "1969-12-31", "12345-01-01", "275760-09-14", "294276-12-31"],
       [
         "2024-01-02 03:04:05.123456+00",
         "2024-01-02 03:04:05+00",
@@ -304,6 +316,8 @@ describe("ParquetPartWriter", () => {
         "2254-12-31 23:59:59.999999+00",
         "2255-06-01 00:00:00+00",
         "2400-01-01 00:00:00.000001+00",
+        "290000-06-15 12:00:00.5+00",
+        "294247-01-10 04:00:54.775807+00",
         "1970-01-01 00:00:00.000001+00",
         "2000-02-29 12:00:00+00",
         "1900-03-01 00:00:00+00",
@@ -389,6 +403,17 @@ describe("ParquetPartWriter", () => {
     expect(() => encoder.encode(Buffer.from("1\n"), 2, 1)).toThrow(/does not have 2 fields/);
     expect(() => encoder.encode(Buffer.from('1,"x",3\n'), 8, 1)).toThrow(/does not have 2 fields/);
     expect(() => encoder.encode(Buffer.from('1,"x\n'), 5, 1)).toThrow(/unterminated/);
+  });
+
+  it("a value no Parquet type holds fails naming its column, on both paths (never a wrapped or zero value)", () => {
+    const columns = cols([["id", { kind: "bigint" }], ["ts", { kind: "timestamptz" }]]);
+    const text = Buffer.from("1,294276-12-31 00:00:00+00\n");
+    expect(() => new ParquetRowGroupEncoder(columns).encode(text, text.length, 1)).toThrow(/column "ts": parquet: 294276-12-31 00:00:00\+00 is past what a Parquet TIMESTAMP holds/);
+    const w = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 1, columns);
+    dirs.push((w as unknown as { dir: string }).dir);
+    expect(() => w.write(["1", "294276-12-31 00:00:00+00"])).toThrow(/column "ts": parquet: .* past what a Parquet TIMESTAMP holds/);
+    const dates = Buffer.from("x\n");
+    expect(() => new ParquetRowGroupEncoder(cols([["d", { kind: "date" }]])).encode(dates, dates.length, 1)).toThrow(/column "d": parquet: "x" is not a date/);
   });
 
   it("pages are GZIP-compressed v1 data pages, PLAIN values, no dictionary", async () => {
