@@ -214,20 +214,35 @@ export class S3Stager {
     };
   }
 
-  /** Uploads one part file, each try with a fresh stream of it. */
+  /**
+   * Uploads one part file, each try with a fresh stream of it. A stream that fails to read (its file gone:
+   * a stopping run removes its spill directory while an upload starts) ends that try with the read error,
+   * and is closed when the try ends: the SDK pipes the body without listening for its errors, so an
+   * unread stream's 'error' was unhandled and killed the process (exit 1 instead of a clean stop).
+   */
   private async putFile(key: string, part: StagedPart, contentType: string): Promise<void> {
-    await this.send("PUT", key, (abortSignal) =>
-      this.client.send(
-        new PutObjectCommand({
-          Bucket: this.settings.bucket,
-          Key: key,
-          Body: createReadStream(part.path),
-          ContentLength: part.bytes,
-          ContentType: contentType,
-        }),
-        { abortSignal },
-      ),
-    );
+    await this.send("PUT", key, async (abortSignal) => {
+      const body = createReadStream(part.path);
+      const stop = new AbortController();
+      const onAbort = () => stop.abort(abortSignal.reason);
+      abortSignal.addEventListener("abort", onAbort, { once: true });
+      let readError: Error | undefined;
+      body.once("error", (e) => {
+        readError = e;
+        stop.abort(e);
+      });
+      try {
+        return await this.client.send(
+          new PutObjectCommand({ Bucket: this.settings.bucket, Key: key, Body: body, ContentLength: part.bytes, ContentType: contentType }),
+          { abortSignal: stop.signal },
+        );
+      } catch (e) {
+        throw readError ?? e;
+      } finally {
+        abortSignal.removeEventListener("abort", onAbort);
+        body.destroy();
+      }
+    });
   }
 
   /** Deletes staged objects (1,000 keys a request, the DeleteObjects limit), each request with its deadline. */
