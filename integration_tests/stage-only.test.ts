@@ -6,7 +6,7 @@
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { configFor, runSinger, standIn, tableExists, uniqueSchema } from "./helpers/target.js";
-import { catalogOf, runAirbyte } from "./helpers/airbyte.js";
+import { catalogOf, runAirbyte, streamComplete } from "./helpers/airbyte.js";
 
 /** The keys under `prefix` in the stand-in's bucket, without the prefix. */
 async function stagedKeys(prefix: string): Promise<string[]> {
@@ -70,6 +70,50 @@ describe("--stage-only", () => {
     expect(await tableExists(schema, "t")).toBe(false);
     const keys = await stagedKeys(prefix);
     expect(keys).toEqual([expect.stringMatching(/\/batch-000001\/manifest\.json$/), expect.stringMatching(/\/batch-000001\/part-0000\.csv\.gz$/)]);
+  });
+
+  it("write, overwrite and minimum generations: the log says nothing was replaced or removed (nothing was loaded)", async () => {
+    const schema = uniqueSchema("stageonlygen");
+    const json = { type: "object", properties: { id: { type: "integer" } } };
+    const r = await runAirbyte("write", {
+      config: configFor(schema),
+      catalog: catalogOf(
+        { name: "o", schema: json, mode: "overwrite", generationId: 2, minimumGenerationId: 2 },
+        { name: "d", schema: json, mode: "append_dedup", primaryKey: [["id"]], generationId: 5, minimumGenerationId: 3 },
+        { name: "u", schema: json, mode: "overwrite", generationId: 3, minimumGenerationId: 3 },
+      ),
+      input: [
+        JSON.stringify({ type: "RECORD", record: { stream: "o", emitted_at: 1, data: { id: 1 } } }),
+        JSON.stringify({ type: "RECORD", record: { stream: "d", emitted_at: 1, data: { id: 1 } } }),
+        JSON.stringify({ type: "RECORD", record: { stream: "u", emitted_at: 1, data: { id: 1 } } }),
+        streamComplete("o"),
+        streamComplete("d"),
+      ],
+      args: ["--stage-only"],
+    });
+    expect(r.code, r.stdout.join("\n")).toBe(0);
+    const logs = r.logs.map((l) => (l as { log: { message: string } }).log.message).join("\n");
+    expect(logs).toMatch(new RegExp(`--stage-only: ${schema}\\.o not replaced \\(nothing was loaded\\)`));
+    expect(logs).toMatch(new RegExp(`--stage-only: no rows of generations below 3 removed from ${schema}\\.d \\(nothing was loaded\\)`));
+    expect(logs).toMatch(new RegExp(`stream u ended without a COMPLETE status: ${schema}\\.u keeps its previous data$`, "m"));
+    expect(logs).not.toMatch(/replaced .* with this sync's data|rows wait in|removed \d+ rows/);
+    expect(await tableExists(schema, "o")).toBe(false);
+  });
+
+  it("Singer overwrite: the log says the table was not replaced", async () => {
+    const schema = uniqueSchema("stageonlyow");
+    const input =
+      [
+        { type: "SCHEMA", stream: "t", key_properties: ["id"], schema: { properties: { id: { type: "integer" } } } },
+        { type: "RECORD", stream: "t", record: { id: 1 } },
+      ]
+        .map((m) => JSON.stringify(m))
+        .join("\n") + "\n";
+    const r = await runSinger(configFor(schema, { load_method: "overwrite" }), input, ["--stage-only"]);
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const text = r.stderr.join("\n");
+    expect(text).toMatch(new RegExp(`--stage-only: ${schema}\\.t not replaced \\(nothing was loaded\\)`));
+    expect(text).not.toMatch(/replaced .* with this run's records/);
   });
 
   it("--stage-only and --dry-run exclude each other, for write too", async () => {

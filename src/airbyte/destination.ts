@@ -21,7 +21,7 @@ import type { OrderColumn, TableRef } from "../redshift/sql.js";
 import type { Logger } from "../log.js";
 import { InvalidValueError, exactJson } from "../encode/encode.js";
 import { type MetadataColumn, desiredColumns, metadataColumn, propertiesOf } from "../encode/table-shape.js";
-import { type LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
+import { type LoadEngine, RecordError, type StreamDefinition, loadsNothing } from "../engine/engine.js";
 import type { ConnectorSettings } from "../engine/settings.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
 import type { LineSplitter } from "../input/lines.js";
@@ -330,22 +330,28 @@ export class AirbyteDestination {
    */
   private async finalizeStreams(): Promise<void> {
     const warehouse = this.engine.warehouse;
+    // --stage-only and dry runs go through the same steps (a dry run logs their SQL) but loaded nothing.
+    const mode = loadsNothing(this.engine.settings);
     for (const p of this.plans) {
       const where = `${p.final.schema}.${p.final.table}`;
       if (p.truncate) {
         if (!p.complete) {
-          this.log("warn", `stream ${p.id} ended without a COMPLETE status: ${where} keeps its previous data; this attempt's rows wait in ${p.loadTable.table} for the next attempt of generation ${p.generation}`);
+          const waiting = mode ? "" : `; this attempt's rows wait in ${p.loadTable.table} for the next attempt of generation ${p.generation}`;
+          this.log("warn", `stream ${p.id} ended without a COMPLETE status: ${where} keeps its previous data${waiting}`);
           continue;
         }
         await warehouse.replaceTable(p.loadTable, p.final);
-        this.log("info", `replaced ${where} with this sync's data`);
+        this.log("info", mode ? `${mode}: ${where} not replaced (nothing was loaded)` : `replaced ${where} with this sync's data`);
       } else if (p.minimumGeneration !== undefined) {
         if (!p.complete) {
           this.log("warn", `stream ${p.id} ended without a COMPLETE status: rows of generations below ${p.minimumGeneration} stay in ${where}`);
           continue;
         }
         const r = await warehouse.query(sql.deleteOlderGenerations(p.final, AIRBYTE_COLUMNS.generationId, p.minimumGeneration));
-        this.log("info", `removed ${r.rowCount ?? 0} rows of generations below ${p.minimumGeneration} from ${where}`);
+        this.log(
+          "info",
+          mode ? `${mode}: no rows of generations below ${p.minimumGeneration} removed from ${where} (nothing was loaded)` : `removed ${r.rowCount ?? 0} rows of generations below ${p.minimumGeneration} from ${where}`,
+        );
       }
     }
   }

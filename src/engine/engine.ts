@@ -185,6 +185,14 @@ export interface StreamSummary {
  * batches, staged files and bytes, time; values changed by reason. `table` overrides the load table
  * (Airbyte overwrite loads into a side table that becomes the named one).
  */
+/**
+ * What a run that loads nothing is called in its log lines ("--stage-only", "dry run"), or undefined for a
+ * run that loads: lines about tables replaced or rows removed must not claim what such a run never did.
+ */
+export function loadsNothing(settings: Pick<EngineSettings, "stageOnly" | "dryRun">): string | undefined {
+  return settings.stageOnly ? "--stage-only" : settings.dryRun ? "dry run" : undefined;
+}
+
 export function logStreamSummary(log: Logger, s: StreamSummary, table = s.table, dryRun = false): void {
   const changed = Object.values(s.changes).reduce((a, b) => a + b, 0);
   // A dry run encoded its files locally and sent none: the line must not read as a load.

@@ -23,7 +23,7 @@ import type { Logger } from "../log.js";
 import { InvalidValueError, exactJson } from "../encode/encode.js";
 import { type MetadataColumn, metadataColumn } from "../encode/table-shape.js";
 import { sdcSequence } from "../encode/metadata-values.js";
-import { LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
+import { LoadEngine, RecordError, type StreamDefinition, loadsNothing } from "../engine/engine.js";
 import type { ConnectorSettings } from "../engine/settings.js";
 import { EncodePool } from "../encode/encode-pool.js";
 import { UnitPipeline } from "../engine/unit-pipeline.js";
@@ -188,9 +188,10 @@ export class SingerTarget {
 
   /** After every batch committed: each side table replaces its table (one transaction each), then the held STATE goes out. */
   private async swapOverwrites(): Promise<void> {
+    const mode = loadsNothing(this.engine.settings);
     for (const { final, side } of this.overwrites.values()) {
       await this.engine.warehouse.replaceTable(side, final);
-      this.log("info", `replaced ${final.schema}.${final.table} with this run's records`);
+      this.log("info", mode ? `${mode}: ${final.schema}.${final.table} not replaced (nothing was loaded)` : `replaced ${final.schema}.${final.table} with this run's records`);
     }
     if (this.holdingState) this.writeState(this.heldState);
   }

@@ -24,6 +24,8 @@ class RecordingEngine {
   private readonly open = new Map<string, BatchTicket>();
   /** tables the fake warehouse already has: name → generation of every row */
   readonly existing = new Map<string, number>();
+  /** a run that loads (not --stage-only, not a dry run) */
+  readonly settings = { stageOnly: false, dryRun: false };
   readonly warehouse = {
     settings: { skipSchemaCreation: false },
     describe: async (t: { schema: string; table: string }) =>
