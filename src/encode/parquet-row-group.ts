@@ -4,9 +4,11 @@
  * thread's path take it (`parquetConverter` in parquet-values.ts); this writes the same physical values.
  *
  * Layout, per column chunk (Apache Parquet format, parquet.thrift and Encodings.md): one DATA_PAGE (v1,
- * the page every reader takes), definition levels RLE/bit-packed hybrid (bit width 1: every column is a
- * flat OPTIONAL field), values PLAIN, the page body compressed as GZIP (PARQUET_CODEC). No dictionary, no
- * statistics, no page index: COPY reads the footer's offsets and the pages, nothing else.
+ * the format's first page kind, which every reader takes), definition levels RLE/bit-packed hybrid (bit
+ * width 1: every column is a flat OPTIONAL field), values PLAIN, the page body compressed as GZIP
+ * (PARQUET_CODEC). No dictionary, no statistics, no page index: COPY reads the footer's offsets and the
+ * pages, nothing else. The main thread's row groups (hyparquet-writer) have DATA_PAGE_V2 pages; a part
+ * may hold both kinds, which the format allows (not yet checked on a real cluster).
  *
  * Why its own writer (issue 14): building a JS value per field (a byte view, a bigint) for hyparquet-writer
  * cost more than encoding the record itself, a quarter of it garbage collection; here a field's bytes are
