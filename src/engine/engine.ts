@@ -181,11 +181,6 @@ export interface StreamSummary {
 }
 
 /**
- * The end-of-run line of one stream: records received; rows inserted, updated, deleted (after dedup);
- * batches, staged files and bytes, time; values changed by reason. `table` overrides the load table
- * (Airbyte overwrite loads into a side table that becomes the named one).
- */
-/**
  * What a run that loads nothing is called in its log lines ("--stage-only", "dry run"), or undefined for a
  * run that loads: lines about tables replaced or rows removed must not claim what such a run never did.
  */
@@ -193,6 +188,11 @@ export function loadsNothing(settings: Pick<EngineSettings, "stageOnly" | "dryRu
   return settings.stageOnly ? "--stage-only" : settings.dryRun ? "dry run" : undefined;
 }
 
+/**
+ * The end-of-run line of one stream: records received; rows inserted, updated, deleted (after dedup);
+ * batches, staged files and bytes, time; values changed by reason. `table` overrides the load table
+ * (Airbyte overwrite loads into a side table that becomes the named one).
+ */
 export function logStreamSummary(log: Logger, s: StreamSummary, table = s.table, dryRun = false): void {
   const changed = Object.values(s.changes).reduce((a, b) => a + b, 0);
   // A dry run encoded its files locally and sent none: the line must not read as a load.

@@ -227,7 +227,7 @@ export class S3Stager {
       const onAbort = () => stop.abort(abortSignal.reason);
       abortSignal.addEventListener("abort", onAbort, { once: true });
       let readError: Error | undefined;
-      body.once("error", (e) => {
+      body.on("error", (e) => {
         readError = e;
         stop.abort(e);
       });
