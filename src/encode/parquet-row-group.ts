@@ -268,8 +268,9 @@ export class ParquetRowGroupEncoder {
    * `bytes[0, length)`: `rows` CSV rows as the encoders write them (a quoted field with `"` doubled, a bare
    * field, or the bare NULL marker `\N`), each ending in a newline → one row group, offsets counted from
    * the first byte of `bytes` of the result. The result's bytes are a view of a buffer the next call of
-   * any encoder of this thread reuses: copy them before encoding again. Throws when a row does not hold `columns.length` fields (an
-   * encoder bug, never input) or a value does not fit its physical type (RangeError).
+   * any encoder of this thread reuses: copy them before encoding again. Throws when a row does not hold
+   * `columns.length` fields (an encoder bug, never input), or a RangeError naming the column when a value
+   * does not fit its Parquet type (a TIMESTAMP past 294247, see timestampMicros).
    */
   encode(bytes: Buffer, length: number, rows: number): EncodedRowGroup {
     const cols = this.cols;
