@@ -16,9 +16,9 @@
  */
 import { gzipSync } from "node:zlib";
 import { closingQuote } from "../redshift/csv.js";
-import { isNullMarker } from "./record-scanner.js";
+import { isNullMarker, smallInteger } from "./record-scanner.js";
 import { civilDays, dateDays, decimalUnscaled, timestampMicros } from "./parquet-values.js";
-import { type EncodedRowGroup, type ParquetColumn, PARQUET_CODEC, PARQUET_GZIP_OPTIONS } from "../stage/parquet-part-writer.js";
+import { type EncodedRowGroup, type ParquetColumn, PARQUET_CODEC, PARQUET_GZIP_OPTIONS, inColumn } from "../stage/parquet-part-writer.js";
 
 const QUOTE = 34;
 const COMMA = 44;
@@ -120,23 +120,6 @@ class ColumnValues {
     this.values.writeBigInt64LE(v, this.length);
     this.length += 8;
   }
-}
-
-/**
- * The number written in src[from, to) as ASCII digits with an optional leading `-`, when it has at most 15
- * digits (exact as a double); NaN otherwise, for the caller's exact path.
- */
-function smallInteger(src: Uint8Array, from: number, to: number): number {
-  const neg = src[from] === MINUS;
-  let i = neg ? from + 1 : from;
-  if (i === to || to - i > 15) return NaN;
-  let n = 0;
-  for (; i < to; i++) {
-    const d = src[i]! - DIGIT_0;
-    if (d < 0 || d > 9) return NaN;
-    n = n * 10 + d;
-  }
-  return neg ? -n : n;
 }
 
 /** Two ASCII digits at src[at]; NaN when either is not a digit. */
@@ -314,8 +297,7 @@ export class ParquetRowGroupEncoder {
     try {
       this.putValue(col, r, src, from, to);
     } catch (e) {
-      if (e instanceof Error) e.message = `column ${JSON.stringify(col.column.field.name)}: ${e.message}`;
-      throw e;
+      throw inColumn(e, col.column.field.name);
     }
   }
 

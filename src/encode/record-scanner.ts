@@ -1103,11 +1103,21 @@ export function isNullMarker(o: Uint8Array, from: number, to: number): boolean {
   return to - from === 2 && o[from] === NULL_MARKER[0] && o[from + 1] === NULL_MARKER[1];
 }
 
-/** An integer field of at most 15 digits as a number. */
-function smallInteger(o: Uint8Array, from: number, to: number): number {
+/**
+ * The integer written in o[from, to) as ASCII digits with an optional leading `-`, when it has 1 to 15
+ * digits (exact as a double); NaN for anything else (the caller's exact path decides). Used for tokens and
+ * fields already known to be integers, and by the Parquet row-group writer on the encoders' text.
+ */
+export function smallInteger(o: Uint8Array, from: number, to: number): number {
   const neg = o[from] === 45;
+  let k = neg ? from + 1 : from;
+  if (k === to || to - k > 15) return NaN;
   let n = 0;
-  for (let k = neg ? from + 1 : from; k < to; k++) n = n * 10 + (o[k]! - 48);
+  for (; k < to; k++) {
+    const d = o[k]! - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
   return neg ? -n : n;
 }
 

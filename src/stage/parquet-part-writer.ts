@@ -13,8 +13,9 @@
  *
  * Rows an encode worker took arrive already encoded, one row group per span of a unit
  * (encode/parquet-row-group.ts there, writeRowGroup here): their bytes are appended and the group's offsets
- * moved to where it landed; the main thread encodes nothing for them. Such groups hold a unit's rows of the stream (~3,000 bench
- * records), smaller than the ones gathered here; COPY reads any number of row groups.
+ * moved to where it landed; the main thread encodes nothing for them. Such groups hold a unit's rows of
+ * the stream (~3,000 bench records), smaller than the ones gathered here; COPY reads any number of row
+ * groups.
  *
  * The file has exactly the columns given, in order (COPY binds Parquet columns by position, rule 18).
  */
@@ -92,6 +93,15 @@ function parquetWriter(out: WriteOptions["writer"], columns: readonly ParquetCol
   });
 }
 
+/**
+ * `e` (a value's converter or writer failing) with the Parquet column named in its message, for the main
+ * thread's rows and the workers' row groups alike. Returns `e` itself, to be thrown.
+ */
+export function inColumn(e: unknown, column: string): unknown {
+  if (e instanceof Error) e.message = `column ${JSON.stringify(column)}: ${e.message}`;
+  return e;
+}
+
 /** Moves a row group's column chunk offsets by `by` bytes (in place). */
 function shiftOffsets(group: RowGroup, by: bigint): void {
   for (const chunk of group.columns) {
@@ -148,8 +158,7 @@ export class ParquetPartWriter {
         try {
           value = cols[i]!.convert(v);
         } catch (e) {
-          if (e instanceof Error) e.message = `column ${JSON.stringify(cols[i]!.field.name)}: ${e.message}`;
-          throw e;
+          throw inColumn(e, cols[i]!.field.name);
         }
         this.group[i]!.push(value);
         chars += v.length + 1;
@@ -164,8 +173,8 @@ export class ParquetPartWriter {
   }
 
   /**
-   * Appends a row group encoded elsewhere (ParquetRowGroupEncoder, same columns) to the next part, round-robin as
-   * the groups gathered here. `chars`: the rows' CSV text length, for the batch's byte limit.
+   * Appends a row group encoded elsewhere (ParquetRowGroupEncoder, same columns) to the next part,
+   * round-robin as the groups gathered here. `chars`: the rows' CSV text length, for the batch's byte limit.
    */
   writeRowGroup(group: EncodedRowGroup, chars: number): void {
     if (group.rowGroup.columns.length !== this.columns.length) {
