@@ -70,6 +70,14 @@ export interface RunMode {
   stageOnly?: boolean;
 }
 
+/**
+ * What a run that loads nothing is called in its log lines ("--stage-only", "dry run"), or undefined for a
+ * run that loads: lines about tables replaced or rows removed must not claim what such a run never did.
+ */
+export function loadsNothing(mode: RunMode): string | undefined {
+  return mode.stageOnly ? "--stage-only" : mode.dryRun ? "dry run" : undefined;
+}
+
 /** What a stop still lets happen, for the warning logged when it begins. */
 export function whileStopping(mode: RunMode): string {
   if (mode.dryRun) return "dry run: nothing is written and no STATE is printed";

@@ -181,14 +181,6 @@ export interface StreamSummary {
 }
 
 /**
- * What a run that loads nothing is called in its log lines ("--stage-only", "dry run"), or undefined for a
- * run that loads: lines about tables replaced or rows removed must not claim what such a run never did.
- */
-export function loadsNothing(settings: Pick<EngineSettings, "stageOnly" | "dryRun">): string | undefined {
-  return settings.stageOnly ? "--stage-only" : settings.dryRun ? "dry run" : undefined;
-}
-
-/**
  * The end-of-run line of one stream: records received; rows inserted, updated, deleted (after dedup);
  * batches, staged files and bytes, time; values changed by reason. `table` overrides the load table
  * (Airbyte overwrite loads into a side table that becomes the named one).
