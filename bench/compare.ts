@@ -14,6 +14,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { median } from "./stats.js";
 
 const root = join(import.meta.dirname, "..");
 const { values } = parseArgs({
@@ -53,7 +54,6 @@ interface Row {
   peakRssMiB: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function runAll(out: string): void {
   if (!values.before) throw new Error("--before path/to/cli.js is required (or --from DIR)");

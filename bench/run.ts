@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startLocalRedshift, type LocalRedshift } from "../integration_tests/local-redshift/index.js";
 import { airbyteCatalog, generate, type Shape } from "./generate.js";
+import { median } from "./stats.js";
 
 const root = join(import.meta.dirname, "..");
 const { values } = parseArgs({
@@ -96,7 +97,6 @@ function connectorUsage(stderr: string): { cpuSeconds: number; peakRssMiB: numbe
   return JSON.parse(line.slice("BENCH_USAGE ".length)) as { cpuSeconds: number; peakRssMiB: number };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const dataDir = join(root, ".tmp", "bench");
