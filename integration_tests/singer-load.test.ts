@@ -440,6 +440,28 @@ describe("metadata, deletes, versions, BATCH", () => {
     expect(r.states).toEqual([{ b: 1 }]);
   });
 
+  it("a BATCH file that cannot be read (missing, or not gzip): exit 1 naming the file, no STATE past it, for gzip and plain", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tr-batch-"));
+    const notGzip = join(dir, "plain.jsonl.gz");
+    writeFileSync(notGzip, '{"id":1}\n');
+    for (const [compression, file, cause] of [
+      ["gzip", join(dir, "missing.jsonl.gz"), /ENOENT/],
+      ["none", join(dir, "missing.jsonl"), /ENOENT/],
+      ["gzip", notGzip, /incorrect header check/],
+    ] as const) {
+      const schema = uniqueSchema("batchbad");
+      const r = await runSinger(
+        configFor(schema),
+        lines(schemaMsg("t", basic), record("t", { id: 1 }), state({ a: 1 }), { type: "BATCH", stream: "t", encoding: { format: "jsonl", compression }, manifest: [`file://${file}`] }, state({ b: 1 })),
+      );
+      expect(r.code, `${compression} ${file}`).toBe(1);
+      const text = r.stderr.join("\n");
+      expect(text).toMatch(cause);
+      expect(text).toContain(file);
+      expect(r.states).not.toContainEqual({ b: 1 });
+    }
+  });
+
   it("stream_mapping sends a stream to another schema and table", async () => {
     const schema = uniqueSchema("mapped");
     const other = uniqueSchema("other");

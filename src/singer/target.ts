@@ -3,6 +3,7 @@
  * load engine, and writes each STATE to stdout once the ledger releases it.
  */
 import { createReadStream } from "node:fs";
+import { pipeline } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createGunzip } from "node:zlib";
 import { Ajv, type ValidateFunction } from "ajv";
@@ -448,8 +449,10 @@ export class SingerTarget {
       if (!url.startsWith("file://")) {
         throw new InputError(`line ${batchLine} (stream ${JSON.stringify(msg.stream)}): BATCH file ${url} is not a file:// URL (only local files are supported)`);
       }
-      let source: NodeJS.ReadableStream = createReadStream(fileURLToPath(url));
-      if (msg.encoding.compression === "gzip") source = source.pipe(createGunzip());
+      // pipeline, not pipe: pipe() does not pass the file's errors on, so a missing file was an unhandled
+      // 'error' (the process died) and the gunzip side waited for input forever.
+      const file = createReadStream(fileURLToPath(url));
+      const source: NodeJS.ReadableStream = msg.encoding.compression === "gzip" ? pipeline(file, createGunzip(), () => undefined) : file;
       const splitter = new LineSplitter();
       const records: string[] = [];
       const collect = (l: string) => records.push(l);
@@ -467,9 +470,14 @@ export class SingerTarget {
         }
         records.length = 0;
       };
-      for await (const chunk of source) {
-        splitter.push(chunk as Buffer, collect);
-        await drain();
+      try {
+        for await (const chunk of source) {
+          splitter.push(chunk as Buffer, collect);
+          await drain();
+        }
+      } catch (e) {
+        if (e instanceof InputError) throw e;
+        throw new InputError(`line ${batchLine} (stream ${JSON.stringify(msg.stream)}): BATCH file ${url} cannot be read: ${(e as Error).message}`);
       }
       splitter.end(collect);
       await drain();
