@@ -72,12 +72,17 @@ export function sdcSequence(runStartMs: number, position: number): string {
   return (BigInt(runStartMs) * 1_000_000n + BigInt(position)).toString();
 }
 
-/** Upstream `meta.changes` of an Airbyte record, or none when absent or malformed (it is informational). */
-export function upstreamChanges(record: Record<string, unknown>): unknown[] {
+const NO_CHANGES: readonly unknown[] = Object.freeze([]);
+
+/**
+ * Upstream `meta.changes` of an Airbyte record, or none when absent or malformed (it is informational).
+ * Read-only: the record's own array, or one shared empty array (no allocation for the usual row).
+ */
+export function upstreamChanges(record: Record<string, unknown>): readonly unknown[] {
   const meta = record.meta;
-  if (meta === null || typeof meta !== "object") return [];
+  if (meta === null || typeof meta !== "object") return NO_CHANGES;
   const changes = (meta as Record<string, unknown>).changes;
-  return Array.isArray(changes) ? changes : [];
+  return Array.isArray(changes) ? changes : NO_CHANGES;
 }
 
 /** The function computing a metadata column's value from a row's context. */

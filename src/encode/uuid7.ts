@@ -21,9 +21,15 @@ const HEX = Buffer.from("0123456789abcdef", "latin1");
 const COUNTER_LIMIT = 2 ** 42;
 const TWO_30 = 2 ** 30;
 
-/** Random bytes drawn 16 KiB at a time (a draw per id cost more than the rest of the id). */
+/**
+ * Random bits drawn 16 KiB at a time (a draw per id cost more than the rest of the id), and kept as hex
+ * digits: the id's random tail is a copy of 8 of them.
+ */
 const pool = Buffer.allocUnsafeSlow(16384);
+const tailPool = Buffer.allocUnsafeSlow(8192);
+const poolHex = Buffer.allocUnsafeSlow(2 * tailPool.length);
 let poolAt = pool.length;
+let hexAt = poolHex.length;
 
 function random32(): number {
   if (poolAt + 4 > pool.length) {
@@ -35,6 +41,17 @@ function random32(): number {
   return v;
 }
 
+/** Index of 8 fresh random hex digits in poolHex. */
+function randomHex8(): number {
+  if (hexAt + 8 > poolHex.length) {
+    poolHex.write(randomFillSync(tailPool).toString("hex"), 0, "latin1");
+    hexAt = 0;
+  }
+  const at = hexAt;
+  hexAt += 8;
+  return at;
+}
+
 /** A new millisecond's counter: 41 random bits (the 42nd, clear, leaves room to count). */
 function seed(): number {
   return (random32() & 0x1ff) * 2 ** 32 + random32();
@@ -42,8 +59,16 @@ function seed(): number {
 
 /** This thread's generator: the millisecond of its last id and that id's counter (exported for tests). */
 export const generator = { lastMs: -1, counter: 0 };
-/** "tttttttt-tttt-7" of generator.lastMs (15 bytes) */
-const prefix = Buffer.alloc(15);
+/**
+ * The last id's first 28 characters, `tttttttt-tttt-7ccc-Vccc-cccc`, and the counter they hold: a counter
+ * one higher is written by counting up these hex digits (usually one byte changes), not all of them anew.
+ */
+const head = Buffer.alloc(28);
+let headCounter = -1;
+let headMs = -1;
+/** Positions of the counter's hex digits in `head`, last first; head[19] also holds the variant (8–b). */
+const COUNTER_PLACES = [27, 26, 25, 24, 22, 21, 20, 19, 17, 16, 15];
+const VARIANT_PLACE = 19;
 
 /** Moves the generator to the next id: a later clock reseeds, else the counter counts (RFC 9562 §6.2). */
 function advance(now: number): void {
@@ -55,18 +80,59 @@ function advance(now: number): void {
     // Counter exhausted within one millisecond: borrow the next one (§6.2: increment the timestamp).
     g.lastMs++;
     g.counter = seed();
-  } else return;
-  let ms = g.lastMs;
-  for (let k = 12; k >= 0; k--) {
-    if (k === 8) {
-      prefix[k] = 45; // -
-      continue;
-    }
-    prefix[k] = HEX[ms % 16]!;
-    ms = Math.floor(ms / 16);
   }
-  prefix[13] = 45;
-  prefix[14] = 55; // version 7
+}
+
+/** `head` brought to the generator's millisecond and counter. */
+function writeHead(): void {
+  const g = generator;
+  if (g.lastMs === headMs && g.counter === headCounter + 1 && countUp()) {
+    headCounter = g.counter;
+    return;
+  }
+  if (g.lastMs !== headMs) {
+    let ms = g.lastMs;
+    for (let k = 12; k >= 0; k--) {
+      if (k === 8) {
+        head[k] = 45; // -
+        continue;
+      }
+      head[k] = HEX[ms % 16]!;
+      ms = Math.floor(ms / 16);
+    }
+    head[13] = 45;
+    head[14] = 55; // version 7
+    headMs = g.lastMs;
+  }
+  const counter = g.counter;
+  const high = Math.floor(counter / TWO_30); // 12 bits
+  const low = counter - high * TWO_30; // 30 bits
+  let at = 15;
+  head[at++] = HEX[high >> 8]!;
+  head[at++] = HEX[(high >> 4) & 15]!;
+  head[at++] = HEX[high & 15]!;
+  head[at++] = 45;
+  head[at++] = HEX[8 | (low >>> 28)]!; // variant 10, then counter bits 29..28
+  head[at++] = HEX[(low >>> 24) & 15]!;
+  head[at++] = HEX[(low >>> 20) & 15]!;
+  head[at++] = HEX[(low >>> 16) & 15]!;
+  head[at++] = 45;
+  for (let s = 12; s >= 0; s -= 4) head[at++] = HEX[(low >>> s) & 15]!;
+  headCounter = counter;
+}
+
+/** Adds one to the counter's digits in `head`; false when it would carry past them (never below 2^42). */
+function countUp(): boolean {
+  for (let k = 0; k < COUNTER_PLACES.length; k++) {
+    const at = COUNTER_PLACES[k]!;
+    const c = head[at]!;
+    if (at === VARIANT_PLACE ? c !== 98 /* b */ : c !== 102 /* f */) {
+      head[at] = c === 57 ? 97 : c + 1; // 9 → a
+      return true;
+    }
+    head[at] = at === VARIANT_PLACE ? 56 /* 8 */ : 48;
+  }
+  return false;
 }
 
 /**
@@ -76,24 +142,12 @@ function advance(now: number): void {
  */
 export function putUuid7(o: Uint8Array, at: number, now: number = Date.now()): number {
   advance(now);
-  for (let k = 0; k < 15; k++) o[at + k] = prefix[k]!;
-  at += 15;
-  const counter = generator.counter;
-  const high = Math.floor(counter / TWO_30); // 12 bits
-  const low = counter - high * TWO_30; // 30 bits
-  o[at++] = HEX[high >> 8]!;
-  o[at++] = HEX[(high >> 4) & 15]!;
-  o[at++] = HEX[high & 15]!;
-  o[at++] = 45;
-  o[at++] = HEX[8 | (low >>> 28)]!; // variant 10, then counter bits 29..28
-  o[at++] = HEX[(low >>> 24) & 15]!;
-  o[at++] = HEX[(low >>> 20) & 15]!;
-  o[at++] = HEX[(low >>> 16) & 15]!;
-  o[at++] = 45;
-  for (let s = 12; s >= 0; s -= 4) o[at++] = HEX[(low >>> s) & 15]!;
-  const r = random32();
-  for (let s = 28; s >= 0; s -= 4) o[at++] = HEX[(r >>> s) & 15]!;
-  return at;
+  writeHead();
+  o.set(head, at);
+  at += 28;
+  const r = randomHex8();
+  for (let k = 0; k < 8; k++) o[at + k] = poolHex[r + k]!;
+  return at + 8;
 }
 
 const text = Buffer.alloc(36);

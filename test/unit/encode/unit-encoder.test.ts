@@ -3,7 +3,7 @@
  * main thread, in what order, with which positions, and byte for byte the rows the main thread's
  * CsvRowEncoder writes.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_POLICY, RowChanges, type ValuePolicy } from "../../../src/encode/encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "../../../src/encode/row-encoder.js";
 import { columnPlan } from "../../../src/encode/table-shape.js";
@@ -451,6 +451,61 @@ describe("UnitEncoder: setup and size", () => {
   });
 });
 
+describe("UnitEncoder: the first stream of a span writes straight into the unit's output", () => {
+  type Internals = { outputs: Map<string, { bytes: Buffer }> };
+
+  it("a span whose first record goes back to the main thread places nothing, and the stream gets its own buffer back", () => {
+    const e = encoder([plan("a"), plan("b")]);
+    const outputs = (e as unknown as Internals).outputs;
+    // "x" cannot be held by the integer key: the byte path declines it after the span was opened for b.
+    const r = e.encode(unit(rec("b", { id: "x" }), rec("a", { id: 1 })), 0, 1);
+    expect(r.events.map((x) => x.kind)).toEqual(["line"]);
+    expect(r.rest).toBe(endOfLine(unit(rec("b", { id: "x" }), rec("a", { id: 1 })), 0));
+    const ownB = outputs.get("b")!.bytes;
+    expect(ownB.buffer).not.toBe(r.output!.bytes.buffer);
+    // The next units: b first of its span again, then a, then b after a line; rows exact.
+    const next = e.encode(unit(rec("b", { id: 2, name: "two" }), rec("a", { id: 3 }), stateLine(1), rec("b", { id: 4 })), 1, 1);
+    expect(next.events.map((x) => (x.kind === "rows" ? `${x.stream}:${split(x).join("")}` : "line"))).toEqual([
+      `b:2,"two",\\N,\\N,\\N,${LINE_SLOTS}\n`,
+      `a:3,\\N,\\N,\\N,\\N,${LINE_SLOTS + 1}\n`,
+      "line",
+      `b:4,\\N,\\N,\\N,\\N,${LINE_SLOTS + 3}\n`,
+    ]);
+    for (const s of ["a", "b"]) expect(outputs.get(s)!.bytes.buffer, s).not.toBe(next.output!.bytes.buffer);
+  });
+
+  it("rows longer than their lines grow the output under a span that follows another: every span byte-identical", () => {
+    const p = plan("t");
+    const q = plan("u");
+    const e = encoder([p, q]);
+    // A SUPER of empty strings doubles its quotes: 3 input bytes per element become 5 in the row.
+    const small = Array.from({ length: 50 }, (_, i) => ({ id: i, name: `s${i}` }));
+    const big = Array.from({ length: 400 }, (_, i) => ({ id: 1000 + i, obj: Array.from({ length: 1500 }, () => "") }));
+    const lines = [...small.map((x) => rec("t", x)), stateLine(1), ...big.map((x) => rec("u", x)), rec("t", { id: 99 })];
+    const input = unit(...lines);
+    // A recycled output just big enough for a usual unit: the span of u outgrows it.
+    let recycled;
+    for (const pass of [0, 1]) {
+      const packed = e.encodePacked(input, pass, 1, 0, recycled);
+      const r = unpack(packed);
+      const rows = rowsOf(r);
+      expect(rows.map((x) => x.stream)).toEqual(["t", "u", "t"]);
+      const base = pass * LINE_SLOTS;
+      expect(text(rows[0]!)).toBe(mainThreadRows(p, small, small.map((_, i) => base + i)).text);
+      expect(text(rows[1]!)).toBe(mainThreadRows(q, big, big.map((_, i) => base + 51 + i)).text);
+      expect(text(rows[2]!)).toBe(mainThreadRows(p, [{ id: 99 }], [base + 451]).text);
+      expect(rows[1]!.bytes.length).toBeGreaterThan(input.length);
+      for (const ev of rows) {
+        // rowEnds count from the span's first byte, wherever the span starts in the output
+        expect(split(ev).join("")).toBe(text(ev));
+        expect(split(ev).every((row) => row.endsWith("\n") && row.indexOf("\n") === row.length - 1)).toBe(true);
+        expect(ev.rowEnds[ev.rows - 1]).toBe(ev.bytes.length);
+      }
+      recycled = packed.output;
+    }
+  });
+});
+
 describe("UnitEncoder: span buffers of streams arriving one after the other", () => {
   it("a stream keeps no more than 256 KiB of span buffer between units; a grown one serves the next stream, rows intact", () => {
     const names = ["s0", "s1", "s2", "s3", "s4"];
@@ -619,6 +674,23 @@ describe("UnitEncoder: Airbyte envelope", () => {
     const rest = abEncoder().encode(unit(abRec("b", { id: 2 }, { meta: { changes: [{ field: "id", change: "TRUNCATED", reason: "R" }] } })), 0, 1);
     const meta = split(rowsOf(rest)[0]!)[0]!;
     expect(meta).toContain('"{""sync_id"":9,""changes"":[{""field"":""id"",""change"":""TRUNCATED"",""reason"":""R""}]}"');
+  });
+
+  it("the byte path's raw ids carry the clock read once when the unit's encoding began (not a clock read per row)", () => {
+    const e = abEncoder();
+    const clock = Date.UTC(2040, 0, 2, 3, 4, 5, 678);
+    const now = vi.spyOn(Date, "now").mockReturnValue(clock);
+    try {
+      const r = e.encode(unit(...Array.from({ length: 50 }, (_, i) => abRec("b", { id: i }))), 0, 1);
+      expect(now).toHaveBeenCalledTimes(1);
+      const ids = split(rowsOf(r)[0]!).map((row) => row.split(",")[1]!.slice(1, -1));
+      expect(e.scannedRecords).toBe(50);
+      for (const id of ids) expect(Number(BigInt(`0x${id.replaceAll("-", "").slice(0, 12)}`))).toBe(clock);
+      expect(new Set(ids).size).toBe(50);
+      expect([...ids].sort()).toEqual(ids); // the counter orders them
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it("STATE, TRACE, LOG and CONTROL come back as lines without stopping; an unknown stream, a bad envelope or a Singer line stops", () => {

@@ -70,6 +70,23 @@ describe("uuid7 (RFC 9562 §5.7, counter §6.2 Method 1)", () => {
     expect(msOf(uuid7(now + 1))).toBe(now + 1);
   });
 
+  it("counting up within a millisecond carries across every digit of the counter, the variant's digit included", () => {
+    const now = Date.UTC(2034, 0, 1);
+    uuid7(now);
+    // Counters just below each carry: a hex digit, the variant digit (bits 29..28), rand_a (bit 30), and
+    // many digits at once.
+    for (const start of [0xf, 0xfff, 0xffff, 0xfffffff, 2 ** 30 - 1, 2 ** 34 - 1, 2 ** 41 - 1, 2 ** 42 - 3]) {
+      generator.lastMs = now;
+      generator.counter = start - 1; // the next id counts to `start` (its digits written whole)
+      const ids = [uuid7(now), uuid7(now), uuid7(now)];
+      expect(ids.map(counterOf), start.toString(16)).toEqual([start, start + 1, start + 2]);
+      for (const id of ids) {
+        expect(id).toMatch(SHAPE);
+        expect(msOf(id)).toBe(now);
+      }
+    }
+  });
+
   it("the last 48-bit millisecond (year 10889) still writes 12 digits", () => {
     expect(msOf(uuid7(2 ** 48 - 1))).toBe(2 ** 48 - 1);
   });
