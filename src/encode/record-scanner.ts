@@ -94,19 +94,41 @@ const STREAM = 2;
 const RECORD = 4;
 const AIRBYTE_RECORD = 8;
 const NAMESPACE = 16;
+/** Airbyte's `emitted_at` and `meta`: envelope fields like any other, whose token the scanner also notes */
+const EMITTED_AT = 32;
+const META = 64;
 const REQUIRED = [TYPE | STREAM | RECORD, TYPE | AIRBYTE_RECORD, STREAM | RECORD];
-const KEYS: [Uint8Array, number][][] = [
-  [[Buffer.from("type"), TYPE], [Buffer.from("stream"), STREAM], [Buffer.from("record"), RECORD]],
-  [[Buffer.from("type"), TYPE], [Buffer.from("record"), AIRBYTE_RECORD]],
-  [[Buffer.from("stream"), STREAM], [Buffer.from("namespace"), NAMESPACE], [Buffer.from("data"), RECORD]],
+/** An envelope key: its bytes, their first four as one big-endian word, and its bit. */
+interface EnvelopeKey {
+  bytes: Uint8Array;
+  word: number;
+  key: number;
+}
+const envelopeKeys = (...keys: [string, number][]): EnvelopeKey[] =>
+  keys.map(([name, key]) => {
+    const bytes = Buffer.from(name, "latin1");
+    return { bytes, word: bytes.readUInt32BE(0), key };
+  });
+const KEYS: EnvelopeKey[][] = [
+  envelopeKeys(["type", TYPE], ["stream", STREAM], ["record", RECORD]),
+  envelopeKeys(["type", TYPE], ["record", AIRBYTE_RECORD]),
+  envelopeKeys(["stream", STREAM], ["data", RECORD], ["emitted_at", EMITTED_AT], ["namespace", NAMESPACE], ["meta", META]),
 ];
 
-/** Which envelope field the key bytes b[ks, ks + len) name at `level` (0: another field). */
+/**
+ * Which envelope field the key bytes b[ks, ks + len) name at `level` (0: another field). Every envelope
+ * key has 4+ bytes: their first four, read as one word, pick the candidate (comparing names byte by byte
+ * was a tenth of an Airbyte line's scan).
+ */
 function envelopeKey(b: Uint8Array, ks: number, len: number, level: number): number {
+  if (len < 4) return 0;
+  const word = ((b[ks]! << 24) | (b[ks + 1]! << 16) | (b[ks + 2]! << 8) | b[ks + 3]!) >>> 0;
   const keys = KEYS[level]!;
   for (let k = 0; k < keys.length; k++) {
     const entry = keys[k]!;
-    if (entry[0].length === len && sameBytes(b, ks, entry[0])) return entry[1];
+    if (entry.word !== word || entry.bytes.length !== len) continue;
+    for (let x = 4; x < len; x++) if (b[ks + x] !== entry.bytes[x]) return 0;
+    return entry.key;
   }
   return 0;
 }
@@ -154,6 +176,9 @@ export class RecordLineScanner {
   readonly fields: Tokens = tokens(8);
   namespaceStart = -1;
   namespaceEnd = -1;
+  /** Airbyte: the token in `fields` of the inner record's `emitted_at` and `meta` (-1: absent) */
+  emittedAtToken = -1;
+  metaToken = -1;
 
   /**
    * Reads `b[start, end)` as one JSON message. True when it is valid JSON, a RECORD message with one
@@ -175,6 +200,8 @@ export class RecordLineScanner {
     this.fields.count = 0;
     this.namespaceStart = -1;
     this.namespaceEnd = -1;
+    this.emittedAtToken = -1;
+    this.metaToken = -1;
     let i = this.ws(start);
     if (b[i] !== 123 /* { */) return false;
     i = this.envelopeObject(i, envelope === "singer" ? SINGER_MESSAGE : AIRBYTE_MESSAGE);
@@ -235,6 +262,15 @@ export class RecordLineScanner {
           if (b[i] !== 123) return -1;
           i = this.envelopeObject(i, AIRBYTE_RECORD_ENVELOPE);
           break;
+        case EMITTED_AT:
+        case META: {
+          let f = this.fields;
+          if (f.count === f.kind.length) f = this.growFields();
+          if (key === EMITTED_AT) this.emittedAtToken = f.count;
+          else this.metaToken = f.count;
+          i = this.token(f, ks, ke, i);
+          break;
+        }
         default:
           if (level === AIRBYTE_MESSAGE) {
             i = this.value(i, 0);
@@ -347,6 +383,11 @@ export class RecordLineScanner {
     return this.lookup(this.props, name);
   }
 
+  /** The envelope field at token `t` of `fields` (emittedAtToken, metaToken), as field() gives it; undefined for -1. */
+  fieldAt(t: number): unknown {
+    return t < 0 ? undefined : this.valueOf(this.fields, t);
+  }
+
   /** The envelope field's token kind (NUMBER, STRING, …), 0 when absent. */
   fieldKind(name: Uint8Array): number {
     const t = this.indexOf(this.fields, name);
@@ -355,7 +396,10 @@ export class RecordLineScanner {
 
   private lookup(p: Tokens, name: Uint8Array): unknown {
     const t = this.indexOf(p, name);
-    if (t === -1) return undefined;
+    return t === -1 ? undefined : this.valueOf(p, t);
+  }
+
+  private valueOf(p: Tokens, t: number): unknown {
     const kind = p.kind[t]!;
     // A plain integer of up to 15 digits (Airbyte's emitted_at, a Singer version) is exact as a double:
     // read off its digits, no string made. -0 keeps the exact parse (JSON.parse gives -0).
@@ -676,6 +720,8 @@ export class FastRowWriter {
   private readonly epochSecond: number[] = [];
   private readonly epochField: (Buffer | undefined)[] = [];
   private readonly epochDot: number[] = [];
+  /** META_EPOCH_MS columns: the message field holding the milliseconds */
+  private readonly epochSource: string[] = [];
   /** META_CACHED columns: the last value and its field (undefined: it recorded a change) */
   private readonly metaValue: unknown[] = [];
   private readonly metaField: (string | undefined)[] = [];
@@ -720,6 +766,9 @@ export class FastRowWriter {
       if (kind === "message-epoch-ms" && epochFieldPatches(p)) return META_EPOCH_MS;
       // batched-at is overwritten in place later; the rest is the same encoder on the same value.
       return text || kind === "batched-at" ? META_ENCODED : META_CACHED;
+    });
+    plans.forEach((p, c) => {
+      if (this.metaWrite[c] === META_EPOCH_MS) this.epochSource[c] = (p.meta!.source as { field: string }).field;
     });
     this.fieldNames = plans.map((p) => p.property ?? p.name);
     this.tokenOf = new Int32Array(plans.length);
@@ -812,7 +861,7 @@ export class FastRowWriter {
       return putQuotedUuid(out.bytes, at, this.clockMs > 0 ? this.clockMs : Date.now());
     }
     if (how === META_EPOCH_MS) {
-      const ms = ctx.message[(this.plans[c]!.meta!.source as { field: string }).field];
+      const ms = ctx.message[this.epochSource[c]!];
       if (typeof ms === "number" && Number.isSafeInteger(ms) && ms >= FIRST_MS && ms <= LAST_MS) {
         const end = this.putEpochMs(c, ms, out, at, room);
         if (end >= 0) return end;
@@ -856,11 +905,12 @@ export class FastRowWriter {
     if (field === undefined) return -1;
     const end = putBytes(out, at, field, room);
     const o = out.bytes;
-    const frac = ms - second * 1000;
+    const frac = ms - second * 1000; // 0–999: int32 arithmetic below
     const d = at + this.epochDot[c]! + 1;
-    o[d] = 48 + Math.floor(frac / 100);
-    o[d + 1] = 48 + (Math.floor(frac / 10) % 10);
-    o[d + 2] = 48 + (frac % 10);
+    const tens = (frac / 10) | 0;
+    o[d] = 48 + ((frac / 100) | 0);
+    o[d + 1] = 48 + tens - ((tens / 10) | 0) * 10;
+    o[d + 2] = 48 + frac - tens * 10;
     return end;
   }
 

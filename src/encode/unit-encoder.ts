@@ -22,7 +22,13 @@ import { parquetColumns } from "./parquet-values.js";
 import { ParquetRowGroupEncoder } from "./parquet-row-group.js";
 import type { EncodedRowGroup } from "../stage/parquet-part-writer.js";
 
-const EMITTED_AT = Buffer.from("emitted_at");
+/** Where the byte path finds a message field a metadata column reads (StreamOutput.messageFields). */
+const enum MessageField {
+  ByName,
+  /** Airbyte's emitted_at, read once per record for the envelope check */
+  EmittedAt,
+  Meta,
+}
 
 /** Positions reserved per unit: more than the lines a unit can hold (units are cut at ~1 MiB). */
 export const LINE_SLOTS = 2 ** 21;
@@ -273,14 +279,15 @@ class StreamOutput implements ByteSink {
   readonly fast: FastRowWriter | undefined;
   /** plan.mainThreadFields as name bytes, for the byte path's check */
   readonly mainThreadKeys: Buffer[] | undefined;
-  /** message and record fields the metadata columns read (name, name bytes), for the byte path */
-  readonly messageFields: [string, Buffer][];
+  /**
+   * message and record fields the metadata columns read (name, name bytes), for the byte path; a message
+   * field's third entry says where the scanner has it: by name, or Airbyte's noted emitted_at / meta token
+   */
+  readonly messageFields: [string, Buffer, MessageField][];
   readonly recordFields: [string, Buffer][];
   /** the byte path's message and record for the metadata columns: only messageFields / recordFields, refilled per row */
   readonly scannedMessage: Record<string, unknown> = {};
   readonly scannedRecord: Record<string, unknown> = {};
-  /** messageFields holds `emitted_at` (the byte path checks it from there) */
-  readonly readsEmittedAt: boolean;
   private readonly keyed: boolean;
   /** per-row context of the metadata columns (the message and record are set per row) */
   readonly ctx: RowContext;
@@ -293,6 +300,7 @@ class StreamOutput implements ByteSink {
     readonly columns: ColumnPlan[],
     changes: RowChanges,
     parquet: boolean,
+    airbyte: boolean,
   ) {
     this.parquet = parquet ? new ParquetRowGroupEncoder(parquetColumns(plan.columns, plan.keyColumns.length > 0 ? ORDINAL_COLUMN : undefined)) : undefined;
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
@@ -308,8 +316,8 @@ class StreamOutput implements ByteSink {
       else if (m?.kind === "airbyte-meta") messageFields.add("meta");
       else if (m?.kind === "record-field" || m?.kind === "sequence") recordFields.add(m.field);
     }
-    this.messageFields = [...messageFields].map((f) => [f, Buffer.from(f)]);
-    this.readsEmittedAt = messageFields.has("emitted_at");
+    const noted = (f: string) => (!airbyte ? MessageField.ByName : f === "emitted_at" ? MessageField.EmittedAt : f === "meta" ? MessageField.Meta : MessageField.ByName);
+    this.messageFields = [...messageFields].map((f) => [f, Buffer.from(f), noted(f)]);
     this.recordFields = [...recordFields].map((f) => [f, Buffer.from(f)]);
     this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: BATCHED_AT_PLACEHOLDER, changes };
     const batchedAt = plan.columns.findIndex((c) => c.meta?.kind === "batched-at");
@@ -462,6 +470,17 @@ function writeInteger(b: Buffer, at: number, n: number): number {
     b[at] = 48 + n;
     return 1;
   }
+  if (n <= 0x7fffffff) {
+    // Int32 arithmetic (a division by 10 becomes a multiply): every ordinal of the first GiB of input.
+    let digits = 1;
+    for (let x = n; x >= 10; x = (x / 10) | 0) digits++;
+    for (let k = at + digits - 1, x = n; k >= at; k--) {
+      const q = (x / 10) | 0;
+      b[k] = 48 + x - q * 10;
+      x = q;
+    }
+    return digits;
+  }
   let digits = 0;
   for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++;
   for (let k = digits - 1, x = n; k >= 0; k--, x = Math.floor(x / 10)) b[at + k] = 48 + (x % 10);
@@ -550,7 +569,7 @@ export class UnitEncoder {
           c.meta ? { name: c.name, type: c.type, value: metadataValue(c.meta), source: c.meta } : undefined,
         ),
       );
-      out = new StreamOutput(plan, columns, this.changes, this.setupValue!.parquet === true);
+      out = new StreamOutput(plan, columns, this.changes, this.setupValue!.parquet === true, this.airbyte !== undefined);
       this.outputs.set(plan.id, out);
     }
     return out;
@@ -636,7 +655,15 @@ export class UnitEncoder {
   private encodeScanned(scanner: RecordLineScanner, buf: Buffer, start: number, end: number, position: number, touched: Set<StreamOutput>, changes: RowChanges): boolean {
     const airbyte = this.airbyte;
     if (!scanner.scan(buf, start, end, airbyte ? "airbyte" : "singer")) return false;
-    if (airbyte && scanner.fieldKind(EMITTED_AT) !== NUMBER) return false;
+    // Airbyte requires a finite numeric emitted_at (airbyteRecordProblem), checked before any column is
+    // encoded (as there); anything else is the object path's to report.
+    let emittedAt: unknown;
+    if (airbyte) {
+      const t = scanner.emittedAtToken;
+      if (t < 0 || scanner.fields.kind[t] !== NUMBER) return false;
+      emittedAt = scanner.fieldAt(t);
+      if (!Number.isFinite(Number(emittedAt))) return false;
+    }
     const ss = scanner.streamStart;
     const len = scanner.streamEnd - ss;
     const ns = scanner.namespaceStart;
@@ -669,17 +696,20 @@ export class UnitEncoder {
       // synchronously and keep nothing.
       const message = o.scannedMessage;
       const fields = o.messageFields;
-      for (let k = 0; k < fields.length; k++) message[fields[k]![0]] = scanner.field(fields[k]![1]);
+      for (let k = 0; k < fields.length; k++) {
+        const f = fields[k]!;
+        const where = f[2];
+        // Named stores for Airbyte's two (a keyed store by a name that varies was 1/10 of this function).
+        if (where === MessageField.EmittedAt) message.emitted_at = emittedAt;
+        else if (where === MessageField.Meta) message.meta = scanner.fieldAt(scanner.metaToken);
+        else message[f[0]] = scanner.field(f[1]);
+      }
       const record = o.scannedRecord;
       const props = o.recordFields;
       for (let k = 0; k < props.length; k++) record[props[k]![0]] = scanner.prop(props[k]![1]);
       ctx.message = message;
       ctx.record = record;
     }
-    // Airbyte requires a finite numeric emitted_at (airbyteRecordProblem), checked before any column is
-    // encoded (as there); anything else is the object path's to report. Materialised once: the message
-    // above holds it when a metadata column reads it.
-    if (airbyte && !Number.isFinite(Number(o.readsEmittedAt ? ctx.message.emitted_at : scanner.field(EMITTED_AT)))) return false;
     ctx.position = position;
     ctx.receivedAt = this.receivedAt;
     fast.clockMs = this.clockMs;
