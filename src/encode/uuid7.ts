@@ -65,19 +65,21 @@ function seed(): void {
   generator.low = random32();
 }
 
-/** Moves the generator to the next id: a later clock reseeds, else the counter steps (RFC 9562 §6.2). */
-function advance(now: number): void {
+/**
+ * The generator's rarer moves, out of putUuid7's line (V8 does not inline a call this rare, so a branch
+ * here that never ran cannot deoptimize the row writer it would be inlined into): a later clock reseeds;
+ * `low` (the stepped last 32 bits) past 2^32 carries into `high`, and a `high` run out borrows the next
+ * millisecond (§6.2: increment the timestamp).
+ */
+function advanceSlowly(now: number, low: number): void {
   const g = generator;
   if (now > g.lastMs) {
     g.lastMs = now;
     seed();
     return;
   }
-  g.low += randomStep();
-  if (g.low < TWO_32) return;
-  g.low -= TWO_32;
+  g.low = low - TWO_32;
   if (++g.high >= HIGH_LIMIT) {
-    // Counter exhausted within one millisecond: borrow the next one (§6.2: increment the timestamp).
     g.lastMs++;
     seed();
   }
@@ -94,11 +96,10 @@ let headMs = -1;
 const HIGH_PLACES = [27, 26, 25, 24, 22, 21, 20, 19, 17, 16, 15];
 const VARIANT_PLACE = 19;
 
-/** `head` brought to the generator's millisecond and `high`. */
+/** `head` brought to the generator's millisecond and `high` (called only when either moved). */
 function writeHead(): void {
   const g = generator;
   if (g.lastMs === headMs) {
-    if (g.high === headHigh) return;
     if (g.high === headHigh + 1 && countUp()) {
       headHigh = g.high;
       return;
@@ -154,11 +155,14 @@ function countUp(): boolean {
  * one (a clock stepped back) keeps counting from the last.
  */
 export function putUuid7(o: Uint8Array, at: number, now: number = Date.now()): number {
-  advance(now);
-  writeHead();
+  const g = generator;
+  const stepped = g.low + randomStep();
+  if (now > g.lastMs || stepped >= TWO_32) advanceSlowly(now, stepped);
+  else g.low = stepped;
+  if (g.lastMs !== headMs || g.high !== headHigh) writeHead();
   o.set(head, at);
   at += 28;
-  const low = generator.low;
+  const low = g.low;
   for (let s = 28; s >= 0; s -= 4) o[at++] = HEX[(low >>> s) & 15]!;
   return at;
 }
