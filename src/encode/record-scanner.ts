@@ -720,8 +720,10 @@ export class FastRowWriter {
   private readonly epochSecond: number[] = [];
   private readonly epochField: (Buffer | undefined)[] = [];
   private readonly epochDot: number[] = [];
-  /** META_EPOCH_MS columns: the message field holding the milliseconds */
+  /** META_EPOCH_MS columns: the message field holding the milliseconds; META_SEQUENCE: the record's own field */
   private readonly epochSource: string[] = [];
+  /** META_SEQUENCE columns: the run's start (ms), see sdcSequence */
+  private readonly runStartMs: number[] = [];
   /** META_CACHED columns: the last value and its field (undefined: it recorded a change) */
   private readonly metaValue: unknown[] = [];
   private readonly metaField: (string | undefined)[] = [];
@@ -764,11 +766,13 @@ export class FastRowWriter {
       // A CHAR(n) is padded by the warehouse, not here: only VARCHAR takes the UUID's digits as they are.
       if (kind === "uuid" && p.type.kind === "varchar") return META_UUID;
       if (kind === "message-epoch-ms" && epochFieldPatches(p)) return META_EPOCH_MS;
-      // batched-at is overwritten in place later; the rest is the same encoder on the same value.
-      return text || kind === "batched-at" ? META_ENCODED : META_CACHED;
+      if (kind === "sequence" && p.type.kind === "bigint") return META_SEQUENCE;
+      // The same encoder on the same value (batched-at: the placeholder, overwritten in the row later).
+      return text ? META_ENCODED : META_CACHED;
     });
     plans.forEach((p, c) => {
-      if (this.metaWrite[c] === META_EPOCH_MS) this.epochSource[c] = (p.meta!.source as { field: string }).field;
+      if (this.metaWrite[c] === META_EPOCH_MS || this.metaWrite[c] === META_SEQUENCE) this.epochSource[c] = (p.meta!.source as { field: string }).field;
+      if (this.metaWrite[c] === META_SEQUENCE) this.runStartMs[c] = (p.meta!.source as { runStartMs: number }).runStartMs;
     });
     this.fieldNames = plans.map((p) => p.property ?? p.name);
     this.tokenOf = new Int32Array(plans.length);
@@ -867,6 +871,10 @@ export class FastRowWriter {
         if (end >= 0) return end;
       }
     }
+    if (how === META_SEQUENCE && ctx.record[this.epochSource[c]!] === undefined) {
+      const end = this.putSequence(c, ctx.position, out, at, room);
+      if (end >= 0) return end;
+    }
     const v = value(ctx);
     if (how === META_CACHED) {
       const field = this.metaField[c];
@@ -912,6 +920,29 @@ export class FastRowWriter {
     o[d + 1] = 48 + tens - ((tens / 10) | 0) * 10;
     o[d + 2] = 48 + frac - tens * 10;
     return end;
+  }
+
+  /**
+   * `_sdc_sequence` of a record without its own: sdcSequence's digits (run start + the position's
+   * millions, then the rest as 6 digits) written straight into the row, as the BIGINT encoder
+   * writes that text. -1: the encoder decides (a run start or position out of the common range).
+   */
+  private putSequence(c: number, position: number, out: ByteSink, at: number, room: number): number {
+    const runStartMs = this.runStartMs[c]!;
+    if (!(runStartMs > 0 && Number.isSafeInteger(runStartMs) && position >= 0 && Number.isSafeInteger(position))) return -1;
+    const carry = Math.floor(position / 1_000_000);
+    const high = runStartMs + carry;
+    if (high >= SEQUENCE_HIGH_LIMIT) return -1;
+    out.ensure(at - out.length + 32 + room);
+    const o = out.bytes;
+    at += writeInteger(o, at, high);
+    let low = position - carry * 1_000_000;
+    for (let k = at + 5; k >= at; k--) {
+      const q = Math.floor(low / 10);
+      o[k] = 48 + low - q * 10;
+      low = q;
+    }
+    return at + 6;
   }
 
   /** The field written by copying the token's bytes (index past it), or -1: the encoder decides. */
@@ -1087,6 +1118,9 @@ const META_ENCODED = 0;
 const META_UUID = 1;
 const META_CACHED = 2;
 const META_EPOCH_MS = 3;
+const META_SEQUENCE = 4;
+/** `_sdc_sequence` written from its digits below this high part (BIGINT's bound, 9223372036854775807, is the encoder's) */
+const SEQUENCE_HIGH_LIMIT = 9_223_372_036_854;
 
 /** Epoch milliseconds of 0001-01-01 and 9999-12-31T23:59:59.999Z: what toISOString writes with 4-digit years. */
 const FIRST_MS = new Date("0001-01-01T00:00:00.000Z").getTime();
@@ -1157,6 +1191,29 @@ function trimZeros(b: Uint8Array, ve: number): number {
 function countFrac(b: Uint8Array, vs: number, end: number): number {
   for (let k = vs; k < end; k++) if (b[k] === 46) return end - k - 1;
   return 0;
+}
+
+/** Writes a non-negative integer below 2^53 as decimal digits at `at`; returns the digit count. */
+export function writeInteger(b: Uint8Array, at: number, n: number): number {
+  if (n < 10) {
+    b[at] = 48 + n;
+    return 1;
+  }
+  if (n <= 0x7fffffff) {
+    // Int32 arithmetic (a division by 10 becomes a multiply): every ordinal of the first GiB of input.
+    let digits = 1;
+    for (let x = n; x >= 10; x = (x / 10) | 0) digits++;
+    for (let k = at + digits - 1, x = n; k >= at; k--) {
+      const q = (x / 10) | 0;
+      b[k] = 48 + x - q * 10;
+      x = q;
+    }
+    return digits;
+  }
+  let digits = 0;
+  for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++;
+  for (let k = digits - 1, x = n; k >= 0; k--, x = Math.floor(x / 10)) b[at + k] = 48 + (x % 10);
+  return digits;
 }
 
 /** Whether o[from, to) is a bare CSV field holding the NULL marker (CSV_NULL_MARKER, `\N`). */

@@ -14,7 +14,7 @@ import { isUtf8 } from "node:buffer";
 import { parseMessageLine } from "../input/json.js";
 import { type AirbyteRoute, AirbyteRoutes, type Envelope, airbyteRecordProblem, singerRecordProblem } from "./envelopes.js";
 import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
-import { type ByteSink, FastRowWriter, NUMBER, RecordLineScanner } from "./record-scanner.js";
+import { type ByteSink, FastRowWriter, NUMBER, RecordLineScanner, writeInteger } from "./record-scanner.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
 import { type ColumnPlan, ORDINAL_COLUMN, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
@@ -462,29 +462,6 @@ class StreamOutput implements ByteSink {
     if (this.changes.size > 0) this.changes = new Map();
     return placed;
   }
-}
-
-/** Writes a non-negative integer below 2^53 as decimal digits at `at`; returns the digit count. */
-function writeInteger(b: Buffer, at: number, n: number): number {
-  if (n < 10) {
-    b[at] = 48 + n;
-    return 1;
-  }
-  if (n <= 0x7fffffff) {
-    // Int32 arithmetic (a division by 10 becomes a multiply): every ordinal of the first GiB of input.
-    let digits = 1;
-    for (let x = n; x >= 10; x = (x / 10) | 0) digits++;
-    for (let k = at + digits - 1, x = n; k >= at; k--) {
-      const q = (x / 10) | 0;
-      b[k] = 48 + x - q * 10;
-      x = q;
-    }
-    return digits;
-  }
-  let digits = 0;
-  for (let x = n; x >= 1; x = Math.floor(x / 10)) digits++;
-  for (let k = digits - 1, x = n; k >= 0; k--, x = Math.floor(x / 10)) b[at + k] = 48 + (x % 10);
-  return digits;
 }
 
 /** The unit with its rows as views into its buffers (on the receiving side). */

@@ -506,6 +506,30 @@ describe("UnitEncoder: the first stream of a span writes straight into the unit'
   });
 });
 
+describe("UnitEncoder: _sdc_sequence written from its digits", () => {
+  it("byte path = object path at every carry of the position's millions, from any run start, and past BIGINT's edge", () => {
+    for (const runStartMs of [1_700_000_000_000, 1, 9_223_372_036_853, 9_223_372_036_854, 9_300_000_000_000]) {
+      const columns: ColumnSpec[] = [
+        { name: "id", type: { kind: "integer" }, property: "id" },
+        { name: "_sdc_sequence", type: { kind: "bigint" }, meta: { kind: "sequence", field: "_sdc_sequence", runStartMs } },
+        { name: "_sdc_batched_at", type: { kind: "timestamptz" }, meta: { kind: "batched-at" } },
+      ];
+      const lines = [rec("m", { id: 1 }), rec("m", { id: 2, _sdc_sequence: 7 }), rec("m", { id: 3 }), rec("m", { id: 4 })];
+      // positions seq × 2^21 + line: 0–3, around 10^6 × k, and far into a long run
+      for (const seq of [0, 476, 477, 953, 4_294_967]) {
+        const encoded = [true, false].map((byteScan) => {
+          const e = new UnitEncoder({ byteScan });
+          e.setup({ epoch: 1, policy: DEFAULT_POLICY, streams: [plan("m", [], columns)] });
+          const r = e.encode(unit(...lines), seq, 1);
+          return { rows: r.events.map((x) => (x.kind === "rows" ? `${text(x)}|${[...(x.marks ?? [])].join("/")}` : `line ${x.index}`)), scanned: e.scannedRecords };
+        });
+        expect(encoded[0]!.rows, `${runStartMs} @ ${seq}`).toEqual(encoded[1]!.rows);
+        expect(encoded[0]!.scanned).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
 describe("UnitEncoder: span buffers of streams arriving one after the other", () => {
   it("a stream keeps no more than 256 KiB of span buffer between units; a grown one serves the next stream, rows intact", () => {
     const names = ["s0", "s1", "s2", "s3", "s4"];
