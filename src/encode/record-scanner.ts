@@ -388,12 +388,6 @@ export class RecordLineScanner {
     return t < 0 ? undefined : this.valueOf(this.fields, t);
   }
 
-  /** The envelope field's token kind (NUMBER, STRING, …), 0 when absent. */
-  fieldKind(name: Uint8Array): number {
-    const t = this.indexOf(this.fields, name);
-    return t === -1 ? 0 : this.fields.kind[t]!;
-  }
-
   private lookup(p: Tokens, name: Uint8Array): unknown {
     const t = this.indexOf(p, name);
     return t === -1 ? undefined : this.valueOf(p, t);
@@ -720,8 +714,8 @@ export class FastRowWriter {
   private readonly epochSecond: number[] = [];
   private readonly epochField: (Buffer | undefined)[] = [];
   private readonly epochDot: number[] = [];
-  /** META_EPOCH_MS columns: the message field holding the milliseconds; META_SEQUENCE: the record's own field */
-  private readonly epochSource: string[] = [];
+  /** the field a metadata column reads: META_EPOCH_MS, the message's milliseconds; META_SEQUENCE, the record's own sequence */
+  private readonly sourceField: string[] = [];
   /** META_SEQUENCE columns: the run's start (ms), see sdcSequence */
   private readonly runStartMs: number[] = [];
   /** META_CACHED columns: the last value and its field (undefined: it recorded a change) */
@@ -771,7 +765,7 @@ export class FastRowWriter {
       return text ? META_ENCODED : META_CACHED;
     });
     plans.forEach((p, c) => {
-      if (this.metaWrite[c] === META_EPOCH_MS || this.metaWrite[c] === META_SEQUENCE) this.epochSource[c] = (p.meta!.source as { field: string }).field;
+      if (this.metaWrite[c] === META_EPOCH_MS || this.metaWrite[c] === META_SEQUENCE) this.sourceField[c] = (p.meta!.source as { field: string }).field;
       if (this.metaWrite[c] === META_SEQUENCE) this.runStartMs[c] = (p.meta!.source as { runStartMs: number }).runStartMs;
     });
     this.fieldNames = plans.map((p) => p.property ?? p.name);
@@ -865,13 +859,13 @@ export class FastRowWriter {
       return putQuotedUuid(out.bytes, at, this.clockMs > 0 ? this.clockMs : Date.now());
     }
     if (how === META_EPOCH_MS) {
-      const ms = ctx.message[this.epochSource[c]!];
+      const ms = ctx.message[this.sourceField[c]!];
       if (typeof ms === "number" && Number.isSafeInteger(ms) && ms >= FIRST_MS && ms <= LAST_MS) {
         const end = this.putEpochMs(c, ms, out, at, room);
         if (end >= 0) return end;
       }
     }
-    if (how === META_SEQUENCE && ctx.record[this.epochSource[c]!] === undefined) {
+    if (how === META_SEQUENCE && ctx.record[this.sourceField[c]!] === undefined) {
       const end = this.putSequence(c, ctx.position, out, at, room);
       if (end >= 0) return end;
     }
@@ -912,13 +906,7 @@ export class FastRowWriter {
     }
     if (field === undefined) return -1;
     const end = putBytes(out, at, field, room);
-    const o = out.bytes;
-    const frac = ms - second * 1000; // 0–999: int32 arithmetic below
-    const d = at + this.epochDot[c]! + 1;
-    const tens = (frac / 10) | 0;
-    o[d] = 48 + ((frac / 100) | 0);
-    o[d + 1] = 48 + tens - ((tens / 10) | 0) * 10;
-    o[d + 2] = 48 + frac - tens * 10;
+    writeDigits(out.bytes, at + this.epochDot[c]! + 1, ms - second * 1000, 3);
     return end;
   }
 
@@ -936,12 +924,7 @@ export class FastRowWriter {
     out.ensure(at - out.length + 32 + room);
     const o = out.bytes;
     at += writeInteger(o, at, high);
-    let low = position - carry * 1_000_000;
-    for (let k = at + 5; k >= at; k--) {
-      const q = Math.floor(low / 10);
-      o[k] = 48 + low - q * 10;
-      low = q;
-    }
+    writeDigits(o, at, position - carry * 1_000_000, 6);
     return at + 6;
   }
 
@@ -1193,6 +1176,15 @@ function countFrac(b: Uint8Array, vs: number, end: number): number {
   return 0;
 }
 
+/** Writes 0 ≤ n < 2^31 as exactly `digits` decimal digits at `at` (zero-padded on the left). */
+function writeDigits(b: Uint8Array, at: number, n: number, digits: number): void {
+  for (let k = at + digits - 1, x = n; k >= at; k--) {
+    const q = (x / 10) | 0;
+    b[k] = 48 + x - q * 10;
+    x = q;
+  }
+}
+
 /** Writes a non-negative integer below 2^53 as decimal digits at `at`; returns the digit count. */
 export function writeInteger(b: Uint8Array, at: number, n: number): number {
   if (n < 10) {
@@ -1203,11 +1195,7 @@ export function writeInteger(b: Uint8Array, at: number, n: number): number {
     // Int32 arithmetic (a division by 10 becomes a multiply): every ordinal of the first GiB of input.
     let digits = 1;
     for (let x = n; x >= 10; x = (x / 10) | 0) digits++;
-    for (let k = at + digits - 1, x = n; k >= at; k--) {
-      const q = (x / 10) | 0;
-      b[k] = 48 + x - q * 10;
-      x = q;
-    }
+    writeDigits(b, at, n, digits);
     return digits;
   }
   let digits = 0;
