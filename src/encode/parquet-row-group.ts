@@ -160,6 +160,40 @@ function timestampFast(src: Uint8Array, from: number, to: number): number {
   return days * MICROS_PER_DAY + secs * 1_000_000 + frac;
 }
 
+/** 10^0 … 10^22: each one exact as a double. */
+const EXACT_POWERS_OF_10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * The double of a plain decimal in src[from, to) (`-?D+(.D+)?`, at most 15 digits D in all), or NaN for any
+ * other text, which the caller takes through Number(). Exact, without a string: 15 digits are an integer
+ * below 2^53 and the scale at most 10^15, both exact doubles, so their one IEEE division is the correctly
+ * rounded value of the decimal, as Number() of the text is (Clinger's fast path: W. D. Clinger, "How to
+ * read floating point numbers accurately", PLDI 1990).
+ */
+export function plainDecimal(src: Uint8Array, from: number, to: number): number {
+  const neg = src[from] === MINUS;
+  let k = neg ? from + 1 : from;
+  let n = 0;
+  let digits = 0;
+  /** digits after the point; -1 before it */
+  let scale = -1;
+  for (; k < to; k++) {
+    const c = src[k]!;
+    if (c === 46 /* . */ && scale === -1 && digits > 0) {
+      scale = 0;
+      continue;
+    }
+    const d = c - DIGIT_0;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+    digits++;
+    if (scale >= 0) scale++;
+  }
+  if (digits === 0 || digits > 15 || scale === 0) return NaN;
+  const v = scale > 0 ? n / EXACT_POWERS_OF_10[scale]! : n;
+  return neg ? -v : v;
+}
+
 /** Unsigned LEB128 (Thrift compact varint) at out[at]; returns the next index. */
 function varint(out: Buffer, at: number, n: number): number {
   while (n >= 0x80) {
@@ -264,16 +298,23 @@ export class ParquetRowGroupEncoder {
       for (let c = 0; c < n; c++) {
         const col = cols[c]!;
         if (bytes[at] === QUOTE) {
-          const close = closingQuote(bytes, at, length);
-          if (close === -1) throw new Error(`parquet: unterminated CSV field in row ${r}, column ${c}`);
           const from = at + 1;
+          // The next quote: found by a loop within a short field (most are; a native indexOf call costs
+          // more), closing the field unless another quote follows it (a doubled one).
+          let q = from;
+          const near = Math.min(length, from + 64);
+          while (q < near && bytes[q] !== QUOTE) q++;
+          if (q === near) q = bytes.indexOf(QUOTE, near);
+          const plain = q !== -1 && q + 1 < length && bytes[q + 1] !== QUOTE;
+          const close = plain ? q : closingQuote(bytes, at, length);
+          if (close === -1) throw new Error(`parquet: unterminated CSV field in row ${r}, column ${c}`);
           at = close + 1;
-          if (bytes.indexOf(QUOTE, from) === close) this.put(col, r, bytes, from, close);
+          if (plain) this.put(col, r, bytes, from, close);
           // A doubled quote: text and SUPER (the usual case: JSON) are written without it in place.
           else if (col.kind === "bytes") putUndoubled(col, r, bytes, from, close);
           else {
-            const plain = undoubled(bytes, from, close);
-            this.put(col, r, plain, 0, plain.length);
+            const unquoted = undoubled(bytes, from, close);
+            this.put(col, r, unquoted, 0, unquoted.length);
           }
         } else {
           let j = at;
@@ -342,11 +383,13 @@ export class ParquetRowGroupEncoder {
         col.values.writeFloatLE(Number(text(src, from, to)), col.length);
         col.length += 4;
         return;
-      case "double":
+      case "double": {
         col.ensure(8);
-        col.values.writeDoubleLE(Number(text(src, from, to)), col.length);
+        const v = plainDecimal(src, from, to);
+        col.values.writeDoubleLE(Number.isNaN(v) ? Number(text(src, from, to)) : v, col.length);
         col.length += 8;
         return;
+      }
       case "boolean": {
         const t = to - from === 4 && src[from] === 116 && src[from + 1] === 114 && src[from + 2] === 117 && src[from + 3] === 101; // "true"
         const byte = col.bits >>> 3;

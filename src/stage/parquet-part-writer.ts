@@ -23,7 +23,7 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync, type ZlibOptions } from "node:zlib";
 import { ParquetWriter, fileWriter } from "hyparquet-writer";
-import type { StagedPart } from "./part-writer.js";
+import { GZIP_WINDOW_BITS, type StagedPart } from "./part-writer.js";
 
 /** The subset of Parquet's SchemaElement this writer emits (structurally hyparquet's SchemaElement). */
 export interface ParquetField {
@@ -77,8 +77,12 @@ export interface EncodedRowGroup {
  * bench's rows it is as fast or faster and the parts are about 40% smaller (issue 14 measurements).
  */
 export const PARQUET_CODEC = "GZIP";
-/** zlib settings for a page: level 1 as for the CSV parts (speed first; the parts travel to S3 once). */
-export const PARQUET_GZIP_OPTIONS: ZlibOptions = { level: 1 };
+/**
+ * zlib settings for a page: level 1 and the window of the CSV parts (speed first; the parts travel to S3
+ * once). Over the pages of 200,000 bench rows, the 8 KiB window compressed ~10% faster and 2% smaller
+ * than the default 32 KiB.
+ */
+export const PARQUET_GZIP_OPTIONS: ZlibOptions = { level: 1, windowBits: GZIP_WINDOW_BITS };
 
 /** A writer of exactly `columns`, in order (COPY binds by position, rule 18), into a file. */
 function parquetWriter(out: WriteOptions["writer"], columns: readonly ParquetColumn[]): ParquetWriter {

@@ -6,7 +6,7 @@
  * holds the same uncompressed bytes to within one row — equal input of the same rows compresses to sizes
  * within a few percent. Rows wait in a small in-memory chunk; while the batch is below the split size,
  * what outgrows the chunk waits uncompressed in a spill file on disk, not in a compressor: each open
- * compressor holds ~400 KiB of zlib state, and a hundred open streams × the slice count of them were the
+ * compressor holds ~300 KiB of zlib state, and a hundred open streams × the slice count of them were the
  * largest part of peak memory. Compression runs on libuv's thread pool (zlib streams), data goes to disk,
  * not memory: memory per batch is bounded by the chunk size and zlib's buffers.
  */
@@ -66,6 +66,14 @@ export const SPLIT_BYTES_PER_PART = 1024 * 1024;
 const spillReaders = { active: 0, waiting: [] as (() => void)[], limit: 2 };
 /** Per part; bounds memory at parts × this while compression catches up. */
 const GZIP_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * zlib's window for every gzip we write (CSV parts and Parquet pages): 2^13 = 8 KiB instead of the
+ * default 32 KiB. At level 1 the smaller window stays in the CPU's cache: over the encoders' CSV of
+ * 200,000 bench rows (1 MiB chunks, memLevel 9) it compressed 13–14% faster and 0.7% smaller (Singer
+ * rows 65.5 → 65.0 bytes each, Airbyte 77.0 → 76.4); 12 bits was as fast but 2–3% larger. Any gzip
+ * reader takes it: RFC 1951 lets a stream use less than the 32 KiB window an inflater keeps.
+ */
+export const GZIP_WINDOW_BITS = 13;
 
 interface Spill {
   path: string;
@@ -114,7 +122,7 @@ export class PartWriter {
     return new PartWriter(dir, Math.max(1, maxParts));
   }
 
-  /** Compressors open (each holds ~400 KiB of zlib state): none while a batch is below the split size. */
+  /** Compressors open (each holds ~300 KiB of zlib state: window, hash table and pending buffer): none while a batch is below the split size. */
   get openParts(): number {
     return this.parts.length;
   }
@@ -187,6 +195,7 @@ export class PartWriter {
     const gzip = createGzip({
       level: this.level,
       memLevel: 9,
+      windowBits: GZIP_WINDOW_BITS,
       chunkSize: 64 * 1024,
       strategy: zc.Z_DEFAULT_STRATEGY,
       highWaterMark: GZIP_BUFFER_BYTES,

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ColumnType } from "../../../src/redshift/types.js";
 import { JsonNumber } from "../../../src/input/json.js";
 import { ParquetPartWriter } from "../../../src/stage/parquet-part-writer.js";
-import { ParquetRowGroupEncoder } from "../../../src/encode/parquet-row-group.js";
+import { ParquetRowGroupEncoder, plainDecimal } from "../../../src/encode/parquet-row-group.js";
 import { DEFAULT_POLICY, RowChanges, encoderFor, valueEncoderFor } from "../../../src/encode/encode.js";
 import {
   dateDays,
@@ -147,6 +147,32 @@ describe("valueEncoderFor: the CSV encoder's decisions, unquoted", () => {
     expect(conv({ kind: "bigint" }, new JsonNumber("-9223372036854775808"))).toBe(-9223372036854775808n);
     expect(Buffer.from(conv({ kind: "super" }, { n: new JsonNumber("12345678901234567890") }) as Uint8Array).toString()).toBe('{"n":12345678901234567890}');
     expect(Buffer.from(conv({ kind: "super" }, { a: "\u0000x" }) as Uint8Array).toString()).toBe('{"a":"x"}');
+  });
+
+  it("a DOUBLE PRECISION's text read without a string is the double Number() reads, bit for bit", () => {
+    const read = (t: string) => {
+      const b = Buffer.from(`,${t},`);
+      const v = plainDecimal(b, 1, b.length - 1);
+      return Number.isNaN(v) ? Number(t) : v;
+    };
+    // Clinger's fast path holds up to 15 digits; the 16-digit and exponent forms go to Number().
+    const fixed = ["0", "-0", "0.0", "-0.000", "1234.56", "0.1", "0.30000000000000004", "999999999999999", "99999999999999.9",
+      "0.000000000000001", "123456789012345", "1234567890123456", "9007199254740993", "4.35", "-7264.82", "1e21", "1.5e-7",
+      "5e-324", "1.7976931348623157e308", "NaN", "Infinity", "-Infinity", "00012.5", ".5", "5.", "1.2.3", "1-2", "+1"];
+    // Random decimals of 1 to 17 digits, point anywhere, either sign, with leading and trailing zeros.
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const random = Array.from({ length: 20_000 }, () => {
+      const digits = Array.from({ length: 1 + rand(17) }, () => String(rand(10))).join("");
+      const point = rand(digits.length + 1);
+      const body = point === 0 || point === digits.length ? digits : `${digits.slice(0, point)}.${digits.slice(point)}`;
+      return rand(2) ? `-${body}` : body;
+    });
+    for (const t of [...fixed, ...random]) expect(Object.is(read(t), Number(t)), t).toBe(true);
+    // The fast path takes what it can take, and declines the rest.
+    expect(plainDecimal(Buffer.from("-0"), 0, 2)).toBe(-0);
+    expect(plainDecimal(Buffer.from("99999999999999.9"), 0, 16)).toBe(99999999999999.9);
+    for (const t of ["1234567890123456", "1e21", "NaN", ".5", "5.", "", "-", "1.2.3", "+1"]) expect(plainDecimal(Buffer.from(t), 0, t.length), t).toBeNaN();
   });
 });
 
@@ -393,6 +419,26 @@ describe("ParquetPartWriter", () => {
     expect(aGot.find((r) => r.id === 2017n)).toEqual({ id: 2017n, s: aRow(2017)[1] });
     expect(bGot.find((r) => r.id === 1050n)).toEqual({ id: 1050n, d: 1050.25, j: bRow(1050)[2], t: null });
     expect(bGot.find((r) => r.id === 2059n)).toEqual({ id: 2059n, d: 2059.25, j: bRow(2059)[2], t: "b2059" });
+  });
+
+  it("quoted fields of every length around the short-field scan's 64 bytes, with a doubled quote anywhere, read back as written", async () => {
+    const types: [string, ColumnType][] = [["id", { kind: "bigint" }], ["s", { kind: "varchar" }], ["j", { kind: "super" }]];
+    const rows: string[][] = [];
+    for (let len = 0; len <= 140; len++) {
+      for (const quoteAt of [-1, 0, len - 1, 62, 63, 64, 65, 127, 128]) {
+        if (quoteAt >= len) continue;
+        const chars = "abcdefghij".repeat(15).slice(0, len).split("");
+        if (quoteAt >= 0) chars[quoteAt] = '"';
+        rows.push([String(rows.length), chars.join(""), JSON.stringify(chars.join(""))]);
+      }
+    }
+    const encoder = new ParquetRowGroupEncoder(cols(types));
+    const w = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 1, cols(types));
+    dirs.push((w as unknown as { dir: string }).dir);
+    const text = csvRows(types.map(([, t]) => t), rows);
+    w.writeRowGroup(encoder.encode(text, text.length, rows.length), text.length);
+    const got = await readParts(await w.finish());
+    expect(got).toEqual(rows.map(([id, s, j]) => ({ id: BigInt(id!), s, j })));
   });
 
   it("a row group's CSV must hold the columns' fields: fewer, more or an unterminated quote is an error", () => {
