@@ -436,9 +436,14 @@ describe("ParquetPartWriter", () => {
     const w = new ParquetPartWriter(mkdtempSync(join(tmpdir(), "pqw-")), 1, cols(types));
     dirs.push((w as unknown as { dir: string }).dir);
     const text = csvRows(types.map(([, t]) => t), rows);
-    w.writeRowGroup(encoder.encode(text, text.length, rows.length), text.length);
+    // Past `length` the buffer holds another unit's bytes (quotes among them): never read as this row group's.
+    const buffer = Buffer.concat([text, Buffer.from('"a""b"\n"')]);
+    w.writeRowGroup(encoder.encode(buffer, text.length, rows.length), text.length);
     const got = await readParts(await w.finish());
     expect(got).toEqual(rows.map(([id, s, j]) => ({ id: BigInt(id!), s, j })));
+    // A last field cut at `length` with quotes right after it is unterminated, not closed by them.
+    const cut = Buffer.from('1,"x","y"\n');
+    expect(() => encoder.encode(cut, cut.length - 3, 1)).toThrow(/unterminated/);
   });
 
   it("a row group's CSV must hold the columns' fields: fewer, more or an unterminated quote is an error", () => {
