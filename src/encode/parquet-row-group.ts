@@ -160,8 +160,8 @@ function timestampFast(src: Uint8Array, from: number, to: number): number {
   return days * MICROS_PER_DAY + secs * 1_000_000 + frac;
 }
 
-/** 10^0 … 10^22: each one exact as a double. */
-const EXACT_POWERS_OF_10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+/** 10^0 … 10^15, plainDecimal's scales (15 digits at most): each one exact as a double. */
+const EXACT_POWERS_OF_10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /**
  * The double of a plain decimal in src[from, to) (`-?D+(.D+)?`, at most 15 digits D in all), or NaN for any
