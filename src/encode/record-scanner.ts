@@ -710,14 +710,17 @@ export class FastRowWriter {
   private readonly fieldEnd: Int32Array;
   /** per column, how a metadata field is written (META_*) */
   private readonly metaWrite: Int8Array;
-  /** META_EPOCH_MS columns: the second last written, its field (undefined: the encoder's), where its `.000` is */
-  private readonly epochSecond: number[] = [];
+  /** META_EPOCH_MS columns: the minute last written, its field (undefined: the encoder's), where its `.000` is */
+  private readonly epochMinute: number[] = [];
   private readonly epochField: (Buffer | undefined)[] = [];
   private readonly epochDot: number[] = [];
   /** the field a metadata column reads: META_EPOCH_MS, the message's milliseconds; META_SEQUENCE, the record's own sequence */
   private readonly sourceField: string[] = [];
   /** META_SEQUENCE columns: the run's start (ms), see sdcSequence */
   private readonly runStartMs: number[] = [];
+  /** META_SEQUENCE columns: the high part last written (see putSequence) and its digits */
+  private readonly sequenceHigh: number[] = [];
+  private readonly sequenceHighDigits: Uint8Array[] = [];
   /** META_CACHED columns: the last value and its field (undefined: it recorded a change) */
   private readonly metaValue: unknown[] = [];
   private readonly metaField: (string | undefined)[] = [];
@@ -887,26 +890,31 @@ export class FastRowWriter {
   }
 
   /**
-   * An epoch-milliseconds column (Airbyte's `_airbyte_extracted_at`): the field of the record's second is
-   * encoded once (by the column's encoder, from the ISO text metadataValue gives) and its `.000` written
-   * with the record's milliseconds; epochFieldPatches checked that this is what the encoder writes.
-   * -1: a second the encoder changes (or writes otherwise) goes to the encoder, record by record.
+   * An epoch-milliseconds column (Airbyte's `_airbyte_extracted_at`): the field of the record's minute is
+   * encoded once (by the column's encoder, from the ISO text metadataValue gives) and its `00.000` written
+   * with the record's seconds and milliseconds; epochFieldPatches checked that this is what the encoder
+   * writes. Once a minute, not once a second: at a record per millisecond the encoder (and the
+   * date-time check under it) ran often enough to be compiled on every worker, for ~1,000 calls.
+   * -1: a minute the encoder changes (or writes otherwise) goes to the encoder, record by record.
    */
   private putEpochMs(c: number, ms: number, out: ByteSink, at: number, room: number): number {
     const second = Math.floor(ms / 1000);
+    const minute = Math.floor(second / 60);
     let field = this.epochField[c];
-    if (this.epochSecond[c] !== second) {
+    if (this.epochMinute[c] !== minute) {
       const changes = new RowChanges();
-      const text = this.plans[c]!.encode(new Date(second * 1000).toISOString(), changes);
-      const dot = text.indexOf(".000");
+      const text = this.plans[c]!.encode(new Date(minute * 60_000).toISOString(), changes);
+      const dot = text.indexOf(":00.000");
       field = changes.list.length === 0 && dot !== -1 ? Buffer.from(text, "latin1") : undefined;
       this.epochField[c] = field;
-      this.epochSecond[c] = second;
-      this.epochDot[c] = dot;
+      this.epochMinute[c] = minute;
+      this.epochDot[c] = dot + 3;
     }
     if (field === undefined) return -1;
     const end = putBytes(out, at, field, room);
-    writeDigits(out.bytes, at + this.epochDot[c]! + 1, ms - second * 1000, 3);
+    const dot = at + this.epochDot[c]!;
+    writeDigits(out.bytes, dot - 2, second - minute * 60, 2);
+    writeDigits(out.bytes, dot + 1, ms - second * 1000, 3);
     return end;
   }
 
@@ -923,7 +931,16 @@ export class FastRowWriter {
     if (high >= SEQUENCE_HIGH_LIMIT) return -1;
     out.ensure(at - out.length + 32 + room);
     const o = out.bytes;
-    at += writeInteger(o, at, high);
+    // The high part changes once per million positions: its 13 digits are kept, not divided out per row
+    // (past 2^31 that took float divisions, and was a tenth of the metadata path's encode step).
+    let digits = this.sequenceHighDigits[c];
+    if (this.sequenceHigh[c] !== high || digits === undefined) {
+      digits = Buffer.from(String(high), "latin1");
+      this.sequenceHighDigits[c] = digits;
+      this.sequenceHigh[c] = high;
+    }
+    for (let k = 0; k < digits.length; k++) o[at + k] = digits[k]!;
+    at += digits.length;
     writeDigits(o, at, position - carry * 1_000_000, 6);
     return at + 6;
   }
@@ -1110,19 +1127,21 @@ const FIRST_MS = new Date("0001-01-01T00:00:00.000Z").getTime();
 const LAST_MS = new Date("9999-12-31T23:59:59.999Z").getTime();
 
 /**
- * Whether a message-epoch-ms column's encoder writes a whole second's ISO text with `.000` that can be
- * replaced by any millisecond's digits (so putEpochMs writes what the encoder would): probed on a few
- * values, none of which may record a change.
+ * Whether a message-epoch-ms column's encoder writes a whole minute's ISO text with `:00.000` that can be
+ * replaced by any second's and millisecond's digits (so putEpochMs writes what the encoder would): probed
+ * on a few values, none of which may record a change.
  */
 function epochFieldPatches(p: ColumnPlan): boolean {
-  const base = Date.UTC(2024, 1, 29, 23, 59, 59);
+  const base = Date.UTC(2024, 1, 29, 23, 59);
   const changes = new RowChanges();
   const whole = p.encode(new Date(base).toISOString(), changes);
-  const dot = whole.indexOf(".000");
-  if (dot === -1 || whole.indexOf(".000", dot + 1) !== -1 || /[^\x20-\x7e]/.test(whole)) return false;
-  for (const frac of [1, 10, 100, 120, 999]) {
-    const digits = String(frac).padStart(3, "0");
-    if (p.encode(new Date(base + frac).toISOString(), changes) !== `${whole.slice(0, dot + 1)}${digits}${whole.slice(dot + 4)}`) return false;
+  const dot = whole.indexOf(":00.000") + 3;
+  if (dot === 2 || whole.indexOf(":00.000", dot) !== -1 || /[^\x20-\x7e]/.test(whole)) return false;
+  for (const second of [0, 1, 9, 10, 59]) {
+    for (const frac of [0, 1, 10, 100, 120, 999]) {
+      const digits = `${String(second).padStart(2, "0")}.${String(frac).padStart(3, "0")}`;
+      if (p.encode(new Date(base + second * 1000 + frac).toISOString(), changes) !== `${whole.slice(0, dot - 2)}${digits}${whole.slice(dot + 4)}`) return false;
+    }
   }
   return changes.list.length === 0;
 }

@@ -383,13 +383,17 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
     for (let n = 0; n < 1500; n++) {
       const ns = pick([',"namespace":"ns"', ',"namespace":null', "", ',"namespace":"other"', ',"namespace":"zz"']);
       const name = pick(["a", "a", "b"]);
-      // Milliseconds within and across seconds, before 1970, the first and last 4-digit years and past
+      // Milliseconds within and across seconds and minutes, before 1970, the first and last 4-digit years and past
       // them, non-integers, digits past 2^53, numbers written otherwise (all against the object path).
       const emitted = pick([
         "1700000000123",
         "1700000000123",
         String(1700000000000 + n),
         String(1700000000000 + n * 7),
+        // seconds and minutes (each row's own field is patched into its minute's): across them, and before 1970
+        String(1700000000000 + n * 1013),
+        String(1700000059999 + (n % 3)),
+        String(-61001 - n * 997),
         "0",
         "-1",
         "-999",

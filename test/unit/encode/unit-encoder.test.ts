@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_POLICY, RowChanges, type ValuePolicy } from "../../../src/encode/encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "../../../src/encode/row-encoder.js";
 import { columnPlan } from "../../../src/encode/table-shape.js";
+import { sdcSequence } from "../../../src/encode/metadata-values.js";
 import { EncodePool } from "../../../src/encode/encode-pool.js";
 import { type EncodedUnit, LINE_SLOTS, type LineEvent, type RowsEvent, type StreamEncodePlan, UnitEncoder, unpack } from "../../../src/encode/unit-encoder.js";
 
@@ -527,6 +528,28 @@ describe("UnitEncoder: _sdc_sequence written from its digits", () => {
         expect(encoded[0]!.scanned).toBeGreaterThan(0);
       }
     }
+  });
+
+  it("one encoder over units whose positions cross millions (the high digits it keeps follow them), two sequence columns of different run starts", () => {
+    const columns: ColumnSpec[] = [
+      { name: "id", type: { kind: "integer" }, property: "id" },
+      { name: "seq_a", type: { kind: "bigint" }, meta: { kind: "sequence", field: "_sdc_sequence", runStartMs: 1_700_000_000_000 } },
+      { name: "seq_b", type: { kind: "bigint" }, meta: { kind: "sequence", field: "_sdc_sequence", runStartMs: 1_799_999_999_999 } },
+    ];
+    const e = new UnitEncoder({ byteScan: true });
+    e.setup({ epoch: 1, policy: DEFAULT_POLICY, streams: [plan("m", [], columns)] });
+    const lines = [rec("m", { id: 1 }), rec("m", { id: 2 })];
+    // seq × 2^21: 476 → 998,244,352; 477 → 1,000,341,504; 953 → 1,998,585,856; 954 → 2,000,683,008
+    for (const seq of [476, 477, 477, 953, 954, 0, 4_294_967]) {
+      const r = e.encode(unit(...lines), seq, 1);
+      const rows = text(rowsOf(r)[0]!).trimEnd().split("\n");
+      const expected = [0, 1].map((i) => {
+        const position = seq * LINE_SLOTS + i;
+        return `${i + 1},${sdcSequence(1_700_000_000_000, position)},${sdcSequence(1_799_999_999_999, position)}`;
+      });
+      expect(rows, `@ ${seq}`).toEqual(expected);
+    }
+    expect(e.scannedRecords).toBe(14);
   });
 });
 
