@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -6,7 +6,7 @@ import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ColumnType } from "../../../src/redshift/types.js";
 import { JsonNumber } from "../../../src/input/json.js";
-import { ParquetPartWriter } from "../../../src/stage/parquet-part-writer.js";
+import { PART_BUFFER_BYTES, ParquetPartWriter, PartFile } from "../../../src/stage/parquet-part-writer.js";
 import { ParquetRowGroupEncoder, plainDecimal } from "../../../src/encode/parquet-row-group.js";
 import { DEFAULT_POLICY, RowChanges, encoderFor, valueEncoderFor } from "../../../src/encode/encode.js";
 import {
@@ -480,6 +480,53 @@ describe("ParquetPartWriter", () => {
     for (const g of meta.row_groups) for (const c of g.columns) expect(c.meta_data!.codec).toBe("GZIP");
     expect(meta.row_groups[0]!.columns.map((c) => c.meta_data!.encodings)).toEqual([["PLAIN", "RLE"], ["PLAIN", "RLE"]]);
     expect(meta.row_groups[0]!.columns.every((c) => c.meta_data!.dictionary_page_offset === undefined)).toBe(true);
+  });
+
+  it("a part's file holds every byte in order: small writes buffered, large appends written as they are, across buffer fills", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pqw-"));
+    dirs.push(dir);
+    const path = join(dir, "p.parquet");
+    const f = new PartFile(path);
+    const expected: Buffer[] = [];
+    let seed = 5;
+    const byte = () => (seed = (seed * 1103515245 + 12345) & 0xff);
+    // Sizes around the direct-append threshold (64 KiB) and past the buffer, between runs of single bytes
+    // and 32-bit words that fill the buffer to its edge.
+    for (const size of [1, 65535, 65536, 300_000, 10, PART_BUFFER_BYTES - 3, PART_BUFFER_BYTES + 1, 0, 70_000]) {
+      const bytes = Uint8Array.from({ length: size }, byte);
+      f.appendBytes(bytes);
+      expected.push(Buffer.from(bytes));
+      const singles = Buffer.alloc(50_001);
+      for (let k = 0; k < singles.length; k++) f.appendUint8((singles[k] = byte()));
+      expected.push(singles, Buffer.from("PAR1"));
+      f.appendUint32(0x31524150);
+    }
+    const all = Buffer.concat(expected);
+    expect(f.offset).toBe(all.length);
+    f.finish();
+    const written = readFileSync(path);
+    expect(written.length).toBe(all.length);
+    expect(written.equals(all)).toBe(true);
+    f.close(); // idempotent
+    expect(() => f.appendBytes(new Uint8Array(PART_BUFFER_BYTES))).toThrow(`parquet part ${path}: written after it was closed`);
+  });
+
+  it("a part file that cannot be opened fails naming it", () => {
+    const path = join(tmpdir(), "no-such-dir-pqw", "p.parquet");
+    expect(() => new PartFile(path)).toThrow(path);
+  });
+
+  it("discard closes the open parts' files and removes them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pqw-"));
+    dirs.push(dir);
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const before = fds();
+    const w = new ParquetPartWriter(dir, 3, cols([["id", { kind: "bigint" }]]), 2);
+    for (let i = 0; i < 9; i++) w.write([String(i)]);
+    expect(fds()).toBe(before + 3);
+    await w.discard();
+    expect(fds()).toBe(before);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it("an empty batch has no parts", async () => {
