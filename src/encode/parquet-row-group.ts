@@ -95,7 +95,9 @@ class ColumnValues {
     this.length = 0;
     this.bits = 0;
     this.nulls = 0;
-    this.values = scratch.values[this.slot] ??= Buffer.allocUnsafe(1 << 14);
+    // Empty at first: the first value grows it, so ensure()'s growing path runs (and V8 records how) before
+    // the row loop is optimized; a first growth inside optimized code threw that code away.
+    this.values = scratch.values[this.slot] ??= Buffer.allocUnsafe(0);
     let levels = (scratch.levels[this.slot] ??= new Uint8Array(1 << 10));
     if (levels.length < rows) levels = scratch.levels[this.slot] = new Uint8Array(Math.max(rows, levels.length * 2));
     this.levels = levels;
@@ -290,6 +292,14 @@ export class ParquetRowGroupEncoder {
    * does not fit its Parquet type (a TIMESTAMP past 294247, see timestampMicros).
    */
   encode(bytes: Buffer, length: number, rows: number): EncodedRowGroup {
+    // Two steps: V8 optimizes the row loop while it runs (on-stack replacement), before the code after it
+    // has ever run; that code then lacked type feedback, and reaching it threw the loop's code away.
+    this.fill(bytes, length, rows);
+    return this.assemble(rows);
+  }
+
+  /** The columns' values of `rows` CSV rows in `bytes[0, length)` (see encode). */
+  private fill(bytes: Buffer, length: number, rows: number): void {
     const cols = this.cols;
     const n = cols.length;
     for (const c of cols) c.reset(rows);
@@ -330,7 +340,6 @@ export class ParquetRowGroupEncoder {
         at++;
       }
     }
-    return this.assemble(rows);
   }
 
   /** One non-NULL field, src[from, to) (quotes removed), into its column; an error names the column. */

@@ -9,15 +9,17 @@ const dir = mkdtempSync(join(tmpdir(), "encode-worker-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
- * A child process encodes four ~1 MiB units of Airbyte records on one encode worker, under V8's
- * --trace-deopt, and prints the trace (the worker's with it: V8 writes it to the process's stdout).
+ * A child process encodes four ~1 MiB units of Airbyte records on one encode worker (as Parquet row groups
+ * when its third argument says so), under V8's --trace-deopt, and prints the trace (the worker's with it:
+ * V8 writes it to the process's stdout).
  */
 const CHILD = `
 const { EncodePool } = await import(process.argv[2]);
+const parquet = process.argv[3] === "parquet";
 const pool = new EncodePool(1);
 const columns = [["id", { kind: "bigint" }], ["name", { kind: "varchar", length: 256 }], ["amount", { kind: "double" }], ["at", { kind: "timestamptz" }], ["doc", { kind: "super" }]]
   .map(([name, type]) => ({ name, type, property: name }));
-pool.setup({ epoch: 1, policy: { stringOverflow: "truncate", invalidValue: "null" }, envelope: "airbyte", routes: [{ name: "s", namespace: null, id: "s" }],
+pool.setup({ epoch: 1, parquet, policy: { stringOverflow: "truncate", invalidValue: "null" }, envelope: "airbyte", routes: [{ name: "s", namespace: null, id: "s" }],
   streams: [{ id: "s", columns, keyProperties: ["id"], keyColumns: ["id"] }] });
 let n = 0;
 for (let u = 0; u < 4; u++) {
@@ -30,18 +32,30 @@ await pool.close();
 console.log("encoded " + n);
 `;
 
-describe("encode worker: the scanner compiled once", () => {
+function traced(format: "csv" | "parquet"): string {
+  const child = join(dir, "child.mjs");
+  writeFileSync(child, CHILD);
+  const pool = fileURLToPath(new URL("../../../src/encode/encode-pool.ts", import.meta.url));
+  const out = execFileSync(process.execPath, ["--trace-deopt", "--import", "tsx", child, pool, format], { encoding: "utf8", maxBuffer: 64 << 20 });
+  expect(out).toContain("encoded 32000");
+  return out;
+}
+
+describe("encode worker: hot code compiled once", () => {
   it("the first result it transfers does not throw away the scanner's optimized code (the ArrayBuffer detaching protector is spent at start)", () => {
-    const child = join(dir, "child.mjs");
-    writeFileSync(child, CHILD);
-    const pool = fileURLToPath(new URL("../../../src/encode/encode-pool.ts", import.meta.url));
-    const out = execFileSync(process.execPath, ["--trace-deopt", "--import", "tsx", child, pool], { encoding: "utf8", maxBuffer: 64 << 20 });
-    expect(out).toContain("encoded 32000");
+    const out = traced("csv");
     // Without detachOnce, every function below that was optimized during the first unit was marked for
     // deoptimization at once when the worker transferred its first result (reason: code dependencies);
     // `copy` also was when a row first widened a text column (columnPlan's width tracker).
     const thrownAway = [...out.matchAll(/marking dependent code .*<SharedFunctionInfo (\w+)>.*reason: code dependencies/g)].map((m) => m[1]);
     const scanner = ["ws", "str", "token", "record", "envelopeObject", "envelopeKey", "num", "sameBytes", "putSlice", "putDoubled", "smallInteger", "writeDigits", "copy"];
     expect(thrownAway.filter((f) => scanner.includes(f!))).toEqual([]);
+  });
+
+  it("Parquet row groups: no function of the row group encoder bails out (its row loop apart from what follows it; its value buffers grown early)", () => {
+    const out = traced("parquet");
+    const bailouts = [...out.matchAll(/\[bailout .*<JSFunction (\w+) /g)].map((m) => m[1]);
+    const rowGroup = ["encode", "fill", "put", "putValue", "putUndoubled", "ensure", "int64", "assemble", "timestampFast", "plainDecimal"];
+    expect(bailouts.filter((f) => rowGroup.includes(f!))).toEqual([]);
   });
 });
