@@ -19,6 +19,7 @@ import { closingQuote } from "../redshift/csv.js";
 import { isNullMarker, smallInteger } from "./record-scanner.js";
 import { civilDays, dateDays, decimalUnscaled, timestampMicros } from "./parquet-values.js";
 import { type EncodedRowGroup, type ParquetColumn, PARQUET_CODEC, PARQUET_GZIP_OPTIONS, inColumn } from "../stage/parquet-part-writer.js";
+import { i32Field, varint } from "../stage/thrift-compact.js";
 
 const QUOTE = 34;
 const COMMA = 44;
@@ -194,22 +195,6 @@ export function plainDecimal(src: Uint8Array, from: number, to: number): number 
   if (digits === 0 || digits > 15 || scale === 0) return NaN;
   const v = scale > 0 ? n / EXACT_POWERS_OF_10[scale]! : n;
   return neg ? -v : v;
-}
-
-/** Unsigned LEB128 (Thrift compact varint) at out[at]; returns the next index. */
-function varint(out: Buffer, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[at++] = n;
-  return at;
-}
-
-/** A Thrift compact i32 field with id delta 1..15: header byte, zigzag varint. */
-function i32Field(out: Buffer, at: number, delta: number, n: number): number {
-  out[at++] = (delta << 4) | 5;
-  return varint(out, at, n >= 0 ? n * 2 : -n * 2 - 1);
 }
 
 const PAGE_TYPE_DATA_PAGE = 0;
