@@ -124,7 +124,7 @@ export function keyPolicy(policy: ValuePolicy): ValuePolicy {
 export function columnPlan(name: string, type: ColumnType, policy: ValuePolicy, property?: string, meta?: MetadataColumn): ColumnPlan {
   const width: WidthTracker = { maxBytes: -1 };
   // Stored twice from the start: V8 treats a field stored once as a constant, and code optimized while
-  // it was one (the workers' copy, encodeScanned, encodePacked) was thrown away when a row first widened it.
+  // it was one (the workers' copy) was thrown away when a row first widened it.
   width.maxBytes = 0;
   const field = property ?? name;
   return { name, type, property, meta, width, encode: encoderFor(field, type, policy, width), value: valueEncoderFor(field, type, policy, width) };

@@ -14,6 +14,8 @@ export const BINARY = 8;
 export const LIST = 9;
 export const STRUCT = 12;
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Unsigned LEB128 (Thrift compact varint) of `n` (0 ≤ n < 2^53) at out[at]; returns the next index. */
 export function varint(out: Buffer, at: number, n: number): number {
   while (n >= 0x80) {
@@ -53,12 +55,11 @@ export class CompactWriter {
   i64(id: number, n: bigint): void {
     this.field(id, I64);
     const z = n >= 0n ? n << 1n : (-n << 1n) - 1n;
-    if (z <= BigInt(Number.MAX_SAFE_INTEGER)) {
-      this.room(10);
+    this.room(10);
+    if (z <= MAX_SAFE) {
       this.at = varint(this.out, this.at, Number(z));
       return;
     }
-    this.room(10);
     let v = z;
     while (v >= 0x80n) {
       this.out[this.at++] = Number(v & 0x7fn) | 0x80;
