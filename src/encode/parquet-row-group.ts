@@ -279,15 +279,16 @@ export class ParquetRowGroupEncoder {
   encode(bytes: Buffer, length: number, rows: number): EncodedRowGroup {
     // Two steps: V8 optimizes the row loop while it runs (on-stack replacement), before the code after it
     // has ever run; that code then lacked type feedback, and reaching it threw the loop's code away.
-    this.fill(bytes, length, rows);
+    // Whatever fill() reads before its loop is passed in: V8 may optimize it during its first call, whose
+    // start ran before it had a feedback vector, and code optimized so read `this.cols` without feedback.
+    const cols = this.cols;
+    for (const c of cols) c.reset(rows);
+    this.fill(cols, cols.length, bytes, length, rows);
     return this.assemble(rows);
   }
 
-  /** The columns' values of `rows` CSV rows in `bytes[0, length)` (see encode). */
-  private fill(bytes: Buffer, length: number, rows: number): void {
-    const cols = this.cols;
-    const n = cols.length;
-    for (const c of cols) c.reset(rows);
+  /** The values of `rows` CSV rows in `bytes[0, length)` into `cols` (`n` of them, reset; see encode). */
+  private fill(cols: readonly ColumnValues[], n: number, bytes: Buffer, length: number, rows: number): void {
     let at = 0;
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < n; c++) {
