@@ -1,8 +1,9 @@
 // CPU of the encode step alone (parse + encode of RECORD lines in a UnitEncoder, one thread), per 1M
 // records: less sensitive to a busy machine than a whole run. Usage:
-//   node bench/encode-cpu.mjs <dist dir> <input file> <standard|numeric|metadata|airbyte> [rounds]
+//   node bench/encode-cpu.mjs <dist dir> <input file> <standard|numeric|metadata|airbyte|parquet> [rounds]
 // metadata: the standard input with add_metadata_columns' seven _sdc_* columns; airbyte: the airbyte
-// input (append_dedup) with the four _airbyte_* columns, read through the Airbyte envelope.
+// input (append_dedup) with the four _airbyte_* columns, read through the Airbyte envelope; parquet: the
+// standard input encoded into Parquet row groups (their pages gzipped), as file_format parquet does.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -46,6 +47,7 @@ enc.setup({
   epoch: 1,
   policy: { stringOverflow: "truncate", invalidValue: "null" },
   streams: [{ id: "bench_0", columns, keyProperties: ["id"], keyColumns: ["id"] }],
+  ...(shape === "parquet" ? { parquet: true } : {}),
   ...(shape === "airbyte" ? { envelope: "airbyte", routes: [{ name: "bench_0", namespace: null, id: "bench_0" }] } : {}),
 });
 const receivedAt = new Date().toISOString();

@@ -177,6 +177,26 @@ describe("valueEncoderFor: the CSV encoder's decisions, unquoted", () => {
   });
 });
 
+/** One column of each type the Parquet writers map (parquetField), NUMERIC in each of its physical types. */
+const EVERY_TYPE: readonly ColumnType[] = [
+  { kind: "bigint" },
+  { kind: "integer" },
+  { kind: "smallint" },
+  { kind: "real" },
+  { kind: "double" },
+  { kind: "boolean" },
+  { kind: "varchar" },
+  { kind: "super" },
+  { kind: "date" },
+  { kind: "timestamptz" },
+  { kind: "timestamp" },
+  { kind: "time" },
+  { kind: "timetz" },
+  { kind: "numeric", precision: 9, scale: 2 },
+  { kind: "numeric", precision: 18, scale: 4 },
+  { kind: "numeric", precision: 38, scale: 10 },
+];
+
 describe("ParquetPartWriter", () => {
   const dirs: string[] = [];
   afterEach(() => {
@@ -300,25 +320,7 @@ describe("ParquetPartWriter", () => {
    * physical values of the main thread's path (hyparquet-writer from the converters).
    */
   it("every type: a worker's row group holds the physical values the main thread's path writes", async () => {
-    const types: ColumnType[] = [
-      { kind: "bigint" },
-      { kind: "integer" },
-      { kind: "smallint" },
-      { kind: "real" },
-      { kind: "double" },
-      { kind: "boolean" },
-      { kind: "varchar" },
-      { kind: "super" },
-      { kind: "date" },
-      { kind: "timestamptz" },
-      { kind: "timestamp" },
-      { kind: "time" },
-      { kind: "timetz" },
-      { kind: "numeric", precision: 9, scale: 2 },
-      { kind: "numeric", precision: 18, scale: 4 },
-      { kind: "numeric", precision: 38, scale: 10 },
-      { kind: "varchar" }, // NULL in every row
-    ];
+    const types: ColumnType[] = [...EVERY_TYPE, { kind: "varchar" } /* NULL in every row */];
     const values: (string | null)[][] = [
       ["0", "-1", "9223372036854775807", "-9223372036854775808", "999999999999999", "1000000000000000", "-999999999999999", "9007199254740993", "42"],
       ["0", "2147483647", "-2147483648", "-7", "123"],
@@ -393,26 +395,7 @@ describe("ParquetPartWriter", () => {
   });
 
   it("a part of workers' row groups gets the footer hyparquet-writer writes, byte for byte (every logical type, lists past 14, 64-bit counts)", () => {
-    const named: [string, ColumnType][] = (
-      [
-        { kind: "bigint" },
-        { kind: "integer" },
-        { kind: "smallint" },
-        { kind: "real" },
-        { kind: "double" },
-        { kind: "boolean" },
-        { kind: "varchar" },
-        { kind: "super" },
-        { kind: "date" },
-        { kind: "timestamptz" },
-        { kind: "timestamp" },
-        { kind: "time" },
-        { kind: "timetz" },
-        { kind: "numeric", precision: 9, scale: 2 },
-        { kind: "numeric", precision: 18, scale: 4 },
-        { kind: "numeric", precision: 38, scale: 10 },
-      ] as ColumnType[]
-    ).map((t, k) => [`c${k} é`, t]);
+    const named = EVERY_TYPE.map((t, k): [string, ColumnType] => [`c${k} é`, t]);
     const columns = cols(named);
     const row = ["1", "2", "3", "1.5", "2.5", "true", '"a, ""b"""', '"{""k"":1}"', "2024-01-01", "2024-01-02 03:04:05+00", "2024-01-02 03:04:05", "01:02:03", "01:02:03+00", "1.25", "2.5", "3.75"].join(",");
     const encoder = new ParquetRowGroupEncoder(columns);
