@@ -6,7 +6,7 @@
  * one spreads evenly.
  *
  * Memory bound per batch: one open row group (≤ ROW_GROUP_BYTES of value text, ×2–3 as JS values) plus
- * each open part's output buffer (PART_BUFFER_BYTES, see PartFile) plus the transient encoding of one row
+ * each open part's output buffer (16 KiB to PART_BUFFER_BYTES, see PartFile) plus the transient encoding of one row
  * group. Encoding runs on the main thread; file writes are synchronous.
  * The encoding's garbage is what sets the process's peak RSS (bench, 300k records, stage-only): groups of
  * 2 MiB → 230 MiB, 8 MiB → 404 MiB, 32 MiB → 620 MiB. 2 MiB ≈ 6,000 rows of the bench's records.
@@ -19,7 +19,7 @@
  *
  * The file has exactly the columns given, in order (COPY binds Parquet columns by position, rule 18).
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync, type ZlibOptions } from "node:zlib";
@@ -89,32 +89,35 @@ export const PARQUET_CODEC = "GZIP";
  */
 export const PARQUET_GZIP_OPTIONS: ZlibOptions = { level: 1, windowBits: GZIP_WINDOW_BITS };
 
-/** Bytes a part buffers before writing them to its file. */
+/** Bytes a part buffers at most before writing them to its file (it starts at PART_BUFFER_START). */
 export const PART_BUFFER_BYTES = 256 * 1024;
+const PART_BUFFER_START = 16 * 1024;
 /** An append this large (a worker's row group) is written to the file as it is, not copied into the buffer. */
 const DIRECT_APPEND_BYTES = 64 * 1024;
 
 /**
- * A part's file as hyparquet-writer's Writer: a fixed buffer written out through one open descriptor, and
- * a large append (an encode worker's row group, ~150 KB on the bench) written straight from its bytes.
- * hyparquet-writer's own fileWriter grew its buffer from 1 KiB by copying into fresh (zeroed) memory,
- * reopened the file for every 1 MB it wrote, and copied each row group into the buffer first: on the
- * main thread that was ~0.2 s of its ensure() and ~0.2 s more garbage collection per 1M Parquet rows
- * (bench, CPU profile). Errors name the file.
+ * A part's file as hyparquet-writer's Writer: a buffer of at most PART_BUFFER_BYTES appended to the file
+ * when full, and a large append (an encode worker's row group, ~150 KB on the bench) appended straight
+ * from its bytes. hyparquet-writer's own fileWriter grew its buffer from 1 KiB by copying into fresh
+ * (zeroed) memory without bound between its 1 MB flushes, and copied each row group into the buffer
+ * first: on the main thread that was ~0.2 s of its ensure() and ~0.2 s more garbage collection per 1M
+ * Parquet rows (bench, CPU profile). No file stays open between writes: a run holds a part per slice for
+ * every open batch, and hundreds of streams on a many-slice cluster would run out of descriptors
+ * (EMFILE). A part whose rows all came from workers keeps a 16 KiB buffer. Errors name the file.
  */
 export class PartFile extends ByteWriter {
-  private fd: number;
+  private closed = false;
 
   constructor(readonly path: string) {
-    super(PART_BUFFER_BYTES);
-    this.fd = failsNaming(path, () => openSync(path, "w"));
+    super(PART_BUFFER_START);
+    failsNaming(path, () => writeFileSync(path, ""));
   }
 
-  /** Room for `size` more bytes in the buffer (ByteWriter's contract), written out first when full. */
+  /** Room for `size` more bytes in the buffer (ByteWriter's contract): grown up to its bound, then written out. */
   override ensure(size: number): void {
     if (this.index + size <= this.buffer.byteLength) return;
-    this.writeBuffered();
-    if (size > this.buffer.byteLength) super.ensure(size);
+    if (this.index + size > PART_BUFFER_BYTES) this.writeBuffered();
+    if (this.index + size > this.buffer.byteLength) super.ensure(size);
   }
 
   override appendBytes(value: Uint8Array): void {
@@ -127,18 +130,15 @@ export class PartFile extends ByteWriter {
     this.offset += value.length;
   }
 
-  /** Writes what is buffered and closes the file (hyparquet-writer calls it after the footer). */
+  /** Writes what is buffered (hyparquet-writer calls it after the footer); nothing may be written after. */
   override finish(): void {
     this.writeBuffered();
     this.close();
   }
 
-  /** Closes the file without writing what is buffered (a discarded part). Idempotent. */
+  /** Ends the file without writing what is buffered (a discarded part). Idempotent. */
   close(): void {
-    if (this.fd < 0) return;
-    const fd = this.fd;
-    this.fd = -1;
-    failsNaming(this.path, () => closeSync(fd));
+    this.closed = true;
   }
 
   override getBuffer(): ArrayBuffer {
@@ -156,9 +156,14 @@ export class PartFile extends ByteWriter {
   }
 
   private writeOut(bytes: Uint8Array): void {
-    if (this.fd < 0) throw new Error(`parquet part ${this.path}: written after it was closed`);
+    if (this.closed) throw new Error(`parquet part ${this.path}: written after it was closed`);
     failsNaming(this.path, () => {
-      for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at, bytes.length - at);
+      const fd = openSync(this.path, "a");
+      try {
+        for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+      } finally {
+        closeSync(fd);
+      }
     });
   }
 }

@@ -560,17 +560,22 @@ describe("ParquetPartWriter", () => {
     expect(() => new PartFile(path)).toThrow(path);
   });
 
-  it("discard closes the open parts' files and removes them", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "pqw-"));
-    dirs.push(dir);
+  it("open parts hold no file descriptor between writes (a part per slice per open batch: hundreds of streams would run out); discard removes them", async () => {
     const fds = () => readdirSync("/proc/self/fd").length;
     const before = fds();
-    const w = new ParquetPartWriter(dir, 3, cols([["id", { kind: "bigint" }]]), 2);
-    for (let i = 0; i < 9; i++) w.write([String(i)]);
-    expect(fds()).toBe(before + 3);
-    await w.discard();
+    const writers = [];
+    for (let s = 0; s < 20; s++) {
+      const dir = mkdtempSync(join(tmpdir(), "pqw-"));
+      dirs.push(dir);
+      const w = new ParquetPartWriter(dir, 16, cols([["id", { kind: "bigint" }]]), 2);
+      for (let i = 0; i < 40; i++) w.write([String(i)]);
+      writers.push([w, dir] as const);
+    }
     expect(fds()).toBe(before);
-    expect(existsSync(dir)).toBe(false);
+    for (const [w, dir] of writers) {
+      await w.discard();
+      expect(existsSync(dir)).toBe(false);
+    }
   });
 
   it("an empty batch has no parts", async () => {
