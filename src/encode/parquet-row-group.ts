@@ -18,8 +18,8 @@ import { gzipSync } from "node:zlib";
 import { closingQuote } from "../redshift/csv.js";
 import { isNullMarker, smallInteger } from "./record-scanner.js";
 import { civilDays, dateDays, decimalUnscaled, timestampMicros } from "./parquet-values.js";
-import { type EncodedRowGroup, type ParquetColumn, PARQUET_CODEC, PARQUET_GZIP_OPTIONS, inColumn } from "../stage/parquet-part-writer.js";
-import { i32Field, varint } from "../stage/thrift-compact.js";
+import { type EncodedRowGroup, type ParquetColumn, PARQUET_CODEC, PARQUET_ENCODING, PARQUET_GZIP_OPTIONS, inColumn } from "../stage/parquet-part-writer.js";
+import { STRUCT, i32Field, varint } from "../stage/thrift-compact.js";
 
 const QUOTE = 34;
 const COMMA = 44;
@@ -198,19 +198,17 @@ export function plainDecimal(src: Uint8Array, from: number, to: number): number 
 }
 
 const PAGE_TYPE_DATA_PAGE = 0;
-const ENCODING_PLAIN = 0;
-const ENCODING_RLE = 3;
 
 /** A v1 data page's PageHeader (Thrift compact) at out[at]; returns the next index. */
 function dataPageHeader(out: Buffer, at: number, uncompressed: number, compressed: number, values: number): number {
   at = i32Field(out, at, 1, PAGE_TYPE_DATA_PAGE);
   at = i32Field(out, at, 1, uncompressed);
   at = i32Field(out, at, 1, compressed);
-  out[at++] = (2 << 4) | 12; // field 5, data_page_header: struct
+  out[at++] = (2 << 4) | STRUCT; // field 5, data_page_header
   at = i32Field(out, at, 1, values);
-  at = i32Field(out, at, 1, ENCODING_PLAIN);
-  at = i32Field(out, at, 1, ENCODING_RLE); // definition_level_encoding
-  at = i32Field(out, at, 1, ENCODING_RLE); // repetition_level_encoding (no repetition levels are written)
+  at = i32Field(out, at, 1, PARQUET_ENCODING.PLAIN);
+  at = i32Field(out, at, 1, PARQUET_ENCODING.RLE); // definition_level_encoding
+  at = i32Field(out, at, 1, PARQUET_ENCODING.RLE); // repetition_level_encoding (no repetition levels are written)
   out[at++] = 0; // end of DataPageHeader
   out[at++] = 0; // end of PageHeader
   return at;

@@ -181,7 +181,9 @@ function failsNaming<T>(path: string, f: () => T): T {
 /** Enum values of parquet.thrift (Type, ConvertedType, Encoding, CompressionCodec, FieldRepetitionType). */
 const PHYSICAL_TYPE: Record<ParquetField["type"], number> = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6, FIXED_LEN_BYTE_ARRAY: 7 };
 const CONVERTED_TYPE: Record<NonNullable<ParquetField["converted_type"]>, number> = { UTF8: 0, DECIMAL: 5, DATE: 6, TIME_MICROS: 8, TIMESTAMP_MICROS: 10 };
-const ENCODING: Record<string, number> = { PLAIN: 0, RLE: 3 };
+/** The encodings our pages use (the workers' page headers write them too). */
+export const PARQUET_ENCODING = { PLAIN: 0, RLE: 3 } as const;
+const ENCODING: Record<string, number> = PARQUET_ENCODING;
 const CODEC: Record<string, number> = { UNCOMPRESSED: 0, SNAPPY: 1, GZIP: 2 };
 const OPTIONAL = 1;
 const CREATED_BY = "target-redshift";

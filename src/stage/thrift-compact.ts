@@ -26,10 +26,15 @@ export function varint(out: Buffer, at: number, n: number): number {
   return at;
 }
 
+/** Zigzag of a 32-bit integer (0, -1, 1, -2… → 0, 1, 2, 3…), as compact i32 values are written. */
+function zigzag32(n: number): number {
+  return n >= 0 ? n * 2 : -n * 2 - 1;
+}
+
 /** A compact i32 field with id delta 1..15 at out[at]: header byte, zigzag varint; returns the next index. */
 export function i32Field(out: Buffer, at: number, delta: number, n: number): number {
   out[at++] = (delta << 4) | I32;
-  return varint(out, at, n >= 0 ? n * 2 : -n * 2 - 1);
+  return varint(out, at, zigzag32(n));
 }
 
 /**
@@ -134,7 +139,7 @@ export class CompactWriter {
 
   private zigzag(n: number): void {
     this.room(10);
-    this.at = varint(this.out, this.at, n >= 0 ? n * 2 : -n * 2 - 1);
+    this.at = varint(this.out, this.at, zigzag32(n));
   }
 
   private room(n: number): void {
