@@ -31,8 +31,10 @@ export function airbyteRecordProblem(msg: Record<string, unknown>): string | und
   if (ns !== undefined && ns !== null && typeof ns !== "string") return "RECORD whose namespace is not a string";
   const d = rec.data;
   if (d === null || typeof d !== "object" || Array.isArray(d)) return `RECORD of stream ${JSON.stringify(rec.stream)} whose data is not a JSON object`;
-  if (typeof rec.emitted_at !== "number" || !Number.isFinite(rec.emitted_at)) {
-    return `RECORD of stream ${JSON.stringify(rec.stream)} without a numeric emitted_at`;
+  if (typeof rec.emitted_at !== "number") return `RECORD of stream ${JSON.stringify(rec.stream)} without a numeric emitted_at`;
+  if (!Number.isFinite(rec.emitted_at)) {
+    // JSON has no infinity, but a number past ±1.8e308 (1e400) parses as one.
+    return `RECORD of stream ${JSON.stringify(rec.stream)} whose emitted_at is too large to be epoch milliseconds (past ±1.8e308)`;
   }
   return undefined;
 }

@@ -633,13 +633,14 @@ export class UnitEncoder {
     const airbyte = this.airbyte;
     if (!scanner.scan(buf, start, end, airbyte ? "airbyte" : "singer")) return false;
     // Airbyte requires a finite numeric emitted_at (airbyteRecordProblem), checked before any column is
-    // encoded (as there); anything else is the object path's to report.
-    let emittedAt: unknown;
+    // encoded (as there); anything else is the object path's to report. A double, as the object path's
+    // envelope has it (fieldAt keeps 16+ digits as JsonNumber text).
+    let emittedAt = 0;
     if (airbyte) {
       const t = scanner.emittedAtToken;
       if (t < 0 || scanner.fields.kind[t] !== NUMBER) return false;
-      emittedAt = scanner.fieldAt(t);
-      if (!Number.isFinite(Number(emittedAt))) return false;
+      emittedAt = Number(scanner.fieldAt(t));
+      if (!Number.isFinite(emittedAt)) return false;
     }
     const ss = scanner.streamStart;
     const len = scanner.streamEnd - ss;

@@ -22,6 +22,7 @@ describe("Airbyte messages", () => {
       { type: "RECORD", record: { stream: "s", emitted_at: 1, data: [] } },
       { type: "RECORD", record: { stream: "s", data: {} } },
       { type: "RECORD", record: { stream: "s", emitted_at: "1", data: {} } },
+      { type: "RECORD", record: { stream: "s", emitted_at: JSON.parse("1e400"), data: {} } },
       { type: "RECORD", record: { stream: "s", emitted_at: 1, data: {}, namespace: 3 } },
     ];
     for (const m of bad) {
@@ -29,6 +30,9 @@ describe("Airbyte messages", () => {
       expect(RecordMessage.safeParse(m).success, JSON.stringify(m)).toBe(false);
     }
     expect(recordProblem({ type: "RECORD", record: { stream: "s", emitted_at: 1, data: {} } })).toBeUndefined();
+    expect(recordProblem({ type: "RECORD", record: { stream: "s", emitted_at: -Infinity, data: {} } })).toBe('RECORD of stream "s" whose emitted_at is too large to be epoch milliseconds (past ±1.8e308)');
+    // Any finite number is a record: metadataValue turns it into an exact date-time or a recorded NULL.
+    for (const ms of [1.5, -1.3, 9.3e15, -1e20, 1e300]) expect(recordProblem({ type: "RECORD", record: { stream: "s", emitted_at: ms, data: {} } })).toBeUndefined();
   });
 
   it("STATE of every kind, unknown fields kept", () => {

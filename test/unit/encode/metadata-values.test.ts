@@ -6,10 +6,44 @@ import { type RowContext, metadataValue } from "../../../src/encode/metadata-val
 const ctx = (message: Record<string, unknown>, changes = new RowChanges()): RowContext => ({ message, record: {}, position: 1, receivedAt: "", batchedAt: "", changes });
 
 describe("metadataValue", () => {
-  it("message-epoch-ms: Date.toISOString's text for every millisecond, across seconds, before 1970 and for non-integers", () => {
+  it("message-epoch-ms: Date.toISOString's text for every integer millisecond of 4-digit years, across seconds and before 1970", () => {
     const v = metadataValue({ kind: "message-epoch-ms", field: "emitted_at" });
-    for (const ms of [1_700_000_000_000, 1_700_000_000_999, 1_700_000_001_000, 1_700_000_000_001, 0, -1, -1_500, 253_402_300_799_999, 1_700_000_000_000.5]) {
+    for (const ms of [1_700_000_000_000, 1_700_000_000_999, 1_700_000_001_000, 1_700_000_000_001, 0, -1, -1_500, 253_402_300_799_999, -62_167_219_200_000]) {
       expect(v(ctx({ emitted_at: ms })), String(ms)).toBe(new Date(ms).toISOString());
+    }
+  });
+
+  it("message-epoch-ms: any JSON number lands exactly or NULL with a recorded change; none throws", () => {
+    const v = metadataValue({ kind: "message-epoch-ms", field: "emitted_at" });
+    const enc = encoderFor("_airbyte_extracted_at", { kind: "timestamptz" }, DEFAULT_POLICY, { maxBytes: 0 });
+    const nulled = [{ field: "_airbyte_extracted_at", change: "NULLED", reason: "DESTINATION_SERIALIZATION_ERROR" }];
+    const cases: [number, string, string, unknown[]][] = [
+      // fractions of a millisecond: more digits of the seconds, taken from the floor below 1970
+      [1.5, "1970-01-01T00:00:00.0015Z", "1970-01-01 00:00:00.0015+00", []],
+      [-1.3, "1969-12-31T23:59:59.9987Z", "1969-12-31 23:59:59.9987+00", []],
+      [-0.25, "1969-12-31T23:59:59.99975Z", "1969-12-31 23:59:59.99975+00", []],
+      [1_700_000_000_000.123, "2023-11-14T22:13:20.000123Z", "2023-11-14 22:13:20.000123+00", []],
+      // past microseconds: cut and recorded, as for any date-time value
+      [1_700_000_000_000.1238, "2023-11-14T22:13:20.0001238Z", "2023-11-14 22:13:20.000123+00", [{ field: "_airbyte_extracted_at", change: "TRUNCATED", reason: "DESTINATION_SERIALIZATION_ERROR" }]],
+      [5e-7, "1970-01-01T00:00:00.0000000005Z", "1970-01-01 00:00:00.000000+00", [{ field: "_airbyte_extracted_at", change: "TRUNCATED", reason: "DESTINATION_SERIALIZATION_ERROR" }]],
+      // 5- and 6-digit years: no `+` (Date writes +010000); past Date's ±8.64e15 through 400-year cycles
+      [253_402_300_800_000, "10000-01-01T00:00:00.000Z", "10000-01-01 00:00:00.000+00", []],
+      [8_640_000_000_000_000, "275760-09-13T00:00:00.000Z", "275760-09-13 00:00:00.000+00", []],
+      [8_640_000_000_000_001, "275760-09-13T00:00:00.001Z", "275760-09-13 00:00:00.001+00", []],
+      [9_200_000_000_000_000, "293506-05-25T11:33:20.000Z", "293506-05-25 11:33:20.000+00", []],
+      // outside Redshift's years (our 1 – 294276): NULL and recorded, whichever side of Date's range
+      [9_300_000_000_000_000, "296675-04-08T21:20:00.000Z", "\\N", nulled],
+      [-62_167_219_200_001, "-000001-12-31T23:59:59.999Z", "\\N", nulled],
+      [-8_640_000_000_000_001, "-271821-04-19T23:59:59.999Z", "\\N", nulled],
+      [1e20, "3168875820-09-06T09:46:40.000Z", "\\N", nulled],
+      [-1e20, "-3168871881-04-27T14:13:20.000Z", "\\N", nulled],
+      [Number.POSITIVE_INFINITY, "Infinity", "\\N", nulled],
+    ];
+    for (const [ms, iso, field, recorded] of cases) {
+      const changes = new RowChanges();
+      expect(v(ctx({ emitted_at: ms }, changes)), String(ms)).toBe(iso);
+      expect(enc(iso, changes), String(ms)).toBe(field);
+      expect(changes.list, String(ms)).toEqual(recorded);
     }
   });
 
