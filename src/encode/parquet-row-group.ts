@@ -18,7 +18,7 @@ import { gzipSync } from "node:zlib";
 import { closingQuote } from "../redshift/csv.js";
 import { isNullMarker, smallInteger } from "./record-scanner.js";
 import { civilDays, dateDays, decimalUnscaled, timestampMicros } from "./parquet-values.js";
-import { type EncodedRowGroup, type ParquetColumn, PARQUET_CODEC, PARQUET_ENCODING, PARQUET_GZIP_OPTIONS, inColumn } from "../stage/parquet-part-writer.js";
+import { type EncodedRowGroup, type ParquetColumn, PARQUET_ENCODING, PARQUET_GZIP_OPTIONS, inColumn } from "../stage/parquet-part-writer.js";
 import { STRUCT, i32Field, varint } from "../stage/thrift-compact.js";
 
 const QUOTE = 34;
@@ -252,8 +252,6 @@ function hybridLevels(levels: Uint8Array, n: number, out: Buffer, at: number): n
   return at;
 }
 
-type RowGroup = EncodedRowGroup["rowGroup"];
-type ColumnChunk = RowGroup["columns"][number];
 
 /**
  * Builds row groups of `columns` (parquetColumns: the staged table's columns, in order) from CSV rows.
@@ -409,10 +407,11 @@ export class ParquetRowGroupEncoder {
 
   /** The column chunks of the row group built, each one compressed data page, into `out`. */
   private assemble(rows: number): EncodedRowGroup {
-    const chunks: ColumnChunk[] = [];
+    const cols = this.cols;
+    const chunks = new Float64Array(2 * cols.length);
     let length = 0;
-    let uncompressedTotal = 0;
-    for (const col of this.cols) {
+    for (let k = 0; k < cols.length; k++) {
+      const col = cols[k]!;
       // Page body: definition levels (4-byte length, hybrid), then the PLAIN values. Their hybrid takes at
       // most 1 + 5 bytes per 8 levels (a bit-packed group and its header).
       const maxBody = 4 + 6 * Math.ceil(rows / 8) + 8 + col.length;
@@ -439,26 +438,10 @@ export class ParquetRowGroupEncoder {
       const header = length - start;
       compressed.copy(scratch.out, length);
       length += compressed.length;
-      uncompressedTotal += header + b;
-      chunks.push({
-        meta_data: {
-          type: col.column.field.type,
-          encodings: ["PLAIN", "RLE"],
-          path_in_schema: [col.column.field.name],
-          codec: PARQUET_CODEC,
-          num_values: BigInt(rows),
-          total_compressed_size: BigInt(length - start),
-          total_uncompressed_size: BigInt(header + b),
-          data_page_offset: BigInt(start),
-        },
-        file_offset: BigInt(start),
-      });
+      chunks[2 * k] = length - start;
+      chunks[2 * k + 1] = header + b;
     }
-    return {
-      bytes: scratch.out.subarray(0, length),
-      rowGroup: { columns: chunks, total_byte_size: BigInt(uncompressedTotal), num_rows: BigInt(rows), total_compressed_size: BigInt(length) },
-      rows,
-    };
+    return { bytes: scratch.out.subarray(0, length), rows, chunks };
   }
 }
 

@@ -55,7 +55,7 @@ export interface EncoderSetup {
   routes?: AirbyteRoute[];
   /**
    * The rows are staged as Parquet: each span of a stream goes out as one encoded row group
-   * (RowsEvent.rowGroup), so a span is never split between batches. Streams with a batched-at column are
+   * (RowsEvent.rowGroupChunks), so a span is never split between batches. Streams with a batched-at column are
    * not set up (the batch's time cannot be written into an encoded group).
    */
   parquet?: boolean;
@@ -75,11 +75,11 @@ export interface RowsEvent {
   /** largest UTF-8 byte length per column (0: no text seen) */
   widths: number[];
   /**
-   * Parquet (EncoderSetup.parquet): `bytes` is this encoded row group (offsets from its first byte), and
-   * `textBytes` the length of the CSV text it was made from (what the batch byte limit counts); `rowEnds`
-   * are that text's row ends.
+   * Parquet (EncoderSetup.parquet): `bytes` is this encoded row group, `rowGroupChunks` its column chunks'
+   * sizes (EncodedRowGroup.chunks), and `textBytes` the length of the CSV text it was made from (what the
+   * batch byte limit counts); `rowEnds` are that text's row ends.
    */
-  rowGroup?: EncodedRowGroup["rowGroup"];
+  rowGroupChunks?: EncodedRowGroup["chunks"];
   textBytes?: number;
   /** what encoding changed, counted by changeKey */
   changes: [string, number][];
@@ -438,7 +438,7 @@ class StreamOutput implements ByteSink {
       rows: this.rows,
       byteStart,
       byteEnd: byteStart + size,
-      rowGroup: group?.rowGroup,
+      rowGroupChunks: group?.chunks,
       textBytes: group ? this.length : undefined,
       rowStart,
       keyList,
@@ -478,7 +478,7 @@ export function unpack(unit: PackedUnit): EncodedUnit {
       rowEnds: part(out.rowEnds, p.rowStart, rowEnd),
       positions: part(out.positions, p.rowStart, rowEnd),
       widths: p.widths,
-      rowGroup: p.rowGroup,
+      rowGroupChunks: p.rowGroupChunks,
       textBytes: p.textBytes,
       changes: p.changes,
       keys: p.keyed ? (p.keyList ?? part(out.keys, p.rowStart, rowEnd)) : undefined,

@@ -591,7 +591,7 @@ export class LoadEngine<Checkpoint> {
     for (const [key, n] of ev.changes) this.countChange(sink, key, n);
     if (sink.stats.received === 0) sink.stats.firstAt = Date.now();
     sink.stats.received += ev.rows;
-    if (ev.rowGroup) return this.writeRowGroup(sink, ev, ev.rowGroup, ev.textBytes!);
+    if (ev.rowGroupChunks) return this.writeRowGroup(sink, ev, ev.rowGroupChunks, ev.textBytes!);
     const limits = this.settings.limits;
     let wait: Promise<void> | undefined;
     let from = 0;
@@ -642,7 +642,7 @@ export class LoadEngine<Checkpoint> {
   }
 
   /** A span encoded as one Parquet row group (see parquetOnWorkers): whole into one batch. */
-  private writeRowGroup(sink: StreamSink, ev: RowsEvent, rowGroup: NonNullable<RowsEvent["rowGroup"]>, textBytes: number): Promise<void> | undefined {
+  private writeRowGroup(sink: StreamSink, ev: RowsEvent, chunks: Float64Array, textBytes: number): Promise<void> | undefined {
     const limits = this.settings.limits;
     let wait: Promise<void> | undefined;
     let batch = sink.batch ?? this.openBatch(sink);
@@ -654,7 +654,7 @@ export class LoadEngine<Checkpoint> {
       writer = batch.writer as ParquetPartWriter;
     }
     this.admitRows(sink, batch, ev, 0, ev.rows);
-    writer.writeRowGroup({ bytes: ev.bytes, rowGroup, rows: ev.rows }, textBytes);
+    writer.writeRowGroup({ bytes: ev.bytes, rows: ev.rows, chunks }, textBytes);
     if (writer.rows >= limits.rows || writer.chars >= limits.bytes) {
       this.seal(sink);
       wait = this.backpressure(wait);

@@ -61,19 +61,36 @@ interface Part {
   rows: number;
   /** whether a row group was encoded here by hyparquet-writer (else all came from encode workers) */
   mainThreadGroups: boolean;
+  /**
+   * The workers' row groups, in file order, keyed by the stand-in each left in `writer.row_groups` (where
+   * hyparquet-writer's own groups also go): a part of workers' groups only gets workerPartFooter over
+   * these; a mixed part's stand-ins are replaced by rowGroupOf before hyparquet-writer's footer.
+   */
+  workerGroups: Map<RowGroup, PlacedRowGroup>;
 }
 
 type WriteOptions = ConstructorParameters<typeof ParquetWriter>[0];
 type RowGroup = ParquetWriter["row_groups"][number];
 
 /**
- * A row group encoded away from its file (by an encode worker): its column chunks' bytes, and its
- * metadata with every offset counted from the first byte of `bytes`. Structured-cloneable (bigints).
+ * A row group encoded away from its file (by an encode worker): its column chunks, one data page each
+ * (PLAIN values, RLE definition levels, PARQUET_CODEC), and their sizes. Numbers only: it is cloned to the
+ * main thread per span, and the footer is written from it (workerPartFooter). Hyparquet-writer's RowGroup
+ * with its bigints (rowGroupOf) cost more to build, clone and serialise than the footer was worth.
  */
 export interface EncodedRowGroup {
+  /** the column chunks, in column order, back to back */
   bytes: Uint8Array;
-  rowGroup: RowGroup;
   rows: number;
+  /** per column k: [2k] its chunk's bytes in `bytes` (page header + compressed body), [2k+1] the chunk uncompressed (header + body), in bytes */
+  chunks: Float64Array;
+}
+
+/** A worker's row group written into a part, from byte `offset` of the part's file. */
+export interface PlacedRowGroup {
+  offset: number;
+  rows: number;
+  chunks: Float64Array;
 }
 
 /**
@@ -183,21 +200,21 @@ const PHYSICAL_TYPE: Record<ParquetField["type"], number> = { BOOLEAN: 0, INT32:
 const CONVERTED_TYPE: Record<NonNullable<ParquetField["converted_type"]>, number> = { UTF8: 0, DECIMAL: 5, DATE: 6, TIME_MICROS: 8, TIMESTAMP_MICROS: 10 };
 /** The encodings our pages use (the workers' page headers write them too). */
 export const PARQUET_ENCODING = { PLAIN: 0, RLE: 3 } as const;
-const ENCODING: Record<string, number> = PARQUET_ENCODING;
-const CODEC: Record<string, number> = { UNCOMPRESSED: 0, SNAPPY: 1, GZIP: 2 };
+const CODEC = { UNCOMPRESSED: 0, SNAPPY: 1, GZIP: 2 } as const;
 const OPTIONAL = 1;
 const CREATED_BY = "target-redshift";
 
 /**
  * The footer of a part whose row groups all came from the encode workers: FileMetaData (parquet.thrift)
  * in the compact protocol, then its length (4 bytes, little-endian) — the bytes hyparquet-writer's
- * ParquetWriter.finish writes for the same file (golden test), without its generic serializer, which
- * cost the main thread more to compile (~0.17 s per 1M-record run) than to run, and bailed out of its
- * optimized code a dozen times a run. Version 2, the schema (root, then `fields`), the row count, the row
- * groups, created_by, and a TypeDefinedOrder per column. Throws on a row group field it does not write
- * (statistics, dictionary pages…): such groups were not made by the workers.
+ * ParquetWriter.finish writes for the same file given rowGroupOf's row groups (golden test), without its
+ * generic serializer, which cost the main thread more to compile than to run. Version 2, the schema
+ * (root, then `fields`), the row count, the row groups (`groups`, in file order), created_by, and a
+ * TypeDefinedOrder per column. Every column chunk is what the workers write: one data page at the
+ * chunk's first byte, encodings PLAIN and RLE, PARQUET_CODEC. Throws when a group has no sizes for
+ * every field.
  */
-export function workerPartFooter(fields: readonly ParquetField[], numRows: bigint, rowGroups: readonly RowGroup[]): Buffer {
+export function workerPartFooter(fields: readonly ParquetField[], groups: readonly PlacedRowGroup[]): Buffer {
   const w = new CompactWriter();
   w.struct();
   w.i32(1, 2);
@@ -236,37 +253,26 @@ export function workerPartFooter(fields: readonly ParquetField[], numRows: bigin
     }
     w.end();
   }
+  let numRows = 0;
+  for (const g of groups) numRows += g.rows;
   w.i64(3, numRows);
-  w.list(4, STRUCT, rowGroups.length);
-  for (const g of rowGroups) {
-    const { columns, total_byte_size, num_rows, total_compressed_size, ...other } = g;
-    if (Object.keys(other).length > 0 || total_compressed_size === undefined) throw new Error(`workerPartFooter: a row group with ${Object.keys(other).join(", ") || "no total_compressed_size"}`);
+  w.list(4, STRUCT, groups.length);
+  for (const g of groups) {
+    if (g.chunks.length !== 2 * fields.length) throw new Error(`workerPartFooter: a row group with ${g.chunks.length / 2} column chunks for ${fields.length} columns`);
     w.struct();
-    w.list(1, STRUCT, columns.length);
-    for (const c of columns) {
-      const { file_offset, meta_data: m, ...rest } = c;
-      if (Object.keys(rest).length > 0 || !m) throw new Error(`workerPartFooter: a column chunk with ${Object.keys(rest).join(", ") || "no meta_data"}`);
-      const { type, encodings, path_in_schema, codec, num_values, total_uncompressed_size, total_compressed_size: compressed, data_page_offset, ...more } = m;
-      if (Object.keys(more).length > 0) throw new Error(`workerPartFooter: column metadata with ${Object.keys(more).join(", ")}`);
-      w.struct();
-      w.i64(2, file_offset);
-      w.struct(3);
-      w.i32(1, PHYSICAL_TYPE[type as ParquetField["type"]]);
-      w.list(2, I32, encodings.length);
-      for (const e of encodings) w.i32Element(known(ENCODING, e));
-      w.list(3, BINARY, path_in_schema.length);
-      for (const name of path_in_schema) w.string(name);
-      w.i32(4, known(CODEC, codec));
-      w.i64(5, num_values);
-      w.i64(6, total_uncompressed_size);
-      w.i64(7, compressed);
-      w.i64(9, data_page_offset);
-      w.end();
-      w.end();
+    w.list(1, STRUCT, fields.length);
+    let at = g.offset;
+    let uncompressed = 0;
+    for (let k = 0; k < fields.length; k++) {
+      const bytes = g.chunks[2 * k]!;
+      const raw = g.chunks[2 * k + 1]!;
+      columnChunk(w, fields[k]!, g.rows, at, bytes, raw);
+      at += bytes;
+      uncompressed += raw;
     }
-    w.i64(2, total_byte_size);
-    w.i64(3, num_rows);
-    w.i64(6, total_compressed_size);
+    w.i64(2, uncompressed);
+    w.i64(3, g.rows);
+    w.i64(6, at - g.offset);
     w.end();
   }
   w.binary(6, CREATED_BY);
@@ -284,10 +290,54 @@ export function workerPartFooter(fields: readonly ParquetField[], numRows: bigin
   return out;
 }
 
-function known(table: Record<string, number>, name: string): number {
-  const n = table[name];
-  if (n === undefined) throw new Error(`workerPartFooter: ${name} is not written by the workers`);
-  return n;
+/** A ColumnChunk of one data page at `offset` (bytes from the file's start), as rowGroupOf describes it. */
+function columnChunk(w: CompactWriter, f: ParquetField, rows: number, offset: number, bytes: number, uncompressed: number): void {
+  w.struct();
+  w.i64(2, offset); // file_offset
+  w.struct(3);
+  w.i32(1, PHYSICAL_TYPE[f.type]);
+  w.list(2, I32, 2);
+  w.i32Element(PARQUET_ENCODING.PLAIN);
+  w.i32Element(PARQUET_ENCODING.RLE);
+  w.list(3, BINARY, 1);
+  w.string(f.name);
+  w.i32(4, CODEC[PARQUET_CODEC]);
+  w.i64(5, rows);
+  w.i64(6, uncompressed);
+  w.i64(7, bytes);
+  w.i64(9, offset); // data_page_offset
+  w.end();
+  w.end();
+}
+
+/**
+ * A worker's row group as hyparquet-writer's RowGroup (bigints), for a part that also holds row groups
+ * hyparquet-writer encoded: the metadata workerPartFooter writes, field for field.
+ */
+export function rowGroupOf(g: PlacedRowGroup, fields: readonly ParquetField[]): RowGroup {
+  let at = g.offset;
+  let uncompressed = 0;
+  const columns = fields.map((f, k) => {
+    const bytes = g.chunks[2 * k]!;
+    const raw = g.chunks[2 * k + 1]!;
+    const chunk = {
+      meta_data: {
+        type: f.type,
+        encodings: ["PLAIN", "RLE"],
+        path_in_schema: [f.name],
+        codec: PARQUET_CODEC,
+        num_values: BigInt(g.rows),
+        total_compressed_size: BigInt(bytes),
+        total_uncompressed_size: BigInt(raw),
+        data_page_offset: BigInt(at),
+      },
+      file_offset: BigInt(at),
+    };
+    at += bytes;
+    uncompressed += raw;
+    return chunk;
+  });
+  return { columns, total_byte_size: BigInt(uncompressed), num_rows: BigInt(g.rows), total_compressed_size: BigInt(at - g.offset) } as RowGroup;
 }
 
 /** A writer of exactly `columns`, in order (COPY binds by position, rule 18), into a file. */
@@ -310,19 +360,6 @@ function parquetWriter(out: WriteOptions["writer"], columns: readonly ParquetCol
 export function inColumn(e: unknown, column: string): unknown {
   if (e instanceof Error) e.message = `column ${JSON.stringify(column)}: ${e.message}`;
   return e;
-}
-
-/** Moves a row group's column chunk offsets by `by` bytes (in place). */
-function shiftOffsets(group: RowGroup, by: bigint): void {
-  for (const chunk of group.columns) {
-    chunk.file_offset += by;
-    const m = chunk.meta_data;
-    if (!m) continue;
-    m.data_page_offset += by;
-    if (m.dictionary_page_offset !== undefined) m.dictionary_page_offset += by;
-    if (m.index_page_offset !== undefined) m.index_page_offset += by;
-    if (m.bloom_filter_offset !== undefined) m.bloom_filter_offset += by;
-  }
 }
 
 export class ParquetPartWriter {
@@ -387,14 +424,15 @@ export class ParquetPartWriter {
    * round-robin as the groups gathered here. `chars`: the rows' CSV text length, for the batch's byte limit.
    */
   writeRowGroup(group: EncodedRowGroup, chars: number): void {
-    if (group.rowGroup.columns.length !== this.columns.length) {
-      throw new Error(`parquet row group has ${group.rowGroup.columns.length} columns for ${this.columns.length}`);
+    if (group.chunks.length !== 2 * this.columns.length) {
+      throw new Error(`parquet row group has ${group.chunks.length / 2} columns for ${this.columns.length}`);
     }
     const part = this.nextPartToWrite();
     const out = part.writer.writer;
-    shiftOffsets(group.rowGroup, BigInt(out.offset));
+    const standIn = {} as RowGroup;
+    part.workerGroups.set(standIn, { offset: out.offset, rows: group.rows, chunks: group.chunks });
     out.appendBytes(group.bytes);
-    part.writer.row_groups.push(group.rowGroup);
+    part.writer.row_groups.push(standIn);
     part.writer.num_rows += BigInt(group.rows);
     part.rows += group.rows;
     this.rows += group.rows;
@@ -408,7 +446,7 @@ export class ParquetPartWriter {
     if (!part) {
       const path = join(this.dir, `part-${String(index).padStart(4, "0")}.parquet`);
       const file = new PartFile(path);
-      part = { path, file, writer: parquetWriter(file, this.columns), rows: 0, mainThreadGroups: false };
+      part = { path, file, writer: parquetWriter(file, this.columns), rows: 0, mainThreadGroups: false, workerGroups: new Map() };
       this.parts[index] = part;
     }
     return part;
@@ -438,13 +476,16 @@ export class ParquetPartWriter {
     const out: StagedPart[] = [];
     for (const part of this.parts) {
       if (!part) continue;
-      if (part.mainThreadGroups) part.writer.finish();
-      else {
-        const footer = workerPartFooter(
-          this.columns.map((c) => c.field),
-          part.writer.num_rows,
-          part.writer.row_groups,
-        );
+      const fields = this.columns.map((c) => c.field);
+      if (part.mainThreadGroups) {
+        const groups = part.writer.row_groups;
+        for (let i = 0; i < groups.length; i++) {
+          const placed = part.workerGroups.get(groups[i]!);
+          if (placed) groups[i] = rowGroupOf(placed, fields);
+        }
+        part.writer.finish();
+      } else {
+        const footer = workerPartFooter(fields, [...part.workerGroups.values()]);
         part.file.appendBytes(footer);
         part.file.appendUint32(0x31524150); // PAR1
         part.file.finish();

@@ -14,8 +14,6 @@ export const BINARY = 8;
 export const LIST = 9;
 export const STRUCT = 12;
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
 /** Unsigned LEB128 (Thrift compact varint) of `n` (0 ≤ n < 2^53) at out[at]; returns the next index. */
 export function varint(out: Buffer, at: number, n: number): number {
   while (n >= 0x80) {
@@ -57,20 +55,13 @@ export class CompactWriter {
     this.zigzag(n);
   }
 
-  i64(id: number, n: bigint): void {
+  /** An i64 field holding a safe integer (|n| < 2^52: its zigzag stays exact); throws past it. */
+  i64(id: number, n: number): void {
     this.field(id, I64);
-    const z = n >= 0n ? n << 1n : (-n << 1n) - 1n;
+    const z = n >= 0 ? n * 2 : -n * 2 - 1;
+    if (!Number.isSafeInteger(z)) throw new RangeError(`thrift: i64 field ${id} holds ${n}, past what is written from a number`);
     this.room(10);
-    if (z <= MAX_SAFE) {
-      this.at = varint(this.out, this.at, Number(z));
-      return;
-    }
-    let v = z;
-    while (v >= 0x80n) {
-      this.out[this.at++] = Number(v & 0x7fn) | 0x80;
-      v >>= 7n;
-    }
-    this.out[this.at++] = Number(v);
+    this.at = varint(this.out, this.at, z);
   }
 
   bool(id: number, v: boolean): void {

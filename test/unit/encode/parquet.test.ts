@@ -6,7 +6,7 @@ import { parquetMetadata, parquetRead, parquetReadObjects } from "hyparquet";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ColumnType } from "../../../src/redshift/types.js";
 import { JsonNumber } from "../../../src/input/json.js";
-import { PART_BUFFER_BYTES, ParquetPartWriter, PartFile, workerPartFooter } from "../../../src/stage/parquet-part-writer.js";
+import { PART_BUFFER_BYTES, ParquetPartWriter, PartFile, type PlacedRowGroup, rowGroupOf, workerPartFooter } from "../../../src/stage/parquet-part-writer.js";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import { ParquetRowGroupEncoder, plainDecimal } from "../../../src/encode/parquet-row-group.js";
 import { DEFAULT_POLICY, RowChanges, encoderFor, valueEncoderFor } from "../../../src/encode/encode.js";
@@ -394,45 +394,41 @@ describe("ParquetPartWriter", () => {
     expect(got.filter((r) => r[5] === null)).toHaveLength(rows.filter((r) => r[5] === null).length);
   });
 
-  it("a part of workers' row groups gets the footer hyparquet-writer writes, byte for byte (every logical type, lists past 14, 64-bit counts)", () => {
+  it("a part of workers' row groups gets the footer hyparquet-writer writes for rowGroupOf's row groups, byte for byte (every logical type, lists past 14, counts past 2^32)", () => {
     const named = EVERY_TYPE.map((t, k): [string, ColumnType] => [`c${k} é`, t]);
     const columns = cols(named);
+    const fields = columns.map((c) => c.field);
     const row = ["1", "2", "3", "1.5", "2.5", "true", '"a, ""b"""', '"{""k"":1}"', "2024-01-01", "2024-01-02 03:04:05+00", "2024-01-02 03:04:05", "01:02:03", "01:02:03+00", "1.25", "2.5", "3.75"].join(",");
     const encoder = new ParquetRowGroupEncoder(columns);
-    const groups = [];
-    let offset = 4n;
+    const groups: PlacedRowGroup[] = [];
+    let offset = 4;
     for (let g = 0; g < 20; g++) {
       const rows = 1 + g * 3;
       const text = Buffer.from(Array.from({ length: rows }, (_, r) => (r % 4 === 3 ? named.map(() => "\\N").join(",") : row) + "\n").join(""));
-      // structuredClone: the encoder's result is a view of its scratch, as a worker's message would not be
-      const group = structuredClone(encoder.encode(text, text.length, rows).rowGroup);
-      for (const c of group.columns) {
-        c.file_offset += offset;
-        c.meta_data!.data_page_offset += offset;
-      }
-      offset += group.total_compressed_size!;
-      groups.push(group);
+      // structuredClone: as a worker's message arrives
+      const group = structuredClone(encoder.encode(text, text.length, rows));
+      const sizes = [...group.chunks].filter((_, i) => i % 2 === 0);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(group.bytes.length); // the chunks are back to back
+      groups.push({ offset, rows, chunks: group.chunks });
+      offset += group.bytes.length;
     }
-    groups[7]!.num_rows = 2n ** 60n + 3n; // past 2^53: the i64 varint's BigInt branch
-    const numRows = groups.reduce((n, g) => n + g.num_rows, 0n);
+    // i64 varints of 5 and more bytes: a row count and offsets past 2^32
+    groups[7] = { ...groups[7]!, rows: 2 ** 33 + 3 };
+    groups[19] = { ...groups[19]!, offset: 2 ** 41 + 5 };
     const hyparquet = new ByteWriter();
-    const writer = new ParquetWriter({ writer: hyparquet, schema: [{ name: "root", num_children: named.length }, ...columns.map((c) => c.field)] as never, statistics: false, createdBy: "target-redshift", codec: "GZIP" });
-    writer.row_groups.push(...groups);
-    writer.num_rows = numRows;
+    const writer = new ParquetWriter({ writer: hyparquet, schema: [{ name: "root", num_children: named.length }, ...fields] as never, statistics: false, createdBy: "target-redshift", codec: "GZIP" });
+    writer.row_groups.push(...groups.map((g) => rowGroupOf(g, fields)));
+    writer.num_rows = groups.reduce((n, g) => n + BigInt(g.rows), 0n);
     writer.finish();
     const theirs = Buffer.from(hyparquet.getBytes()).subarray(4, hyparquet.index - 4); // between the two PAR1
-    const ours = workerPartFooter(columns.map((c) => c.field), numRows, groups);
+    const ours = workerPartFooter(fields, groups);
     expect(ours.toString("hex")).toBe(theirs.toString("hex"));
   });
 
-  it("a row group the workers would not write is refused by their footer (never a footer that drops a field)", () => {
-    const columns = cols([["a", { kind: "bigint" }]]);
-    const text = Buffer.from("1\n");
-    const group = structuredClone(new ParquetRowGroupEncoder(columns).encode(text, text.length, 1).rowGroup);
-    const fields = columns.map((c) => c.field);
-    expect(() => workerPartFooter(fields, 1n, [{ ...group, file_offset: 4n }])).toThrow("a row group with file_offset");
-    const withStats = { ...group, columns: [{ ...group.columns[0]!, meta_data: { ...group.columns[0]!.meta_data!, dictionary_page_offset: 4n } }] };
-    expect(() => workerPartFooter(fields, 1n, [withStats])).toThrow("column metadata with dictionary_page_offset");
+  it("the workers' footer refuses a row group without a size for every column, and a count past 2^52 (never a wrong footer)", () => {
+    const fields = cols([["a", { kind: "bigint" }]]).map((c) => c.field);
+    expect(() => workerPartFooter(fields, [{ offset: 4, rows: 1, chunks: new Float64Array(4) }])).toThrow("a row group with 2 column chunks for 1 columns");
+    expect(() => workerPartFooter(fields, [{ offset: 2 ** 53, rows: 1, chunks: Float64Array.of(10, 10) }])).toThrow(/i64 field 2 holds 9007199254740992/);
   });
 
   it("encoders of two streams take turns (one scratch per thread): each row group holds its own rows", async () => {
