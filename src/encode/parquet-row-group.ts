@@ -113,8 +113,9 @@ class ColumnValues {
 
   int64(v: number): void {
     this.ensure(8);
-    this.values.writeUInt32LE(v >>> 0, this.length);
-    this.values.writeInt32LE(Math.floor(v / TWO_32) | 0, this.length + 4);
+    // Byte stores, not writeUInt32LE / writeInt32LE (their range checks were most of this call).
+    putUint32(this.values, this.length, v >>> 0);
+    putUint32(this.values, this.length + 4, Math.floor(v / TWO_32) | 0);
     this.length += 8;
   }
 
@@ -123,6 +124,14 @@ class ColumnValues {
     this.values.writeBigInt64LE(v, this.length);
     this.length += 8;
   }
+}
+
+/** The low 32 bits of `v` (an int32 or uint32), little-endian, at out[at] (Uint8Array stores keep the low byte). */
+function putUint32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v;
+  out[at + 1] = v >>> 8;
+  out[at + 2] = v >>> 16;
+  out[at + 3] = v >>> 24;
 }
 
 /** Two ASCII digits at src[at]; NaN when either is not a digit. */
@@ -340,7 +349,7 @@ export class ParquetRowGroupEncoder {
         const len = to - from;
         col.ensure(4 + len);
         const out = col.values;
-        out.writeUInt32LE(len, col.length);
+        putUint32(out, col.length, len);
         // Most values are short: a loop costs less than Buffer#copy's native call.
         if (len < 48) for (let k = 0, o = col.length + 4; k < len; k++) out[o + k] = src[from + k]!;
         else src.copy(out, col.length + 4, from, to);
@@ -461,7 +470,7 @@ function putUndoubled(col: ColumnValues, r: number, bytes: Buffer, from: number,
     out[o++] = bytes[k]!;
     if (bytes[k] === QUOTE) k++;
   }
-  out.writeUInt32LE(o - start - 4, start);
+  putUint32(out, start, o - start - 4);
   col.length = o;
 }
 
