@@ -261,7 +261,6 @@ function hybridLevels(levels: Uint8Array, n: number, out: Buffer, at: number): n
   return at;
 }
 
-
 /**
  * Builds row groups of `columns` (parquetColumns: the staged table's columns, in order) from CSV rows.
  * One per stream and worker; the buffers are the thread's (scratch), reused from one row group to the next.

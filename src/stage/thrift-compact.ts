@@ -55,11 +55,11 @@ export class CompactWriter {
     this.zigzag(n);
   }
 
-  /** An i64 field holding a safe integer (|n| < 2^52: its zigzag stays exact); throws past it. */
+  /** An i64 field holding an integer of |n| < 2^52 (its zigzag stays a safe integer); throws for anything else. */
   i64(id: number, n: number): void {
     this.field(id, I64);
     const z = n >= 0 ? n * 2 : -n * 2 - 1;
-    if (!Number.isSafeInteger(z)) throw new RangeError(`thrift: i64 field ${id} holds ${n}, past what is written from a number`);
+    if (!Number.isSafeInteger(z) || !Number.isInteger(n)) throw new RangeError(`thrift: i64 field ${id} holds ${n}, past what is written from a number`);
     this.room(10);
     this.at = varint(this.out, this.at, z);
   }
