@@ -27,7 +27,7 @@ import type { ConnectorSettings } from "../engine/settings.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
 import type { LineSplitter } from "../input/lines.js";
 import { EncodePool } from "../encode/encode-pool.js";
-import { type AirbyteRoute, AirbyteRoutes } from "../encode/envelopes.js";
+import { type AirbyteRoute, AirbyteRoutes, EXACT_PATHS } from "../encode/envelopes.js";
 import { type InputTally, UnitPipeline } from "../engine/unit-pipeline.js";
 import { exactState, parseJsonExact, parseMessageLine } from "../input/json.js";
 
@@ -375,7 +375,7 @@ export class AirbyteDestination {
   private handleLine(line: string): Promise<void> | undefined {
     this.lineNumber++;
     if (line.length === 0 || line.trim().length === 0) return undefined;
-    const parsed = parseMessageLine(line, ["record", "data"]);
+    const parsed = parseMessageLine(line, EXACT_PATHS.airbyte);
     if (!parsed.ok) return this.skip(line, "invalid JSON");
     const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return this.skip(line, "not a JSON object");

@@ -5,7 +5,7 @@
  * and a destination must not fail on them.
  */
 import { z } from "zod";
-import { NUMBER_TEXT } from "../input/json.js";
+import { JsonNumber, NUMBER_TEXT } from "../input/json.js";
 
 export const StreamDescriptor = z.looseObject({
   name: z.string().min(1, "stream name must be a non-empty string"),
@@ -25,7 +25,8 @@ export const RecordMessage = z.looseObject({
     namespace: z.string().nullish(),
     stream: z.string().min(1),
     data: z.record(z.string(), z.unknown()),
-    emitted_at: z.number(),
+    // A number, or its exact text where a double would change its digits (parseMessageLine's EXACT_PATHS).
+    emitted_at: z.union([z.number(), z.instanceof(JsonNumber).refine((n) => Number.isFinite(Number(n.text)), "not a finite number")]),
     meta: z.looseObject({ changes: z.array(AirbyteChange).optional() }).nullish(),
   }),
 });

@@ -6,9 +6,22 @@
  * `{"type":"RECORD","record":{"stream":…,"namespace":…,"data":{…},"emitted_at":…}}` (Airbyte protocol,
  * AirbyteRecordMessage).
  */
+import { JsonNumber } from "../input/json.js";
 
 /** Which protocol's lines a unit holds. */
 export type Envelope = "singer" | "airbyte";
+
+/**
+ * Where a RECORD's numbers must keep their digits (parseMessageLine's `exactAt`): the record's values,
+ * and Airbyte's `emitted_at`, whose digits are the row's `_airbyte_extracted_at` (epochMsIso).
+ */
+export const EXACT_PATHS: Readonly<Record<Envelope, readonly (readonly string[])[]>> = {
+  singer: [["record"]],
+  airbyte: [
+    ["record", "data"],
+    ["record", "emitted_at"],
+  ],
+};
 
 /** Returns a reason when `msg` is not a usable Singer RECORD, undefined when it is. */
 export function singerRecordProblem(msg: Record<string, unknown>): string | undefined {
@@ -31,8 +44,10 @@ export function airbyteRecordProblem(msg: Record<string, unknown>): string | und
   if (ns !== undefined && ns !== null && typeof ns !== "string") return "RECORD whose namespace is not a string";
   const d = rec.data;
   if (d === null || typeof d !== "object" || Array.isArray(d)) return `RECORD of stream ${JSON.stringify(rec.stream)} whose data is not a JSON object`;
-  if (typeof rec.emitted_at !== "number") return `RECORD of stream ${JSON.stringify(rec.stream)} without a numeric emitted_at`;
-  if (!Number.isFinite(rec.emitted_at)) {
+  // A number, or its exact text (EXACT_PATHS) where a double would change its digits.
+  const emittedAt = rec.emitted_at instanceof JsonNumber ? Number(rec.emitted_at.text) : rec.emitted_at;
+  if (typeof emittedAt !== "number") return `RECORD of stream ${JSON.stringify(rec.stream)} without a numeric emitted_at`;
+  if (!Number.isFinite(emittedAt)) {
     // JSON has no infinity, but a number past ±1.8e308 (1e400) parses as one.
     return `RECORD of stream ${JSON.stringify(rec.stream)} whose emitted_at is too large to be epoch milliseconds (past ±1.8e308)`;
   }

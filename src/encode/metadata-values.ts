@@ -11,6 +11,7 @@
  */
 import { uuid7 } from "./uuid7.js";
 import { type RowChanges, plainDecimal } from "./encode.js";
+import type { JsonNumber } from "../input/json.js";
 
 /** What a metadata column's value is computed from. */
 export interface RowContext {
@@ -89,42 +90,50 @@ export function upstreamChanges(record: Record<string, unknown>): readonly unkno
 const FOUR_DIGIT_YEARS_FIRST_MS = -62_167_219_200_000;
 const FOUR_DIGIT_YEARS_LAST_MS = 253_402_300_799_999;
 /** ECMAScript's time value range: ±8.64 × 10^15 ms (ECMA-262, "Time Values and Time Range"). */
-const DATE_LIMIT_MS = 8.64e15;
+const DATE_LIMIT_MS = 8_640_000_000_000_000n;
 /** 400 Gregorian years: the calendar repeats after them (146,097 days). */
 const GREGORIAN_CYCLE_MS = 146_097n * 86_400_000n;
 
 /**
- * Epoch milliseconds (Airbyte's `emitted_at`: an integer in the protocol, read as a JSON number) as the
- * exact ISO 8601 UTC text the TIMESTAMPTZ encoder reads, for any finite number:
- * - a fraction of a millisecond becomes more digits of the seconds (1.5 → `…00:00:00.0015Z`), so the
- *   encoder keeps microseconds and records what it cuts beyond them (TRUNCATED);
+ * Epoch milliseconds (Airbyte's `emitted_at`: an integer in the protocol) as the exact ISO 8601 UTC text
+ * the TIMESTAMPTZ encoder reads, for any finite JSON number: a number, or a JsonNumber where a double
+ * would have changed the digits sent (16 or more, an exponent: see EXACT_PATHS), read as its decimal text.
+ * - a fraction of a millisecond becomes more digits of the seconds (1.5 → `…00:00:00.0015Z`, below 1970
+ *   taken from the floor: -1.3 → `…23:59:59.9987Z`), so the encoder keeps microseconds and records what
+ *   it cuts beyond them (TRUNCATED);
  * - a year past Date's range (±8.64 × 10^15 ms, about ±275,760 years) is computed through whole
- *   400-year cycles, and written without `+` (the encoder's 4–6 digit years); the encoder NULLs and
- *   records a year outside Redshift's range, as it does for any date-time value.
- * Not finite: its String, which the encoder rejects (NULL and a recorded change, or the run fails under
- * invalid_value=fail). Never throws.
+ *   400-year cycles, and years past 9999 are written without Date's `+` (the encoder's 4–6 digit years);
+ *   the encoder NULLs and records a year outside Redshift's range, as for any date-time value.
+ * Anything else (not finite; 20 or more integer digits, years no column holds): its text as sent, which
+ * the encoder rejects (NULL and a recorded change, or the run fails under invalid_value=fail naming it).
+ * Never throws.
  */
-export function epochMsIso(ms: number): string {
-  if (!Number.isFinite(ms)) return String(ms);
-  let whole = Math.floor(ms);
+export function epochMsIso(ms: number | JsonNumber): string {
+  const sent = typeof ms === "number" ? String(ms) : ms.text;
+  // A double that is no JsonNumber has at most 15 significant digits: its shortest text is what was sent.
+  const decimal = typeof ms === "number" && !Number.isFinite(ms) ? undefined : plainDecimal(sent);
+  if (decimal === undefined) return sent;
+  const negative = decimal.startsWith("-");
+  const [intDigits, fracDigits = ""] = (negative ? decimal.slice(1) : decimal).split(".");
+  // 10^19 ms is 300 million years: past any year Redshift holds, so no calendar arithmetic on it.
+  if (intDigits!.length > 19) return sent;
+  let whole = negative ? -BigInt(intDigits!) : BigInt(intDigits!);
+  let fraction = fracDigits;
+  if (negative && fracDigits !== "") {
+    // The floor, and the fraction above it.
+    whole -= 1n;
+    fraction = (10n ** BigInt(fracDigits.length) - BigInt(fracDigits)).toString().padStart(fracDigits.length, "0");
+  }
   let cycles = 0n;
   if (whole < -DATE_LIMIT_MS || whole > DATE_LIMIT_MS) {
-    // BigInt: past 2^53 the double is an exact integer, but arithmetic on it may not be.
-    const big = BigInt(whole);
-    cycles = big / GREGORIAN_CYCLE_MS;
-    whole = Number(big - cycles * GREGORIAN_CYCLE_MS);
+    cycles = whole / GREGORIAN_CYCLE_MS;
+    whole -= cycles * GREGORIAN_CYCLE_MS;
   }
-  const iso = new Date(whole).toISOString();
+  const iso = new Date(Number(whole)).toISOString();
   const yearEnd = iso.indexOf("-", 1);
   const year = BigInt(iso.slice(0, yearEnd)) + cycles * 400n;
   const yearText = year < 0n ? `-${String(-year).padStart(6, "0")}` : String(year).padStart(4, "0");
-  let fraction = "";
-  if (whole !== ms && cycles === 0n) {
-    // The number's shortest decimal text (what JSON.parse read), its fraction taken from the floor.
-    const digits = (plainDecimal(String(ms)) ?? "").split(".")[1] ?? "";
-    fraction = ms >= 0 ? digits : (10n ** BigInt(digits.length) - BigInt(digits)).toString().padStart(digits.length, "0");
-  }
-  return `${yearText}${iso.slice(yearEnd, iso.length - 1)}${fraction.replace(/0+$/, "")}Z`;
+  return `${yearText}${iso.slice(yearEnd, iso.length - 1)}${fraction}Z`;
 }
 
 /** The function computing a metadata column's value from a row's context. */
@@ -147,8 +156,8 @@ export function metadataValue(source: MetaSource): (ctx: RowContext) => unknown 
       let second = Number.NaN;
       let prefix = "";
       return (c) => {
-        const ms = c.message[f] as number;
-        if (!Number.isSafeInteger(ms) || ms < FOUR_DIGIT_YEARS_FIRST_MS || ms > FOUR_DIGIT_YEARS_LAST_MS) return epochMsIso(ms);
+        const ms = c.message[f] as number | JsonNumber;
+        if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms < FOUR_DIGIT_YEARS_FIRST_MS || ms > FOUR_DIGIT_YEARS_LAST_MS) return epochMsIso(ms);
         const s = Math.floor(ms / 1000);
         if (s !== second) {
           const iso = new Date(s * 1000).toISOString();

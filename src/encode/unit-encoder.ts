@@ -12,7 +12,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { parseMessageLine } from "../input/json.js";
-import { type AirbyteRoute, AirbyteRoutes, type Envelope, airbyteRecordProblem, singerRecordProblem } from "./envelopes.js";
+import { type AirbyteRoute, AirbyteRoutes, EXACT_PATHS, type Envelope, airbyteRecordProblem, singerRecordProblem } from "./envelopes.js";
 import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
 import { type ByteSink, FastRowWriter, NUMBER, RecordLineScanner, writeInteger } from "./record-scanner.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
@@ -497,7 +497,7 @@ export class UnitEncoder {
   private readonly changes = new RowChanges();
   private airbyte: AirbyteRoutes | undefined;
   /** where a RECORD keeps the values that must stay exact (see parseMessageLine) */
-  private exactAt = ["record"];
+  private exactAt = EXACT_PATHS.singer;
   /** the unit being encoded: when its input was read */
   private receivedAt = "";
   /** the clock when the unit's encoding began (ms): the byte path's UUIDs carry it (FastRowWriter.clockMs) */
@@ -528,7 +528,7 @@ export class UnitEncoder {
     this.plans = new Map(setup.streams.map((s) => [s.id, s]));
     this.outputs = new Map();
     this.airbyte = setup.envelope === "airbyte" ? new AirbyteRoutes(setup.routes ?? []) : undefined;
-    this.exactAt = this.airbyte ? ["record", "data"] : ["record"];
+    this.exactAt = EXACT_PATHS[this.airbyte ? "airbyte" : "singer"];
     this.lastOutput = undefined;
     this.byteStreams = this.scanner !== undefined && setup.streams.some((st) => st.columns.every((c) => c.property !== undefined || (c.meta !== undefined && c.meta.kind !== "record")));
   }
@@ -633,14 +633,14 @@ export class UnitEncoder {
     const airbyte = this.airbyte;
     if (!scanner.scan(buf, start, end, airbyte ? "airbyte" : "singer")) return false;
     // Airbyte requires a finite numeric emitted_at (airbyteRecordProblem), checked before any column is
-    // encoded (as there); anything else is the object path's to report. A double, as the object path's
-    // envelope has it (fieldAt keeps 16+ digits as JsonNumber text).
-    let emittedAt = 0;
+    // encoded (as there); anything else is the object path's to report. As the object path has it: a
+    // number, or a JsonNumber where a double would change its digits.
+    let emittedAt: unknown;
     if (airbyte) {
       const t = scanner.emittedAtToken;
       if (t < 0 || scanner.fields.kind[t] !== NUMBER) return false;
-      emittedAt = Number(scanner.fieldAt(t));
-      if (!Number.isFinite(emittedAt)) return false;
+      emittedAt = scanner.fieldAt(t);
+      if (!Number.isFinite(Number(emittedAt))) return false;
     }
     const ss = scanner.streamStart;
     const len = scanner.streamEnd - ss;

@@ -39,10 +39,11 @@ export function quoteNonFiniteTokens(line: string): string | undefined {
 export type ParsedLine = { ok: true; value: unknown; nonFinite: boolean } | { ok: false; error: string };
 
 /**
- * One message line → its value. `exactAt`: where a RECORD keeps its record values (Singer `["record"]`,
- * Airbyte `["record", "data"]`); numbers there that a double would change arrive as JsonNumber.
+ * One message line → its value. `exactAt`: the paths of a RECORD whose numbers must be exact (Singer
+ * `[["record"]]`, Airbyte `[["record", "data"], ["record", "emitted_at"]]`, see graftExact); numbers
+ * there that a double would change arrive as JsonNumber.
  */
-export function parseMessageLine(line: string, exactAt: readonly string[] = []): ParsedLine {
+export function parseMessageLine(line: string, exactAt: readonly (readonly string[])[] = []): ParsedLine {
   try {
     const value: unknown = JSON.parse(line);
     if (exactAt.length > 0) graftExact(value, line, exactAt);
@@ -207,25 +208,29 @@ function scanJson(text: string, everyNumber: boolean): unknown {
 }
 
 /**
- * In a RECORD message as JSON.parse gave it, replaces the object at `path` (Singer: `record`; Airbyte:
- * `record.data`) by its exact parse, when `line` may carry numbers a double does not keep. Only the
- * record's values are grafted: the envelope (type, stream, emitted_at) keeps the plain values its
- * validation expects.
+ * In a RECORD message as JSON.parse gave it, replaces the value at each of `paths` (Singer: `record`;
+ * Airbyte: `record.data` and `record.emitted_at`) by its exact parse, when `line` may carry numbers a
+ * double does not keep: an object gets its exact values, a number becomes a JsonNumber where its digits
+ * need one. The rest of the envelope (type, stream…) keeps the plain values its validation expects.
  */
-function graftExact(msg: unknown, line: string, path: readonly string[]): void {
+function graftExact(msg: unknown, line: string, paths: readonly (readonly string[])[]): void {
   if (msg === null || typeof msg !== "object" || (msg as Record<string, unknown>).type !== "RECORD" || !RISKY_NUMBER.test(line)) return;
-  let plain = msg as Record<string, unknown>;
   let exact: Record<string, unknown> | undefined;
-  for (let k = 0; k < path.length; k++) {
-    const next = plain[path[k]!];
-    if (next === null || typeof next !== "object") return;
-    if (k === path.length - 1) {
-      exact ??= parseExactJson(line) as Record<string, unknown>;
-      for (let j = 0; j < k; j++) exact = exact[path[j]!] as Record<string, unknown>;
-      plain[path[k]!] = exact[path[k]!];
-      return;
+  for (const path of paths) {
+    let plain = msg as Record<string, unknown>;
+    let k = 0;
+    for (; k < path.length - 1; k++) {
+      const next = plain[path[k]!];
+      if (next === null || typeof next !== "object") break;
+      plain = next as Record<string, unknown>;
     }
-    plain = next as Record<string, unknown>;
+    const last = path[path.length - 1]!;
+    const v = plain[last];
+    if (k < path.length - 1 || !((v !== null && typeof v === "object") || typeof v === "number")) continue;
+    exact ??= parseExactJson(line) as Record<string, unknown>;
+    let e = exact;
+    for (let j = 0; j < path.length - 1; j++) e = e[path[j]!] as Record<string, unknown>;
+    plain[last] = e[last];
   }
 }
 

@@ -24,6 +24,7 @@ import type { Logger } from "../log.js";
 import { InvalidValueError, exactJson } from "../encode/encode.js";
 import { type MetadataColumn, metadataColumn } from "../encode/table-shape.js";
 import { sdcSequence } from "../encode/metadata-values.js";
+import { EXACT_PATHS } from "../encode/envelopes.js";
 import { LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
 import { loadsNothing } from "../errors.js";
 import type { ConnectorSettings } from "../engine/settings.js";
@@ -260,7 +261,7 @@ export class SingerTarget {
   private handleLine(line: string): Promise<void> | undefined {
     this.lineNumber++;
     if (line.length === 0 || line.trim().length === 0) return undefined;
-    const parsed = parseMessageLine(line, ["record"]);
+    const parsed = parseMessageLine(line, EXACT_PATHS.singer);
     if (!parsed.ok) throw new InputError(`line ${this.lineNumber}: invalid JSON (${parsed.error}): ${snippet(line)}`);
     if (parsed.nonFinite) this.nonFiniteLines++;
     let msg = parsed.value as Record<string, unknown>;

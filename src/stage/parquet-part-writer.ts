@@ -12,8 +12,9 @@
  * 2 MiB → 230 MiB, 8 MiB → 404 MiB, 32 MiB → 620 MiB. 2 MiB ≈ 6,000 rows of the bench's records.
  *
  * Rows an encode worker took arrive already encoded, one row group per span of a unit
- * (encode/parquet-row-group.ts there, writeRowGroup here): their bytes are appended and the group's offsets
- * moved to where it landed; the main thread encodes nothing for them. Such groups hold a unit's rows of
+ * (encode/parquet-row-group.ts there, writeRowGroup here): their bytes are appended and where the group
+ * starts is noted (the footer works out each chunk's offset from the sizes it came with); the main thread
+ * encodes nothing for them. Such groups hold a unit's rows of
  * the stream (~3,000 bench records), smaller than the ones gathered here; COPY reads any number of row
  * groups.
  *

@@ -55,11 +55,14 @@ export class CompactWriter {
     this.zigzag(n);
   }
 
-  /** An i64 field holding an integer of |n| < 2^52 (its zigzag stays a safe integer); throws for anything else. */
+  /**
+   * An i64 field holding a whole number whose zigzag (2n, or −2n − 1) is a safe integer: −2^52 ≤ n < 2^52.
+   * Throws a RangeError for anything else, before writing the field.
+   */
   i64(id: number, n: number): void {
-    this.field(id, I64);
     const z = n >= 0 ? n * 2 : -n * 2 - 1;
-    if (!Number.isSafeInteger(z) || !Number.isInteger(n)) throw new RangeError(`thrift: i64 field ${id} holds ${n}, past what is written from a number`);
+    if (!Number.isSafeInteger(z) || !Number.isInteger(n)) throw new RangeError(`thrift: i64 field ${id} holds ${n}, not a whole number within ±2^52`);
+    this.field(id, I64);
     this.room(10);
     this.at = varint(this.out, this.at, z);
   }

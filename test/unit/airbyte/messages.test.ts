@@ -9,6 +9,7 @@ import {
   resolveWellKnownTypes,
   upstreamChanges,
 } from "../../../src/airbyte/messages.js";
+import { JsonNumber } from "../../../src/input/json.js";
 
 describe("Airbyte messages", () => {
   it("hand check of RECORD agrees with the zod schema on the usual shapes", () => {
@@ -32,7 +33,14 @@ describe("Airbyte messages", () => {
     expect(recordProblem({ type: "RECORD", record: { stream: "s", emitted_at: 1, data: {} } })).toBeUndefined();
     expect(recordProblem({ type: "RECORD", record: { stream: "s", emitted_at: -Infinity, data: {} } })).toBe('RECORD of stream "s" whose emitted_at is too large to be epoch milliseconds (past ±1.8e308)');
     // Any finite number is a record: metadataValue turns it into an exact date-time or a recorded NULL.
-    for (const ms of [1.5, -1.3, 9.3e15, -1e20, 1e300]) expect(recordProblem({ type: "RECORD", record: { stream: "s", emitted_at: ms, data: {} } })).toBeUndefined();
+    for (const ms of [1.5, -1.3, 9.3e15, -1e20, 1e300, new JsonNumber("9007199254740993"), new JsonNumber("-1e-400")]) {
+      const m = { type: "RECORD", record: { stream: "s", emitted_at: ms, data: {} } };
+      expect(recordProblem(m)).toBeUndefined();
+      expect(RecordMessage.safeParse(m).success).toBe(true);
+    }
+    const huge = { type: "RECORD", record: { stream: "s", emitted_at: new JsonNumber("1e400"), data: {} } };
+    expect(recordProblem(huge)).toBe('RECORD of stream "s" whose emitted_at is too large to be epoch milliseconds (past ±1.8e308)');
+    expect(RecordMessage.safeParse(huge).success).toBe(false);
   });
 
   it("STATE of every kind, unknown fields kept", () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { RowChanges, encoderFor, DEFAULT_POLICY } from "../../../src/encode/encode.js";
 import { type RowContext, metadataValue } from "../../../src/encode/metadata-values.js";
+import { JsonNumber } from "../../../src/input/json.js";
 
 const ctx = (message: Record<string, unknown>, changes = new RowChanges()): RowContext => ({ message, record: {}, position: 1, receivedAt: "", batchedAt: "", changes });
 
@@ -13,7 +14,7 @@ describe("metadataValue", () => {
     }
   });
 
-  it("message-epoch-ms: any JSON number lands exactly or NULL with a recorded change; none throws", () => {
+  it("message-epoch-ms: any JSON number lands exactly (its digits as sent) or NULL with a recorded change; none throws", () => {
     const v = metadataValue({ kind: "message-epoch-ms", field: "emitted_at" });
     const enc = encoderFor("_airbyte_extracted_at", { kind: "timestamptz" }, DEFAULT_POLICY, { maxBytes: 0 });
     const nulled = [{ field: "_airbyte_extracted_at", change: "NULLED", reason: "DESTINATION_SERIALIZATION_ERROR" }];
@@ -35,11 +36,25 @@ describe("metadataValue", () => {
       [9_300_000_000_000_000, "296675-04-08T21:20:00.000Z", "\\N", nulled],
       [-62_167_219_200_001, "-000001-12-31T23:59:59.999Z", "\\N", nulled],
       [-8_640_000_000_000_001, "-271821-04-19T23:59:59.999Z", "\\N", nulled],
-      [1e20, "3168875820-09-06T09:46:40.000Z", "\\N", nulled],
-      [-1e20, "-3168871881-04-27T14:13:20.000Z", "\\N", nulled],
+      // 20 or more integer digits (300 million years and more): the text as sent, NULL and recorded
+      [1e20, "100000000000000000000", "\\N", nulled],
+      [-1e20, "-100000000000000000000", "\\N", nulled],
       [Number.POSITIVE_INFINITY, "Infinity", "\\N", nulled],
     ];
-    for (const [ms, iso, field, recorded] of cases) {
+    const truncated = [{ field: "_airbyte_extracted_at", change: "TRUNCATED", reason: "DESTINATION_SERIALIZATION_ERROR" }];
+    // Digits a double would change (16 or more, an exponent) arrive as JsonNumber and are read as sent.
+    const exact: [JsonNumber, string, string, unknown[]][] = [
+      [new JsonNumber("9007199254740993"), "287396-10-12T08:59:00.993Z", "287396-10-12 08:59:00.993+00", []],
+      [new JsonNumber("9007199254740995"), "287396-10-12T08:59:00.995Z", "287396-10-12 08:59:00.995+00", []],
+      [new JsonNumber("1700000000000.0009999999"), "2023-11-14T22:13:20.0000009999999Z", "2023-11-14 22:13:20.000000+00", truncated],
+      [new JsonNumber("253402300799999.9999999"), "9999-12-31T23:59:59.9999999999Z", "9999-12-31 23:59:59.999999+00", truncated],
+      [new JsonNumber("-62135596800000.0000001"), "0000-12-31T23:59:59.9999999999Z", "\\N", nulled],
+      [new JsonNumber("-1e-40"), `1969-12-31T23:59:59.${"9".repeat(43)}Z`, "1969-12-31 23:59:59.999999+00", truncated],
+      [new JsonNumber("17e11"), "2023-11-14T22:13:20.000Z", "2023-11-14 22:13:20.000+00", []],
+      [new JsonNumber("-0"), "1970-01-01T00:00:00.000Z", "1970-01-01 00:00:00.000+00", []],
+      [new JsonNumber("1e300"), "1e300", "\\N", nulled],
+    ];
+    for (const [ms, iso, field, recorded] of [...cases, ...exact]) {
       const changes = new RowChanges();
       expect(v(ctx({ emitted_at: ms }, changes)), String(ms)).toBe(iso);
       expect(enc(iso, changes), String(ms)).toBe(field);

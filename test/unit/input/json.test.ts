@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { JsonNumber, parseExactJson, parseMessageLine, parseRecordText, quoteNonFiniteTokens, withPlainNumbers } from "../../../src/input/json.js";
+import { EXACT_PATHS } from "../../../src/encode/envelopes.js";
 
 describe("bare NaN / Infinity from Python taps", () => {
   it("quotes the tokens outside strings only", () => {
@@ -23,7 +24,7 @@ describe("exact numbers (issue 11 family 1)", () => {
 
   it("a RECORD's numbers a double would change arrive as their text; every other value as JSON.parse gives it", () => {
     const line = '{"type":"RECORD","stream":"s","record":{"a":9007199254740993,"b":123456789.0123456789,"c":1e400,"d":1E-7,"e":-0,"f":-0.0,"g":12,"h":0.1,"i":-0.5,"j":{"k":[12345678901234567890,"x\\"y"]},"s":"1234567890123456789"}}';
-    const p = parseMessageLine(line, ["record"]);
+    const p = parseMessageLine(line, [["record"]]);
     expect(p.ok && texts(p.value)).toEqual({
       type: "RECORD",
       stream: "s",
@@ -31,16 +32,22 @@ describe("exact numbers (issue 11 family 1)", () => {
     });
   });
 
-  it("only the record is exact: the envelope and other messages keep plain numbers (their validation expects them)", () => {
-    const ab = parseMessageLine('{"type":"RECORD","record":{"stream":"s","emitted_at":1700000000000000001,"data":{"n":18446744073709551615}}}', ["record", "data"]);
-    expect(ab.ok && texts(ab.value)).toEqual({ type: "RECORD", record: { stream: "s", emitted_at: 1700000000000000001, data: { n: "#18446744073709551615" } } });
-    const schema = parseMessageLine('{"type":"SCHEMA","stream":"s","schema":{"maximum":18446744073709551615}}', ["record"]);
+  it("only the paths asked for are exact (the record, Airbyte's emitted_at): the rest of the envelope and other messages keep plain numbers", () => {
+    const line = '{"type":"RECORD","record":{"stream":"s","emitted_at":1700000000000000001,"data":{"n":18446744073709551615},"meta":{"x":18446744073709551615}}}';
+    const ab = parseMessageLine(line, EXACT_PATHS.airbyte);
+    expect(ab.ok && texts(ab.value)).toEqual({ type: "RECORD", record: { stream: "s", emitted_at: "#1700000000000000001", data: { n: "#18446744073709551615" }, meta: { x: 18446744073709551615 } } });
+    const dataOnly = parseMessageLine(line, [["record", "data"]]);
+    expect(dataOnly.ok && texts(dataOnly.value)).toMatchObject({ record: { emitted_at: 1700000000000000001, data: { n: "#18446744073709551615" } } });
+    // An ordinary emitted_at stays a number; a missing or non-numeric one is left as it is.
+    expect(parseMessageLine('{"type":"RECORD","record":{"stream":"s","emitted_at":1700000000000,"data":{"n":1e400}}}', EXACT_PATHS.airbyte)).toMatchObject({ value: { record: { emitted_at: 1700000000000 } } });
+    expect(parseMessageLine('{"type":"RECORD","record":{"stream":"s","emitted_at":"1e400","data":{"n":1e400}}}', EXACT_PATHS.airbyte)).toMatchObject({ value: { record: { emitted_at: "1e400" } } });
+    const schema = parseMessageLine('{"type":"SCHEMA","stream":"s","schema":{"maximum":18446744073709551615}}', EXACT_PATHS.singer);
     expect(schema.ok && texts(schema.value)).toEqual({ type: "SCHEMA", stream: "s", schema: { maximum: 18446744073709551615 } });
     expect(parseMessageLine('{"type":"RECORD","stream":"s","record":{"n":18446744073709551615}}')).toMatchObject({ value: { record: { n: 18446744073709551615 } } });
   });
 
   it("bare NaN lines and BATCH file lines are exact too", () => {
-    const p = parseMessageLine('{"type":"RECORD","stream":"s","record":{"n":NaN,"m":99999999999999999}}', ["record"]);
+    const p = parseMessageLine('{"type":"RECORD","stream":"s","record":{"n":NaN,"m":99999999999999999}}', [["record"]]);
     expect(p.ok && texts(p.value)).toEqual({ type: "RECORD", stream: "s", record: { n: "NaN", m: "#99999999999999999" } });
     expect(texts(parseRecordText('{"m":99999999999999999,"k":1}'))).toEqual({ m: "#99999999999999999", k: 1 });
     expect(() => parseRecordText("{")).toThrow(SyntaxError);
