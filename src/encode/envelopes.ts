@@ -12,14 +12,17 @@ import { JsonNumber } from "../input/json.js";
 export type Envelope = "singer" | "airbyte";
 
 /**
- * Where a RECORD's numbers must keep their digits (parseMessageLine's `exactAt`): the record's values,
- * and Airbyte's `emitted_at`, whose digits are the row's `_airbyte_extracted_at` (epochMsIso).
+ * Where a RECORD's numbers must keep their digits (parseMessageLine's `exactAt`): the record's values, and
+ * the envelope fields metadata columns load — Singer's `version` (`_sdc_table_version`), Airbyte's
+ * `emitted_at` (`_airbyte_extracted_at`, epochMsIso) and `meta` (into `_airbyte_meta`) — as the encode
+ * workers' byte path reads them.
  */
 export const EXACT_PATHS: Readonly<Record<Envelope, readonly (readonly string[])[]>> = {
-  singer: [["record"]],
+  singer: [["record"], ["version"]],
   airbyte: [
     ["record", "data"],
     ["record", "emitted_at"],
+    ["record", "meta"],
   ],
 };
 

@@ -104,6 +104,7 @@ const GREGORIAN_CYCLE_MS = 146_097n * 86_400_000n;
  * - a year past Date's range (±8.64 × 10^15 ms, about ±275,760 years) is computed through whole
  *   400-year cycles, and years past 9999 are written without Date's `+` (the encoder's 4–6 digit years);
  *   the encoder NULLs and records a year outside Redshift's range, as for any date-time value.
+ * An exponent past -400 (plainDecimal's bound) is read as a value within a microsecond of 0.
  * Anything else (not finite; 20 or more integer digits, years no column holds): its text as sent, which
  * the encoder rejects (NULL and a recorded change, or the run fails under invalid_value=fail naming it).
  * Never throws.
@@ -111,8 +112,14 @@ const GREGORIAN_CYCLE_MS = 146_097n * 86_400_000n;
 export function epochMsIso(ms: number | JsonNumber): string {
   const sent = typeof ms === "number" ? String(ms) : ms.text;
   // A double that is no JsonNumber has at most 15 significant digits: its shortest text is what was sent.
-  const decimal = typeof ms === "number" && !Number.isFinite(ms) ? undefined : plainDecimal(sent);
-  if (decimal === undefined) return sent;
+  let decimal = typeof ms === "number" && !Number.isFinite(ms) ? undefined : plainDecimal(sent);
+  if (decimal === undefined) {
+    // Beyond plainDecimal's 400-digit exponents, a negative one leaves less than a microsecond either side
+    // of 0: the encoder is given a digit past microseconds, so it cuts it and records TRUNCATED.
+    const tiny = /^(-?)\d{1,300}(?:\.\d*)?[eE]-\d+$/.exec(sent);
+    if (!tiny) return sent;
+    decimal = `${tiny[1]}0.${"0".repeat(9)}1`; // not zero: a zero mantissa is plainDecimal's "0" at any exponent
+  }
   const negative = decimal.startsWith("-");
   const [intDigits, fracDigits = ""] = (negative ? decimal.slice(1) : decimal).split(".");
   // 10^19 ms is 300 million years: past any year Redshift holds, so no calendar arithmetic on it.

@@ -256,6 +256,16 @@ describe("exact numbers (JsonNumber) in every column type", () => {
     expect(decimalParts("123.456e-2")).toEqual({ neg: false, int: "1", frac: "23456" });
     expect(decimalParts("1e401")).toBeUndefined();
     expect(decimalParts("0e99999")).toEqual({ neg: false, int: "", frac: "" });
+    expect(decimalParts("0.000")).toEqual({ neg: false, int: "", frac: "" });
+    expect(decimalParts("100.100")).toEqual({ neg: false, int: "100", frac: "1" });
+  });
+  it("decimalParts and NUMERIC: long runs of zeros inside a number are read in one pass (a /0+$/ strip took 37 s on 200,000)", () => {
+    const zeros = "0".repeat(300_000);
+    expect(decimalParts(`1.${zeros}1${zeros}`)).toEqual({ neg: false, int: "1", frac: `${zeros}1` });
+    expect(decimalParts(`${zeros}7${zeros}.5`)).toEqual({ neg: false, int: `7${zeros}`, frac: "5" });
+    const changes = new RowChanges();
+    expect(encoderFor("n", { kind: "numeric", precision: 38, scale: 10 }, DEFAULT_POLICY, { maxBytes: 0 })(n(`1.${zeros}1${zeros}`), changes)).toBe("\\N");
+    expect(changes.list).toEqual([{ field: "n", change: "NULLED", reason: "DESTINATION_SERIALIZATION_ERROR" }]);
   });
   it("integer columns take every digit and check the range exactly; beyond it NULL and recorded", () => {
     const e = enc({ kind: "bigint" });

@@ -53,6 +53,11 @@ describe("metadataValue", () => {
       [new JsonNumber("17e11"), "2023-11-14T22:13:20.000Z", "2023-11-14 22:13:20.000+00", []],
       [new JsonNumber("-0"), "1970-01-01T00:00:00.000Z", "1970-01-01 00:00:00.000+00", []],
       [new JsonNumber("1e300"), "1e300", "\\N", nulled],
+      // exponents past plainDecimal's -400: within a microsecond of 0, cut and recorded
+      [new JsonNumber("1e-401"), "1970-01-01T00:00:00.0000000000001Z", "1970-01-01 00:00:00.000000+00", truncated],
+      [new JsonNumber("-1e-99999999999"), "1969-12-31T23:59:59.9999999999999Z", "1969-12-31 23:59:59.999999+00", truncated],
+      // a long run of zeros (read in one pass)
+      [new JsonNumber(`1700000000000.${"0".repeat(300_000)}1`), `2023-11-14T22:13:20.000${"0".repeat(300_000)}1Z`, "2023-11-14 22:13:20.000000+00", truncated],
     ];
     for (const [ms, iso, field, recorded] of [...cases, ...exact]) {
       const changes = new RowChanges();

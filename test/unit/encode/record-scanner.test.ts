@@ -362,7 +362,7 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
     for (let n = 0; n < 1500; n++) {
       const extra = [
         rand() < 0.5 ? `,"time_extracted":${pick(['"2026-11-30T07:00:00Z"', '"2026-11-30T07:00:00.123456+02:00"', "null", "5"])}` : "",
-        rand() < 0.3 ? `,"version":${pick(["1700000000000", "12345678901234567890", '"x"'])}` : "",
+        rand() < 0.3 ? `,"version":${pick(["1700000000000", "12345678901234567890", "12345678901234567", "1.7e12", '"x"'])}` : "",
       ].join("");
       const stream = pick(["meta", "meta", "versioned"]);
       lines.push(rand() < 0.01 ? '{"type":"STATE","value":{}}' : `{"type":"RECORD","stream":"${stream}","record":${record(n)}${extra}}`);
@@ -425,7 +425,7 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
         "1e400",
         "",
       ]);
-      const meta = rand() < 0.2 ? ',"meta":{"changes":[{"field":"i","change":"TRUNCATED","reason":"SOURCE_FIELD_SIZE_LIMITATION"}]}' : "";
+      const meta = rand() < 0.2 ? `,"meta":{"changes":[{"field":"i","change":"TRUNCATED","reason":"SOURCE_FIELD_SIZE_LIMITATION"${rand() < 0.5 ? ',"size":12345678901234567' : ""}}]}` : "";
       const line = `{"type":"RECORD","record":{"stream":"${name}"${ns}${emitted === "" ? "" : `,"emitted_at":${emitted}`},"data":${record(n)}${meta}}}`;
       lines.push(rand() < 0.01 ? '{"type":"STATE","state":{"type":"LEGACY","data":{}}}' : rand() < 0.01 ? '{"type":"TRACE","trace":{}}' : line);
     }

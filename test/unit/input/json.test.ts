@@ -32,15 +32,20 @@ describe("exact numbers (issue 11 family 1)", () => {
     });
   });
 
-  it("only the paths asked for are exact (the record, Airbyte's emitted_at): the rest of the envelope and other messages keep plain numbers", () => {
-    const line = '{"type":"RECORD","record":{"stream":"s","emitted_at":1700000000000000001,"data":{"n":18446744073709551615},"meta":{"x":18446744073709551615}}}';
+  it("only the paths asked for are exact (the record; Singer's version; Airbyte's emitted_at and meta): the rest of the envelope and other messages keep plain numbers", () => {
+    const line = '{"type":"RECORD","record":{"stream":"s","emitted_at":1700000000000000001,"data":{"n":18446744073709551615},"other":{"x":18446744073709551615}}}';
     const ab = parseMessageLine(line, EXACT_PATHS.airbyte);
-    expect(ab.ok && texts(ab.value)).toEqual({ type: "RECORD", record: { stream: "s", emitted_at: "#1700000000000000001", data: { n: "#18446744073709551615" }, meta: { x: 18446744073709551615 } } });
+    expect(ab.ok && texts(ab.value)).toEqual({ type: "RECORD", record: { stream: "s", emitted_at: "#1700000000000000001", data: { n: "#18446744073709551615" }, other: { x: 18446744073709551615 } } });
     const dataOnly = parseMessageLine(line, [["record", "data"]]);
     expect(dataOnly.ok && texts(dataOnly.value)).toMatchObject({ record: { emitted_at: 1700000000000000001, data: { n: "#18446744073709551615" } } });
     // An ordinary emitted_at stays a number; a missing or non-numeric one is left as it is.
     expect(parseMessageLine('{"type":"RECORD","record":{"stream":"s","emitted_at":1700000000000,"data":{"n":1e400}}}', EXACT_PATHS.airbyte)).toMatchObject({ value: { record: { emitted_at: 1700000000000 } } });
     expect(parseMessageLine('{"type":"RECORD","record":{"stream":"s","emitted_at":"1e400","data":{"n":1e400}}}', EXACT_PATHS.airbyte)).toMatchObject({ value: { record: { emitted_at: "1e400" } } });
+    // Envelope fields loaded by metadata columns: Singer's version, Airbyte's meta.
+    const sv = parseMessageLine('{"type":"RECORD","stream":"s","version":12345678901234567,"record":{"a":1}}', EXACT_PATHS.singer);
+    expect(sv.ok && texts(sv.value)).toEqual({ type: "RECORD", stream: "s", version: "#12345678901234567", record: { a: 1 } });
+    const am = parseMessageLine('{"type":"RECORD","record":{"stream":"s","emitted_at":1,"data":{},"meta":{"changes":[{"size":12345678901234567}]}}}', EXACT_PATHS.airbyte);
+    expect(am.ok && texts(am.value)).toEqual({ type: "RECORD", record: { stream: "s", emitted_at: 1, data: {}, meta: { changes: [{ size: "#12345678901234567" }] } } });
     const schema = parseMessageLine('{"type":"SCHEMA","stream":"s","schema":{"maximum":18446744073709551615}}', EXACT_PATHS.singer);
     expect(schema.ok && texts(schema.value)).toEqual({ type: "SCHEMA", stream: "s", schema: { maximum: 18446744073709551615 } });
     expect(parseMessageLine('{"type":"RECORD","stream":"s","record":{"n":18446744073709551615}}')).toMatchObject({ value: { record: { n: 18446744073709551615 } } });
