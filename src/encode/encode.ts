@@ -411,15 +411,13 @@ function numericEncoder(o: Output, field: string, t: ColumnType, policy: ValuePo
       text = v.toString();
     }
     if (text === undefined) return invalid(o, field, expected, v, policy, changes);
+    // Normalised already: plainDecimal drops leading zeros and trailing fraction zeros, and an integer's
+    // String or a bigint's toString has neither.
     const neg = text.charCodeAt(0) === 45;
     const unsigned = neg ? text.slice(1) : text;
     const dot = unsigned.indexOf(".");
-    let int = dot === -1 ? unsigned : unsigned.slice(0, dot);
-    let frac = dot === -1 ? "" : unsigned.slice(dot + 1);
-    if (int.length > 1 && int.charCodeAt(0) === 48) int = int.replace(/^0+(?=\d)/, "");
-    let fracEnd = frac.length;
-    while (fracEnd > 0 && frac.charCodeAt(fracEnd - 1) === 48) fracEnd--;
-    if (fracEnd < frac.length) frac = frac.slice(0, fracEnd); // by index: /0+$/ is quadratic on inner zero runs
+    const int = dot === -1 ? unsigned : unsigned.slice(0, dot);
+    const frac = dot === -1 ? "" : unsigned.slice(dot + 1);
     if ((int === "0" ? 0 : int.length) > maxIntDigits || frac.length > scale) return invalid(o, field, expected, v, policy, changes);
     const body = frac.length > 0 ? `${int}.${frac}` : int;
     return neg && body !== "0" ? `-${body}` : body;

@@ -55,8 +55,8 @@ export interface EncoderSetup {
   routes?: AirbyteRoute[];
   /**
    * The rows are staged as Parquet: each span of a stream goes out as one encoded row group
-   * (RowsEvent.rowGroupChunks), so a span is never split between batches. Streams with a batched-at column are
-   * not set up (the batch's time cannot be written into an encoded group).
+   * (RowsEvent.rowGroupChunks), so a span is never split between batches. Streams with a batched-at
+   * column are not set up (the batch's time cannot be written into an encoded group).
    */
   parquet?: boolean;
 }

@@ -39,9 +39,9 @@ export function quoteNonFiniteTokens(line: string): string | undefined {
 export type ParsedLine = { ok: true; value: unknown; nonFinite: boolean } | { ok: false; error: string };
 
 /**
- * One message line → its value. `exactAt`: the paths of a RECORD whose numbers must be exact (Singer
- * `[["record"]]`, Airbyte `[["record", "data"], ["record", "emitted_at"]]`, see graftExact); numbers
- * there that a double would change arrive as JsonNumber.
+ * One message line → its value. `exactAt`: the paths of a RECORD whose numbers must be exact (each door's
+ * EXACT_PATHS, e.g. Singer's `[["record"], ["version"]]`; see graftExact); numbers there that a double
+ * would change arrive as JsonNumber.
  */
 export function parseMessageLine(line: string, exactAt: readonly (readonly string[])[] = []): ParsedLine {
   try {
@@ -208,10 +208,10 @@ function scanJson(text: string, everyNumber: boolean): unknown {
 }
 
 /**
- * In a RECORD message as JSON.parse gave it, replaces the value at each of `paths` (Singer: `record`;
- * Airbyte: `record.data` and `record.emitted_at`) by its exact parse, when `line` may carry numbers a
- * double does not keep: an object gets its exact values, a number becomes a JsonNumber where its digits
- * need one. The rest of the envelope (type, stream…) keeps the plain values its validation expects.
+ * In a RECORD message as JSON.parse gave it, replaces the value at each of `paths` (EXACT_PATHS) by its
+ * exact parse, when `line` may carry numbers a double does not keep: an object gets its exact values, a
+ * number becomes a JsonNumber where its digits need one; a path that is absent, or holds anything else,
+ * is left as it is. The rest of the envelope (type, stream…) keeps the plain values its validation expects.
  */
 function graftExact(msg: unknown, line: string, paths: readonly (readonly string[])[]): void {
   if (msg === null || typeof msg !== "object" || (msg as Record<string, unknown>).type !== "RECORD" || !RISKY_NUMBER.test(line)) return;

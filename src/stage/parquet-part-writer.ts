@@ -14,9 +14,8 @@
  * Rows an encode worker took arrive already encoded, one row group per span of a unit
  * (encode/parquet-row-group.ts there, writeRowGroup here): their bytes are appended and where the group
  * starts is noted (the footer works out each chunk's offset from the sizes it came with); the main thread
- * encodes nothing for them. Such groups hold a unit's rows of
- * the stream (~3,000 bench records), smaller than the ones gathered here; COPY reads any number of row
- * groups.
+ * encodes nothing for them. Such groups hold a unit's rows of the stream (~3,000 bench records), smaller
+ * than the ones gathered here; COPY reads any number of row groups.
  *
  * The file has exactly the columns given, in order (COPY binds Parquet columns by position, rule 18).
  */

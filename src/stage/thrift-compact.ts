@@ -24,15 +24,18 @@ export function varint(out: Buffer, at: number, n: number): number {
   return at;
 }
 
-/** Zigzag of a 32-bit integer (0, -1, 1, -2… → 0, 1, 2, 3…), as compact i32 values are written. */
-function zigzag32(n: number): number {
+/**
+ * Zigzag of an integer (0, -1, 1, -2… → 0, 1, 2, 3…), as compact i32 and i64 values are written: exact
+ * while the result is a safe integer (−2^52 ≤ n < 2^52).
+ */
+function zigzag(n: number): number {
   return n >= 0 ? n * 2 : -n * 2 - 1;
 }
 
 /** A compact i32 field with id delta 1..15 at out[at]: header byte, zigzag varint; returns the next index. */
 export function i32Field(out: Buffer, at: number, delta: number, n: number): number {
   out[at++] = (delta << 4) | I32;
-  return varint(out, at, zigzag32(n));
+  return varint(out, at, zigzag(n));
 }
 
 /**
@@ -52,15 +55,15 @@ export class CompactWriter {
 
   i32(id: number, n: number): void {
     this.field(id, I32);
-    this.zigzag(n);
+    this.zigzagVarint(n);
   }
 
   /**
-   * An i64 field holding a whole number whose zigzag (2n, or −2n − 1) is a safe integer: −2^52 ≤ n < 2^52.
+   * An i64 field holding a whole number whose zigzag is a safe integer: −2^52 ≤ n < 2^52.
    * Throws a RangeError for anything else, before writing the field.
    */
   i64(id: number, n: number): void {
-    const z = n >= 0 ? n * 2 : -n * 2 - 1;
+    const z = zigzag(n);
     if (!Number.isSafeInteger(z) || !Number.isInteger(n)) throw new RangeError(`thrift: i64 field ${id} holds ${n}, not a whole number within ±2^52`);
     this.field(id, I64);
     this.room(10);
@@ -84,7 +87,7 @@ export class CompactWriter {
 
   /** List elements. */
   i32Element(n: number): void {
-    this.zigzag(n);
+    this.zigzagVarint(n);
   }
 
   string(text: string): void {
@@ -131,9 +134,9 @@ export class CompactWriter {
     this.lastId = id;
   }
 
-  private zigzag(n: number): void {
+  private zigzagVarint(n: number): void {
     this.room(10);
-    this.at = varint(this.out, this.at, zigzag32(n));
+    this.at = varint(this.out, this.at, zigzag(n));
   }
 
   private room(n: number): void {
