@@ -33,6 +33,31 @@ describe("Airbyte bad input", () => {
     expect((await tableJson(ns, "known")).map((x) => x.id)).toEqual([1]);
   });
 
+  it("an emitted_at that is no finite number (1e400, a string, missing): TRACE ERROR naming line and stream, exit 1, earlier commits and STATE intact; on both paths", async () => {
+    for (const workers of [0, 2]) {
+      for (const [bad, why] of [
+        ["1e400", /line 4: RECORD of stream "t" whose emitted_at is too large to be epoch milliseconds/],
+        ['"1700000000000"', /line 4: RECORD of stream "t" without a numeric emitted_at/],
+        [undefined, /line 4: RECORD of stream "t" without a numeric emitted_at/],
+      ] as const) {
+        const ns = uniqueSchema("ab_emitted");
+        const live = startAirbyteWrite(
+          airbyteConfig(ns, { max_batch_age_seconds: 1, encode_workers: workers }),
+          catalogOf({ name: "t", namespace: ns, schema: schemaOf, mode: "append" }),
+        );
+        live.write([rec("t", 1, ns), globalState({ n: 1 })]);
+        await live.nextState();
+        live.write([rec("t", 2, ns), `{"type":"RECORD","record":{"stream":"t","namespace":"${ns}"${bad === undefined ? "" : `,"emitted_at":${bad}`},"data":{"id":3}}}`, globalState({ n: 3 })]);
+        live.stdin.end();
+        const r = await live.done;
+        expect(r.code, `${bad}, workers ${workers}`).toBe(1);
+        expect(r.states).toHaveLength(1);
+        expect(String(errorOf(r.traces)?.message)).toMatch(why);
+        expect((await tableJson(ns, "t")).map((x) => x.id)).toEqual([1]);
+      }
+    }
+  });
+
   it("an invalid catalog is a config_error naming what is wrong", async () => {
     const ns = uniqueSchema("ab_badcat");
     const r = await runAirbyte("write", {
