@@ -76,6 +76,14 @@ export function sdcSequence(runStartMs: number, position: number): string {
 const NO_CHANGES: readonly unknown[] = Object.freeze([]);
 
 /**
+ * Airbyte's `_airbyte_meta` document, `{sync_id, changes}` (Airbyte protocol, destinations v2: changes are
+ * `{field, change, reason}` objects). `changes` is taken as it is (not copied).
+ */
+export function airbyteMeta(syncId: string | number | null, changes: readonly unknown[]): { sync_id: string | number | null; changes: readonly unknown[] } {
+  return { sync_id: syncId, changes };
+}
+
+/**
  * Upstream `meta.changes` of an Airbyte record, or none when absent or malformed (it is informational).
  * Read-only: the record's own array, or one shared empty array (no allocation for the usual row).
  */
@@ -193,11 +201,11 @@ export function metadataValue(source: MetaSource): (ctx: RowContext) => unknown 
     case "airbyte-meta": {
       const syncId = source.syncId;
       // Most rows change nothing: one frozen document for them, whose text the SUPER encoder keeps.
-      const none = Object.freeze({ sync_id: syncId, changes: Object.freeze([]) });
+      const none = Object.freeze(airbyteMeta(syncId, NO_CHANGES));
       return (c) => {
         const upstream = upstreamChanges(c.message);
         if (upstream.length === 0 && c.changes.list.length === 0) return none;
-        return { sync_id: syncId, changes: [...upstream, ...c.changes.list] };
+        return airbyteMeta(syncId, [...upstream, ...c.changes.list]);
       };
     }
   }

@@ -25,7 +25,7 @@ import { MAX_VARCHAR_BYTES } from "../redshift/types.js";
 import { RowChanges, SUPER_MAX_BYTES, daysInMonth } from "./encode.js";
 import { fieldIdentity } from "./batch-keys.js";
 import { putUuid7 } from "./uuid7.js";
-import type { RowContext } from "./metadata-values.js";
+import { type RowContext, airbyteMeta } from "./metadata-values.js";
 import type { ColumnPlan } from "./table-shape.js";
 
 /** Token kinds of a record property's value. */
@@ -42,6 +42,8 @@ const CONTAINER = 7;
 const NUM_NEG = 1;
 const NUM_FRAC = 2;
 const NUM_EXP = 4;
+/** A number token's flag: it has an exponent (its value may be past a double's range). */
+export const NUMBER_EXPONENT = NUM_EXP;
 /** the fraction ends in 0 (`1.50`): not the text a double prints */
 const NUM_TRAILING_ZERO = 8;
 /** a negative zero (`-0`, `-0.00`) */
@@ -54,6 +56,7 @@ const MAX_DEPTH = 64;
 const MAX_RAW_KEYS = 16;
 
 const NULL_MARKER = Buffer.from(CSV_NULL_MARKER, "latin1");
+const EMPTY = Buffer.alloc(0);
 
 /** Where a record property's value lies in the line. */
 interface Tokens {
@@ -721,6 +724,18 @@ export class FastRowWriter {
   /** META_SEQUENCE columns: the high part last written (see putSequence) and its digits */
   private readonly sequenceHigh: number[] = [];
   private readonly sequenceHighDigits: Uint8Array[] = [];
+  /** META_CONSTANT: the field; META_AIRBYTE_META: the field of a row without changes */
+  private readonly fixedField: Buffer[] = [];
+  /**
+   * META_EPOCH_MS columns read from the Airbyte envelope's emitted_at token: the digits of the last token
+   * but its last three (its second), how many digits it had (-1: none kept), and that second's field
+   * (its milliseconds written per row at epochDot + 1).
+   */
+  private readonly epochFromToken: boolean[] = [];
+  private readonly epochKey: Uint8Array[] = [];
+  private readonly epochKeyDigits: Int32Array;
+  private readonly epochSecondField: Uint8Array[] = [];
+  private readonly epochSecondMs: Int32Array;
   /** META_CACHED columns: the last value and its field (undefined: it recorded a change) */
   private readonly metaValue: unknown[] = [];
   private readonly metaField: (string | undefined)[] = [];
@@ -756,6 +771,7 @@ export class FastRowWriter {
       if (p.property !== undefined) this.columnOf.set(p.property, i);
     });
     this.markColumn = plans.findIndex((p) => p.meta?.source?.kind === "batched-at");
+    const fixed = new Map<ColumnPlan, Buffer>();
     this.metaWrite = Int8Array.from(plans, (p) => {
       const kind = p.meta?.source?.kind;
       if (kind === undefined) return META_ENCODED;
@@ -764,11 +780,25 @@ export class FastRowWriter {
       if (kind === "uuid" && p.type.kind === "varchar") return META_UUID;
       if (kind === "message-epoch-ms" && epochFieldPatches(p)) return META_EPOCH_MS;
       if (kind === "sequence" && p.type.kind === "bigint") return META_SEQUENCE;
+      if (kind === "constant" || kind === "airbyte-meta") {
+        const changes = new RowChanges();
+        const text = p.encode(kind === "constant" ? (p.meta!.source as { value: unknown }).value : airbyteMeta((p.meta!.source as { syncId: string | number | null }).syncId, []), changes);
+        if (changes.list.length === 0) {
+          fixed.set(p, Buffer.from(text, "utf8"));
+          return kind === "constant" ? META_CONSTANT : META_AIRBYTE_META;
+        }
+      }
       // The same encoder on the same value (batched-at: the placeholder, overwritten in the row later).
       return text ? META_ENCODED : META_CACHED;
     });
+    this.epochKeyDigits = new Int32Array(plans.length).fill(-1);
+    this.epochSecondMs = new Int32Array(plans.length);
     plans.forEach((p, c) => {
+      this.fixedField[c] = fixed.get(p) ?? EMPTY;
+      this.epochKey[c] = new Uint8Array(16);
+      this.epochSecondField[c] = EMPTY;
       if (this.metaWrite[c] === META_EPOCH_MS || this.metaWrite[c] === META_SEQUENCE) this.sourceField[c] = (p.meta!.source as { field: string }).field;
+      this.epochFromToken[c] = this.metaWrite[c] === META_EPOCH_MS && this.sourceField[c] === "emitted_at";
       if (this.metaWrite[c] === META_SEQUENCE) this.runStartMs[c] = (p.meta!.source as { runStartMs: number }).runStartMs;
     });
     this.fieldNames = plans.map((p) => p.property ?? p.name);
@@ -826,7 +856,7 @@ export class FastRowWriter {
         const meta = plans[c]!.meta;
         if (meta !== undefined) {
           if (c === this.markColumn) this.markAt = at - start;
-          at = this.putMeta(c, meta.value, out, at, changes, ctx!, room);
+          at = this.putMeta(c, meta.value, s, b, out, at, changes, ctx!, room);
         } else if (t === -1) {
           at = putNull(out.bytes, at);
         } else {
@@ -852,8 +882,11 @@ export class FastRowWriter {
    * (===) to the column's previous one that encoded without a change reuses that field (the encoders are
    * pure; only text columns track widths, and they are not cached). Else the encoder writes it.
    */
-  private putMeta(c: number, value: (ctx: RowContext) => unknown, out: ByteSink, at: number, changes: RowChanges, ctx: RowContext, room: number): number {
+  private putMeta(c: number, value: (ctx: RowContext) => unknown, s: RecordLineScanner, b: Uint8Array, out: ByteSink, at: number, changes: RowChanges, ctx: RowContext, room: number): number {
     const how = this.metaWrite[c]!;
+    if (how === META_CONSTANT) return putBytes(out, at, this.fixedField[c]!, room);
+    // Data columns come first (late columns last), so `changes` is the row's whole list here.
+    if (how === META_AIRBYTE_META && s.metaToken === -1 && changes.list.length === 0) return putBytes(out, at, this.fixedField[c]!, room);
     if (how === META_UUID) {
       out.ensure(at - out.length + 38 + room);
       const width = this.plans[c]!.width;
@@ -862,6 +895,10 @@ export class FastRowWriter {
       return putQuotedUuid(out.bytes, at, this.clockMs > 0 ? this.clockMs : Date.now());
     }
     if (how === META_EPOCH_MS) {
+      if (this.epochFromToken[c]) {
+        const end = this.putEpochToken(c, s, b, out, at, room);
+        if (end >= 0) return end;
+      }
       const ms = ctx.message[this.sourceField[c]!];
       if (typeof ms === "number" && Number.isSafeInteger(ms) && ms >= FIRST_MS && ms <= LAST_MS) {
         const end = this.putEpochMs(c, ms, out, at, room);
@@ -873,7 +910,7 @@ export class FastRowWriter {
       if (end >= 0) return end;
     }
     const v = value(ctx);
-    if (how === META_CACHED) {
+    if (how === META_CACHED || how === META_AIRBYTE_META) {
       const field = this.metaField[c];
       if (field !== undefined && v === this.metaValue[c]) {
         // Its bytes from the second use on (a value that changes every row never pays for them).
@@ -915,6 +952,45 @@ export class FastRowWriter {
     const dot = at + this.epochDot[c]!;
     writeDigits(out.bytes, dot - 2, second - minute * 60, 2);
     writeDigits(out.bytes, dot + 1, ms - second * 1000, 3);
+    return end;
+  }
+
+  /**
+   * Airbyte's `emitted_at` (the envelope's token) as putEpochMs writes it, read off its digits: a plain
+   * integer of 4–14 digits (1970 to 5138) is its second's digits then three of milliseconds, so a token
+   * whose leading digits are the last one's is in the same second: that second's field, with the
+   * token's last three digits as its milliseconds. -1: not such a token, or putEpochMs declined.
+   */
+  private putEpochToken(c: number, s: RecordLineScanner, b: Uint8Array, out: ByteSink, at: number, room: number): number {
+    const f = s.fields;
+    const t = s.emittedAtToken;
+    // flags 0: no sign, fraction or exponent
+    if (t < 0 || f.kind[t] !== NUMBER || f.flags[t] !== 0) return -1;
+    const vs = f.valStart[t]!;
+    const ve = f.valEnd[t]!;
+    const digits = ve - vs;
+    if (digits < 4 || digits > 14) return -1;
+    const key = this.epochKey[c]!;
+    let same = this.epochKeyDigits[c] === digits;
+    for (let k = 0; same && k < digits - 3; k++) if (b[vs + k] !== key[k]) same = false;
+    if (!same) {
+      const end = this.putEpochMs(c, smallInteger(b, vs, ve), out, at, room);
+      if (end < 0) {
+        this.epochKeyDigits[c] = -1;
+        return -1;
+      }
+      this.epochSecondField[c] = Uint8Array.prototype.slice.call(out.bytes, at, end); // a copy (Buffer#slice is a view)
+      this.epochSecondMs[c] = this.epochDot[c]! + 1;
+      for (let k = 0; k < digits - 3; k++) key[k] = b[vs + k]!;
+      this.epochKeyDigits[c] = digits;
+      return end;
+    }
+    const end = putBytes(out, at, this.epochSecondField[c]!, room);
+    const ms = at + this.epochSecondMs[c]!;
+    const o = out.bytes;
+    o[ms] = b[ve - 3]!;
+    o[ms + 1] = b[ve - 2]!;
+    o[ms + 2] = b[ve - 1]!;
     return end;
   }
 
@@ -1119,6 +1195,10 @@ const META_UUID = 1;
 const META_CACHED = 2;
 const META_EPOCH_MS = 3;
 const META_SEQUENCE = 4;
+/** the same field on every row (a constant: Airbyte's `_airbyte_generation_id`) */
+const META_CONSTANT = 5;
+/** Airbyte's `_airbyte_meta`: one field for every row without changes (its own or upstream) */
+const META_AIRBYTE_META = 6;
 /** `_sdc_sequence` written from its digits below this high part (BIGINT's bound, 9223372036854775807, is the encoder's) */
 const SEQUENCE_HIGH_LIMIT = 9_223_372_036_854;
 

@@ -14,7 +14,7 @@ import { isUtf8 } from "node:buffer";
 import { parseMessageLine } from "../input/json.js";
 import { type AirbyteRoute, AirbyteRoutes, EXACT_PATHS, type Envelope, airbyteRecordProblem, singerRecordProblem } from "./envelopes.js";
 import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
-import { type ByteSink, FastRowWriter, NUMBER, RecordLineScanner, writeInteger } from "./record-scanner.js";
+import { type ByteSink, FastRowWriter, NUMBER, NUMBER_EXPONENT, RecordLineScanner, writeInteger } from "./record-scanner.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
 import { type ColumnPlan, ORDINAL_COLUMN, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
@@ -22,12 +22,14 @@ import { parquetColumns } from "./parquet-values.js";
 import { ParquetRowGroupEncoder } from "./parquet-row-group.js";
 import type { EncodedRowGroup } from "../stage/parquet-part-writer.js";
 
-/** Where the byte path finds a message field a metadata column reads (StreamOutput.messageFields). */
-const enum MessageField {
-  ByName,
-  /** Airbyte's emitted_at, read once per record for the envelope check */
-  EmittedAt,
-  Meta,
+/**
+ * An object whose property `name` (for each of `names`) is read, when read, by the getter `reader(name)`
+ * gives: StreamOutput's scannedMessage and scannedRecord.
+ */
+function scannedView(names: Iterable<string>, reader: (name: string) => () => unknown): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  for (const name of names) Object.defineProperty(view, name, { get: reader(name), enumerable: true });
+  return view;
 }
 
 /** Positions reserved per unit: more than the lines a unit can hold (units are cut at ~1 MiB). */
@@ -279,15 +281,16 @@ class StreamOutput implements ByteSink {
   readonly fast: FastRowWriter | undefined;
   /** plan.mainThreadFields as name bytes, for the byte path's check */
   readonly mainThreadKeys: Buffer[] | undefined;
+  /** whether the metadata columns read any field of the message or the record (see scannedMessage) */
+  readonly readsFields: boolean;
   /**
-   * message and record fields the metadata columns read (name, name bytes), for the byte path; a message
-   * field's third entry says where the scanner has it: by name, or Airbyte's noted emitted_at / meta token
+   * The byte path's message and record for the metadata columns: only the fields they read, each read
+   * off the scanner's current line when (and if) a metadata value asks for it, as parseMessageLine would
+   * give it (undefined when absent). Most rows never ask: their metadata fields are written from the
+   * tokens (FastRowWriter.putMeta). Undefined without a scanner.
    */
-  readonly messageFields: [string, Buffer, MessageField][];
-  readonly recordFields: [string, Buffer][];
-  /** the byte path's message and record for the metadata columns: only messageFields / recordFields, refilled per row */
-  readonly scannedMessage: Record<string, unknown> = {};
-  readonly scannedRecord: Record<string, unknown> = {};
+  readonly scannedMessage: Record<string, unknown> | undefined;
+  readonly scannedRecord: Record<string, unknown> | undefined;
   private readonly keyed: boolean;
   /** per-row context of the metadata columns (the message and record are set per row) */
   readonly ctx: RowContext;
@@ -301,6 +304,7 @@ class StreamOutput implements ByteSink {
     changes: RowChanges,
     parquet: boolean,
     airbyte: boolean,
+    scanner: RecordLineScanner | undefined,
   ) {
     this.parquet = parquet ? new ParquetRowGroupEncoder(parquetColumns(plan.columns, plan.keyColumns.length > 0 ? ORDINAL_COLUMN : undefined)) : undefined;
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
@@ -316,9 +320,20 @@ class StreamOutput implements ByteSink {
       else if (m?.kind === "airbyte-meta") messageFields.add("meta");
       else if (m?.kind === "record-field" || m?.kind === "sequence") recordFields.add(m.field);
     }
-    const noted = (f: string) => (!airbyte ? MessageField.ByName : f === "emitted_at" ? MessageField.EmittedAt : f === "meta" ? MessageField.Meta : MessageField.ByName);
-    this.messageFields = [...messageFields].map((f) => [f, Buffer.from(f), noted(f)]);
-    this.recordFields = [...recordFields].map((f) => [f, Buffer.from(f)]);
+    this.readsFields = messageFields.size > 0 || recordFields.size > 0;
+    if (scanner) {
+      // Airbyte's emitted_at and meta are the tokens the scanner notes (the inner record's, not the envelope's).
+      this.scannedMessage = scannedView(messageFields, (name) => {
+        if (airbyte && name === "emitted_at") return () => scanner.fieldAt(scanner.emittedAtToken);
+        if (airbyte && name === "meta") return () => scanner.fieldAt(scanner.metaToken);
+        const bytes = Buffer.from(name);
+        return () => scanner.field(bytes);
+      });
+      this.scannedRecord = scannedView(recordFields, (name) => {
+        const bytes = Buffer.from(name);
+        return () => scanner.prop(bytes);
+      });
+    }
     this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: BATCHED_AT_PLACEHOLDER, changes };
     const batchedAt = plan.columns.findIndex((c) => c.meta?.kind === "batched-at");
     if (batchedAt !== -1) {
@@ -546,7 +561,7 @@ export class UnitEncoder {
           c.meta ? { name: c.name, type: c.type, value: metadataValue(c.meta), source: c.meta } : undefined,
         ),
       );
-      out = new StreamOutput(plan, columns, this.changes, this.setupValue!.parquet === true, this.airbyte !== undefined);
+      out = new StreamOutput(plan, columns, this.changes, this.setupValue!.parquet === true, this.airbyte !== undefined, this.scanner);
       this.outputs.set(plan.id, out);
     }
     return out;
@@ -635,12 +650,12 @@ export class UnitEncoder {
     // Airbyte requires a finite numeric emitted_at (airbyteRecordProblem), checked before any column is
     // encoded (as there); anything else is the object path's to report. As the object path has it: a
     // number, or a JsonNumber where a double would change its digits.
-    let emittedAt: unknown;
     if (airbyte) {
       const t = scanner.emittedAtToken;
-      if (t < 0 || scanner.fields.kind[t] !== NUMBER) return false;
-      emittedAt = scanner.fieldAt(t);
-      if (!Number.isFinite(Number(emittedAt))) return false;
+      const f = scanner.fields;
+      if (t < 0 || f.kind[t] !== NUMBER) return false;
+      // Without an exponent, up to 308 integer digits stay below 1.8e308: finite, no need to read it.
+      if ((f.flags[t]! & NUMBER_EXPONENT || f.intDigits[t]! > 308) && !Number.isFinite(Number(scanner.fieldAt(t)))) return false;
     }
     const ss = scanner.streamStart;
     const len = scanner.streamEnd - ss;
@@ -668,25 +683,10 @@ export class UnitEncoder {
     if (o.mainThreadKeys) for (const k of o.mainThreadKeys) if (scanner.hasField(k)) return false;
     changes.reset();
     const ctx = o.ctx;
-    if (o.messageFields.length > 0 || o.recordFields.length > 0) {
-      // Only the fields the metadata columns read, materialised as parseMessageLine would give them
-      // (undefined when absent), into two objects the stream reuses: the metadata values read them
-      // synchronously and keep nothing.
-      const message = o.scannedMessage;
-      const fields = o.messageFields;
-      for (let k = 0; k < fields.length; k++) {
-        const f = fields[k]!;
-        const where = f[2];
-        // Named stores for Airbyte's two (a keyed store by a name that varies was 1/10 of this function).
-        if (where === MessageField.EmittedAt) message.emitted_at = emittedAt;
-        else if (where === MessageField.Meta) message.meta = scanner.fieldAt(scanner.metaToken);
-        else message[f[0]] = scanner.field(f[1]);
-      }
-      const record = o.scannedRecord;
-      const props = o.recordFields;
-      for (let k = 0; k < props.length; k++) record[props[k]![0]] = scanner.prop(props[k]![1]);
-      ctx.message = message;
-      ctx.record = record;
+    if (o.readsFields) {
+      // Views of this line (read synchronously by the metadata values, which keep nothing).
+      ctx.message = o.scannedMessage!;
+      ctx.record = o.scannedRecord!;
     }
     ctx.position = position;
     ctx.receivedAt = this.receivedAt;

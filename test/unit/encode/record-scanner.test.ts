@@ -443,4 +443,24 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
     expect(bytePath).toEqual(objectPath);
     expect(scanned).toBeGreaterThan(300);
   });
+
+  it("emitted_at in sequence: a second's field reused only for the same second's digits (their count too)", () => {
+    // The byte path keeps the last token's second (its digits but the last three) and that second's field.
+    const sequence = [
+      "999", "1000", "1001", "1999", "2000", "12345", "123456", "123457", "12346", "99999999999999", "99999999999998",
+      "100000000000000", "100000000000001", "1700000000123", "1700000000999", "1700000001000", "1700000000999",
+      "1700000000999.5", "1700000000998", "-1700000000998", "1700000000997", "1.700000000996e12", "1700000000996",
+      "1700000059999", "1700000060000", "1700000060001", "17000000600012", "1700000060002", "0", "1700000060003",
+    ];
+    const lines = sequence.map((e, n) => `{"type":"RECORD","record":{"stream":"a","emitted_at":${e},"data":{"id":${n}}}}`);
+    const setup = { streams: [plan("a", ["id"], AIRBYTE_META)], envelope: "airbyte" as const, routes: [{ name: "a", namespace: null, id: "a" }] };
+    const { bytePath, objectPath, scanned } = both(lines, setup);
+    expect(bytePath).toEqual(objectPath);
+    expect(scanned).toBe(sequence.length);
+    // And the right time, not only the same one: each plain integer's own second and milliseconds.
+    const extracted = rowsText(bytePath).trimEnd().split("\n").map((row) => row.split(",").find((f) => /^\d{4}-\d\d-\d\d \d\d:/.test(f)));
+    sequence.forEach((e, n) => {
+      if (/^\d+$/.test(e)) expect(extracted[n], e).toBe(new Date(Number(e)).toISOString().replace("T", " ").replace("Z", "+00"));
+    });
+  });
 });
