@@ -710,7 +710,8 @@ export class FastRowWriter {
   private readonly keyIndexes: number[];
   private readonly keyKinds: string[];
   private readonly fieldStart: Int32Array;
-  private readonly fieldEnd: Int32Array;
+  /** per column, where the last row written ends its field (the index of the comma or newline after it) */
+  readonly fieldEnd: Int32Array;
   /** per column, how a metadata field is written (META_*) */
   private readonly metaWrite: Int8Array;
   /** META_EPOCH_MS columns: the minute last written, its field (undefined: the encoder's), where its `.000` is */

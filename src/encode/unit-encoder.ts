@@ -138,7 +138,7 @@ export function part<T extends Uint8Array | Uint32Array | Float64Array>(a: T, fr
 }
 
 /** A copy of `a` with room for `size` entries. */
-function grown<T extends Uint32Array | Float64Array>(a: T, size: number): T {
+function grown<T extends Uint32Array | Int32Array | Float64Array>(a: T, size: number): T {
   const b = new (a.constructor as new (length: number) => T)(size);
   b.set(a);
   return b;
@@ -297,6 +297,12 @@ class StreamOutput implements ByteSink {
 
   /** Parquet (EncoderSetup.parquet): each span leaves as one encoded row group */
   private readonly parquet: ParquetRowGroupEncoder | undefined;
+  /**
+   * Parquet: where each field of the span's rows ends (ParquetRowGroupEncoder.encode's fieldEnds), from
+   * the byte path's writer; -1 first for a row the object path wrote.
+   */
+  private fieldEnds: Int32Array | undefined;
+  private readonly fieldsPerRow: number;
 
   constructor(
     readonly plan: StreamEncodePlan,
@@ -307,6 +313,8 @@ class StreamOutput implements ByteSink {
     scanner: RecordLineScanner | undefined,
   ) {
     this.parquet = parquet ? new ParquetRowGroupEncoder(parquetColumns(plan.columns, plan.keyColumns.length > 0 ? ORDINAL_COLUMN : undefined)) : undefined;
+    this.fieldsPerRow = this.parquet?.columns.length ?? 0;
+    this.fieldEnds = this.parquet ? new Int32Array(1024 * this.fieldsPerRow) : undefined;
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
     this.fast = FastRowWriter.serves(columns) ? new FastRowWriter(columns, plan.keyColumns) : undefined;
     this.keyed = plan.keyColumns.length > 0;
@@ -373,6 +381,10 @@ class StreamOutput implements ByteSink {
     const start = this.length;
     const text = this.keyed ? `${row},${position}\n` : `${row}\n`;
     this.length += this.bytes.write(text, this.length, "utf8");
+    if (this.fieldEnds) {
+      if ((this.rows + 1) * this.fieldsPerRow > this.fieldEnds.length) this.fieldEnds = grown(this.fieldEnds, this.fieldEnds.length * 2);
+      this.fieldEnds[this.rows * this.fieldsPerRow] = -1; // fields found by fill
+    }
     if (this.marks) {
       if (this.rows === this.marks.length) this.marks = grown(this.marks, this.rows * 2);
       // The mark is in UTF-16 units of the row: the same in bytes when the row was all ASCII.
@@ -395,8 +407,21 @@ class StreamOutput implements ByteSink {
     } else {
       this.ensure(1);
     }
+    if (this.fieldEnds) this.noteFieldEnds();
     this.bytes[this.length++] = 10;
     this.endRow(position);
+  }
+
+  /** The fields of the row the byte path just wrote (its newline goes at `length`), for Parquet. */
+  private noteFieldEnds(): void {
+    const n = this.fieldsPerRow;
+    if ((this.rows + 1) * n > this.fieldEnds!.length) this.fieldEnds = grown(this.fieldEnds!, this.fieldEnds!.length * 2);
+    const ends = this.fieldEnds!;
+    const written = this.fast!.fieldEnd;
+    const base = this.rows * n;
+    for (let c = 0; c < written.length; c++) ends[base + c] = written[c]!;
+    // The ordinal, when keyed, is the last field.
+    ends[base + n - 1] = this.length;
   }
 
   private endRow(position: number): void {
@@ -430,7 +455,7 @@ class StreamOutput implements ByteSink {
     const widths = this.columns.map((c) => c.width.maxBytes);
     for (const c of this.columns) c.width.maxBytes = 0;
     // Parquet: the rows' CSV text is decided already; the row group is made from it.
-    const group = this.parquet?.encode(this.bytes, this.length, this.rows);
+    const group = this.parquet?.encode(this.bytes, this.length, this.rows, this.fieldEnds);
     const size = group ? group.bytes.length : this.length - this.spanStart;
     const byteStart = unit.length;
     unit.reserve(direct ? 0 : size, this.rows);

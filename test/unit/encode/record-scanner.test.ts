@@ -464,3 +464,60 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
     });
   });
 });
+
+describe("byte path = object path: Parquet row groups", () => {
+  it("rows the byte path wrote (their field ends known) and rows the object path wrote, mixed in spans, give the same row groups", () => {
+    let seed = 4242;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    // Doubled quotes in text and SUPER fields (short and past 64 bytes), empty strings, NULLs, every type.
+    const values: Record<string, string[]> = {
+      s: ['"plain"', '""', '"a\\"b"', '"\\"\\""', '"x,y"', '"é漢"', "null", "12"],
+      c: ['"ab"', '"\\""', "null"],
+      i: ["1", "-7", "2147483647", "null"],
+      sm: ["3", "-32768", "null"],
+      d: ["1.5", "-0", "1e300", "3.141592653589793", "null"],
+      r: ["1.25", "null"],
+      n: ["123456789.0123456789", "-1", "0.0000000001", "null"],
+      n52: ["999.99", "-0.01", "null"],
+      b: ["true", "false", "null"],
+      o: ['{"a":"q\\"uote"}', "[1,2]", "{}", `{"long":"${'\\"'.repeat(40)}${"z".repeat(80)}"}`, `{"long":"${"z".repeat(100)}"}`, "null"],
+      tz: ['"2024-08-29T00:19:58.518Z"', '"2024-01-01 10:00:00+02:00"', '"1969-12-31T23:59:59.999999Z"', "null"],
+      ts: ['"2024-08-29T00:19:58"', "null"],
+      dt: ['"2024-02-29"', "null"],
+      tm: ['"10:30:00"', "null"],
+      "Big Name": [`"${"w".repeat(70)}"`, `"${'\\"'.repeat(70)}"`, '"short"', "null"],
+    };
+    const lines: string[] = [];
+    for (let n = 0; n < 1200; n++) {
+      const fields = [`"id":${n}`];
+      for (const [p, vs] of Object.entries(values)) if (rand() < 0.8) fields.push(`${JSON.stringify(p)}:${pick(vs)}`);
+      // An escaped property name sends the line to the object path (the span then mixes both kinds of rows).
+      if (rand() < 0.15) fields.push('"\\u0073x":1');
+      lines.push(rand() < 0.01 ? '{"type":"STATE","value":{}}' : `{"type":"RECORD","stream":"${pick(["k", "k", "u"])}","record":{${fields.join(",")}}}`);
+    }
+    const unit = new Uint8Array(Buffer.from(lines.map((l) => `${l}\n`).join("")));
+    const run = (byteScan: boolean) => {
+      const e = new UnitEncoder({ byteScan });
+      e.setup({ epoch: 1, policy: DEFAULT_POLICY, streams: [plan("k", ["id"]), plan("u", [])], parquet: true });
+      const groups: string[] = [];
+      for (let from = 0, lineOffset = 0; ; ) {
+        const u = e.encode(unit.subarray(from), 3, 1, lineOffset, "2026-11-30T08:00:00.123Z");
+        for (const ev of u.events) groups.push(ev.kind === "rows" ? `${ev.stream} ${ev.rows} ${Buffer.from(ev.bytes).toString("hex")}` : `line ${ev.index}`);
+        if (u.rest === undefined) break;
+        from += u.rest;
+        lineOffset += u.lines;
+      }
+      return { groups, scanned: e.scannedRecords };
+    };
+    const bytePath = run(true);
+    const objectPath = run(false);
+    expect(bytePath.groups).toEqual(objectPath.groups);
+    expect(bytePath.groups.filter((g) => !g.startsWith("line")).length).toBeGreaterThan(2);
+    expect(bytePath.scanned).toBeGreaterThan(700);
+    expect(bytePath.scanned).toBeLessThan(1150);
+  });
+});
