@@ -92,6 +92,16 @@ function comparable(u: EncodedUnit, streams: StreamEncodePlan[]) {
   };
 }
 
+/** A deterministic random source (an LCG) and a pick from a list by it: generated inputs repeat run to run. */
+function seeded(seed: number) {
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  return { rand, pick };
+}
+
 const rowsText = (parts: ReturnType<typeof comparable>[]) =>
   parts
     .flatMap((u) => u.events).filter((e) => e.kind === "rows").map((e) => (e as unknown as { bytes: string }).bytes).join("");
@@ -218,12 +228,7 @@ describe("byte path = object path", () => {
   });
 
   it("generated records: 3,000 lines of every value kind in every column", () => {
-    let seed = 12345;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const { rand, pick } = seeded(12345);
     const numbers = ["0", "-0", "-0.0", "1", "-1", "1.5", "1.50", "100.0", "0.000001", "0.0000001", "0.0000010", "1e5", "1E-7", "2.5e+3", "32767", "32768", "-32768", "-32769", "2147483647", "2147483648", "9007199254740993", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809", "123456789.0123456789", "999.995", "999.99", "-999.99", "0.01", "12345678901234567890123456789012345678", "-123456789012.10", "1234567890.12345", "3.141592653589793", "100000", "-100000", "21474836470", "12345678901234567890", "-92233720368547758080"];
     const strings = ['"plain"', '""', '"a\\"b"', '"\\\\N"', '"\\u0000x"', '"é漢😀"', '"2024-08-29T00:19:58.518Z"', '"2024-08-29T00:19:58Z"', '"2024-02-30T00:00:00Z"', '"2024-01-01 10:00:00+02:00"', '"10:30:00"', '"2024-01-01"', '"true"', '"12"', '"1.5"', '"abc,def"', `"${"x".repeat(20)}"`, '"\\t\\n"', '"2024-08-2xT00:19:58Z"', '"20x4-08-29T00:19:58.5Z"', '"2024-08-29T00:19:5xZ"'];
     const nested = ['{"a":1}', '{"a":{"b":[1,2,3]},"c":"d"}', "[]", "{}", '[1.50,"x"]', '{"a":1,"a":2}', '{"2":1,"a":0}', '{ "sp": 1 }', '{"n":12345678901234567890,"e":1e-3,"z":-0}', '{"q":"say \\"hi\\""}', '[null,true,false]', '{"deep":[[[{"x":[0.5]}]]]}', "[ 1]", '{ "a":1}', '{"t":-123456789012.10,"u":1234567890.12345}', '[123456789012.1,0.1000000000000]'];
@@ -342,12 +347,7 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
   const both = (lines: string[], setup: Omit<EncoderSetup, "epoch" | "policy">, policy: ValuePolicy = DEFAULT_POLICY) =>
     encodeWith(lines, setup, policy, (c) => JSON.parse(JSON.stringify(c, (_k, v) => (typeof v === "string" ? v.replace(UUID, "<uuid>") : v instanceof Uint32Array ? [...v] : v))));
 
-  let seed = 777;
-  const rand = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const { rand, pick } = seeded(777);
   const values = ["1", "-2.50", "12345678901234567890", '"text"', '"a\\"b"', '"2024-08-29T00:19:58.518Z"', '"2024-02-30T00:00:00Z"', "true", "null", '{"a":[1,2]}', "1e5", "99999"];
   const record = (n: number) => {
     const fields = [`"id":${n}`];
@@ -467,12 +467,7 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
 
 describe("byte path = object path: Parquet row groups", () => {
   it("rows the byte path wrote (their field ends known) and rows the object path wrote, mixed in spans, give the same row groups", () => {
-    let seed = 4242;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const { rand, pick } = seeded(4242);
     // Doubled quotes in text and SUPER fields (short and past 64 bytes), empty strings, NULLs, every type.
     const values: Record<string, string[]> = {
       s: ['"plain"', '""', '"a\\"b"', '"\\"\\""', '"x,y"', '"é漢"', "null", "12"],
