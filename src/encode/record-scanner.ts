@@ -725,8 +725,8 @@ export class FastRowWriter {
   /** META_SEQUENCE columns: the high part last written (see putSequence) and its digits */
   private readonly sequenceHigh: number[] = [];
   private readonly sequenceHighDigits: Uint8Array[] = [];
-  /** META_CONSTANT: the field; META_AIRBYTE_META: the field of a row without changes */
-  private readonly fixedField: Buffer[] = [];
+  /** per column, its field when it is the same on every row (see fixedMetaField) */
+  private readonly fixedField: (Buffer | undefined)[];
   /**
    * META_EPOCH_MS columns read from the Airbyte envelope's emitted_at token: the digits of the last token
    * but its last three (its second), how many digits it had (-1: none kept), and that second's field
@@ -772,34 +772,30 @@ export class FastRowWriter {
       if (p.property !== undefined) this.columnOf.set(p.property, i);
     });
     this.markColumn = plans.findIndex((p) => p.meta?.source?.kind === "batched-at");
-    const fixed = new Map<ColumnPlan, Buffer>();
-    this.metaWrite = Int8Array.from(plans, (p) => {
+    this.fixedField = plans.map(fixedMetaField);
+    this.metaWrite = Int8Array.from(plans, (p, c) => {
       const kind = p.meta?.source?.kind;
       if (kind === undefined) return META_ENCODED;
-      const text = p.type.kind === "varchar" || p.type.kind === "char";
       // A CHAR(n) is padded by the warehouse, not here: only VARCHAR takes the UUID's digits as they are.
       if (kind === "uuid" && p.type.kind === "varchar") return META_UUID;
+      // A text column's encoder measures every value it writes (its width can widen the column): the
+      // other fast forms are for typed columns (the Airbyte and Singer columns' own types).
+      if (p.type.kind === "varchar" || p.type.kind === "char") return META_ENCODED;
       if (kind === "message-epoch-ms" && epochFieldPatches(p)) return META_EPOCH_MS;
       if (kind === "sequence" && p.type.kind === "bigint") return META_SEQUENCE;
-      if (kind === "constant" || kind === "airbyte-meta") {
-        const changes = new RowChanges();
-        const text = p.encode(kind === "constant" ? (p.meta!.source as { value: unknown }).value : airbyteMeta((p.meta!.source as { syncId: string | number | null }).syncId, []), changes);
-        if (changes.list.length === 0) {
-          fixed.set(p, Buffer.from(text, "utf8"));
-          return kind === "constant" ? META_CONSTANT : META_AIRBYTE_META;
-        }
-      }
+      if (kind === "constant" && this.fixedField[c] !== undefined) return META_CONSTANT;
+      if (kind === "airbyte-meta" && this.fixedField[c] !== undefined) return META_AIRBYTE_META;
       // The same encoder on the same value (batched-at: the placeholder, overwritten in the row later).
-      return text ? META_ENCODED : META_CACHED;
+      return META_CACHED;
     });
     this.epochKeyDigits = new Int32Array(plans.length).fill(-1);
     this.epochSecondMs = new Int32Array(plans.length);
     plans.forEach((p, c) => {
-      this.fixedField[c] = fixed.get(p) ?? EMPTY;
-      this.epochKey[c] = new Uint8Array(16);
+      const epoch = this.metaWrite[c] === META_EPOCH_MS;
+      this.epochKey[c] = epoch ? new Uint8Array(16) : EMPTY;
       this.epochSecondField[c] = EMPTY;
-      if (this.metaWrite[c] === META_EPOCH_MS || this.metaWrite[c] === META_SEQUENCE) this.sourceField[c] = (p.meta!.source as { field: string }).field;
-      this.epochFromToken[c] = this.metaWrite[c] === META_EPOCH_MS && this.sourceField[c] === "emitted_at";
+      if (epoch || this.metaWrite[c] === META_SEQUENCE) this.sourceField[c] = (p.meta!.source as { field: string }).field;
+      this.epochFromToken[c] = epoch && this.sourceField[c] === "emitted_at";
       if (this.metaWrite[c] === META_SEQUENCE) this.runStartMs[c] = (p.meta!.source as { runStartMs: number }).runStartMs;
     });
     this.fieldNames = plans.map((p) => p.property ?? p.name);
@@ -879,9 +875,12 @@ export class FastRowWriter {
   }
 
   /**
-   * A metadata column's field. A UUID is written as its hex digits (no string); a value equal
-   * (===) to the column's previous one that encoded without a change reuses that field (the encoders are
-   * pure; only text columns track widths, and they are not cached). Else the encoder writes it.
+   * A metadata column's field. A constant (and an Airbyte `_airbyte_meta` of a row with no changes, its
+   * own or upstream) is its fixed field; a UUID is written as its hex digits (no string); Airbyte's
+   * `emitted_at` from its token's digits (putEpochToken); `_sdc_sequence` from the position
+   * (putSequence); a value equal (===) to the column's previous one that encoded without a change reuses
+   * that field (the encoders are pure; text columns track widths, and take none of these forms but the
+   * UUID's). Else the encoder writes it.
    */
   private putMeta(c: number, value: (ctx: RowContext) => unknown, s: RecordLineScanner, b: Uint8Array, out: ByteSink, at: number, changes: RowChanges, ctx: RowContext, room: number): number {
     const how = this.metaWrite[c]!;
@@ -1208,11 +1207,39 @@ const FIRST_MS = new Date("0001-01-01T00:00:00.000Z").getTime();
 const LAST_MS = new Date("9999-12-31T23:59:59.999Z").getTime();
 
 /**
+ * The field of a metadata column that is the same on every row: a constant's, and Airbyte's
+ * `_airbyte_meta` of a row without changes (the encoder's text of the document, once); undefined for any
+ * other column, a text column, or when the encoder records a change or throws on it (then it is encoded
+ * per row, where the row's own path reports it).
+ */
+function fixedMetaField(p: ColumnPlan): Buffer | undefined {
+  const source = p.meta?.source;
+  if (source?.kind !== "constant" && source?.kind !== "airbyte-meta") return undefined;
+  // A text column measures each value it writes (its encoder would count this one, never written, too).
+  if (p.type.kind === "varchar" || p.type.kind === "char") return undefined;
+  const changes = new RowChanges();
+  try {
+    const text = p.encode(source.kind === "constant" ? source.value : airbyteMeta(source.syncId, []), changes);
+    return changes.list.length === 0 ? Buffer.from(text, "utf8") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Whether a message-epoch-ms column's encoder writes a whole minute's ISO text with `:00.000` that can be
  * replaced by any second's and millisecond's digits (so putEpochMs writes what the encoder would): probed
  * on a few values, none of which may record a change.
  */
 function epochFieldPatches(p: ColumnPlan): boolean {
+  try {
+    return epochFieldsPatch(p);
+  } catch {
+    return false; // an encoder that throws on a date-time (invalid_value: fail) meets it row by row
+  }
+}
+
+function epochFieldsPatch(p: ColumnPlan): boolean {
   const base = Date.UTC(2024, 1, 29, 23, 59);
   const changes = new RowChanges();
   const whole = p.encode(new Date(base).toISOString(), changes);

@@ -23,8 +23,8 @@ import { ParquetRowGroupEncoder } from "./parquet-row-group.js";
 import type { EncodedRowGroup } from "../stage/parquet-part-writer.js";
 
 /**
- * An object whose property `name` (for each of `names`) is read, when read, by the getter `reader(name)`
- * gives: StreamOutput's scannedMessage and scannedRecord.
+ * An object with one property per name in `names`, each a getter (the function `reader(name)` returns)
+ * that reads the value when it is asked for: StreamOutput's scannedMessage and scannedRecord.
  */
 function scannedView(names: Iterable<string>, reader: (name: string) => () => unknown): Record<string, unknown> {
   const view: Record<string, unknown> = {};

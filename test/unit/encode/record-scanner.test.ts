@@ -444,6 +444,46 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
     expect(scanned).toBeGreaterThan(300);
   });
 
+  it("metadata columns a table made elsewhere types as text measure every value, in every span", () => {
+    // Widths drive widening: a VARCHAR column holding a generation id, the meta document or the extracted
+    // time must report them for each span the rows land in, as the object path does.
+    const text: ColumnSpec[] = [
+      ...DATA,
+      { name: "_airbyte_raw_id", type: { kind: "varchar", length: 36 }, meta: { kind: "uuid" } },
+      { name: "_airbyte_extracted_at", type: { kind: "varchar", length: 10 }, meta: { kind: "message-epoch-ms", field: "emitted_at" } },
+      { name: "_airbyte_generation_id", type: { kind: "varchar", length: 1 }, meta: { kind: "constant", value: 12 } },
+      { name: "_airbyte_meta", type: { kind: "varchar", length: 20 }, meta: { kind: "airbyte-meta", syncId: 9 } },
+    ];
+    const lines: string[] = [];
+    for (let n = 0; n < 6; n++) {
+      lines.push(`{"type":"RECORD","record":{"stream":"a","emitted_at":${1700000000000 + n},"data":{"id":${n}}}}`);
+      if (n % 2 === 1) lines.push('{"type":"STATE","state":{"type":"LEGACY","data":{}}}');
+    }
+    const setup = { streams: [plan("a", ["id"], text)], envelope: "airbyte" as const, routes: [{ name: "a", namespace: null, id: "a" }] };
+    const { bytePath, objectPath, scanned } = both(lines, setup);
+    expect(bytePath).toEqual(objectPath);
+    expect(scanned).toBe(6);
+    const spans = bytePath.flatMap((u) => u.events).filter((e) => e.kind === "rows") as unknown as { widths: number[] }[];
+    expect(spans).toHaveLength(3);
+    for (const span of spans) expect(span.widths.slice(-3)).toEqual([expect.any(Number), 2, 26]);
+  });
+
+  it("a metadata value its column cannot hold under invalid_value: fail leaves the lines to the main thread (no setup failure)", () => {
+    // A generation id past INTEGER, an extracted time into an INTEGER column (tables made elsewhere).
+    const variants: [string, ColumnSpec["type"], ColumnSpec["meta"]?][] = [
+      ["_airbyte_generation_id", { kind: "integer" }, { kind: "constant", value: 2 ** 40 }],
+      ["_airbyte_extracted_at", { kind: "integer" }],
+    ];
+    for (const [name, type, meta] of variants) {
+      const narrow = AIRBYTE_META.map((c) => (c.name === name ? { ...c, type, meta: meta ?? c.meta } : c));
+      const lines = [0, 1].map((n) => `{"type":"RECORD","record":{"stream":"a","emitted_at":${1700000000000 + n},"data":{"id":${n}}}}`);
+      const setup = { streams: [plan("a", ["id"], narrow)], envelope: "airbyte" as const, routes: [{ name: "a", namespace: null, id: "a" }] };
+      const { bytePath, objectPath } = both(lines, setup, { stringOverflow: "null", invalidValue: "fail" });
+      expect(bytePath, name).toEqual(objectPath);
+      expect(bytePath[0]!.events[0], name).toMatchObject({ kind: "line", index: 0 });
+    }
+  });
+
   it("emitted_at in sequence: a second's field reused only for the same second's digits (their count too)", () => {
     // The byte path keeps the last token's second (its digits but the last three) and that second's field.
     const sequence = [
