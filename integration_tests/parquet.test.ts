@@ -148,19 +148,35 @@ describe("Parquet staging loads what CSV loads", () => {
     expect(pq.rows[4]!.ts).toBe("294247-01-10 04:00:54.775807+00");
   });
 
-  it("a TIMESTAMP past what Parquet holds (294247-01-10) fails the run naming the column; CSV loads it", async () => {
+  it("a TIMESTAMP past what Parquet holds (294247-01-10 04:00:54.775807 UTC) is NULL and recorded, or fails the run naming line, stream and field; CSV loads it", async () => {
     const props = { id: { type: "integer" }, ts: { type: ["null", "string"], format: "date-time" } };
-    const input = lines(schemaMsg("t", props), record("t", { id: 1, ts: "294276-12-31T00:00:00Z" }), { type: "STATE", value: { n: 1 } });
+    const input = lines(
+      schemaMsg("t", props),
+      record("t", { id: 1, ts: "294276-12-31T00:00:00Z" }),
+      record("t", { id: 2, ts: "294250-06-01T00:30:00+01:00" }),
+      record("t", { id: 3, ts: "294247-01-10T04:00:54.775807Z" }),
+      { type: "STATE", value: { n: 1 } },
+    );
     for (const workers of [undefined, 0]) {
-      const r = await runSinger(configFor(uniqueSchema("pqts64"), { file_format: "parquet", ...(workers === undefined ? {} : { encode_workers: workers }) }), input);
-      expect(r.code).toBe(1);
-      expect(r.states).toEqual([]);
-      expect(r.stderr.join("\n")).toMatch(/column "ts": parquet: 294276-12-31 00:00:00\+00 is past what a Parquet TIMESTAMP holds.*file_format csv_gzip/);
+      const more = workers === undefined ? {} : { encode_workers: workers };
+      const schema = uniqueSchema("pqts64");
+      const r = await runSinger(configFor(schema, { file_format: "parquet", add_metadata_columns: true, ...more }), input);
+      expect(r.code, r.stderr.join("\n")).toBe(0);
+      expect(r.states).toEqual([{ n: 1 }]);
+      const rows = (await table(schema, "t")).sort((a, b) => Number(a.id) - Number(b.id));
+      expect(rows.map((x) => x.ts)).toEqual([null, null, "294247-01-10 04:00:54.775807+00"]);
+      const nulled = [{ field: "ts", change: "NULLED", reason: "DESTINATION_SERIALIZATION_ERROR" }];
+      expect(rows.map((x) => (x._sdc_value_changes === null ? null : JSON.parse(x._sdc_value_changes as string)))).toEqual([nulled, nulled, null]);
+
+      const strict = await runSinger(configFor(uniqueSchema("pqts64fail"), { file_format: "parquet", invalid_value: "fail", ...more }), input);
+      expect(strict.code).toBe(1);
+      expect(strict.states).toEqual([]);
+      expect(strict.stderr.join("\n")).toMatch(/line 2 \(stream "t"\): field "ts": expected a date-time up to 294247-01-10 04:00:54\.775807 UTC.*file_format csv_gzip/);
     }
     const schema = uniqueSchema("pqts64csv");
     const ok = await runSinger(configFor(schema), input);
     expect(ok.code, ok.stderr.join("\n")).toBe(0);
-    expect((await table(schema, "t")).map((r) => r.ts)).toEqual(["294276-12-31 00:00:00+00"]);
+    expect((await table(schema, "t")).map((r) => r.ts).sort()).toEqual(["294247-01-10 04:00:54.775807+00", "294250-05-31 23:30:00+00", "294276-12-31 00:00:00+00"]);
   });
 
   it("upsert with duplicates inside one batch and across batches (newest wins)", async () => {

@@ -26,6 +26,12 @@ export interface ValuePolicy {
   stringOverflow: "truncate" | "null";
   /** Values the column cannot hold (NaN, out of range, not a date): NULL and record, or fail the record. */
   invalidValue: "null" | "fail";
+  /**
+   * The rows are staged as Parquet, whose TIMESTAMP (INT64 microseconds since 1970) ends at
+   * 294247-01-10T04:00:54.775807Z, before Redshift's 294276: a later date-time is a value the staged file
+   * cannot hold, under invalidValue like any other (file_format csv_gzip holds it).
+   */
+  parquetTimestamps?: boolean;
 }
 
 export const DEFAULT_POLICY: ValuePolicy = { stringOverflow: "truncate", invalidValue: "null" };
@@ -593,12 +599,20 @@ function formatDate(y: number, mo: number, d: number): string {
   return `${pad(y, 4)}-${pad(mo)}-${pad(d)}`;
 }
 
-/** The parsed time moved by `seconds`, through the calendar (month and year ends). */
+/** The Gregorian calendar repeats every 400 years (146,097 days). */
+const GREGORIAN_CYCLE_YEARS = 400;
+
+/**
+ * The parsed time moved by `seconds`, through the calendar (month and year ends). Date holds only about
+ * ±275,760 years (ECMA-262, "Time Values and Time Range") and Redshift's reach 294276: the arithmetic is
+ * done on the same date in 2000–2399 (whole 400-year cycles away, the same calendar) and moved back.
+ */
 function shift(p: ParsedDateTime, seconds: number, offset: number | undefined): ParsedDateTime {
+  const cycles = p.year - (2000 + (p.year % GREGORIAN_CYCLE_YEARS));
   const d = new Date(0);
-  d.setUTCFullYear(p.year, p.month - 1, p.day);
+  d.setUTCFullYear(p.year - cycles, p.month - 1, p.day);
   d.setUTCHours(p.hour, p.minute, p.second + seconds, 0);
-  return { ...p, year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), offset };
+  return { ...p, year: d.getUTCFullYear() + cycles, month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), offset };
 }
 
 /** Shifts a parsed local time by its offset to UTC (for TIMESTAMP, which ignores offsets: rule 9). */
@@ -636,10 +650,24 @@ function timestampEncoder(o: Output, field: string, withZone: boolean, policy: V
     if (!p) return invalid(o, field, expected, v, policy, changes);
     p = toUtc(p);
     if (p.year < MIN_YEAR || p.year > MAX_YEAR) return invalid(o, field, `a date-time between year ${MIN_YEAR} and ${MAX_YEAR}`, v, policy, changes);
+    if (policy.parquetTimestamps && pastParquetTimestamp(p)) return invalid(o, field, PARQUET_TIMESTAMP_RANGE, v, policy, changes);
     recordTimeChanges(field, p.cut, p.leap, changes);
     const frac = p.micros ? `.${p.micros}` : "";
     return `${formatDate(p.year, p.month, p.day)} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}${frac}${withZone ? "+00" : ""}`;
   };
+}
+
+/** The last moment a Parquet TIMESTAMP holds: 2^63 - 1 microseconds after 1970-01-01 (Parquet's logical types, TIMESTAMP(MICROS)). */
+const PARQUET_LAST_TIMESTAMP = [294247, 1, 10, 4, 0, 54, 775807] as const;
+const PARQUET_TIMESTAMP_RANGE = "a date-time up to 294247-01-10 04:00:54.775807 UTC (the last a Parquet TIMESTAMP holds; file_format csv_gzip stages later ones)";
+
+/** Whether the UTC date-time `p` (microseconds as its fraction digits) is past PARQUET_LAST_TIMESTAMP. */
+function pastParquetTimestamp(p: ParsedDateTime): boolean {
+  if (p.year !== PARQUET_LAST_TIMESTAMP[0]) return p.year > PARQUET_LAST_TIMESTAMP[0];
+  const micros = Number(p.micros.padEnd(6, "0"));
+  const fields = [p.year, p.month, p.day, p.hour, p.minute, p.second, micros];
+  for (let k = 1; k < fields.length; k++) if (fields[k] !== PARQUET_LAST_TIMESTAMP[k]) return fields[k]! > PARQUET_LAST_TIMESTAMP[k]!;
+  return false;
 }
 
 function dateEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncoder {

@@ -278,7 +278,8 @@ export class ParquetRowGroupEncoder {
    * the first byte of `bytes` of the result. The result's bytes are a view of a buffer the next call of
    * any encoder of this thread reuses: copy them before encoding again. Throws when a row does not hold
    * `columns.length` fields (an encoder bug, never input), or a RangeError naming the column when a value
-   * does not fit its Parquet type (a TIMESTAMP past 294247, see timestampMicros).
+   * does not fit its Parquet type (a TIMESTAMP past 294247, see timestampMicros: the encoders NULL or
+   * reject such a value first under ValuePolicy.parquetTimestamps, so only a caller without it meets this).
    *
    * `fieldEnds` (optional): where the writer of the rows ended each field, `rows × columns.length` indexes
    * into `bytes` (row r's field c at r × columns.length + c: the index of the comma or newline after it);

@@ -252,6 +252,8 @@ class StreamSink {
 export class LoadEngine<Checkpoint> {
   readonly runId = `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   readonly ledger: CheckpointLedger<Checkpoint>;
+  /** the value policy every encoder of this run applies (main thread and encode workers) */
+  private readonly policy: ValuePolicy;
   private readonly sinks = new Map<string, StreamSink>();
   /** the pid in the name lets a later run tell a dead process's spill directory from a live one's */
   private readonly runDir = join(tmpdir(), `${SPILL_DIR_PREFIX}${this.runId}-p${process.pid}`);
@@ -282,6 +284,8 @@ export class LoadEngine<Checkpoint> {
     emit: (checkpoint: Checkpoint) => void,
   ) {
     this.ledger = new CheckpointLedger<Checkpoint>(emit);
+    // What the staged format holds is part of what a value must fit (ValuePolicy.parquetTimestamps).
+    this.policy = settings.fileFormat === "parquet" ? { ...settings.policy, parquetTimestamps: true } : settings.policy;
     if (settings.limits.ageSeconds > 0) {
       const every = Math.min(1000, settings.limits.ageSeconds * 1000);
       this.ageTimer = setInterval(() => this.sealAged(), every);
@@ -420,7 +424,7 @@ export class LoadEngine<Checkpoint> {
     const state = await this.warehouse.prepareTable(def.table, desired.columns);
     sink.names = desired.names;
     sink.keyColumns = def.keyProperties.map((k) => desired.names.get(k)!);
-    sink.plans = planColumns(desired, state.columns, def.metadata, this.settings.policy, sink.keyColumns);
+    sink.plans = planColumns(desired, state.columns, def.metadata, this.policy, sink.keyColumns);
     sink.rowEncoder = new CsvRowEncoder(sink.plans, sink.keyColumns);
     this.epoch++;
   }
@@ -445,7 +449,7 @@ export class LoadEngine<Checkpoint> {
         });
       }
     }
-    return { epoch: this.epoch, policy: this.settings.policy, streams, parquet: parquet || undefined };
+    return { epoch: this.epoch, policy: this.policy, streams, parquet: parquet || undefined };
   }
 
   /**

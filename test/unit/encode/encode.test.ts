@@ -108,9 +108,43 @@ describe("encoders", () => {
     expect(run("300000-01-01T00:00:00Z")).toBe("\\N");
   });
 
+  it("timestamptz: offsets and 24:00 applied in years past JavaScript Date's ±275,760 (they came out as NaN text)", () => {
+    const { run, changes } = enc({ kind: "timestamptz" });
+    expect(run("294000-06-01T00:30:00+01:00")).toBe("294000-05-31 23:30:00+00");
+    expect(run("280000-12-31T23:30:00-01:00")).toBe("280001-01-01 00:30:00+00");
+    expect(run("290000-02-28T24:00:00Z")).toBe("290000-02-29 00:00:00+00"); // 290000 is a leap year (÷400)
+    expect(run("290100-02-28T24:00:00Z")).toBe("290100-03-01 00:00:00+00"); // 290100 is not (÷100)
+    expect(run("294276-12-31T23:30:00-01:00")).toBe("\\N"); // 294277: past Redshift's range
+    expect(run("0001-01-01T00:30:00+01:00")).toBe("\\N"); // year 0
+    expect(changes.list.map((c) => c.change)).toEqual(["NULLED", "NULLED"]);
+    expect(enc({ kind: "timestamp" }).run("276000-07-04T12:00:00+14:00")).toBe("276000-07-03 22:00:00");
+  });
+
   it("timestamp (no zone): converted to UTC first (rule 9)", () => {
     const { run } = enc({ kind: "timestamp" });
     expect(run("2024-03-10T23:30:00-01:00")).toBe("2024-03-11 00:30:00");
+  });
+
+  it("timestamps staged as Parquet: past 294247-01-10 04:00:54.775807 UTC (INT64 microseconds) NULL and recorded, or fail; the last one lands", () => {
+    const parquet = { ...DEFAULT_POLICY, parquetTimestamps: true };
+    for (const kind of ["timestamptz", "timestamp"] as const) {
+      const zone = kind === "timestamptz" ? "+00" : "";
+      const encode = (v: string, policy = parquet) => {
+        const changes = new RowChanges();
+        return { text: encoderFor("t", { kind }, policy, { maxBytes: 0 })(v, changes), changes: changes.list };
+      };
+      const nulled = [{ field: "t", change: "NULLED", reason: "DESTINATION_SERIALIZATION_ERROR" }];
+      expect(encode("294247-01-10T04:00:54.775807Z")).toEqual({ text: `294247-01-10 04:00:54.775807${zone}`, changes: [] });
+      expect(encode("294247-01-10T05:00:54.775807+01:00")).toEqual({ text: `294247-01-10 04:00:54.775807${zone}`, changes: [] });
+      expect(encode("294247-01-10T04:00:54.7758Z")).toEqual({ text: `294247-01-10 04:00:54.7758${zone}`, changes: [] });
+      expect(encode("294247-01-09T23:59:59Z").changes).toEqual([]);
+      for (const past of ["294247-01-10T04:00:54.775808Z", "294247-01-10T04:00:55Z", "294247-01-10T04:01:00Z", "294247-01-10T05:00:00Z", "294247-01-11T00:00:00Z", "294247-02-01T00:00:00Z", "294250-06-01T00:00:00Z", "294276-12-31T23:59:59.999999Z", "294247-01-10T03:00:54.775808-01:00"]) {
+        expect(encode(past), past).toEqual({ text: "\\N", changes: nulled });
+        // CSV holds them: Redshift's range ends in 294276.
+        expect(encode(past, DEFAULT_POLICY).changes, past).toEqual([]);
+        expect(() => encode(past, { ...parquet, invalidValue: "fail" }), past).toThrow(/field "t": expected a date-time up to 294247-01-10 04:00:54.775807 UTC/);
+      }
+    }
   });
 
   it("date and time", () => {
