@@ -33,6 +33,25 @@ describe("Airbyte bad input", () => {
     expect((await tableJson(ns, "known")).map((x) => x.id)).toEqual([1]);
   });
 
+  it("append_dedup with CDC: an _ab_cdc_deleted_at its column cannot hold fails naming line, stream and field (NULL would load the deleted row as live); on both paths", async () => {
+    const schema = { type: "object", properties: { id: { type: "integer" }, v: { type: "string" }, _ab_cdc_deleted_at: { type: ["null", "string"], format: "date-time" } } };
+    for (const workers of [0, 2]) {
+      const ns = uniqueSchema(`ab_cdc_bad_${workers}`);
+      const line = (id: number, deleted?: string) =>
+        JSON.stringify({ type: "RECORD", record: { stream: "t", namespace: ns, emitted_at: 1700000000000 + id, data: { id, v: `v${id}`, ...(deleted ? { _ab_cdc_deleted_at: deleted } : {}) } } });
+      const r = await runAirbyte("write", {
+        config: airbyteConfig(ns, { encode_workers: workers }),
+        catalog: catalogOf({ name: "t", namespace: ns, schema, mode: "append_dedup", primaryKey: [["id"]] }),
+        input: [line(1), line(2), line(2, "2024-01-01T00:00:00Z"), line(1, "no time at all"), globalState({ n: 1 })],
+      });
+      expect(r.code).toBe(1);
+      expect(r.states).toHaveLength(0);
+      const error = errorOf(r.traces);
+      expect(String(error?.message)).toMatch(/line 4 \(stream "t", namespace "ab_cdc_bad_[^"]+"\): field "_ab_cdc_deleted_at": expected an ISO 8601 date-time, got "no time at all"/);
+      expect(await tableExists(ns, "t") ? (await tableJson(ns, "t")).length : 0).toBe(0);
+    }
+  });
+
   it("an emitted_at that is no finite number (1e400, a string, missing): TRACE ERROR naming line and stream, exit 1, earlier commits and STATE intact; on both paths", async () => {
     for (const workers of [0, 2]) {
       for (const [bad, why] of [

@@ -159,6 +159,37 @@ describe("encode workers: Singer metadata columns and hard_delete", () => {
     expect(await dump(schemas[1]!, "t", SDC_RUN_COLUMNS, "id")).toEqual(expected);
   });
 
+  it("hard_delete: a delete marker its column cannot hold fails the run naming line, stream and field (NULL would load the deleted row as live)", async () => {
+    // A time past what Parquet's TIMESTAMP holds (CSV takes it), and one that is no time at all.
+    const props = { id: { type: "integer" }, v: { type: ["null", "string"] } };
+    const cases: [string, string, string][] = [
+      ["parquet", "294250-01-01T00:00:00Z", "a date-time up to 294247-01-10"],
+      ["csv_gzip", "not a time", "an ISO 8601 date-time"],
+    ];
+    for (const [format, deletedAt, expected] of cases) {
+      const input = jsonl([
+        { ...schemaMsg("t", props), key_properties: ["id"] },
+        record("t", { id: 1, v: "a" }),
+        record("t", { id: 2, v: "b" }),
+        { type: "STATE", value: { n: 1 } },
+        record("t", { id: 2, v: "b", _sdc_deleted_at: "2024-01-01T00:00:00Z" }),
+        record("t", { id: 1, v: "a", _sdc_deleted_at: deletedAt }),
+        { type: "STATE", value: { n: 2 } },
+      ]);
+      for (const workers of [0, 2]) {
+        const schema = uniqueSchema(`hard_bad_${workers}`);
+        const r = await runSinger(configFor(schema, { hard_delete: true, file_format: format, encode_workers: workers }), input);
+        expect(r.code, fail(r)).toBe(1);
+        expect(r.stderr.join("\n")).toMatch(new RegExp(`line 6 \\(stream "t"\\): field "_sdc_deleted_at": expected ${expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+        // Nothing of the failing batch: no STATE after it, neither delete applied (the first batch may
+        // or may not have committed before the failure).
+        expect(r.states).not.toContainEqual({ n: 2 });
+        const left = await withPg(async (c) => (await c.query(`SELECT id::text AS id FROM "${schema}"."t" ORDER BY 1`)).rows.map((x) => x.id as string));
+        expect([[], ["1", "2"]], `${format}, workers ${workers}: ${left.join()}`).toContainEqual(left);
+      }
+    }
+  });
+
   it("a record with a version on a stream without versions goes to the main thread, which starts the stream's versions; the rest stays on the workers", async () => {
     const schema = uniqueSchema("ver_workers");
     const msgs: unknown[] = [schemaMsg("t", PROPS, [])];

@@ -185,6 +185,8 @@ export class AirbyteDestination {
   private readonly routes: AirbyteRoute[];
   private readonly router: AirbyteRoutes;
   private lineNumber = 0;
+  /** the line's RECORD stream as "(stream …)" for an error about one of its values; "" for other lines */
+  private lineStream = "";
   private recordsSinceGlobalState = 0;
   private skippedLines = 0;
   private readonly byId = new Map<string, AirbyteStreamPlan>();
@@ -362,7 +364,7 @@ export class AirbyteDestination {
   private withContext(e: unknown): Error {
     if (e instanceof InputError || e instanceof ConfigError) return e;
     const err = e instanceof Error ? e : new Error(String(e));
-    if (e instanceof RecordError || e instanceof InvalidValueError) return new InputError(`line ${this.lineNumber}: ${err.message}`);
+    if (e instanceof RecordError || e instanceof InvalidValueError) return new InputError(`line ${this.lineNumber}${this.lineStream}: ${err.message}`);
     return err;
   }
 
@@ -374,6 +376,7 @@ export class AirbyteDestination {
 
   private handleLine(line: string): Promise<void> | undefined {
     this.lineNumber++;
+    this.lineStream = "";
     if (line.length === 0 || line.trim().length === 0) return undefined;
     const parsed = parseMessageLine(line, EXACT_PATHS.airbyte);
     if (!parsed.ok) return this.skip(line, "invalid JSON");
@@ -405,6 +408,8 @@ export class AirbyteDestination {
       const ns = record.namespace == null ? "" : ` (namespace ${JSON.stringify(record.namespace)})`;
       throw new InputError(`line ${this.lineNumber}: RECORD of stream ${JSON.stringify(record.stream)}${ns}, which is not in the configured catalog`);
     }
+    const ns = record.namespace == null ? "" : `, namespace ${JSON.stringify(record.namespace)}`;
+    this.lineStream = ` (stream ${JSON.stringify(record.stream)}${ns})`;
     plan.recordsSinceState++;
     this.recordsSinceGlobalState++;
     this.recordsRead++;

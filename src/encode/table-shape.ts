@@ -96,14 +96,15 @@ export function planColumns(
   actual: ReadonlyMap<string, ColumnType>,
   metadata: readonly MetadataColumn[],
   policy: ValuePolicy,
-  keyColumns: readonly string[] = [],
+  /** key columns and the delete marker's: they take keyPolicy */
+  strictColumns: readonly string[] = [],
 ): ColumnPlan[] {
   const plans: ColumnPlan[] = [];
   const byColumn = new Map<string, string>();
   for (const [raw, col] of desired.names) byColumn.set(col, raw);
   const metaByName = new Map(metadata.map((m) => [m.name, m]));
   const make = (def: ColumnDef, property?: string, meta?: MetadataColumn): ColumnPlan =>
-    columnPlan(def.name, actual.get(def.name) ?? def.type, keyColumns.includes(def.name) ? keyPolicy(policy) : policy, property, meta);
+    columnPlan(def.name, actual.get(def.name) ?? def.type, strictColumns.includes(def.name) ? keyPolicy(policy) : policy, property, meta);
   for (const def of desired.columns) {
     if (metaByName.has(def.name)) continue;
     plans.push(make(def, byColumn.get(def.name)));
@@ -116,6 +117,7 @@ export function planColumns(
 /**
  * A key column never takes NULL for a value it cannot hold: "abc" and "def" in an integer key would
  * become one row. Such a value fails the run (naming stream, field and line), whatever invalid_value says.
+ * So does a delete marker's column (hard delete, CDC): NULL there would load a deleted row as live.
  */
 export function keyPolicy(policy: ValuePolicy): ValuePolicy {
   return policy.invalidValue === "fail" ? policy : { ...policy, invalidValue: "fail" };

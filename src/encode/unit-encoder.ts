@@ -44,6 +44,11 @@ export interface StreamEncodePlan {
   keyColumns: string[];
   /** message fields whose presence leaves the record to the main thread (a decision only the door makes) */
   mainThreadFields?: string[];
+  /**
+   * Columns that decide whether a row exists (the delete marker of hard delete / CDC): like keys, a value
+   * they cannot hold fails the record, whatever invalid_value says (see keyPolicy).
+   */
+  existenceColumns?: string[];
 }
 
 export interface EncoderSetup {
@@ -581,7 +586,7 @@ export class UnitEncoder {
         columnPlan(
           c.name,
           c.type,
-          plan.keyColumns.includes(c.name) ? keyPolicy(policy) : policy,
+          plan.keyColumns.includes(c.name) || plan.existenceColumns?.includes(c.name) ? keyPolicy(policy) : policy,
           c.property,
           c.meta ? { name: c.name, type: c.type, value: metadataValue(c.meta), source: c.meta } : undefined,
         ),

@@ -249,6 +249,11 @@ class StreamSink {
   }
 }
 
+/** The columns whose value decides whether a row exists (the delete marker): encoded under keyPolicy. */
+function existenceColumns(def: StreamDefinition): string[] {
+  return def.deletedColumn === undefined ? [] : [def.deletedColumn];
+}
+
 export class LoadEngine<Checkpoint> {
   readonly runId = `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   readonly ledger: CheckpointLedger<Checkpoint>;
@@ -424,7 +429,7 @@ export class LoadEngine<Checkpoint> {
     const state = await this.warehouse.prepareTable(def.table, desired.columns);
     sink.names = desired.names;
     sink.keyColumns = def.keyProperties.map((k) => desired.names.get(k)!);
-    sink.plans = planColumns(desired, state.columns, def.metadata, this.policy, sink.keyColumns);
+    sink.plans = planColumns(desired, state.columns, def.metadata, this.policy, [...sink.keyColumns, ...existenceColumns(def)]);
     sink.rowEncoder = new CsvRowEncoder(sink.plans, sink.keyColumns);
     this.epoch++;
   }
@@ -446,6 +451,7 @@ export class LoadEngine<Checkpoint> {
           keyProperties: [...sink.def.keyProperties],
           keyColumns: sink.keyColumns,
           mainThreadFields: sink.def.mainThreadFields && [...sink.def.mainThreadFields],
+          existenceColumns: existenceColumns(sink.def),
         });
       }
     }
