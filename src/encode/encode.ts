@@ -553,17 +553,22 @@ interface ParsedDateTime {
   leap: boolean;
 }
 
-/** "Z", "+05:30", "-0330", "-03:30:52" → seconds east of UTC. */
+/** "Z", "+05:30", "-0330", "-03:30:52" → seconds east of UTC; NaN for an hour past 23 or minutes or seconds past 59. */
 function offsetSeconds(z: string): number {
   if (z === "Z" || z === "z") return 0;
   const sign = z[0] === "-" ? -1 : 1;
   const digits = z.slice(1).replaceAll(":", "");
-  return sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || "0") * 60 + Number(digits.slice(4, 6) || "0"));
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2, 4) || "0");
+  const seconds = Number(digits.slice(4, 6) || "0");
+  // RFC 3339's time-numoffset: hours 00–23, minutes 00–59 (and the seconds some writers add, 00–59).
+  if (hours > 23 || minutes > 59 || seconds > 59) return Number.NaN;
+  return sign * (hours * 3600 + minutes * 60 + seconds);
 }
 
 /**
- * An RFC 3339 / ISO 8601 date-time as taps send it: `T`, `t` or a space; `Z`/`z` or an offset of hours,
- * minutes and seconds (PostgreSQL prints local mean time as -03:30:52); any number of fraction digits
+ * An RFC 3339 / ISO 8601 date-time as taps send it: `T`, `t` or a space; `Z`/`z` or an offset of hours
+ * (00–23), minutes and seconds (00–59; PostgreSQL prints local mean time as -03:30:52); any number of fraction digits
  * (cut to µs, `cut` says whether digits were lost); `24:00:00` (the end of the day, kept as the next
  * day's 00:00:00); a leap second `:60` (`leap`). Undefined when the text is none of these.
  */
@@ -581,6 +586,7 @@ export function parseDateTime(s: string): ParsedDateTime | undefined {
   if (hour > 24 || (hour === 24 && (minute !== 0 || second !== 0 || /[1-9]/.test(fraction)))) return undefined;
   if (day > daysInMonth(year, month)) return undefined; // Feb 30 and friends
   const offset = m[8] === undefined ? undefined : offsetSeconds(m[8]);
+  if (Number.isNaN(offset)) return undefined; // an offset no clock has (+24:00, +00:60)
   let micros = fraction.slice(0, 6);
   const cut = /[1-9]/.test(fraction.slice(6));
   const leap = second === 60;
@@ -696,7 +702,7 @@ function timeEncoder(o: Output, field: string, withZone: boolean, policy: ValueP
     const h = m ? Number(m[1]) : 0;
     const sec = m ? Number(m[3] ?? 0) : 0;
     const fraction = m?.[4] ?? "";
-    if (!m || h > 24 || Number(m[2]) > 59 || sec > 60 || (h === 24 && (m[2] !== "00" || sec !== 0 || /[1-9]/.test(fraction)))) {
+    if (!m || h > 24 || Number(m[2]) > 59 || sec > 60 || (h === 24 && (m[2] !== "00" || sec !== 0 || /[1-9]/.test(fraction))) || (m[5] !== undefined && Number.isNaN(offsetSeconds(m[5])))) {
       return invalid(o, field, "an ISO 8601 time", v, policy, changes);
     }
     const leap = sec === 60;

@@ -120,6 +120,24 @@ describe("encoders", () => {
     expect(enc({ kind: "timestamp" }).run("276000-07-04T12:00:00+14:00")).toBe("276000-07-03 22:00:00");
   });
 
+  it("offsets past a clock's (hour over 23, minutes or seconds over 59) are no date-time or time: NULL and recorded, not applied", () => {
+    const bad = ["+00:60", "+24:00", "+99:99", "+00:00:99", "-2400", "+0060"];
+    for (const kind of ["timestamptz", "timestamp"] as const) {
+      const { run, changes } = enc({ kind });
+      for (const z of bad) expect(run(`2024-01-01T00:00:00${z}`), `${kind} ${z}`).toBe("\\N");
+      expect(changes.list).toHaveLength(bad.length);
+      expect(run("2024-01-01T00:00:00+23:59")).toBe(`2023-12-31 00:01:00${kind === "timestamptz" ? "+00" : ""}`);
+      expect(run("2024-01-01T00:00:00-00:00:59")).toBe(`2024-01-01 00:00:59${kind === "timestamptz" ? "+00" : ""}`);
+    }
+    for (const kind of ["time", "timetz"] as const) {
+      const { run } = enc({ kind });
+      for (const z of bad) expect(run(`12:00:00${z}`), `${kind} ${z}`).toBe("\\N");
+    }
+    expect(enc({ kind: "timetz" }).run("12:00:00+23:59")).toBe("12:00:00+23:59");
+    expect(enc({ kind: "time" }).run("12:00:00+23:59")).toBe("12:01:00");
+    expect(() => enc({ kind: "timestamptz" }, { ...DEFAULT_POLICY, invalidValue: "fail" }).run("2024-01-01T00:00:00+00:60")).toThrow(/field "f": expected an ISO 8601 date-time, got "2024-01-01T00:00:00\+00:60"/);
+  });
+
   it("timestamp (no zone): converted to UTC first (rule 9)", () => {
     const { run } = enc({ kind: "timestamp" });
     expect(run("2024-03-10T23:30:00-01:00")).toBe("2024-03-11 00:30:00");
