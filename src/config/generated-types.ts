@@ -207,7 +207,7 @@ export interface TargetRedshiftConfig {
    */
   string_overflow?: "truncate" | "null";
   /**
-   * What to do with a value Redshift cannot hold (NaN, ±Infinity, numbers outside the column type's range, dates outside 4713 BC-294276 AD, unparseable date-times; staged as Parquet, also date-times past 294247-01-10 04:00:54.775807 UTC, the last a Parquet TIMESTAMP holds): write NULL and record the change per row, or fail the sync.
+   * What to do with a value Redshift cannot hold (NaN, ±Infinity, numbers outside the column type's range, dates outside years 1-294276 (Redshift's 4713 BC-294276 AD, without BC years), unparseable date-times; staged as Parquet, also date-times past 294247-01-10 04:00:54.775807 UTC, the last a Parquet TIMESTAMP holds): write NULL and record the change per row, or fail the sync.
    */
   invalid_value?: "null" | "fail";
   /**
