@@ -52,6 +52,31 @@ describe("Airbyte bad input", () => {
     }
   });
 
+  it("append_dedup with CDC: a delete marker too big for its column (a 70,000-character string, VARCHAR or SUPER) fails the run, whatever string_overflow says; on both paths", async () => {
+    const marker = "d".repeat(70_000);
+    const variants: [string, Json, Json][] = [
+      ["VARCHAR, string_overflow null", { type: ["null", "string"] }, { string_overflow: "null" }],
+      ["VARCHAR, truncate", { type: ["null", "string"] }, {}],
+      ["SUPER (no type)", {}, {}],
+    ];
+    for (const [label, markerSchema, settings] of variants) {
+      for (const workers of [0, 2]) {
+        const ns = uniqueSchema(`ab_cdc_big_${workers}`);
+        const schema = { type: "object", properties: { id: { type: "integer" }, _ab_cdc_deleted_at: markerSchema } };
+        const line = (id: number, deleted?: unknown) =>
+          JSON.stringify({ type: "RECORD", record: { stream: "t", namespace: ns, emitted_at: 1700000000000 + id, data: { id, ...(deleted === undefined ? {} : { _ab_cdc_deleted_at: deleted }) } } });
+        const r = await runAirbyte("write", {
+          config: airbyteConfig(ns, { encode_workers: workers, ...settings }),
+          catalog: catalogOf({ name: "t", namespace: ns, schema, mode: "append_dedup", primaryKey: [["id"]] }),
+          input: [line(1), line(1, markerSchema.type ? marker : { why: marker }), globalState({ n: 1 })],
+        });
+        expect(r.code, `${label}, workers ${workers}`).toBe(1);
+        expect(String(errorOf(r.traces)?.message), label).toMatch(/line 2 \(stream "t", namespace "[^"]+"\): field "_ab_cdc_deleted_at": expected a (string of at most|document whose strings are at most) 65535 bytes/);
+        expect(await tableExists(ns, "t") ? (await tableJson(ns, "t")).length : 0).toBe(0);
+      }
+    }
+  });
+
   it("an emitted_at that is no finite number (1e400, a string, missing): TRACE ERROR naming line and stream, exit 1, earlier commits and STATE intact; on both paths", async () => {
     for (const workers of [0, 2]) {
       for (const [bad, why] of [

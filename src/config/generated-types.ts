@@ -171,7 +171,7 @@ export interface TargetRedshiftConfig {
    */
   add_metadata_columns?: boolean;
   /**
-   * Delete rows whose _sdc_deleted_at is set, and rows of superseded versions on ACTIVATE_VERSION, instead of keeping them marked as deleted. Deletions are recognised by the _sdc_deleted_at metadata column.
+   * Delete rows whose _sdc_deleted_at is set, and rows of superseded versions on ACTIVATE_VERSION, instead of keeping them marked as deleted. Deletions are recognised by the _sdc_deleted_at metadata column, on streams with key properties (without keys a record cannot name the row it deletes: it is appended with its marker).
    */
   hard_delete?: boolean;
   /**

@@ -32,6 +32,12 @@ export interface ValuePolicy {
    * cannot hold, under invalidValue like any other (file_format csv_gzip holds it).
    */
   parquetTimestamps?: boolean;
+  /**
+   * A column that decides a row's identity or existence (a key, a delete marker; see keyPolicy): a value
+   * it cannot hold whole fails the record, whatever stringOverflow says and for SUPER's size limits too
+   * (a NULL or cut key merges rows; a NULL marker loads a deleted row as live).
+   */
+  strict?: boolean;
 }
 
 export const DEFAULT_POLICY: ValuePolicy = { stringOverflow: "truncate", invalidValue: "null" };
@@ -276,6 +282,7 @@ function textEncoder(o: Output, field: string, width: WidthTracker, policy: Valu
     if (most > width.maxBytes && most > columnBytes) {
       let bytes = Buffer.byteLength(s, "utf8");
       if (bytes > MAX_VARCHAR_BYTES) {
+        if (policy.strict) throw new InvalidValueError(field, `a string of at most ${MAX_VARCHAR_BYTES} bytes (UTF-8)`, describe(v));
         if (policy.stringOverflow === "null") {
           changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
           return o.nul;
@@ -453,7 +460,7 @@ function hasOversizedString(v: unknown, depth = 0): boolean {
 /** `\u0000` preceded by an even number of backslashes (so the backslash is not itself escaped). */
 const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
 
-function superEncoder(o: Output, field: string): ValueEncoder {
+function superEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncoder {
   // On CSV the JSON is built with its quotes already doubled (one pass); Parquet takes it as it is.
   const serialize = o.csv ? csvDoubledJson : exactJson;
   const asField = o.csv ? (json: string) => `"${json}"` : (json: string) => json;
@@ -475,11 +482,13 @@ function superEncoder(o: Output, field: string): ValueEncoder {
     // Only a document longer than the string limit can hold an oversized string, so most skip the walk.
     // (UTF-8 takes up to 3 bytes per UTF-16 unit: 32,768 × "é" is 65,536 bytes in a shorter document.)
     if (json.length * 3 > MAX_VARCHAR_BYTES && hasOversizedString(v)) {
+      if (policy.strict) throw new InvalidValueError(field, `a document whose strings are at most ${MAX_VARCHAR_BYTES} bytes (SUPER)`, describe(v));
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
       return o.nul;
     }
     // The size limit is on the JSON: a doubled quote pair counts once.
     if (json.length * 3 > SUPER_MAX_BYTES && Buffer.byteLength(json, "utf8") - (o.csv ? quoteCount(json) / 2 : 0) > SUPER_MAX_BYTES) {
+      if (policy.strict) throw new InvalidValueError(field, `a document of at most ${SUPER_MAX_BYTES} bytes (SUPER)`, describe(v));
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
       return o.nul;
     }
@@ -687,6 +696,9 @@ function dateEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncode
   };
 }
 
+/** The largest offset a TIMETZ value holds: 14:59 (AWS, Amazon Redshift "Datetime types": 00:00:00+1459). */
+const TIMETZ_MAX_OFFSET_SECONDS = 14 * 3600 + 59 * 60;
+
 const TIME_RE = /^(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?$/;
 
 /**
@@ -712,7 +724,11 @@ function timeEncoder(o: Output, field: string, withZone: boolean, policy: ValueP
     const frac = micros ? `.${micros}` : "";
     const ss = leap ? "59" : (m[3] ?? "00");
     const z = m[5];
-    if (withZone) return `${m[1]}:${m[2]}:${ss}${frac}${z === undefined ? "" : z === "Z" || z === "z" ? "+00" : z}`;
+    if (withZone) {
+      // The zone is kept as sent, so it must be one TIMETZ holds (AWS, "Datetime types": up to ±14:59).
+      if (z !== undefined && Math.abs(offsetSeconds(z)) > TIMETZ_MAX_OFFSET_SECONDS) return invalid(o, field, "a time whose offset is within ±14:59 (TIMETZ)", v, policy, changes);
+      return `${m[1]}:${m[2]}:${ss}${frac}${z === undefined ? "" : z === "Z" || z === "z" ? "+00" : z}`;
+    }
     const offset = z === undefined ? 0 : offsetSeconds(z);
     if (offset === 0) return `${m[1]}:${m[2]}:${ss}${frac}`;
     changes.add(field, "CONVERTED", "DESTINATION_SERIALIZATION_ERROR");
@@ -749,7 +765,7 @@ function encoderWith(o: Output, field: string, type: ColumnType, policy: ValuePo
     case "boolean":
       return booleanEncoder(o, field, policy);
     case "super":
-      return superEncoder(o, field);
+      return superEncoder(o, field, policy);
     case "timestamptz":
       return timestampEncoder(o, field, true, policy);
     case "timestamp":

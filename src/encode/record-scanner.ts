@@ -1069,8 +1069,10 @@ export class FastRowWriter {
         if (kind !== CONTAINER || !(flags & RAW_EXACT)) return -1;
         // The raw text is what superEncoder would write, so its limits are read off it without building
         // the value (a 60 MB document would cost several times its size as objects): a string over 65535
-        // bytes (rule 4), or a document over 16 MiB, is NULL and recorded, as there.
+        // bytes (rule 4), or a document over 16 MiB, is NULL and recorded, as there (a strict column's
+        // encoder fails the record instead).
         if (digits > MAX_VARCHAR_BYTES || ve - vs > SUPER_MAX_BYTES) {
+          if (this.plans[c]!.strict) return -1;
           changes.add(this.fieldNames[c]!, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
           return putNull(o, at);
         }

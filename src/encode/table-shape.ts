@@ -50,6 +50,8 @@ export interface ColumnPlan {
   encode: FieldEncoder;
   /** the same decision, unquoted text or null (Parquet) */
   value: ValueEncoder;
+  /** a key or delete marker column (ValuePolicy.strict): a value it cannot hold whole fails the record */
+  strict: boolean;
 }
 
 export interface DesiredColumns {
@@ -120,7 +122,7 @@ export function planColumns(
  * So does a delete marker's column (hard delete, CDC): NULL there would load a deleted row as live.
  */
 export function keyPolicy(policy: ValuePolicy): ValuePolicy {
-  return policy.invalidValue === "fail" ? policy : { ...policy, invalidValue: "fail" };
+  return policy.strict ? policy : { ...policy, invalidValue: "fail", strict: true };
 }
 
 export function columnPlan(name: string, type: ColumnType, policy: ValuePolicy, property?: string, meta?: MetadataColumn): ColumnPlan {
@@ -129,5 +131,5 @@ export function columnPlan(name: string, type: ColumnType, policy: ValuePolicy, 
   // it was one (the workers' copy) was thrown away when a row first widened it.
   width.maxBytes = 0;
   const field = property ?? name;
-  return { name, type, property, meta, width, encode: encoderFor(field, type, policy, width), value: valueEncoderFor(field, type, policy, width) };
+  return { name, type, property, meta, width, encode: encoderFor(field, type, policy, width), value: valueEncoderFor(field, type, policy, width), strict: policy.strict === true };
 }

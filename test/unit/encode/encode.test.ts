@@ -133,9 +133,26 @@ describe("encoders", () => {
       const { run } = enc({ kind });
       for (const z of bad) expect(run(`12:00:00${z}`), `${kind} ${z}`).toBe("\\N");
     }
-    expect(enc({ kind: "timetz" }).run("12:00:00+23:59")).toBe("12:00:00+23:59");
+    // TIMETZ keeps the zone: only one it holds (±14:59); TIME folds any clock's offset in.
+    expect(enc({ kind: "timetz" }).run("12:00:00+14:59")).toBe("12:00:00+14:59");
+    expect(enc({ kind: "timetz" }).run("12:00:00-14:59")).toBe("12:00:00-14:59");
+    for (const z of ["+15:00", "-14:59:01", "+23:59", "+1600"]) expect(enc({ kind: "timetz" }).run(`12:00:00${z}`), z).toBe("\\N");
+    expect(() => enc({ kind: "timetz" }, { ...DEFAULT_POLICY, invalidValue: "fail" }).run("12:00:00+16:00")).toThrow(/field "f": expected a time whose offset is within ±14:59 \(TIMETZ\), got "12:00:00\+16:00"/);
     expect(enc({ kind: "time" }).run("12:00:00+23:59")).toBe("12:01:00");
     expect(() => enc({ kind: "timestamptz" }, { ...DEFAULT_POLICY, invalidValue: "fail" }).run("2024-01-01T00:00:00+00:60")).toThrow(/field "f": expected an ISO 8601 date-time, got "2024-01-01T00:00:00\+00:60"/);
+  });
+
+  it("a key or delete marker column (strict) fails on a value it cannot hold whole: string overflow and SUPER limits too", () => {
+    const strict = { ...DEFAULT_POLICY, invalidValue: "fail" as const, strict: true };
+    const long = "x".repeat(70_000);
+    for (const stringOverflow of ["truncate", "null"] as const) {
+      expect(() => enc({ kind: "varchar", length: 65535 }, { ...strict, stringOverflow }).run(long)).toThrow(/field "f": expected a string of at most 65535 bytes \(UTF-8\)/);
+    }
+    expect(() => enc({ kind: "super" }, strict).run({ s: long })).toThrow(/field "f": expected a document whose strings are at most 65535 bytes \(SUPER\)/);
+    expect(() => enc({ kind: "super" }, strict).run(Array.from({ length: 300 }, () => "y".repeat(60_000)))).toThrow(/field "f": expected a document of at most 16777216 bytes \(SUPER\)/);
+    // Not strict: cut or NULLed and recorded, as the policy says.
+    expect(enc({ kind: "super" }).run({ s: long })).toBe("\\N");
+    expect(enc({ kind: "varchar", length: 65535 }).run(long)).toHaveLength(65537);
   });
 
   it("timestamp (no zone): converted to UTC first (rule 9)", () => {
