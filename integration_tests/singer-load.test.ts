@@ -273,6 +273,16 @@ describe("schema evolution and values", () => {
     expect(strict.stderr.join("\n")).toMatch(/line 2 \(stream "t"\): field "x": expected a finite number, got "NaN"/);
   });
 
+  it("a key with a NUL character fails the run naming line, stream and field (removing it would merge \"x\\u0000y\" and \"xy\"); on both paths", async () => {
+    const props = { k: { type: "string" }, v: { type: ["null", "string"] } };
+    const input = `${JSON.stringify({ ...schemaMsg("t", props), key_properties: ["k"] })}\n${JSON.stringify(record("t", { k: "xy", v: "a" }))}\n${JSON.stringify(record("t", { k: "x\u0000y", v: "b" }))}\n`;
+    for (const workers of [0, 2]) {
+      const r = await runSinger(configFor(uniqueSchema(`nulkey${workers}`), { encode_workers: workers }), input);
+      expect(r.code).toBe(1);
+      expect(r.stderr.join("\n")).toMatch(/line 3 \(stream "t"\): field "k": expected text without NUL characters/);
+    }
+  });
+
   it("every value Redshift cannot hold, on the stand-in: fixed by policy, values as expected, changes recorded", async () => {
     const schema = uniqueSchema("hazards");
     const props = {

@@ -150,6 +150,10 @@ describe("encoders", () => {
     }
     expect(() => enc({ kind: "super" }, strict).run({ s: long })).toThrow(/field "f": expected a document whose strings are at most 65535 bytes \(SUPER\)/);
     expect(() => enc({ kind: "super" }, strict).run(Array.from({ length: 300 }, () => "y".repeat(60_000)))).toThrow(/field "f": expected a document of at most 16777216 bytes \(SUPER\)/);
+    // A NUL removed could make "x\u0000y" and "xy" one key: refused, in text and in SUPER.
+    expect(() => enc({ kind: "varchar", length: 10 }, strict).run("x\u0000y")).toThrow(/field "f": expected text without NUL characters/);
+    expect(() => enc({ kind: "super" }, strict).run({ a: "x\u0000y" })).toThrow(/field "f": expected text without NUL characters/);
+    expect(enc({ kind: "varchar", length: 10 }, strict).run("xy")).toBe('"xy"');
     // Not strict: cut or NULLed and recorded, as the policy says.
     expect(enc({ kind: "super" }).run({ s: long })).toBe("\\N");
     expect(enc({ kind: "varchar", length: 65535 }).run(long)).toHaveLength(65537);
