@@ -260,10 +260,10 @@ function invalid(o: Output, field: string, expected: string, value: unknown, pol
   return o.nul;
 }
 
-/** NUL cannot be loaded by COPY (rule 6): it is removed, and the removal recorded as CONVERTED. */
 /** What a strict column (a key, a delete marker) expects of text: removing a NUL could merge two keys. */
 const NO_NUL = "text without NUL characters (COPY cannot load them; removing them could merge two keys)";
 
+/** NUL cannot be loaded by COPY (rule 6): it is removed, and the removal recorded as CONVERTED. */
 function stripNul(s: string, field: string, changes: RowChanges): string {
   if (s.indexOf("\u0000") === -1) return s;
   changes.add(field, "CONVERTED", "DESTINATION_SERIALIZATION_ERROR");
@@ -628,11 +628,11 @@ const GREGORIAN_CYCLE_YEARS = 400;
  * done on the same date in 2000–2399 (whole 400-year cycles away, the same calendar) and moved back.
  */
 function shift(p: ParsedDateTime, seconds: number, offset: number | undefined): ParsedDateTime {
-  const cycles = p.year - (2000 + (p.year % GREGORIAN_CYCLE_YEARS));
+  const cycleYears = p.year - (2000 + (p.year % GREGORIAN_CYCLE_YEARS));
   const d = new Date(0);
-  d.setUTCFullYear(p.year - cycles, p.month - 1, p.day);
+  d.setUTCFullYear(p.year - cycleYears, p.month - 1, p.day);
   d.setUTCHours(p.hour, p.minute, p.second + seconds, 0);
-  return { ...p, year: d.getUTCFullYear() + cycles, month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), offset };
+  return { ...p, year: d.getUTCFullYear() + cycleYears, month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), offset };
 }
 
 /** Shifts a parsed local time by its offset to UTC (for TIMESTAMP, which ignores offsets: rule 9). */
