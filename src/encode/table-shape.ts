@@ -117,9 +117,10 @@ export function planColumns(
 }
 
 /**
- * A key column never takes NULL for a value it cannot hold: "abc" and "def" in an integer key would
- * become one row. Such a value fails the run (naming stream, field and line), whatever invalid_value says.
- * So does a delete marker's column (hard delete, CDC): NULL there would load a deleted row as live.
+ * A key column never takes NULL (or a cut or NUL-stripped string) for a value it cannot hold whole: "abc"
+ * and "def" in an integer key would become one row. Such a value fails the run (naming stream, field and
+ * line), whatever invalid_value or string_overflow say (ValuePolicy.strict). So does a delete marker's
+ * column (hard delete, CDC): NULL there would load a deleted row as live.
  */
 export function keyPolicy(policy: ValuePolicy): ValuePolicy {
   return policy.strict ? policy : { ...policy, invalidValue: "fail", strict: true };

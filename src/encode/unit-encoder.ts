@@ -46,7 +46,7 @@ export interface StreamEncodePlan {
   mainThreadFields?: string[];
   /**
    * Columns that decide whether a row exists (the delete marker of hard delete / CDC): like keys, a value
-   * they cannot hold fails the record, whatever invalid_value says (see keyPolicy).
+   * they cannot hold whole fails the record, whatever invalid_value or string_overflow say (see keyPolicy).
    */
   existenceColumns?: string[];
 }
