@@ -263,9 +263,13 @@ function invalid(o: Output, field: string, expected: string, value: unknown, pol
 /** What a strict column (a key, a delete marker) expects of text: removing a NUL could merge two keys. */
 const NO_NUL = "text without NUL characters (COPY cannot load them; removing them could merge two keys)";
 
-/** NUL cannot be loaded by COPY (rule 6): it is removed, and the removal recorded as CONVERTED. */
-function stripNul(s: string, field: string, changes: RowChanges): string {
+/**
+ * NUL cannot be loaded by COPY (rule 6): it is removed, and the removal recorded as CONVERTED; a strict
+ * column (ValuePolicy.strict) refuses the value instead (InvalidValueError, `v` as sent).
+ */
+function stripNul(s: string, field: string, changes: RowChanges, policy: ValuePolicy, v: unknown): string {
   if (s.indexOf("\u0000") === -1) return s;
+  if (policy.strict) throw new InvalidValueError(field, NO_NUL, describe(v));
   changes.add(field, "CONVERTED", "DESTINATION_SERIALIZATION_ERROR");
   return s.replace(/\u0000/g, "");
 }
@@ -278,8 +282,7 @@ function textEncoder(o: Output, field: string, width: WidthTracker, policy: Valu
   return (v, changes) => {
     if (v === null || v === undefined) return o.nul;
     let s = typeof v === "string" ? v : v instanceof JsonNumber ? v.text : typeof v === "object" ? exactJson(v) : String(v);
-    if (policy.strict && s.indexOf("\u0000") !== -1) throw new InvalidValueError(field, NO_NUL, describe(v));
-    s = stripNul(s, field, changes);
+    s = stripNul(s, field, changes, policy, v);
     // UTF-8 bytes lie between length and 3 × length (a surrogate pair: 2 units, 4 bytes), so the exact
     // count is only needed when the string could exceed both the column and what the batch has seen.
     const most = s.length * 3;
@@ -480,8 +483,10 @@ function superEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncod
     // (Doubling touches quotes only: backslashes, and so these escapes, read the same.)
     if (json.indexOf("\\u0000") !== -1) {
       const stripped = json.replace(NUL_ESCAPE, "$1");
-      if (stripped !== json && policy.strict) throw new InvalidValueError(field, NO_NUL, describe(v));
-      if (stripped !== json) changes.add(field, "CONVERTED", "DESTINATION_SERIALIZATION_ERROR");
+      if (stripped !== json) {
+        if (policy.strict) throw new InvalidValueError(field, NO_NUL, describe(v));
+        changes.add(field, "CONVERTED", "DESTINATION_SERIALIZATION_ERROR");
+      }
       json = stripped;
     }
     // Only a document longer than the string limit can hold an oversized string, so most skip the walk.

@@ -21,7 +21,7 @@
  */
 import { JsonNumber, parseExactJson, plainNumber } from "../input/json.js";
 import { CSV_NULL_MARKER } from "../redshift/sql.js";
-import { MAX_VARCHAR_BYTES } from "../redshift/types.js";
+import { MAX_VARCHAR_BYTES, isTextual } from "../redshift/types.js";
 import { RowChanges, SUPER_MAX_BYTES, daysInMonth } from "./encode.js";
 import { fieldIdentity } from "./batch-keys.js";
 import { putUuid7 } from "./uuid7.js";
@@ -780,7 +780,7 @@ export class FastRowWriter {
       if (kind === "uuid" && p.type.kind === "varchar") return META_UUID;
       // A text column's encoder measures every value it writes (its width can widen the column): the
       // other fast forms are for typed columns (the Airbyte and Singer columns' own types).
-      if (p.type.kind === "varchar" || p.type.kind === "char") return META_ENCODED;
+      if (isTextual(p.type.kind)) return META_ENCODED;
       if (kind === "message-epoch-ms" && epochFieldPatches(p)) return META_EPOCH_MS;
       if (kind === "sequence" && p.type.kind === "bigint") return META_SEQUENCE;
       if (kind === "constant" && this.fixedField[c] !== undefined) return META_CONSTANT;
@@ -1218,7 +1218,7 @@ function fixedMetaField(p: ColumnPlan): Buffer | undefined {
   const source = p.meta?.source;
   if (source?.kind !== "constant" && source?.kind !== "airbyte-meta") return undefined;
   // A text column measures each value it writes (its encoder would count this one, never written, too).
-  if (p.type.kind === "varchar" || p.type.kind === "char") return undefined;
+  if (isTextual(p.type.kind)) return undefined;
   const changes = new RowChanges();
   try {
     const text = p.encode(source.kind === "constant" ? source.value : airbyteMeta(source.syncId, []), changes);
