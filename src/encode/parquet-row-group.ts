@@ -355,8 +355,9 @@ export class ParquetRowGroupEncoder {
         if (close < from || bytes[close] !== QUOTE) throw new Error(`parquet: unterminated CSV field in row ${r}, column ${c}`);
         // Text and SUPER: a short field is copied with its doubled quotes written once, in one pass; a
         // long one without any is copied whole.
-        if (col.kind === "bytes" && (close - from < 64 || bytes.indexOf(QUOTE, from) !== close)) putUndoubled(col, r, bytes, from, close);
+        if (col.kind === "bytes" && close - from < 64) putUndoubled(col, r, bytes, from, close);
         else if (bytes.indexOf(QUOTE, from) === close) this.put(col, r, bytes, from, close);
+        else if (col.kind === "bytes") putUndoubled(col, r, bytes, from, close);
         else {
           const unquoted = undoubled(bytes, from, close);
           this.put(col, r, unquoted, 0, unquoted.length);

@@ -106,7 +106,7 @@ export function planColumns(
   for (const [raw, col] of desired.names) byColumn.set(col, raw);
   const metaByName = new Map(metadata.map((m) => [m.name, m]));
   const make = (def: ColumnDef, property?: string, meta?: MetadataColumn): ColumnPlan =>
-    columnPlan(def.name, actual.get(def.name) ?? def.type, strictColumns.includes(def.name) ? keyPolicy(policy) : policy, property, meta);
+    columnPlan(def.name, actual.get(def.name) ?? def.type, columnPolicy(def.name, policy, strictColumns), property, meta);
   for (const def of desired.columns) {
     if (metaByName.has(def.name)) continue;
     plans.push(make(def, byColumn.get(def.name)));
@@ -124,6 +124,11 @@ export function planColumns(
  */
 export function keyPolicy(policy: ValuePolicy): ValuePolicy {
   return policy.strict ? policy : { ...policy, invalidValue: "fail", strict: true };
+}
+
+/** The policy `column` is encoded under: keyPolicy for one of `strictColumns` (keys, the delete marker's). */
+export function columnPolicy(column: string, policy: ValuePolicy, strictColumns: readonly string[]): ValuePolicy {
+  return strictColumns.includes(column) ? keyPolicy(policy) : policy;
 }
 
 export function columnPlan(name: string, type: ColumnType, policy: ValuePolicy, property?: string, meta?: MetadataColumn): ColumnPlan {

@@ -17,7 +17,7 @@ import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
 import { type ByteSink, FastRowWriter, NUMBER, NUMBER_EXPONENT, RecordLineScanner, writeInteger } from "./record-scanner.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
-import { type ColumnPlan, ORDINAL_COLUMN, type RowContext, columnPlan, keyPolicy } from "./table-shape.js";
+import { type ColumnPlan, ORDINAL_COLUMN, type RowContext, columnPlan, columnPolicy } from "./table-shape.js";
 import { parquetColumns } from "./parquet-values.js";
 import { ParquetRowGroupEncoder } from "./parquet-row-group.js";
 import type { EncodedRowGroup } from "../stage/parquet-part-writer.js";
@@ -387,8 +387,8 @@ class StreamOutput implements ByteSink {
     const text = this.keyed ? `${row},${position}\n` : `${row}\n`;
     this.length += this.bytes.write(text, this.length, "utf8");
     if (this.fieldEnds) {
-      if ((this.rows + 1) * this.fieldsPerRow > this.fieldEnds.length) this.fieldEnds = grown(this.fieldEnds, this.fieldEnds.length * 2);
-      this.fieldEnds[this.rows * this.fieldsPerRow] = -1; // fields found by fill
+      const base = this.fieldEndsRow();
+      this.fieldEnds[base] = -1; // fields found by fill
     }
     if (this.marks) {
       if (this.rows === this.marks.length) this.marks = grown(this.marks, this.rows * 2);
@@ -419,14 +419,19 @@ class StreamOutput implements ByteSink {
 
   /** The fields of the row the byte path just wrote (its newline goes at `length`), for Parquet. */
   private noteFieldEnds(): void {
-    const n = this.fieldsPerRow;
-    if ((this.rows + 1) * n > this.fieldEnds!.length) this.fieldEnds = grown(this.fieldEnds!, this.fieldEnds!.length * 2);
+    const base = this.fieldEndsRow();
     const ends = this.fieldEnds!;
     const written = this.fast!.fieldEnd;
-    const base = this.rows * n;
     for (let c = 0; c < written.length; c++) ends[base + c] = written[c]!;
     // The ordinal, when keyed, is the last field.
-    ends[base + n - 1] = this.length;
+    ends[base + this.fieldsPerRow - 1] = this.length;
+  }
+
+  /** Where the row being ended starts in fieldEnds, grown first when it has no room for it. */
+  private fieldEndsRow(): number {
+    const n = this.fieldsPerRow;
+    if ((this.rows + 1) * n > this.fieldEnds!.length) this.fieldEnds = grown(this.fieldEnds!, this.fieldEnds!.length * 2);
+    return this.rows * n;
   }
 
   private endRow(position: number): void {
@@ -582,11 +587,12 @@ export class UnitEncoder {
     let out = this.outputs.get(plan.id);
     if (!out) {
       const policy = this.setupValue!.policy;
+      const strict = [...plan.keyColumns, ...(plan.existenceColumns ?? [])];
       const columns = plan.columns.map((c) =>
         columnPlan(
           c.name,
           c.type,
-          plan.keyColumns.includes(c.name) || plan.existenceColumns?.includes(c.name) ? keyPolicy(policy) : policy,
+          columnPolicy(c.name, policy, strict),
           c.property,
           c.meta ? { name: c.name, type: c.type, value: metadataValue(c.meta), source: c.meta } : undefined,
         ),
