@@ -254,10 +254,23 @@ describe("encode workers: Airbyte write", () => {
       const expected = await dump(main.schema, table, ["_airbyte_raw_id"], "id, _airbyte_extracted_at");
       expect(expected.length, table).toBeGreaterThan(5_000);
       expect(await dump(workers.schema, table, ["_airbyte_raw_id"], "id, _airbyte_extracted_at"), table).toEqual(expected);
-      const ids = await query(`SELECT COUNT(*) AS n, COUNT(DISTINCT _airbyte_raw_id) AS d, SUM(CASE WHEN _airbyte_raw_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' THEN 1 ELSE 0 END) AS uuid FROM "${workers.schema}"."${table}"`);
-      expect(ids[0]!.d).toBe(ids[0]!.n);
-      expect(ids[0]!.uuid).toBe(ids[0]!.n);
     }
+    // Raw ids (made by the load statement, row-id.ts): UUIDs v8 sharing the run's prefix, unique across
+    // the run's tables, their last 12 hex digits the row's ordinal: on the main thread, the record's
+    // position in the input (1, 2, …), so they follow the input's order.
+    for (const run of runs) {
+      const all = (
+        await query(`SELECT _airbyte_raw_id AS id FROM "${run.schema}"."a" UNION ALL SELECT _airbyte_raw_id FROM "${run.schema}"."o" UNION ALL SELECT _airbyte_raw_id FROM "${run.schema}"."d"`)
+      ).map((r) => r.id as string);
+      for (const id of all) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(new Set(all).size).toBe(all.length);
+      expect(new Set(all.map((id) => id.slice(0, 24))).size).toBe(1);
+    }
+    const inOrder = (await query(`SELECT id, _airbyte_raw_id AS r FROM "${main.schema}"."a" ORDER BY _airbyte_extracted_at`)).map((x) => x.r as string);
+    const ordinals = inOrder.map((r) => Number.parseInt(r.slice(24), 16));
+    // a (i), o (even i), d (i) interleaved: record i of a is the input's record 1 + (i - 1) × 2.5 (rounded down)
+    expect(ordinals.slice(0, 5)).toEqual([1, 3, 6, 8, 11]);
+    expect(ordinals.every((o, k) => k === 0 || o > ordinals[k - 1]!)).toBe(true);
     const metaOf = async (schema: string, id: number) =>
       JSON.parse((await query(`SELECT _airbyte_meta::text AS m FROM "${schema}"."a" WHERE id = ${id}`))[0]!.m as string) as Json;
     // upstream changes first, then this row's own (amount NULLed at 17 × 101 = 1717)

@@ -185,6 +185,16 @@ describe("functions and system views", () => {
     expect(e.code).toBe("22P02");
   });
 
+  it("TO_HEX of a BIGINT is lower-case hex without leading zeros; LPAD pads on the left and cuts a longer string (the row id expression)", async () => {
+    // Redshift: TO_HEX(2147676847) = '8002f2af' (Database Developer Guide, "TO_HEX function"); LPAD
+    // truncates string1 when it is longer than length ("LPAD and RPAD functions").
+    const r = await c.query(
+      `SELECT TO_HEX(2147676847::BIGINT) AS a, TO_HEX(0::BIGINT) AS z, LPAD(TO_HEX(255::BIGINT), 12, '0') AS p, LPAD('abcdef', 3, '0') AS cut, ` +
+        `'0123abcd-ef01-8234-a567-' || LPAD(TO_HEX(281474976710655::BIGINT), 12, '0') AS id`,
+    );
+    expect(r.rows[0]).toEqual({ a: "8002f2af", z: "0", p: "0000000000ff", cut: "abc", id: "0123abcd-ef01-8234-a567-ffffffffffff" });
+  });
+
   it("GETDATE() and SYSDATE are timestamps without time zone", async () => {
     const r = await c.query(`SELECT GETDATE() AS g, SYSDATE AS s, pg_typeof(GETDATE())::text AS tg, pg_typeof(SYSDATE)::text AS ts`);
     expect(r.rows[0].tg).toBe("timestamp without time zone");

@@ -78,7 +78,7 @@ function airbyteMetadata(stream: ConfiguredAirbyteStream, schemaless: boolean): 
   const data = schemaless ? [metadataColumn(AIRBYTE_COLUMNS.data, { kind: "super" }, { kind: "record" })] : [];
   return [
     ...data,
-    metadataColumn(AIRBYTE_COLUMNS.rawId, { kind: "varchar", length: 36 }, { kind: "uuid" }),
+    metadataColumn(AIRBYTE_COLUMNS.rawId, { kind: "varchar", length: 36 }, { kind: "row-id" }),
     metadataColumn(AIRBYTE_COLUMNS.extractedAt, { kind: "timestamptz" }, { kind: "message-epoch-ms", field: "emitted_at" }),
     metadataColumn(AIRBYTE_COLUMNS.generationId, { kind: "bigint" }, { kind: "constant", value: generation }),
     // Late: it reports what the encoders of this row's data columns changed.

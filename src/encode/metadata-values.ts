@@ -9,7 +9,6 @@
  * LoadEngine.writeEncoded overwrites in place; `receivedAt` is stamped by the input pipeline per unit and
  * handed to the worker with it.
  */
-import { uuid7 } from "./uuid7.js";
 import { type RowChanges, plainDecimal } from "./encode.js";
 import type { JsonNumber } from "../input/json.js";
 
@@ -41,8 +40,11 @@ export type MetaSource =
   | { kind: "batched-at" }
   /** the row's value changes as a list of objects, or NULL when none (Singer's `_sdc_value_changes`) */
   | { kind: "value-changes" }
-  /** a time-ordered UUID (v7, uuid7.ts) per row */
-  | { kind: "uuid" }
+  /**
+   * a per-row unique id (row-id.ts) that the load statement fills from the row's ordinal: never staged,
+   * so no encoder computes it (see filledAtLoad in table-shape.ts)
+   */
+  | { kind: "row-id" }
   | { kind: "constant"; value: string | number | boolean | null }
   /** Airbyte's `_airbyte_meta`: `{sync_id, changes}`, upstream `meta.changes` first, then this row's */
   | { kind: "airbyte-meta"; syncId: string | number | null };
@@ -192,8 +194,10 @@ export function metadataValue(source: MetaSource): (ctx: RowContext) => unknown 
       return (c) => c.batchedAt;
     case "value-changes":
       return (c) => (c.changes.list.length > 0 ? c.changes.list.map((x) => ({ ...x })) : null);
-    case "uuid":
-      return () => uuid7();
+    case "row-id":
+      return () => {
+        throw new Error("a row id is filled in by the load statement, never encoded");
+      };
     case "constant": {
       const v = source.value;
       return () => v;

@@ -24,7 +24,6 @@ import { CSV_NULL_MARKER } from "../redshift/sql.js";
 import { MAX_VARCHAR_BYTES, isTextual } from "../redshift/types.js";
 import { RowChanges, SUPER_MAX_BYTES, daysInMonth } from "./encode.js";
 import { fieldIdentity } from "./batch-keys.js";
-import { putUuid7 } from "./uuid7.js";
 import { type RowContext, airbyteMeta } from "./metadata-values.js";
 import type { ColumnPlan } from "./table-shape.js";
 
@@ -741,12 +740,6 @@ export class FastRowWriter {
   private readonly metaValue: unknown[] = [];
   private readonly metaField: (string | undefined)[] = [];
   private readonly metaBytes: (Buffer | undefined)[] = [];
-  /**
-   * The clock the row's UUIDs carry (ms since the epoch), set by the caller once per unit: Date.now() cost
-   * ~50 ns a call on the bench machine, as much as the rest of the id. A unit is encoded within a few ms.
-   * 0: read the clock per row.
-   */
-  clockMs = 0;
   /** key identity of the last row (see BatchKeys), and whether a key field is NULL */
   key: unknown;
   nullKey = false;
@@ -776,8 +769,6 @@ export class FastRowWriter {
     this.metaWrite = Int8Array.from(plans, (p, c) => {
       const kind = p.meta?.source?.kind;
       if (kind === undefined) return META_ENCODED;
-      // A CHAR(n) is padded by the warehouse, not here: only VARCHAR takes the UUID's digits as they are.
-      if (kind === "uuid" && p.type.kind === "varchar") return META_UUID;
       // A text column's encoder measures every value it writes (its width can widen the column): the
       // other fast forms are for typed columns (the Airbyte and Singer columns' own types).
       if (isTextual(p.type.kind)) return META_ENCODED;
@@ -876,24 +867,16 @@ export class FastRowWriter {
 
   /**
    * A metadata column's field. A constant (and an Airbyte `_airbyte_meta` of a row with no changes, its
-   * own or upstream) is its fixed field; a UUID is written as its hex digits (no string); Airbyte's
-   * `emitted_at` from its token's digits (putEpochToken); `_sdc_sequence` from the position
-   * (putSequence); a value equal (===) to the column's previous one that encoded without a change reuses
-   * that field (the encoders are pure; text columns track widths, and take none of these forms but the
-   * UUID's). Else the encoder writes it.
+   * own or upstream) is its fixed field; Airbyte's `emitted_at` from its token's digits (putEpochToken);
+   * `_sdc_sequence` from the position (putSequence); a value equal (===) to the column's previous one
+   * that encoded without a change reuses that field (the encoders are pure; text columns track widths,
+   * and take none of these forms). Else the encoder writes it.
    */
   private putMeta(c: number, value: (ctx: RowContext) => unknown, s: RecordLineScanner, b: Uint8Array, out: ByteSink, at: number, changes: RowChanges, ctx: RowContext, room: number): number {
     const how = this.metaWrite[c]!;
     if (how === META_CONSTANT) return putBytes(out, at, this.fixedField[c]!, room);
     // Data columns come first (late columns last), so `changes` is the row's whole list here.
     if (how === META_AIRBYTE_META && s.metaToken === -1 && changes.list.length === 0) return putBytes(out, at, this.fixedField[c]!, room);
-    if (how === META_UUID) {
-      out.ensure(at - out.length + 38 + room);
-      const width = this.plans[c]!.width;
-      // As textEncoder measures a string (36 bytes, 3 × 36 bounds it).
-      if (108 > this.columnBytes[c]! && 36 > width.maxBytes) width.maxBytes = 36;
-      return putQuotedUuid(out.bytes, at, this.clockMs > 0 ? this.clockMs : Date.now());
-    }
     if (how === META_EPOCH_MS) {
       if (this.epochFromToken[c]) {
         const end = this.putEpochToken(c, s, b, out, at, room);
@@ -1193,14 +1176,13 @@ function putSlice(o: Uint8Array, at: number, b: Uint8Array, from: number, to: nu
 }
 
 const META_ENCODED = 0;
-const META_UUID = 1;
-const META_CACHED = 2;
-const META_EPOCH_MS = 3;
-const META_SEQUENCE = 4;
+const META_CACHED = 1;
+const META_EPOCH_MS = 2;
+const META_SEQUENCE = 3;
 /** the same field on every row (a constant: Airbyte's `_airbyte_generation_id`) */
-const META_CONSTANT = 5;
+const META_CONSTANT = 4;
 /** Airbyte's `_airbyte_meta`: one field for every row without changes (its own or upstream) */
-const META_AIRBYTE_META = 6;
+const META_AIRBYTE_META = 5;
 /** `_sdc_sequence` written from its digits below this high part (BIGINT's bound, 9223372036854775807, is the encoder's) */
 const SEQUENCE_HIGH_LIMIT = 9_223_372_036_854;
 
@@ -1254,14 +1236,6 @@ function epochFieldsPatch(p: ColumnPlan): boolean {
     }
   }
   return changes.list.length === 0;
-}
-
-/** `_airbyte_raw_id` (uuid7.ts) as a quoted CSV field, written at `at`; returns the index past it. */
-function putQuotedUuid(o: Uint8Array, at: number, now: number): number {
-  o[at] = 34;
-  at = putUuid7(o, at + 1, now);
-  o[at] = 34;
-  return at + 1;
 }
 
 /**

@@ -34,6 +34,14 @@ export function metadataColumn(name: string, type: ColumnType, source: MetaSourc
 }
 
 /**
+ * A metadata column the load statement fills instead of the staged file (a row id, row-id.ts): it has no
+ * ColumnPlan and no staged field; its stream stages the ordinal, which the id is made from.
+ */
+export function filledAtLoad(m: MetadataColumn): boolean {
+  return m.source?.kind === "row-id";
+}
+
+/**
  * The loader's own column in stage tables (a row's position, for dedup). Reserved: a property of that
  * name gets a distinct column name, as it would for a metadata column.
  */
@@ -111,8 +119,9 @@ export function planColumns(
     if (metaByName.has(def.name)) continue;
     plans.push(make(def, byColumn.get(def.name)));
   }
-  for (const m of metadata.filter((x) => !x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
-  for (const m of metadata.filter((x) => x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
+  const staged = metadata.filter((x) => !filledAtLoad(x));
+  for (const m of staged.filter((x) => !x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
+  for (const m of staged.filter((x) => x.late)) plans.push(make({ name: m.name, type: m.type }, undefined, m));
   return plans;
 }
 

@@ -40,8 +40,13 @@ export interface StreamEncodePlan {
   columns: ColumnSpec[];
   /** raw key property names (each must be present in a record) */
   keyProperties: string[];
-  /** key column names; rows of keyed streams carry their position as the ordinal column */
+  /** key column names */
   keyColumns: string[];
+  /**
+   * Rows carry their position as a last field, the ordinal column: for keyed streams (in-batch dedup) and
+   * streams whose row ids the load statement makes from it (row-id.ts). Default: when keyed.
+   */
+  ordinal?: boolean;
   /** message fields whose presence leaves the record to the main thread (a decision only the door makes) */
   mainThreadFields?: string[];
   /**
@@ -297,6 +302,8 @@ class StreamOutput implements ByteSink {
   readonly scannedMessage: Record<string, unknown> | undefined;
   readonly scannedRecord: Record<string, unknown> | undefined;
   private readonly keyed: boolean;
+  /** rows end with their position (StreamEncodePlan.ordinal) */
+  private readonly ordinal: boolean;
   /** per-row context of the metadata columns (the message and record are set per row) */
   readonly ctx: RowContext;
 
@@ -317,12 +324,13 @@ class StreamOutput implements ByteSink {
     airbyte: boolean,
     scanner: RecordLineScanner | undefined,
   ) {
-    this.parquet = parquet ? new ParquetRowGroupEncoder(parquetColumns(plan.columns, plan.keyColumns.length > 0 ? ORDINAL_COLUMN : undefined)) : undefined;
+    this.keyed = plan.keyColumns.length > 0;
+    this.ordinal = plan.ordinal ?? this.keyed;
+    this.parquet = parquet ? new ParquetRowGroupEncoder(parquetColumns(plan.columns, this.ordinal ? ORDINAL_COLUMN : undefined)) : undefined;
     this.fieldsPerRow = this.parquet?.columns.length ?? 0;
     this.fieldEnds = this.parquet ? new Int32Array(1024 * this.fieldsPerRow) : undefined;
     this.encoder = new CsvRowEncoder(columns, plan.keyColumns);
     this.fast = FastRowWriter.serves(columns) ? new FastRowWriter(columns, plan.keyColumns) : undefined;
-    this.keyed = plan.keyColumns.length > 0;
     this.mainThreadKeys = plan.mainThreadFields?.map((f) => Buffer.from(f));
     // What the metadata columns read of the message and the record, looked up in the scanned line.
     const messageFields = new Set<string>();
@@ -384,7 +392,7 @@ class StreamOutput implements ByteSink {
     const room = (row.length > LONG_ROW ? Buffer.byteLength(row, "utf8") : row.length * 3) + 24;
     if (this.length + room > this.bytes.length) this.bytes = grownSpan(this.bytes, this.length, this.length + room);
     const start = this.length;
-    const text = this.keyed ? `${row},${position}\n` : `${row}\n`;
+    const text = this.ordinal ? `${row},${position}\n` : `${row}\n`;
     this.length += this.bytes.write(text, this.length, "utf8");
     if (this.fieldEnds) {
       const base = this.fieldEndsRow();
@@ -399,13 +407,13 @@ class StreamOutput implements ByteSink {
     this.endRow(position);
   }
 
-  /** Ends a row the fast writer put at `length`: its ordinal when keyed, the newline. */
+  /** Ends a row the fast writer put at `length`: its ordinal (StreamEncodePlan.ordinal), the newline. */
   endScanned(position: number, markAt: number): void {
     if (this.marks) {
       if (this.rows === this.marks.length) this.marks = grown(this.marks, this.rows * 2);
       this.marks[this.rows] = markAt;
     }
-    if (this.keyed) {
+    if (this.ordinal) {
       this.ensure(24);
       this.bytes[this.length++] = 44;
       this.length += writeInteger(this.bytes, this.length, position);
@@ -423,7 +431,7 @@ class StreamOutput implements ByteSink {
     const ends = this.fieldEnds!;
     const written = this.fast!.fieldEnd;
     for (let c = 0; c < written.length; c++) ends[base + c] = written[c]!;
-    // The ordinal, when keyed, is the last field.
+    // The ordinal, when staged, is the last field.
     ends[base + this.fieldsPerRow - 1] = this.length;
   }
 
@@ -550,8 +558,6 @@ export class UnitEncoder {
   private exactAt = EXACT_PATHS.singer;
   /** the unit being encoded: when its input was read */
   private receivedAt = "";
-  /** the clock when the unit's encoding began (ms): the byte path's UUIDs carry it (FastRowWriter.clockMs) */
-  private clockMs = 0;
   /** the output of the unit being encoded */
   private unitOutput: UnitOutput | undefined;
   /**
@@ -617,7 +623,6 @@ export class UnitEncoder {
       throw new Error(`encoder set up for epoch ${this.setupValue?.epoch}, unit ${seq} needs ${epoch}`);
     }
     this.receivedAt = receivedAt;
-    this.clockMs = Date.now();
     const buf = Buffer.from(unit.buffer, unit.byteOffset, unit.byteLength);
     const output = new UnitOutput(unit.byteLength, recycled);
     const placed: (PlacedRows | LineEvent)[] = [];
@@ -726,7 +731,6 @@ export class UnitEncoder {
     }
     ctx.position = position;
     ctx.receivedAt = this.receivedAt;
-    fast.clockMs = this.clockMs;
     this.openSpan(o, touched);
     try {
       if (fast.write(scanner, buf, o, changes, ctx) === "declined") return false;

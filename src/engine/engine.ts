@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { type BatchTicket, CheckpointLedger } from "./ledger.js";
 import { type NameRules, truncateUtf8 } from "../redshift/identifiers.js";
 import type { OrderColumn, TableRef } from "../redshift/sql.js";
-import type { TypeMapping } from "../redshift/types.js";
+import { type TypeMapping, columnTypeSql, isTextual } from "../redshift/types.js";
 import { PartWriter } from "../stage/part-writer.js";
 import { ParquetPartWriter } from "../stage/parquet-part-writer.js";
 import { parquetColumns } from "../encode/parquet-values.js";
@@ -31,9 +31,11 @@ import {
   type MetadataColumn,
   type RowContext,
   desiredColumns,
+  filledAtLoad,
   planColumns,
   propertiesOf,
 } from "../encode/table-shape.js";
+import { ROW_ID_ORDINAL_LIMIT, rowIdPrefix } from "../encode/row-id.js";
 
 export interface BatchLimits {
   rows: number;
@@ -215,6 +217,8 @@ class StreamSink {
   names = new Map<string, string>();
   plans: ColumnPlan[] = [];
   keyColumns: string[] = [];
+  /** the column the load statement fills with a row id (filledAtLoad), if the stream has one */
+  rowIdColumn: string | undefined;
   rowEncoder: CsvRowEncoder | undefined;
   batch: OpenBatch | undefined;
   batchCount = 0;
@@ -238,6 +242,10 @@ class StreamSink {
   };
   /** `received` at the previous progress line */
   reportedReceived = 0;
+  /** Rows carry their ordinal as a last staged field: for in-batch dedup (keys) and row ids. */
+  get stagesOrdinal(): boolean {
+    return this.keyColumns.length > 0 || this.rowIdColumn !== undefined;
+  }
   readonly dir: string;
 
   constructor(
@@ -249,6 +257,24 @@ class StreamSink {
   }
 }
 
+/**
+ * The stream's column filled with row ids by the load statement (filledAtLoad), checked against the
+ * table: the SQL makes a 36-character text, which only a text column takes. Throws TargetError (config)
+ * naming stream, table, column and its type otherwise.
+ */
+function rowIdColumn(def: StreamDefinition, table: TableState): string | undefined {
+  const m = def.metadata.find(filledAtLoad);
+  if (!m) return undefined;
+  const type = table.columns.get(m.name);
+  if (type && !isTextual(type.kind)) {
+    throw new TargetError(
+      "config",
+      `stream ${JSON.stringify(def.id)}: column ${JSON.stringify(m.name)} of ${def.table.schema}.${def.table.table} is ${columnTypeSql(type)}, but it holds row ids (36-character text): make it VARCHAR(36) or drop it`,
+    );
+  }
+  return m.name;
+}
+
 /** The columns whose value decides whether a row exists (the delete marker): encoded under keyPolicy. */
 function existenceColumns(def: StreamDefinition): string[] {
   return def.deletedColumn === undefined ? [] : [def.deletedColumn];
@@ -257,6 +283,8 @@ function existenceColumns(def: StreamDefinition): string[] {
 export class LoadEngine<Checkpoint> {
   readonly runId = `${new Date().toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   readonly ledger: CheckpointLedger<Checkpoint>;
+  /** this run's row id prefix (row-id.ts): a row's id is it and the row's ordinal */
+  readonly rowIdPrefix = rowIdPrefix();
   /** the value policy every encoder of this run applies (main thread and encode workers) */
   private readonly policy: ValuePolicy;
   private readonly sinks = new Map<string, StreamSink>();
@@ -430,6 +458,7 @@ export class LoadEngine<Checkpoint> {
     sink.names = desired.names;
     sink.keyColumns = def.keyProperties.map((k) => desired.names.get(k)!);
     sink.plans = planColumns(desired, state.columns, def.metadata, this.policy, [...sink.keyColumns, ...existenceColumns(def)]);
+    sink.rowIdColumn = rowIdColumn(def, state);
     sink.rowEncoder = new CsvRowEncoder(sink.plans, sink.keyColumns);
     this.epoch++;
   }
@@ -450,6 +479,7 @@ export class LoadEngine<Checkpoint> {
           columns: sink.plans.map((p) => (p.meta ? { name: p.name, type: p.type, meta: p.meta.source! } : { name: p.name, type: p.type, property: p.property! })),
           keyProperties: [...sink.def.keyProperties],
           keyColumns: sink.keyColumns,
+          ordinal: sink.stagesOrdinal,
           mainThreadFields: sink.def.mainThreadFields && [...sink.def.mainThreadFields],
           existenceColumns: existenceColumns(sink.def),
         });
@@ -501,7 +531,7 @@ export class LoadEngine<Checkpoint> {
     let writer: PartWriter | ParquetPartWriter;
     let values: (string | null)[] | undefined;
     if (this.settings.fileFormat === "parquet") {
-      const columns = parquetColumns(sink.plans, sink.keyColumns.length > 0 ? ORDINAL_COLUMN : undefined);
+      const columns = parquetColumns(sink.plans, sink.stagesOrdinal ? ORDINAL_COLUMN : undefined);
       writer = new ParquetPartWriter(dir, Math.max(1, this.settings.partsPerBatch), columns);
       values = new Array<string | null>(columns.length).fill(null);
     } else {
@@ -552,6 +582,7 @@ export class LoadEngine<Checkpoint> {
     ctx.batchedAt = batch.batchedAt;
     const plans = sink.plans;
     const keyed = sink.keyColumns.length > 0;
+    const ordinal = sink.stagesOrdinal;
     const values = batch.values;
     let row = "";
     if (values) {
@@ -560,10 +591,10 @@ export class LoadEngine<Checkpoint> {
         const p = plans[i]!;
         values[i] = p.value(p.property !== undefined ? record[p.property] : p.meta!.value(ctx), changes);
       }
-      if (keyed) values[plans.length] = String(position);
+      if (ordinal) values[plans.length] = String(position);
     } else {
       row = sink.rowEncoder!.encode(record, changes, ctx);
-      if (keyed) row = `${row},${position}`;
+      if (ordinal) row = `${row},${position}`;
     }
     if (keyed) {
       const encoder = sink.rowEncoder!;
@@ -725,6 +756,9 @@ export class LoadEngine<Checkpoint> {
     for (const p of plans) if (p.width.maxBytes > 0) widths.set(p.name, p.width.maxBytes);
     const columns = plans.map((p) => p.name);
     const keyColumns = sink.keyColumns;
+    const rowIdColumn = sink.rowIdColumn;
+    // The id is 36 characters of ASCII: a narrower VARCHAR is widened as for a staged value.
+    if (rowIdColumn !== undefined) widths.set(rowIdColumn, 36);
     this.inFlight++;
     sink.stats.inFlight++;
     // Staging may run ahead of the previous load; loads of one stream run in order.
@@ -749,10 +783,15 @@ export class LoadEngine<Checkpoint> {
     const prepared = sink.prepareChain.then(async () => {
       if (this.failure) return undefined;
       const s = await staged;
+      if (rowIdColumn !== undefined && batch.ticket.last >= ROW_ID_ORDINAL_LIMIT) {
+        // LPAD would cut the ordinal's hex digits and repeat ids: unreachable below 2^48 input lines.
+        throw new TargetError("system", `stream ${JSON.stringify(def.id)}: record position ${batch.ticket.last} is past the 2^48 a row id can hold; split the input into several runs`);
+      }
       return this.warehouse.prepareLoad({
         table: def.table,
         columns,
-        ordinalColumn: keyColumns.length > 0 ? ORDINAL_COLUMN : undefined,
+        ordinalColumn: sink.stagesOrdinal ? ORDINAL_COLUMN : undefined,
+        rowId: rowIdColumn === undefined ? undefined : { column: rowIdColumn, prefix: this.rowIdPrefix, ordinal: ORDINAL_COLUMN },
         keys: keyColumns,
         staged: s,
         widths,

@@ -145,8 +145,10 @@ export interface LoadRequest {
   table: TableRef;
   /** target columns, in the order of the staged file's fields */
   columns: readonly string[];
-  /** extra staged column (last field) with the arrival ordinal; dropped before the upsert */
+  /** extra staged column (last field) with the arrival ordinal; never written to the target */
   ordinalColumn?: string;
+  /** a target column the load statement fills from the ordinal (not in `columns`, not staged) */
+  rowId?: sql.RowIdColumn;
   keys: readonly string[];
   staged: StagedBatch;
   /** the batch's largest UTF-8 byte length per VARCHAR column */
@@ -687,6 +689,7 @@ export class Warehouse {
       target: req.table,
       stage,
       columns: req.columns,
+      rowId: req.rowId,
       keys: req.keys,
       deletedColumn: req.deletedColumn,
       newerBy: req.newerBy,

@@ -196,11 +196,41 @@ export function atLeastAsNew(src: string, dst: string, order: readonly OrderColu
   return build(0);
 }
 
+/**
+ * A target column the load statement fills instead of the staged file: a per-row unique id made of a
+ * run's prefix and the row's arrival ordinal (Airbyte's `_airbyte_raw_id`). `prefix` is the UUID's first
+ * 24 characters (rowIdPrefix in src/encode/row-id.ts); the ordinal, below 2^48, gives the last 12 hex
+ * digits. Not staging it saves 37 bytes of incompressible text per row.
+ */
+export interface RowIdColumn {
+  column: string;
+  prefix: string;
+  /** the stage's ordinal column (BIGINT) */
+  ordinal: string;
+}
+
+/** The 24 characters before a row id's last 12 hex digits: `xxxxxxxx-xxxx-xxxx-xxxx-`, lower case. */
+const ROW_ID_PREFIX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-$/;
+
+/**
+ * The row id of the stage row `row` (an alias, or undefined for the stage's own columns), as a VARCHAR of
+ * 36 characters: `'<prefix>' || LPAD(TO_HEX(ordinal), 12, '0')`. TO_HEX of a BIGINT and LPAD are
+ * Redshift functions (Database Developer Guide, "TO_HEX function", "LPAD and RPAD functions"); LPAD cuts a
+ * longer string, so the ordinal must stay below 2^48 (the engine checks). Throws on a malformed prefix.
+ */
+export function rowIdSql(r: RowIdColumn, row?: string): string {
+  if (!ROW_ID_PREFIX.test(r.prefix)) throw new Error(`rowIdSql: malformed row id prefix ${JSON.stringify(r.prefix)}`);
+  const ordinal = row === undefined ? quoteIdent(r.ordinal) : `${row}.${quoteIdent(r.ordinal)}`;
+  return `${quoteLiteral(r.prefix)} || LPAD(TO_HEX(${ordinal}), 12, '0')`;
+}
+
 export interface UpsertPlan {
   target: TableRef;
   stage: string;
-  /** Columns written to the target (the stage's extra ordinal column is not one of them). */
+  /** Staged columns written to the target (the stage's extra ordinal column is not one of them). */
   columns: readonly string[];
+  /** A target column filled from the stage's ordinal rather than staged (see RowIdColumn). */
+  rowId?: RowIdColumn;
   keys: readonly string[];
   /** A row of the stage with this column set is a delete: matched target rows go, the row is not inserted. */
   deletedColumn?: string;
@@ -267,11 +297,22 @@ export function rowCountsOf(
   return { inserted: written - replaced, updated: replaced, deleted };
 }
 
+/** The target's column list of an INSERT: the staged columns, then the row id's. */
+function insertColumns(p: Pick<UpsertPlan, "columns" | "rowId">): string {
+  return [...p.columns, ...(p.rowId ? [p.rowId.column] : [])].map(quoteIdent).join(", ");
+}
+
+/** The values of those columns for the stage row `row` (an alias, or undefined for unqualified names). */
+function insertValues(p: Pick<UpsertPlan, "columns" | "rowId">, row?: string): string {
+  const cols = p.columns.map((c) => (row === undefined ? quoteIdent(c) : `${row}.${quoteIdent(c)}`));
+  if (p.rowId) cols.push(rowIdSql(p.rowId, row));
+  return cols.join(", ");
+}
+
 /** Appends the staged rows (streams without keys). */
-export function insertFromStage(p: Pick<UpsertPlan, "target" | "stage" | "columns" | "deletedColumn">): LoadStatement {
-  const cols = p.columns.map(quoteIdent).join(", ");
+export function insertFromStage(p: Pick<UpsertPlan, "target" | "stage" | "columns" | "deletedColumn" | "rowId">): LoadStatement {
   const where = p.deletedColumn ? ` WHERE ${quoteIdent(p.deletedColumn)} IS NULL` : "";
-  return { sql: `INSERT INTO ${tableSql(p.target)} (${cols}) SELECT ${cols} FROM ${quoteIdent(p.stage)}${where}`, counts: "written" };
+  return { sql: `INSERT INTO ${tableSql(p.target)} (${insertColumns(p)}) SELECT ${insertValues(p)} FROM ${quoteIdent(p.stage)}${where}`, counts: "written" };
 }
 
 /**
@@ -302,14 +343,13 @@ export function deleteInsertUpsert(p: UpsertPlan): LoadStatement[] {
   if (p.newerBy && p.newerBy.length > 0) match += ` AND ${atLeastAsNew(stage, bare, p.newerBy)}`;
   const statements = applyDeleteMarkers(p, match);
   statements.push({ sql: `DELETE FROM ${target} USING ${stage} WHERE ${match}`, counts: "replaced" });
-  const cols = p.columns.map(quoteIdent).join(", ");
   // Whatever still matches after the DELETE is newer than the staged row.
   const where =
     p.newerBy && p.newerBy.length > 0
       ? ` WHERE NOT EXISTS (SELECT 1 FROM ${target} AS "existing" WHERE ${keyMatch('"existing"', stage, p.keys, p.nullKeys)})`
       : "";
   statements.push({
-    sql: `INSERT INTO ${target} (${cols}) SELECT ${p.columns.map((c) => `${stage}.${quoteIdent(c)}`).join(", ")} FROM ${stage}${where}`,
+    sql: `INSERT INTO ${target} (${insertColumns(p)}) SELECT ${insertValues(p, stage)} FROM ${stage}${where}`,
     counts: "written",
   });
   return statements;
@@ -334,13 +374,12 @@ export function mergeUpsert(p: UpsertPlan): LoadStatement[] {
     sql: `SELECT (SELECT COUNT(*) FROM ${stage}) AS staged, (SELECT COUNT(*) FROM ${stage} AS ${src} JOIN ${target} AS ${dst} ON ${on}) AS matched`,
     counts: "merge",
   });
-  const set = p.columns.map((c) => `${quoteIdent(c)} = ${src}.${quoteIdent(c)}`).join(", ");
-  const cols = p.columns.map(quoteIdent).join(", ");
-  const vals = p.columns.map((c) => `${src}.${quoteIdent(c)}`).join(", ");
+  const set = p.columns.map((c) => `${quoteIdent(c)} = ${src}.${quoteIdent(c)}`);
+  if (p.rowId) set.push(`${quoteIdent(p.rowId.column)} = ${rowIdSql(p.rowId, src)}`);
   statements.push({
     sql:
       `MERGE INTO ${target} AS ${dst} USING ${stage} AS ${src} ON ${on} ` +
-      `WHEN MATCHED THEN UPDATE SET ${set} WHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${vals})`,
+      `WHEN MATCHED THEN UPDATE SET ${set.join(", ")} WHEN NOT MATCHED THEN INSERT (${insertColumns(p)}) VALUES (${insertValues(p, src)})`,
   });
   return statements;
 }

@@ -336,16 +336,13 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
   ];
   const AIRBYTE_META: ColumnSpec[] = [
     ...DATA,
-    { name: "_airbyte_raw_id", type: { kind: "varchar", length: 36 }, meta: { kind: "uuid" } },
+    // no _airbyte_raw_id: the load statement makes it (row-id.ts), no encoder writes it
     { name: "_airbyte_extracted_at", type: { kind: "timestamptz" }, meta: { kind: "message-epoch-ms", field: "emitted_at" } },
     { name: "_airbyte_generation_id", type: { kind: "bigint" }, meta: { kind: "constant", value: 3 } },
     { name: "_airbyte_meta", type: { kind: "super" }, meta: { kind: "airbyte-meta", syncId: 9 } },
   ];
-  const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/g;
-
-  // a random UUID per row: compared as its shape
   const both = (lines: string[], setup: Omit<EncoderSetup, "epoch" | "policy">, policy: ValuePolicy = DEFAULT_POLICY) =>
-    encodeWith(lines, setup, policy, (c) => JSON.parse(JSON.stringify(c, (_k, v) => (typeof v === "string" ? v.replace(UUID, "<uuid>") : v instanceof Uint32Array ? [...v] : v))));
+    encodeWith(lines, setup, policy, (c) => JSON.parse(JSON.stringify(c, (_k, v) => (v instanceof Uint32Array ? [...v] : v))));
 
   const { rand, pick } = seeded(777);
   const values = ["1", "-2.50", "12345678901234567890", '"text"', '"a\\"b"', '"2024-08-29T00:19:58.518Z"', '"2024-02-30T00:00:00Z"', "true", "null", '{"a":[1,2]}', "1e5", "99999"];
@@ -378,7 +375,7 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
     }
   });
 
-  it("Airbyte records: routes by descriptor, emitted_at, upstream meta.changes, uuid and constant columns", () => {
+  it("Airbyte records: routes by descriptor, emitted_at, upstream meta.changes, constant columns, the ordinal of an append stream", () => {
     const lines: string[] = [];
     for (let n = 0; n < 1500; n++) {
       const ns = pick([',"namespace":"ns"', ',"namespace":null', "", ',"namespace":"other"', ',"namespace":"zz"']);
@@ -429,10 +426,9 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
       const line = `{"type":"RECORD","record":{"stream":"${name}"${ns}${emitted === "" ? "" : `,"emitted_at":${emitted}`},"data":${record(n)}${meta}}}`;
       lines.push(rand() < 0.01 ? '{"type":"STATE","state":{"type":"LEGACY","data":{}}}' : rand() < 0.01 ? '{"type":"TRACE","trace":{}}' : line);
     }
-    // Stream b's raw id column is narrower than a UUID (a table made elsewhere): its width must be seen.
-    const narrow = AIRBYTE_META.map((c) => (c.name === "_airbyte_raw_id" ? { ...c, type: { kind: "varchar" as const, length: 16 } } : c));
     const setup = {
-      streams: [plan("ns.a", ["id"], AIRBYTE_META), plan("b", [], narrow)],
+      // b has no keys but stages its ordinal (its row ids are made from it)
+      streams: [plan("ns.a", ["id"], AIRBYTE_META), { ...plan("b", [], AIRBYTE_META), ordinal: true }],
       envelope: "airbyte" as const,
       routes: [
         { name: "a", namespace: "ns", id: "ns.a" },
@@ -449,7 +445,6 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
     // time must report them for each span the rows land in, as the object path does.
     const text: ColumnSpec[] = [
       ...DATA,
-      { name: "_airbyte_raw_id", type: { kind: "varchar", length: 36 }, meta: { kind: "uuid" } },
       { name: "_airbyte_extracted_at", type: { kind: "varchar", length: 10 }, meta: { kind: "message-epoch-ms", field: "emitted_at" } },
       { name: "_airbyte_generation_id", type: { kind: "varchar", length: 1 }, meta: { kind: "constant", value: 12 } },
       { name: "_airbyte_meta", type: { kind: "varchar", length: 20 }, meta: { kind: "airbyte-meta", syncId: 9 } },

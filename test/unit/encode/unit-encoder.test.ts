@@ -677,7 +677,7 @@ describe("UnitEncoder: metadata columns (described as data)", () => {
 describe("UnitEncoder: Airbyte envelope", () => {
   const AB: ColumnSpec[] = [
     { name: "id", type: { kind: "integer" }, property: "id" },
-    { name: "_airbyte_raw_id", type: { kind: "varchar", length: 36 }, meta: { kind: "uuid" } },
+    // _airbyte_raw_id is no column here: the load statement makes it from the ordinal (row-id.ts)
     { name: "_airbyte_extracted_at", type: { kind: "timestamptz" }, meta: { kind: "message-epoch-ms", field: "emitted_at" } },
     { name: "_airbyte_generation_id", type: { kind: "bigint" }, meta: { kind: "constant", value: 3 } },
     { name: "_airbyte_meta", type: { kind: "super" }, meta: { kind: "airbyte-meta", syncId: 9 } },
@@ -689,7 +689,7 @@ describe("UnitEncoder: Airbyte envelope", () => {
     e.setup({
       epoch: 1,
       policy: DEFAULT_POLICY,
-      streams: [plan("ns.a", ["id"], AB), plan("b", [], AB)],
+      streams: [plan("ns.a", ["id"], AB), { ...plan("b", [], AB), ordinal: true }],
       envelope: "airbyte",
       routes: [
         { name: "a", namespace: "ns", id: "ns.a" },
@@ -715,28 +715,33 @@ describe("UnitEncoder: Airbyte envelope", () => {
     expect(linesOf(r)).toHaveLength(1);
     const row = split(a!)[0]!.split(",");
     expect(row[0]).toBe("1");
-    expect(row[1]).toMatch(/^"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"$/);
-    expect(row.slice(2, 4)).toEqual(["2023-11-14 22:13:20.000+00", "3"]);
+    expect(row.slice(1, 3)).toEqual(["2023-11-14 22:13:20.000+00", "3"]);
     expect(b).toBeUndefined(); // encoding stopped after the line; the rest is encoded once it is answered
     const rest = abEncoder().encode(unit(abRec("b", { id: 2 }, { meta: { changes: [{ field: "id", change: "TRUNCATED", reason: "R" }] } })), 0, 1);
     const meta = split(rowsOf(rest)[0]!)[0]!;
     expect(meta).toContain('"{""sync_id"":9,""changes"":[{""field"":""id"",""change"":""TRUNCATED"",""reason"":""R""}]}"');
   });
 
-  it("the byte path's raw ids carry the clock read once when the unit's encoding began (not a clock read per row)", () => {
-    const e = abEncoder();
-    const clock = Date.UTC(2040, 0, 2, 3, 4, 5, 678);
-    const now = vi.spyOn(Date, "now").mockReturnValue(clock);
-    try {
-      const r = e.encode(unit(...Array.from({ length: 50 }, (_, i) => abRec("b", { id: i }))), 0, 1);
-      expect(now).toHaveBeenCalledTimes(1);
-      const ids = split(rowsOf(r)[0]!).map((row) => row.split(",")[1]!.slice(1, -1));
-      expect(e.scannedRecords).toBe(50);
-      for (const id of ids) expect(Number(BigInt(`0x${id.replaceAll("-", "").slice(0, 12)}`))).toBe(clock);
-      expect(new Set(ids).size).toBe(50);
-      expect([...ids].sort()).toEqual(ids); // the counter orders them
-    } finally {
-      now.mockRestore();
+  it("a stream without keys stages its ordinal when asked (plan.ordinal: its row ids are made from it), on both paths", () => {
+    const lines = [abRec("b", { id: 7 }), abRec("b", { id: 8 }), abRec("b", { id: 9 }, { meta: { changes: [{ field: "id", change: "NULLED", reason: "R" }] } })];
+    const doc = '"{""sync_id"":9,""changes"":[]}"';
+    const upstream = '"{""sync_id"":9,""changes"":[{""field"":""id"",""change"":""NULLED"",""reason"":""R""}]}"';
+    const base = 3 * LINE_SLOTS;
+    const at = "2023-11-14 22:13:20.000+00";
+    const rowsWith = (ordinal: boolean, byteScan: boolean) => {
+      const e = new UnitEncoder({ byteScan });
+      e.setup({ epoch: 1, policy: DEFAULT_POLICY, streams: [{ ...plan("b", [], AB), ordinal }], envelope: "airbyte", routes: [{ name: "b", namespace: null, id: "b" }] });
+      const rows = split(rowsOf(e.encode(unit(...lines), 3, 1))[0]!).map((r) => r.replace(/\n$/, ""));
+      expect(e.scannedRecords).toBe(byteScan ? 3 : 0);
+      return rows;
+    };
+    for (const byteScan of [true, false]) {
+      expect(rowsWith(true, byteScan), `byteScan ${byteScan}`).toEqual([
+        `7,${at},3,${doc},${base}`,
+        `8,${at},3,${doc},${base + 1}`,
+        `9,${at},3,${upstream},${base + 2}`,
+      ]);
+      expect(rowsWith(false, byteScan), `byteScan ${byteScan}`).toEqual([`7,${at},3,${doc}`, `8,${at},3,${doc}`, `9,${at},3,${upstream}`]);
     }
   });
 

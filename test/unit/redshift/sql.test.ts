@@ -119,6 +119,37 @@ describe("SQL builders (golden)", () => {
     expect(sql.rowCountsOf([sql.insertFromStage({ target: t, stage: "st", columns: ["a"] })], [r(7)])).toEqual({ inserted: 7, updated: 0, deleted: 0 });
   });
 
+  describe("a row id filled by the load statement (Airbyte's _airbyte_raw_id)", () => {
+    const rowId = { column: "_airbyte_raw_id", prefix: "0123abcd-ef01-8234-a567-", ordinal: "_tr_ordinal" };
+    const expr = (row: string) => `'0123abcd-ef01-8234-a567-' || LPAD(TO_HEX(${row}"_tr_ordinal"), 12, '0')`;
+
+    it("append: the row id column after the staged ones, from the stage's ordinal", () => {
+      expect(sql.insertFromStage({ target: t, stage: "st", columns: ["a"], rowId, deletedColumn: "d" }).sql).toBe(
+        `INSERT INTO "public"."users" ("a", "_airbyte_raw_id") SELECT "a", ${expr("")} FROM "st" WHERE "d" IS NULL`,
+      );
+    });
+
+    it("DELETE+INSERT: qualified by the stage", () => {
+      expect(sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id", "v"], keys: ["id"], rowId }).map((s) => s.sql)[1]).toBe(
+        `INSERT INTO "public"."users" ("id", "v", "_airbyte_raw_id") SELECT "st"."id", "st"."v", ${expr('"st".')} FROM "st"`,
+      );
+    });
+
+    it("MERGE: a matched row takes the new row's id too, as a staged value would", () => {
+      expect(sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], rowId }).map((s) => s.sql)[1]).toBe(
+        'MERGE INTO "public"."users" AS "dst" USING "st" AS "src" ON "dst"."id" = "src"."id" ' +
+          `WHEN MATCHED THEN UPDATE SET "id" = "src"."id", "_airbyte_raw_id" = ${expr('"src".')} ` +
+          `WHEN NOT MATCHED THEN INSERT ("id", "_airbyte_raw_id") VALUES ("src"."id", ${expr('"src".')})`,
+      );
+    });
+
+    it("refuses a prefix that is not a UUID's first 24 characters (it is pasted into SQL as a literal)", () => {
+      for (const prefix of ["", "0123abcd-ef01-8234-a567", "0123ABCD-ef01-8234-a567-", "0123abcd-ef01-8234-a567-'", "x123abcd-ef01-8234-a567-"]) {
+        expect(() => sql.rowIdSql({ ...rowId, prefix }), prefix).toThrow(/malformed row id prefix/);
+      }
+    });
+  });
+
   it("atLeastAsNew compares lexicographically with NULL oldest", () => {
     expect(sql.atLeastAsNew('"s"', '"d"', [{ column: "c" }, { column: "e" }])).toBe(
       '(("s"."c" IS NOT NULL AND ("d"."c" IS NULL OR "s"."c" > "d"."c")) OR (("s"."c" = "d"."c" OR ("s"."c" IS NULL AND "d"."c" IS NULL)) AND ' +
