@@ -1,8 +1,9 @@
 // CPU of the encode step alone (parse + encode of RECORD lines in a UnitEncoder, one thread), per 1M
 // records: less sensitive to a busy machine than a whole run. Usage:
 //   node bench/encode-cpu.mjs <dist dir> <input file> <standard|numeric|metadata|airbyte|parquet> [rounds]
-// metadata: the standard input with add_metadata_columns' seven _sdc_* columns; airbyte: the airbyte
-// input (append_dedup) with the four _airbyte_* columns, read through the Airbyte envelope; parquet: the
+// metadata: the standard input with the six _sdc_* columns add_metadata_columns stages (_sdc_batched_at
+// is filled by the load statement); airbyte: the airbyte input (append_dedup) with the three staged
+// _airbyte_* columns (not _airbyte_raw_id), read through the Airbyte envelope; parquet: the
 // standard input encoded into Parquet row groups (their pages gzipped), as file_format parquet does.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -28,14 +29,12 @@ const meta = {
   metadata: [
     ["_sdc_extracted_at", ts, { kind: "message", field: "time_extracted" }],
     ["_sdc_received_at", ts, { kind: "received-at" }],
-    ["_sdc_batched_at", ts, { kind: "batched-at" }],
     ["_sdc_deleted_at", ts, { kind: "record-field", field: "_sdc_deleted_at" }],
     ["_sdc_sequence", { kind: "bigint" }, { kind: "sequence", field: "_sdc_sequence", runStartMs: Date.now() }],
     ["_sdc_table_version", { kind: "bigint" }, { kind: "message", field: "version" }],
     ["_sdc_value_changes", { kind: "super" }, { kind: "value-changes" }],
   ],
   airbyte: [
-    ["_airbyte_raw_id", { kind: "varchar", length: 36 }, { kind: "uuid" }],
     ["_airbyte_extracted_at", ts, { kind: "message-epoch-ms", field: "emitted_at" }],
     ["_airbyte_generation_id", { kind: "bigint" }, { kind: "constant", value: 0 }],
     ["_airbyte_meta", { kind: "super" }, { kind: "airbyte-meta", syncId: 0 }],

@@ -211,7 +211,7 @@ export interface TargetRedshiftConfig {
    */
   invalid_value?: "null" | "fail";
   /**
-   * Worker threads that parse RECORD lines (Singer and Airbyte) and encode them, metadata columns included, as CSV or (file_format parquet) as Parquet row groups, while the main thread stages and loads (README, Performance: what they buy). Not used with validate_records or 0, nor for Parquet when batch_size_rows is under 32768, batch_size_bytes under 4194304 (a unit's rows must fit in one batch) or _sdc_batched_at is loaded (add_metadata_columns, hard_delete): records are then parsed and encoded on the main thread, line by line. Each worker adds 40-50 MiB of memory. When absent: one per CPU the process may use (cores, or a container's cgroup CPU quota), at most 4.
+   * Worker threads that parse RECORD lines (Singer and Airbyte) and encode them, metadata columns included, as CSV or (file_format parquet) as Parquet row groups, while the main thread stages and loads (README, Performance: what they buy). Not used with validate_records or 0, nor for Parquet when batch_size_rows is under 32768, batch_size_bytes under 4194304 (a unit's rows must fit in one batch): records are then parsed and encoded on the main thread, line by line. Each worker adds 40-50 MiB of memory. When absent: one per CPU the process may use (cores, or a container's cgroup CPU quota), at most 4.
    */
   encode_workers?: number;
   /**

@@ -84,7 +84,7 @@ export class EncodePool {
       const m: ToWorker = { kind: "unit", id, unit, seq, epoch, lineOffset, recycled, receivedAt };
       slot.worker.postMessage(
         m,
-        recycled ? ([recycled.bytes.buffer, recycled.rowEnds.buffer, recycled.positions.buffer, recycled.keys.buffer, recycled.marks.buffer] as ArrayBuffer[]) : [],
+        recycled ? ([recycled.bytes.buffer, recycled.rowEnds.buffer, recycled.positions.buffer, recycled.keys.buffer] as ArrayBuffer[]) : [],
       );
     });
     // A unit whose result is no longer wanted (superseded, or the run failed) must not surface as an
@@ -100,8 +100,9 @@ export class EncodePool {
    */
   recycle(buffers: UnitBuffers | undefined): void {
     if (!buffers || this.spare.length > this.size || buffers.bytes.buffer instanceof SharedArrayBuffer) return;
-    const distinct = new Set([buffers.bytes.buffer, buffers.rowEnds.buffer, buffers.positions.buffer, buffers.keys.buffer, buffers.marks.buffer]);
-    if (distinct.size === 5) this.spare.push(buffers);
+    // Each must be its own buffer: one transferred twice in a message throws.
+    const list = [buffers.bytes.buffer, buffers.rowEnds.buffer, buffers.positions.buffer, buffers.keys.buffer];
+    if (new Set(list).size === list.length) this.spare.push(buffers);
   }
 
   async close(): Promise<void> {

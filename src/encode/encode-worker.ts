@@ -40,7 +40,7 @@ port.on("message", (m: ToWorker) => {
   try {
     const result = encoder.encodePacked(m.unit, m.seq, m.epoch, m.lineOffset, m.recycled, m.receivedAt);
     const o = result.output;
-    port.postMessage({ id: m.id, result }, [o.bytes.buffer, o.rowEnds.buffer, o.positions.buffer, o.keys.buffer, o.marks.buffer] as ArrayBuffer[]);
+    port.postMessage({ id: m.id, result }, [o.bytes.buffer, o.rowEnds.buffer, o.positions.buffer, o.keys.buffer] as ArrayBuffer[]);
   } catch (e) {
     port.postMessage({ id: m.id, error: (e as Error).stack ?? String(e) });
   }

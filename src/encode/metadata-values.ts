@@ -4,10 +4,9 @@
  * Airbyte `_airbyte_*`); `metadataValue` turns a source into the function both the main thread and the
  * workers call, so the two paths compute a value the same way.
  *
- * Two values only the main thread knows are filled in by it: `batchedAt` (the open time of the batch a
- * row lands in) is written by a worker as BATCHED_AT_PLACEHOLDER, a fixed-width stand-in that
- * LoadEngine.writeEncoded overwrites in place; `receivedAt` is stamped by the input pipeline per unit and
- * handed to the worker with it.
+ * `receivedAt` is stamped by the input pipeline per unit and handed to the worker with it. Two sources
+ * are never encoded: the load statement fills them (filledAtLoad in table-shape.ts): `row-id` and
+ * `batched-at`, which is the same for every row of a batch and known only when the batch is sealed.
  */
 import { type RowChanges, plainDecimal } from "./encode.js";
 import type { JsonNumber } from "../input/json.js";
@@ -19,7 +18,6 @@ export interface RowContext {
   /** the record's ledger position */
   position: number;
   receivedAt: string;
-  batchedAt: string;
   changes: RowChanges;
 }
 
@@ -36,7 +34,7 @@ export type MetaSource =
   | { kind: "sequence"; field: string; runStartMs: number }
   /** when the input holding the record was read (ISO 8601 UTC) */
   | { kind: "received-at" }
-  /** when the batch the row lands in was opened (ISO 8601 UTC) */
+  /** when the batch the row lands in was opened (ISO 8601 UTC): filled in by the load statement */
   | { kind: "batched-at" }
   /** the row's value changes as a list of objects, or NULL when none (Singer's `_sdc_value_changes`) */
   | { kind: "value-changes" }
@@ -48,12 +46,6 @@ export type MetaSource =
   | { kind: "constant"; value: string | number | boolean | null }
   /** Airbyte's `_airbyte_meta`: `{sync_id, changes}`, upstream `meta.changes` first, then this row's */
   | { kind: "airbyte-meta"; syncId: string | number | null };
-
-/**
- * What a worker writes for `batched-at`: an ISO date-time of the same width as every real one from
- * Date.toISOString() (years 0000–9999), so the main thread can overwrite its encoded field in place.
- */
-export const BATCHED_AT_PLACEHOLDER = new Date(0).toISOString();
 
 /**
  * `_sdc_sequence` of a record the tap gave none: run start (epoch ms) × 10^6 + the record's position in
@@ -190,13 +182,12 @@ export function metadataValue(source: MetaSource): (ctx: RowContext) => unknown 
     }
     case "received-at":
       return (c) => c.receivedAt;
-    case "batched-at":
-      return (c) => c.batchedAt;
     case "value-changes":
       return (c) => (c.changes.list.length > 0 ? c.changes.list.map((x) => ({ ...x })) : null);
     case "row-id":
+    case "batched-at":
       return () => {
-        throw new Error("a row id is filled in by the load statement, never encoded");
+        throw new Error(`a ${source.kind} column is filled in by the load statement, never encoded`);
       };
     case "constant": {
       const v = source.value;

@@ -690,9 +690,6 @@ export class FastRowWriter {
     return plans.every((p) => p.property !== undefined || (p.meta?.source !== undefined && p.meta.source.kind !== "record"));
   }
 
-  /** where the last row's batched-at field starts, in bytes from the row's start (-1: no such column) */
-  markAt = -1;
-  private readonly markColumn: number;
   /** per column, the field name its changes are recorded under (as columnPlan names it) */
   private readonly fieldNames: string[];
   private readonly cols: Col[];
@@ -764,7 +761,6 @@ export class FastRowWriter {
     plans.forEach((p, i) => {
       if (p.property !== undefined) this.columnOf.set(p.property, i);
     });
-    this.markColumn = plans.findIndex((p) => p.meta?.source?.kind === "batched-at");
     this.fixedField = plans.map(fixedMetaField);
     this.metaWrite = Int8Array.from(plans, (p, c) => {
       const kind = p.meta?.source?.kind;
@@ -776,7 +772,7 @@ export class FastRowWriter {
       if (kind === "sequence" && p.type.kind === "bigint") return META_SEQUENCE;
       if (kind === "constant" && this.fixedField[c] !== undefined) return META_CONSTANT;
       if (kind === "airbyte-meta" && this.fixedField[c] !== undefined) return META_AIRBYTE_META;
-      // The same encoder on the same value (batched-at: the placeholder, overwritten in the row later).
+      // The same encoder on the same value.
       return META_CACHED;
     });
     this.epochKeyDigits = new Int32Array(plans.length).fill(-1);
@@ -843,7 +839,6 @@ export class FastRowWriter {
         this.fieldStart[c] = at;
         const meta = plans[c]!.meta;
         if (meta !== undefined) {
-          if (c === this.markColumn) this.markAt = at - start;
           at = this.putMeta(c, meta.value, s, b, out, at, changes, ctx!, room);
         } else if (t === -1) {
           at = putNull(out.bytes, at);

@@ -28,10 +28,6 @@ export class CsvRowEncoder {
   key: unknown;
   /** the last row has a NULL key value */
   nullKey = false;
-  /** the column whose field's place encode() notes in `markAt` (-1: none) */
-  markColumn = -1;
-  /** where the last row's `markColumn` field starts, in UTF-16 units of the row */
-  markAt = 0;
 
   constructor(
     private readonly plans: readonly ColumnPlan[],
@@ -52,11 +48,9 @@ export class CsvRowEncoder {
     let k0 = "";
     let rest = "";
     let nullKey = false;
-    const mark = this.markColumn;
     for (let i = 0; i < plans.length; i++) {
       const p = plans[i]!;
       const field = p.encode(p.property !== undefined ? record[p.property] : p.meta!.value(ctx!), changes);
-      if (i === mark) this.markAt = i === 0 ? 0 : row.length + 1;
       row = i === 0 ? field : `${row},${field}`;
       const place = keyPlace[i]!;
       if (place !== -1) {

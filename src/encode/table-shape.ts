@@ -34,11 +34,12 @@ export function metadataColumn(name: string, type: ColumnType, source: MetaSourc
 }
 
 /**
- * A metadata column the load statement fills instead of the staged file (a row id, row-id.ts): it has no
- * ColumnPlan and no staged field; its stream stages the ordinal, which the id is made from.
+ * A metadata column the load statement fills instead of the staged file: a row id (row-id.ts; its stream
+ * stages the ordinal, which the id is made from) and the batch's time (the same on every row of a batch).
+ * It has no ColumnPlan and no staged field.
  */
 export function filledAtLoad(m: MetadataColumn): boolean {
-  return m.source?.kind === "row-id";
+  return m.source?.kind === "row-id" || m.source?.kind === "batched-at";
 }
 
 /**

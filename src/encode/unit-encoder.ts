@@ -13,7 +13,7 @@
 import { isUtf8 } from "node:buffer";
 import { parseMessageLine } from "../input/json.js";
 import { type AirbyteRoute, AirbyteRoutes, EXACT_PATHS, type Envelope, airbyteRecordProblem, singerRecordProblem } from "./envelopes.js";
-import { BATCHED_AT_PLACEHOLDER, metadataValue } from "./metadata-values.js";
+import { metadataValue } from "./metadata-values.js";
 import { type ByteSink, FastRowWriter, NUMBER, NUMBER_EXPONENT, RecordLineScanner, writeInteger } from "./record-scanner.js";
 import { RowChanges, changeKey, type ValuePolicy } from "./encode.js";
 import { type ColumnSpec, CsvRowEncoder } from "./row-encoder.js";
@@ -67,8 +67,7 @@ export interface EncoderSetup {
   routes?: AirbyteRoute[];
   /**
    * The rows are staged as Parquet: each span of a stream goes out as one encoded row group
-   * (RowsEvent.rowGroupChunks), so a span is never split between batches. Streams with a batched-at
-   * column are not set up (the batch's time cannot be written into an encoded group).
+   * (RowsEvent.rowGroupChunks), so a span is never split between batches.
    */
   parquet?: boolean;
 }
@@ -100,11 +99,6 @@ export interface RowsEvent {
   nullKeys: boolean;
   /** records among these that carried bare NaN / Infinity */
   nonFinite: number;
-  /**
-   * Streams with a batched-at column: where that field starts in each row (bytes from the row's start).
-   * It holds BATCHED_AT_PLACEHOLDER, encoded; the main thread writes the batch's time over it.
-   */
-  marks?: Uint32Array;
 }
 
 /** A line for the main thread, in order with the rows. */
@@ -192,7 +186,6 @@ class UnitOutput {
   rowEnds: Uint32Array;
   positions: Float64Array;
   keys: Float64Array;
-  marks: Uint32Array;
   rows = 0;
 
   /**
@@ -205,11 +198,10 @@ class UnitOutput {
     const rows = Math.max(1024, inputBytes >> 8);
     const r = recycled;
     this.bytes = r && r.bytes.byteLength >= want ? Buffer.from(r.bytes.buffer as ArrayBuffer, r.bytes.byteOffset, r.bytes.byteLength) : Buffer.allocUnsafeSlow(want);
-    const reuseRows = r !== undefined && r.rowEnds.length >= rows && r.positions.length >= rows && r.keys.length >= rows && r.marks.length >= rows;
+    const reuseRows = r !== undefined && r.rowEnds.length >= rows && r.positions.length >= rows && r.keys.length >= rows;
     this.rowEnds = reuseRows ? r.rowEnds : new Uint32Array(rows);
     this.positions = reuseRows ? r.positions : new Float64Array(rows);
     this.keys = reuseRows ? r.keys : new Float64Array(rows);
-    this.marks = reuseRows ? r.marks : new Uint32Array(rows);
   }
 
   reserve(bytes: number, rows: number): void {
@@ -219,7 +211,6 @@ class UnitOutput {
       this.rowEnds = grown(this.rowEnds, size);
       this.positions = grown(this.positions, size);
       this.keys = grown(this.keys, size);
-      this.marks = grown(this.marks, size);
     }
   }
 }
@@ -235,7 +226,6 @@ export interface UnitBuffers {
   rowEnds: Uint32Array;
   positions: Float64Array;
   keys: Float64Array;
-  marks: Uint32Array;
 }
 
 /**
@@ -253,15 +243,13 @@ export interface PackedUnit {
 }
 
 /** A span's rows of one stream, placed in the unit's buffers; made into a RowsEvent by unpack(). */
-export interface PlacedRows extends Omit<RowsEvent, "bytes" | "rowEnds" | "positions" | "keys" | "marks"> {
+export interface PlacedRows extends Omit<RowsEvent, "bytes" | "rowEnds" | "positions" | "keys"> {
   byteStart: number;
   byteEnd: number;
   rowStart: number;
   /** the keys when not all numeric (numeric ones are in UnitOutput.keys) */
   keyList: unknown[] | undefined;
   keyed: boolean;
-  /** the rows' batched-at marks are in UnitOutput.marks */
-  marked: boolean;
 }
 
 /**
@@ -280,7 +268,6 @@ class StreamOutput implements ByteSink {
   private rows = 0;
   private rowEnds = new Uint32Array(1024);
   private positions = new Float64Array(1024);
-  private marks: Uint32Array | undefined;
   keys: unknown[] = [];
   numericKeys = true;
   nullKeys = false;
@@ -355,13 +342,7 @@ class StreamOutput implements ByteSink {
         return () => scanner.prop(bytes);
       });
     }
-    this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: BATCHED_AT_PLACEHOLDER, changes };
-    const batchedAt = plan.columns.findIndex((c) => c.meta?.kind === "batched-at");
-    if (batchedAt !== -1) {
-      if (this.parquet) throw new Error(`stream ${JSON.stringify(plan.id)}: a batched-at column cannot be encoded into a Parquet row group here`);
-      this.encoder.markColumn = batchedAt;
-      this.marks = new Uint32Array(1024);
-    }
+    this.ctx = { message: {}, record: {}, position: 0, receivedAt: "", changes };
   }
 
   /** Whether this stream's spans can be written into the unit output (a Parquet span is encoded first). */
@@ -391,28 +372,17 @@ class StreamOutput implements ByteSink {
     // 3 bytes per UTF-16 unit is the worst case; a long row measures itself (a 60 MB row reserved 180).
     const room = (row.length > LONG_ROW ? Buffer.byteLength(row, "utf8") : row.length * 3) + 24;
     if (this.length + room > this.bytes.length) this.bytes = grownSpan(this.bytes, this.length, this.length + room);
-    const start = this.length;
     const text = this.ordinal ? `${row},${position}\n` : `${row}\n`;
     this.length += this.bytes.write(text, this.length, "utf8");
     if (this.fieldEnds) {
       const base = this.fieldEndsRow();
       this.fieldEnds[base] = -1; // fields found by fill
     }
-    if (this.marks) {
-      if (this.rows === this.marks.length) this.marks = grown(this.marks, this.rows * 2);
-      // The mark is in UTF-16 units of the row: the same in bytes when the row was all ASCII.
-      const at = this.encoder.markAt;
-      this.marks[this.rows] = this.length - start === text.length ? at : Buffer.byteLength(row.slice(0, at), "utf8");
-    }
     this.endRow(position);
   }
 
   /** Ends a row the fast writer put at `length`: its ordinal (StreamEncodePlan.ordinal), the newline. */
-  endScanned(position: number, markAt: number): void {
-    if (this.marks) {
-      if (this.rows === this.marks.length) this.marks = grown(this.marks, this.rows * 2);
-      this.marks[this.rows] = markAt;
-    }
+  endScanned(position: number): void {
     if (this.ordinal) {
       this.ensure(24);
       this.bytes[this.length++] = 44;
@@ -482,7 +452,6 @@ class StreamOutput implements ByteSink {
     else if (!direct) this.bytes.copy(unit.bytes, byteStart, 0, this.length);
     unit.rowEnds.set(part(this.rowEnds, 0, this.rows), rowStart);
     unit.positions.set(part(this.positions, 0, this.rows), rowStart);
-    if (this.marks) unit.marks.set(part(this.marks, 0, this.rows), rowStart);
     let keyList: unknown[] | undefined;
     if (this.keyed) {
       if (this.numericKeys) for (let i = 0; i < this.rows; i++) unit.keys[rowStart + i] = this.keys[i] as number;
@@ -501,7 +470,6 @@ class StreamOutput implements ByteSink {
       rowStart,
       keyList,
       keyed: this.keyed,
-      marked: this.marks !== undefined,
       widths,
       changes: [...this.changes],
       nullKeys: this.nullKeys,
@@ -542,7 +510,6 @@ export function unpack(unit: PackedUnit): EncodedUnit {
       keys: p.keyed ? (p.keyList ?? part(out.keys, p.rowStart, rowEnd)) : undefined,
       nullKeys: p.nullKeys,
       nonFinite: p.nonFinite,
-      marks: p.marked ? part(out.marks, p.rowStart, rowEnd) : undefined,
     };
   });
   return { seq: unit.seq, epoch: unit.epoch, lines: unit.lines, rest: unit.rest, events, invalidUtf8: unit.invalidUtf8, output: out };
@@ -676,7 +643,6 @@ export class UnitEncoder {
       rowEnds: output.rowEnds,
       positions: output.positions,
       keys: output.keys,
-      marks: output.marks,
     };
     return { seq, epoch, lines: index, rest, events: placed, invalidUtf8, output: buffers };
   }
@@ -737,7 +703,7 @@ export class UnitEncoder {
     } catch {
       return false; // the object path meets the same value, and hands the line to the main thread
     }
-    o.endScanned(position, fast.markAt);
+    o.endScanned(position);
     this.scannedRecords++;
     touched.add(o);
     if (o.plan.keyColumns.length > 0) {

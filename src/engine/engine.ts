@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { type BatchTicket, CheckpointLedger } from "./ledger.js";
 import { type NameRules, truncateUtf8 } from "../redshift/identifiers.js";
-import type { OrderColumn, TableRef } from "../redshift/sql.js";
-import { type TypeMapping, columnTypeSql, isTextual } from "../redshift/types.js";
+import type { FilledColumn, OrderColumn, TableRef } from "../redshift/sql.js";
+import { type ColumnType, type TypeMapping, columnTypeSql, isTextual } from "../redshift/types.js";
 import { PartWriter } from "../stage/part-writer.js";
 import { ParquetPartWriter } from "../stage/parquet-part-writer.js";
 import { parquetColumns } from "../encode/parquet-values.js";
@@ -24,12 +24,12 @@ import { BatchKeys } from "../encode/batch-keys.js";
 import { CsvRowEncoder } from "../encode/row-encoder.js";
 import { type EncoderSetup, type RowsEvent, type StreamEncodePlan, part } from "../encode/unit-encoder.js";
 import { UNIT_BYTES } from "./unit-pipeline.js";
-import { BATCHED_AT_PLACEHOLDER } from "../encode/metadata-values.js";
 import {
   type ColumnPlan,
   type DesiredColumns,
   type MetadataColumn,
   type RowContext,
+  columnPlan,
   desiredColumns,
   filledAtLoad,
   planColumns,
@@ -130,8 +130,6 @@ interface OpenBatch {
   writer: PartWriter | ParquetPartWriter;
   /** Parquet only: one row's values, reused for every row */
   values: (string | null)[] | undefined;
-  /** `batchedAt` as its column's CSV field, for rows encoded elsewhere (see RowsEvent.marks); made on first use */
-  batchedAtField?: Buffer;
   number: number;
   createdAt: number;
   batchedAt: string;
@@ -217,8 +215,8 @@ class StreamSink {
   names = new Map<string, string>();
   plans: ColumnPlan[] = [];
   keyColumns: string[] = [];
-  /** the column the load statement fills with a row id (filledAtLoad), if the stream has one */
-  rowIdColumn: string | undefined;
+  /** metadata columns the load statement fills (filledAtLoad), with the types their table has */
+  filled: FilledMeta[] = [];
   rowEncoder: CsvRowEncoder | undefined;
   batch: OpenBatch | undefined;
   batchCount = 0;
@@ -244,7 +242,7 @@ class StreamSink {
   reportedReceived = 0;
   /** Rows carry their ordinal as a last staged field: for in-batch dedup (keys) and row ids. */
   get stagesOrdinal(): boolean {
-    return this.keyColumns.length > 0 || this.rowIdColumn !== undefined;
+    return this.keyColumns.length > 0 || this.filled.some((f) => f.kind === "row-id");
   }
   readonly dir: string;
 
@@ -257,22 +255,62 @@ class StreamSink {
   }
 }
 
+/** A metadata column the load statement fills (filledAtLoad), with the type its table has. */
+interface FilledMeta {
+  name: string;
+  kind: "row-id" | "batched-at";
+  type: ColumnType;
+}
+
 /**
- * The stream's column filled with row ids by the load statement (filledAtLoad), checked against the
- * table: the SQL makes a 36-character text, which only a text column takes. Throws TargetError (config)
- * naming stream, table, column and its type otherwise.
+ * The stream's columns the load statement fills, checked against the table's types. A row id (36
+ * characters of text) needs a text column; a batch's time must be a value its column holds as it is (the
+ * types evolution leaves: TIMESTAMPTZ, TIMESTAMP, VARCHAR, SUPER). Throws TargetError (config) naming
+ * stream, table, column and type otherwise.
  */
-function rowIdColumn(def: StreamDefinition, table: TableState): string | undefined {
-  const m = def.metadata.find(filledAtLoad);
-  if (!m) return undefined;
-  const type = table.columns.get(m.name);
-  if (type && !isTextual(type.kind)) {
-    throw new TargetError(
-      "config",
-      `stream ${JSON.stringify(def.id)}: column ${JSON.stringify(m.name)} of ${def.table.schema}.${def.table.table} is ${columnTypeSql(type)}, but it holds row ids (36-character text): make it VARCHAR(36) or drop it`,
-    );
+function filledColumns(def: StreamDefinition, table: TableState, policy: ValuePolicy): FilledMeta[] {
+  const out: FilledMeta[] = [];
+  for (const m of def.metadata.filter(filledAtLoad)) {
+    const type = table.columns.get(m.name) ?? m.type;
+    const kind = m.source!.kind as FilledMeta["kind"];
+    const f = { name: m.name, kind, type };
+    const where = `stream ${JSON.stringify(def.id)}: column ${JSON.stringify(m.name)} of ${def.table.schema}.${def.table.table} is ${columnTypeSql(type)}`;
+    if (kind === "row-id" && !isTextual(type.kind)) {
+      throw new TargetError("config", `${where}, but it holds row ids (36-character text): make it VARCHAR(36) or drop it`);
+    }
+    if (kind === "batched-at" && batchValue(f, new Date().toISOString(), policy) === undefined) {
+      throw new TargetError("config", `${where}, which cannot hold the batch's time (an ISO 8601 date-time): make it TIMESTAMPTZ or drop it`);
+    }
+    out.push(f);
   }
-  return m.name;
+  return out;
+}
+
+/**
+ * A batch's time (ISO 8601 UTC) as the text its column's type reads, as a staged value would be encoded:
+ * undefined when the encoder would change it (NULL, a cut) or refuses it.
+ */
+function batchValue(f: FilledMeta, iso: string, policy: ValuePolicy): string | undefined {
+  const changes = new RowChanges();
+  try {
+    const text = columnPlan(f.name, f.type, policy).value(iso, changes);
+    return text === null || changes.list.length > 0 ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the load statement fills for a batch: its row ids, its time. Throws when the time cannot be held
+ * (checked with the plan's time already, see filledColumns: not expected).
+ */
+function filledFor(filled: readonly FilledMeta[], batchedAt: string, rowIdPrefix: string, policy: ValuePolicy): FilledColumn[] {
+  return filled.map((f) => {
+    if (f.kind === "row-id") return { kind: "row-id", column: f.name, prefix: rowIdPrefix, ordinal: ORDINAL_COLUMN };
+    const text = batchValue(f, batchedAt, policy);
+    if (text === undefined) throw new TargetError("system", `column ${JSON.stringify(f.name)} (${columnTypeSql(f.type)}) cannot hold the batch's time ${batchedAt}`);
+    return { kind: "value", column: f.name, type: f.type, text };
+  });
 }
 
 /** The columns whose value decides whether a row exists (the delete marker): encoded under keyPolicy. */
@@ -305,7 +343,7 @@ export class LoadEngine<Checkpoint> {
   /** changes with every stream definition (encode workers must be set up again) */
   epoch = 0;
   private readonly changes = new RowChanges();
-  private readonly ctx: RowContext = { message: {}, record: {}, position: 0, receivedAt: "", batchedAt: "", changes: this.changes };
+  private readonly ctx: RowContext = { message: {}, record: {}, position: 0, receivedAt: "", changes: this.changes };
   failure: Error | undefined;
   readonly startedAt = Date.now();
 
@@ -458,7 +496,7 @@ export class LoadEngine<Checkpoint> {
     sink.names = desired.names;
     sink.keyColumns = def.keyProperties.map((k) => desired.names.get(k)!);
     sink.plans = planColumns(desired, state.columns, def.metadata, this.policy, [...sink.keyColumns, ...existenceColumns(def)]);
-    sink.rowIdColumn = rowIdColumn(def, state);
+    sink.filled = filledColumns(def, state, this.policy);
     sink.rowEncoder = new CsvRowEncoder(sink.plans, sink.keyColumns);
     this.epoch++;
   }
@@ -473,7 +511,6 @@ export class LoadEngine<Checkpoint> {
     if (!parquet || this.parquetOnWorkers) {
       for (const sink of this.sinks.values()) {
         if (sink.def.metadata.some((m) => m.source === undefined)) continue;
-        if (parquet && sink.def.metadata.some((m) => m.source?.kind === "batched-at")) continue;
         streams.push({
           id: sink.def.id,
           columns: sink.plans.map((p) => (p.meta ? { name: p.name, type: p.type, meta: p.meta.source! } : { name: p.name, type: p.type, property: p.property! })),
@@ -499,28 +536,6 @@ export class LoadEngine<Checkpoint> {
   get parquetOnWorkers(): boolean {
     const { rows, bytes } = this.settings.limits;
     return rows >= PARQUET_SPAN_MAX_ROWS && bytes >= PARQUET_SPAN_MAX_BYTES;
-  }
-
-  /**
-   * Writes the batch's open time over the batched-at placeholder of rows [from, to) (see RowsEvent.marks).
-   * The placeholder and every real time encode to the same width; a mismatch would corrupt the row, so
-   * it fails the run instead.
-   */
-  private stampBatchedAt(sink: StreamSink, batch: OpenBatch, ev: RowsEvent, marks: Uint32Array, from: number, to: number): void {
-    let field = batch.batchedAtField;
-    if (!field) {
-      const plan = sink.plans.find((p) => p.meta?.source?.kind === "batched-at");
-      if (!plan) throw new Error(`stream ${JSON.stringify(sink.def.id)}: encoded rows carry a batched-at mark but the stream has no such column`);
-      const changes = new RowChanges();
-      field = Buffer.from(plan.encode(batch.batchedAt, changes));
-      const placeholder = plan.encode(BATCHED_AT_PLACEHOLDER, changes);
-      if (Buffer.byteLength(placeholder) !== field.length) {
-        throw new Error(`stream ${JSON.stringify(sink.def.id)}: batched-at ${JSON.stringify(batch.batchedAt)} does not encode to the placeholder's width`);
-      }
-      batch.batchedAtField = field;
-    }
-    const bytes = ev.bytes;
-    for (let i = from; i < to; i++) bytes.set(field, (i === 0 ? 0 : ev.rowEnds[i - 1]!) + marks[i]!);
   }
 
   private openBatch(sink: StreamSink): OpenBatch {
@@ -579,7 +594,6 @@ export class LoadEngine<Checkpoint> {
     ctx.record = record;
     ctx.position = position;
     ctx.receivedAt = receivedAt;
-    ctx.batchedAt = batch.batchedAt;
     const plans = sink.plans;
     const keyed = sink.keyColumns.length > 0;
     const ordinal = sink.stagesOrdinal;
@@ -654,7 +668,6 @@ export class LoadEngine<Checkpoint> {
         to = lo + 1;
       }
       this.admitRows(sink, batch, ev, from, to);
-      if (ev.marks) this.stampBatchedAt(sink, batch, ev, ev.marks, from, to);
       const written = writer.writeBlock(part(ev.bytes, startByte, ev.rowEnds[to - 1]!), to - from);
       if (written) wait = wait ? wait.then(() => written) : written;
       from = to;
@@ -756,9 +769,12 @@ export class LoadEngine<Checkpoint> {
     for (const p of plans) if (p.width.maxBytes > 0) widths.set(p.name, p.width.maxBytes);
     const columns = plans.map((p) => p.name);
     const keyColumns = sink.keyColumns;
-    const rowIdColumn = sink.rowIdColumn;
-    // The id is 36 characters of ASCII: a narrower VARCHAR is widened as for a staged value.
-    if (rowIdColumn !== undefined) widths.set(rowIdColumn, 36);
+    const filled = filledFor(sink.filled, batch.batchedAt, this.rowIdPrefix, this.policy);
+    // A narrower VARCHAR is widened as for a staged value.
+    for (const f of filled) {
+      if (f.kind === "row-id") widths.set(f.column, 36);
+      else if (isTextual(f.type.kind)) widths.set(f.column, Buffer.byteLength(f.text));
+    }
     this.inFlight++;
     sink.stats.inFlight++;
     // Staging may run ahead of the previous load; loads of one stream run in order.
@@ -783,7 +799,7 @@ export class LoadEngine<Checkpoint> {
     const prepared = sink.prepareChain.then(async () => {
       if (this.failure) return undefined;
       const s = await staged;
-      if (rowIdColumn !== undefined && batch.ticket.last >= ROW_ID_ORDINAL_LIMIT) {
+      if (filled.some((f) => f.kind === "row-id") && batch.ticket.last >= ROW_ID_ORDINAL_LIMIT) {
         // LPAD would cut the ordinal's hex digits and repeat ids: unreachable below 2^48 input lines.
         throw new TargetError("system", `stream ${JSON.stringify(def.id)}: record position ${batch.ticket.last} is past the 2^48 a row id can hold; split the input into several runs`);
       }
@@ -791,7 +807,7 @@ export class LoadEngine<Checkpoint> {
         table: def.table,
         columns,
         ordinalColumn: sink.stagesOrdinal ? ORDINAL_COLUMN : undefined,
-        rowId: rowIdColumn === undefined ? undefined : { column: rowIdColumn, prefix: this.rowIdPrefix, ordinal: ORDINAL_COLUMN },
+        filled,
         keys: keyColumns,
         staged: s,
         widths,

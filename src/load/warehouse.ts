@@ -147,8 +147,8 @@ export interface LoadRequest {
   columns: readonly string[];
   /** extra staged column (last field) with the arrival ordinal; never written to the target */
   ordinalColumn?: string;
-  /** a target column the load statement fills from the ordinal (not in `columns`, not staged) */
-  rowId?: sql.RowIdColumn;
+  /** target columns the load statement fills (not in `columns`, not staged): row ids, the batch's time */
+  filled?: readonly sql.FilledColumn[];
   keys: readonly string[];
   staged: StagedBatch;
   /** the batch's largest UTF-8 byte length per VARCHAR column */
@@ -689,7 +689,7 @@ export class Warehouse {
       target: req.table,
       stage,
       columns: req.columns,
-      rowId: req.rowId,
+      filled: req.filled,
       keys: req.keys,
       deletedColumn: req.deletedColumn,
       newerBy: req.newerBy,

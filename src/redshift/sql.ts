@@ -197,17 +197,17 @@ export function atLeastAsNew(src: string, dst: string, order: readonly OrderColu
 }
 
 /**
- * A target column the load statement fills instead of the staged file: a per-row unique id made of a
- * run's prefix and the row's arrival ordinal (Airbyte's `_airbyte_raw_id`). `prefix` is the UUID's first
- * 24 characters (rowIdPrefix in src/encode/row-id.ts); the ordinal, below 2^48, gives the last 12 hex
- * digits. Not staging it saves 37 bytes of incompressible text per row.
+ * A target column the load statement fills instead of the staged file (fewer bytes to encode, compress
+ * and COPY per row):
+ *  - `row-id`: a per-row unique id made of a run's prefix and the row's arrival ordinal (Airbyte's
+ *    `_airbyte_raw_id`). `prefix` is the UUID's first 24 characters (rowIdPrefix in
+ *    src/encode/row-id.ts); the ordinal, below 2^48, gives the last 12 hex digits.
+ *  - `value`: the same value on every row of the batch (Singer's `_sdc_batched_at`), as the text its
+ *    column's type reads (`text`, what the value encoder writes for `type`).
  */
-export interface RowIdColumn {
-  column: string;
-  prefix: string;
-  /** the stage's ordinal column (BIGINT) */
-  ordinal: string;
-}
+export type FilledColumn =
+  | { kind: "row-id"; column: string; prefix: string; /** the stage's ordinal column (BIGINT) */ ordinal: string }
+  | { kind: "value"; column: string; text: string; type: ColumnType };
 
 /** The 24 characters before a row id's last 12 hex digits: `xxxxxxxx-xxxx-xxxx-xxxx-`, lower case. */
 const ROW_ID_PREFIX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-$/;
@@ -218,10 +218,26 @@ const ROW_ID_PREFIX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-$/;
  * Redshift functions (Database Developer Guide, "TO_HEX function", "LPAD and RPAD functions"); LPAD cuts a
  * longer string, so the ordinal must stay below 2^48 (the engine checks). Throws on a malformed prefix.
  */
-export function rowIdSql(r: RowIdColumn, row?: string): string {
+export function rowIdSql(r: Extract<FilledColumn, { kind: "row-id" }>, row?: string): string {
   if (!ROW_ID_PREFIX.test(r.prefix)) throw new Error(`rowIdSql: malformed row id prefix ${JSON.stringify(r.prefix)}`);
   const ordinal = row === undefined ? quoteIdent(r.ordinal) : `${row}.${quoteIdent(r.ordinal)}`;
   return `${quoteLiteral(r.prefix)} || LPAD(TO_HEX(${ordinal}), 12, '0')`;
+}
+
+/**
+ * `text` as a value of `type`: a plain literal for text columns (assigned as VARCHAR), JSON_PARSE for
+ * SUPER (`text` is the JSON), else CAST (Database Developer Guide, "CAST function"). Throws where
+ * quoteLiteral does (a backslash or NUL in `text`).
+ */
+export function typedLiteral(text: string, type: ColumnType): string {
+  if (type.kind === "varchar" || type.kind === "char") return quoteLiteral(text);
+  if (type.kind === "super") return `JSON_PARSE(${quoteLiteral(text)})`;
+  return `CAST(${quoteLiteral(text)} AS ${columnTypeSql(type)})`;
+}
+
+/** A filled column's value for the stage row `row` (an alias, or undefined for the stage's own columns). */
+export function filledSql(f: FilledColumn, row?: string): string {
+  return f.kind === "row-id" ? rowIdSql(f, row) : typedLiteral(f.text, f.type);
 }
 
 export interface UpsertPlan {
@@ -229,8 +245,8 @@ export interface UpsertPlan {
   stage: string;
   /** Staged columns written to the target (the stage's extra ordinal column is not one of them). */
   columns: readonly string[];
-  /** A target column filled from the stage's ordinal rather than staged (see RowIdColumn). */
-  rowId?: RowIdColumn;
+  /** Target columns the statement fills rather than the stage (see FilledColumn), after `columns`. */
+  filled?: readonly FilledColumn[];
   keys: readonly string[];
   /** A row of the stage with this column set is a delete: matched target rows go, the row is not inserted. */
   deletedColumn?: string;
@@ -297,20 +313,20 @@ export function rowCountsOf(
   return { inserted: written - replaced, updated: replaced, deleted };
 }
 
-/** The target's column list of an INSERT: the staged columns, then the row id's. */
-function insertColumns(p: Pick<UpsertPlan, "columns" | "rowId">): string {
-  return [...p.columns, ...(p.rowId ? [p.rowId.column] : [])].map(quoteIdent).join(", ");
+/** The target's column list of an INSERT: the staged columns, then the filled ones. */
+function insertColumns(p: Pick<UpsertPlan, "columns" | "filled">): string {
+  return [...p.columns, ...(p.filled ?? []).map((f) => f.column)].map(quoteIdent).join(", ");
 }
 
 /** The values of those columns for the stage row `row` (an alias, or undefined for unqualified names). */
-function insertValues(p: Pick<UpsertPlan, "columns" | "rowId">, row?: string): string {
+function insertValues(p: Pick<UpsertPlan, "columns" | "filled">, row?: string): string {
   const cols = p.columns.map((c) => (row === undefined ? quoteIdent(c) : `${row}.${quoteIdent(c)}`));
-  if (p.rowId) cols.push(rowIdSql(p.rowId, row));
+  for (const f of p.filled ?? []) cols.push(filledSql(f, row));
   return cols.join(", ");
 }
 
 /** Appends the staged rows (streams without keys). */
-export function insertFromStage(p: Pick<UpsertPlan, "target" | "stage" | "columns" | "deletedColumn" | "rowId">): LoadStatement {
+export function insertFromStage(p: Pick<UpsertPlan, "target" | "stage" | "columns" | "deletedColumn" | "filled">): LoadStatement {
   const where = p.deletedColumn ? ` WHERE ${quoteIdent(p.deletedColumn)} IS NULL` : "";
   return { sql: `INSERT INTO ${tableSql(p.target)} (${insertColumns(p)}) SELECT ${insertValues(p)} FROM ${quoteIdent(p.stage)}${where}`, counts: "written" };
 }
@@ -375,7 +391,7 @@ export function mergeUpsert(p: UpsertPlan): LoadStatement[] {
     counts: "merge",
   });
   const set = p.columns.map((c) => `${quoteIdent(c)} = ${src}.${quoteIdent(c)}`);
-  if (p.rowId) set.push(`${quoteIdent(p.rowId.column)} = ${rowIdSql(p.rowId, src)}`);
+  for (const f of p.filled ?? []) set.push(`${quoteIdent(f.column)} = ${filledSql(f, src)}`);
   statements.push({
     sql:
       `MERGE INTO ${target} AS ${dst} USING ${stage} AS ${src} ON ${on} ` +

@@ -132,11 +132,11 @@ export class SingerTarget {
    * path, measured faster on one thread than the unit path run inline) or a stream needs per-record work
    * only the main thread can do: schema validation. Metadata columns are computed in the workers (see
    * MetaSource). Parquet rows come from the workers as encoded row groups unless the batch limits are
-   * below a unit's worth or `_sdc_batched_at` is loaded (see LoadEngine.parquetOnWorkers).
+   * below a unit's worth (see LoadEngine.parquetOnWorkers).
    */
   private get parallelInput(): boolean {
     const s = this.settings;
-    const parquetServed = s.engine.fileFormat !== "parquet" || (this.engine.parquetOnWorkers && !(s.addMetadataColumns || s.hardDelete));
+    const parquetServed = s.engine.fileFormat !== "parquet" || this.engine.parquetOnWorkers;
     return s.encodeWorkers > 0 && !s.validateRecords && parquetServed;
   }
 

@@ -61,7 +61,7 @@ describe("Airbyte catalog → stream plans", () => {
     const rawId = meta.find((m) => m.name === AIRBYTE_COLUMNS.rawId)!;
     expect(filledAtLoad(rawId)).toBe(true);
     expect(meta.filter(filledAtLoad)).toEqual([rawId]);
-    expect(() => rawId.value(ctx)).toThrow(/filled in by the load statement/);
+    expect(() => rawId.value(ctx)).toThrow(/row-id column is filled in by the load statement/);
     const values = Object.fromEntries(meta.filter((m) => !filledAtLoad(m)).map((m) => [m.name, m.value(ctx)]));
     expect(values[AIRBYTE_COLUMNS.extractedAt]).toBe("1970-01-01T00:00:01.000Z");
     expect(values[AIRBYTE_COLUMNS.generationId]).toBe(5);

@@ -328,7 +328,6 @@ describe("byte path = object path: metadata columns and the Airbyte envelope", (
     ...DATA,
     { name: "_sdc_extracted_at", type: { kind: "timestamptz" }, meta: { kind: "message", field: "time_extracted" } },
     { name: "_sdc_received_at", type: { kind: "timestamptz" }, meta: { kind: "received-at" } },
-    { name: "_sdc_batched_at", type: { kind: "timestamptz" }, meta: { kind: "batched-at" } },
     { name: "_sdc_deleted_at", type: { kind: "timestamptz" }, meta: { kind: "record-field", field: "_sdc_deleted_at" } },
     { name: "_sdc_sequence", type: { kind: "bigint" }, meta: { kind: "sequence", field: "_sdc_sequence", runStartMs: 1_700_000_000_000 } },
     { name: "_sdc_table_version", type: { kind: "bigint" }, meta: { kind: "message", field: "version" } },

@@ -513,7 +513,7 @@ describe("UnitEncoder: _sdc_sequence written from its digits", () => {
       const columns: ColumnSpec[] = [
         { name: "id", type: { kind: "integer" }, property: "id" },
         { name: "_sdc_sequence", type: { kind: "bigint" }, meta: { kind: "sequence", field: "_sdc_sequence", runStartMs } },
-        { name: "_sdc_batched_at", type: { kind: "timestamptz" }, meta: { kind: "batched-at" } },
+        { name: "_sdc_extracted_at", type: { kind: "timestamptz" }, meta: { kind: "message", field: "time_extracted" } },
       ];
       const lines = [rec("m", { id: 1 }), rec("m", { id: 2, _sdc_sequence: 7 }), rec("m", { id: 3 }), rec("m", { id: 4 })];
       // positions seq × 2^21 + line: 0–3, around 10^6 × k, and far into a long run
@@ -522,7 +522,7 @@ describe("UnitEncoder: _sdc_sequence written from its digits", () => {
           const e = new UnitEncoder({ byteScan });
           e.setup({ epoch: 1, policy: DEFAULT_POLICY, streams: [plan("m", [], columns)] });
           const r = e.encode(unit(...lines), seq, 1);
-          return { rows: r.events.map((x) => (x.kind === "rows" ? `${text(x)}|${[...(x.marks ?? [])].join("/")}` : `line ${x.index}`)), scanned: e.scannedRecords };
+          return { rows: r.events.map((x) => (x.kind === "rows" ? text(x) : `line ${x.index}`)), scanned: e.scannedRecords };
         });
         expect(encoded[0]!.rows, `${runStartMs} @ ${seq}`).toEqual(encoded[1]!.rows);
         expect(encoded[0]!.scanned).toBeGreaterThan(0);
@@ -588,20 +588,24 @@ describe("UnitEncoder and EncodePool: recycled output buffers", () => {
     expect(rows(reused)).toEqual(rows(again));
   });
 
-  it("through the worker pool: units sent after recycle() encode the same as on the main thread", async () => {
+  it("through the worker pool: units sent after recycle() are written into the recycled buffers and encode the same as on the main thread", async () => {
     const pool = new EncodePool(1);
     try {
       const setup = { epoch: 1, policy: DEFAULT_POLICY, streams: [plan("t")] };
       pool.setup(setup);
       const inline = new UnitEncoder();
       inline.setup(setup);
+      const sizes: number[] = [];
       for (let round = 0; round < 4; round++) {
         const u = unit(...lines.slice(round * 500, round * 500 + 700 - round * 150));
         const r = await pool.encode(u, round, 1, 0);
         const expected = inline.encode(u, round, 1, 0);
         expect(rowsOf(r).map(text)).toEqual(rowsOf(expected).map(text));
+        sizes.push(r.output!.bytes.byteLength);
         pool.recycle(r.output);
       }
+      // Smaller units each time: a fresh output would be smaller too; the recycled one keeps its size.
+      expect(sizes.slice(1)).toEqual([sizes[0], sizes[0], sizes[0]]);
     } finally {
       await pool.close();
     }
@@ -614,12 +618,12 @@ describe("UnitEncoder: metadata columns (described as data)", () => {
     { name: "n", type: { kind: "integer" }, property: "n" },
     { name: "_sdc_extracted_at", type: { kind: "timestamptz" }, meta: { kind: "message", field: "time_extracted" } },
     { name: "_sdc_received_at", type: { kind: "timestamptz" }, meta: { kind: "received-at" } },
-    { name: "_sdc_batched_at", type: { kind: "timestamptz" }, meta: { kind: "batched-at" } },
+    // _sdc_batched_at is no column here: the load statement fills it (FilledColumn)
     { name: "_sdc_sequence", type: { kind: "bigint" }, meta: { kind: "sequence", field: "_sdc_sequence", runStartMs: 1_700_000_000_000 } },
     { name: "_sdc_value_changes", type: { kind: "super" }, meta: { kind: "value-changes" } },
   ];
 
-  it("computes message, received-at, sequence and value-changes columns; batched-at is a placeholder whose place each row's mark gives", () => {
+  it("computes message, received-at, sequence and value-changes columns", () => {
     const e = encoder([plan("m", [], META)]);
     const received = "2026-11-30T08:00:00.123Z";
     const r = e.encode(
@@ -635,21 +639,9 @@ describe("UnitEncoder: metadata columns (described as data)", () => {
     const ev = rowsOf(r)[0]!;
     const seq = (i: number) => `${1_700_000_000_000n * 1_000_000n + BigInt(3 * LINE_SLOTS + i)}`;
     expect(split(ev)).toEqual([
-      `1,2,2026-11-30 07:00:00+00,2026-11-30 08:00:00.123+00,1970-01-01 00:00:00.000+00,${seq(0)},\\N\n`,
-      `2,\\N,\\N,2026-11-30 08:00:00.123+00,1970-01-01 00:00:00.000+00,99,"[{""field"":""n"",""change"":""NULLED"",""reason"":""DESTINATION_SERIALIZATION_ERROR""}]"\n`,
+      `1,2,2026-11-30 07:00:00+00,2026-11-30 08:00:00.123+00,${seq(0)},\\N\n`,
+      `2,\\N,\\N,2026-11-30 08:00:00.123+00,99,"[{""field"":""n"",""change"":""NULLED"",""reason"":""DESTINATION_SERIALIZATION_ERROR""}]"\n`,
     ]);
-    const at = "1,2,2026-11-30 07:00:00+00,2026-11-30 08:00:00.123+00,".length;
-    expect([...ev.marks!]).toEqual([at, "2,\\N,\\N,2026-11-30 08:00:00.123+00,".length]);
-  });
-
-  it("marks count bytes, not characters (multi-byte text before the batched-at field)", () => {
-    const cols: ColumnSpec[] = [
-      { name: "s", type: { kind: "varchar", length: 64 }, property: "s" },
-      { name: "_sdc_batched_at", type: { kind: "timestamptz" }, meta: { kind: "batched-at" } },
-    ];
-    const ev = rowsOf(encoder([plan("m", [], cols)]).encode(unit(rec("m", { s: "漢字😀" })), 0, 1))[0]!;
-    const bytes = Buffer.from(ev.bytes);
-    expect(bytes.toString("utf8", ev.marks![0], ev.marks![0]! + 26)).toBe("1970-01-01 00:00:00.000+00");
   });
 
   it("mainThreadFields: a record carrying one comes back as a line (the door decides), and encoding stops there — on the byte path too, before or after the record", () => {

@@ -119,28 +119,41 @@ describe("SQL builders (golden)", () => {
     expect(sql.rowCountsOf([sql.insertFromStage({ target: t, stage: "st", columns: ["a"] })], [r(7)])).toEqual({ inserted: 7, updated: 0, deleted: 0 });
   });
 
-  describe("a row id filled by the load statement (Airbyte's _airbyte_raw_id)", () => {
-    const rowId = { column: "_airbyte_raw_id", prefix: "0123abcd-ef01-8234-a567-", ordinal: "_tr_ordinal" };
+  describe("columns filled by the load statement: a row id (Airbyte's _airbyte_raw_id), a batch's value (_sdc_batched_at)", () => {
+    const rowId = { kind: "row-id", column: "_airbyte_raw_id", prefix: "0123abcd-ef01-8234-a567-", ordinal: "_tr_ordinal" } as const;
+    const batched = { kind: "value", column: "_sdc_batched_at", text: "2026-12-01 09:41:51.123+00", type: { kind: "timestamptz" } } as const;
+    const cast = "CAST('2026-12-01 09:41:51.123+00' AS TIMESTAMPTZ)";
     const expr = (row: string) => `'0123abcd-ef01-8234-a567-' || LPAD(TO_HEX(${row}"_tr_ordinal"), 12, '0')`;
 
     it("append: the row id column after the staged ones, from the stage's ordinal", () => {
-      expect(sql.insertFromStage({ target: t, stage: "st", columns: ["a"], rowId, deletedColumn: "d" }).sql).toBe(
+      expect(sql.insertFromStage({ target: t, stage: "st", columns: ["a"], filled: [rowId], deletedColumn: "d" }).sql).toBe(
         `INSERT INTO "public"."users" ("a", "_airbyte_raw_id") SELECT "a", ${expr("")} FROM "st" WHERE "d" IS NULL`,
+      );
+      expect(sql.insertFromStage({ target: t, stage: "st", columns: ["a"], filled: [batched, rowId] }).sql).toBe(
+        `INSERT INTO "public"."users" ("a", "_sdc_batched_at", "_airbyte_raw_id") SELECT "a", ${cast}, ${expr("")} FROM "st"`,
       );
     });
 
     it("DELETE+INSERT: qualified by the stage", () => {
-      expect(sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id", "v"], keys: ["id"], rowId }).map((s) => s.sql)[1]).toBe(
-        `INSERT INTO "public"."users" ("id", "v", "_airbyte_raw_id") SELECT "st"."id", "st"."v", ${expr('"st".')} FROM "st"`,
+      expect(sql.deleteInsertUpsert({ target: t, stage: "st", columns: ["id", "v"], keys: ["id"], filled: [rowId, batched] }).map((s) => s.sql)[1]).toBe(
+        `INSERT INTO "public"."users" ("id", "v", "_airbyte_raw_id", "_sdc_batched_at") SELECT "st"."id", "st"."v", ${expr('"st".')}, ${cast} FROM "st"`,
       );
     });
 
     it("MERGE: a matched row takes the new row's id too, as a staged value would", () => {
-      expect(sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], rowId }).map((s) => s.sql)[1]).toBe(
+      expect(sql.mergeUpsert({ target: t, stage: "st", columns: ["id"], keys: ["id"], filled: [rowId, batched] }).map((s) => s.sql)[1]).toBe(
         'MERGE INTO "public"."users" AS "dst" USING "st" AS "src" ON "dst"."id" = "src"."id" ' +
-          `WHEN MATCHED THEN UPDATE SET "id" = "src"."id", "_airbyte_raw_id" = ${expr('"src".')} ` +
-          `WHEN NOT MATCHED THEN INSERT ("id", "_airbyte_raw_id") VALUES ("src"."id", ${expr('"src".')})`,
+          `WHEN MATCHED THEN UPDATE SET "id" = "src"."id", "_airbyte_raw_id" = ${expr('"src".')}, "_sdc_batched_at" = ${cast} ` +
+          `WHEN NOT MATCHED THEN INSERT ("id", "_airbyte_raw_id", "_sdc_batched_at") VALUES ("src"."id", ${expr('"src".')}, ${cast})`,
       );
+    });
+
+    it("a batch's value as its column's type: text as a plain literal, SUPER through JSON_PARSE, the rest CAST", () => {
+      expect(sql.typedLiteral("2026-12-01T09:41:51.123Z", { kind: "varchar", length: 30 })).toBe("'2026-12-01T09:41:51.123Z'");
+      expect(sql.typedLiteral('"2026-12-01T09:41:51.123Z"', { kind: "super" })).toBe(`JSON_PARSE('"2026-12-01T09:41:51.123Z"')`);
+      expect(sql.typedLiteral("2026-12-01 09:41:51.123", { kind: "timestamp" })).toBe("CAST('2026-12-01 09:41:51.123' AS TIMESTAMP)");
+      expect(sql.typedLiteral("it's", { kind: "char", length: 4 })).toBe("'it''s'");
+      expect(() => sql.typedLiteral("a\\b", { kind: "varchar", length: 9 })).toThrow(/backslash/);
     });
 
     it("refuses a prefix that is not a UUID's first 24 characters (it is pasted into SQL as a literal)", () => {

@@ -1,11 +1,16 @@
 /**
- * `_airbyte_raw_id` is made by the load statement from the staged ordinal (src/encode/row-id.ts,
- * rowIdSql in src/redshift/sql.ts), never staged: through both upsert strategies, Parquet staging, both
- * encode paths, and tables made elsewhere whose raw id column is narrower or not text.
+ * Columns the load statement fills instead of the staged file (FilledColumn in src/redshift/sql.ts):
+ * `_airbyte_raw_id`, made from the staged ordinal (src/encode/row-id.ts), and Singer's `_sdc_batched_at`,
+ * the batch's open time as a literal of its column's type. Through both upsert strategies, CSV and
+ * Parquet staging, both encode paths, and tables made elsewhere with other types for these columns.
  */
 import { describe, expect, it } from "vitest";
-import { uniqueSchema, withPg } from "./helpers/target.js";
+import { configFor, record, runSinger, schemaMsg, uniqueSchema, withPg } from "./helpers/target.js";
 import { type Json, airbyteConfig, catalogOf, runAirbyte, streamState } from "./helpers/airbyte.js";
+import { trackEncodePaths } from "./helpers/encode-paths.js";
+
+const seen = trackEncodePaths();
+const jsonl = (msgs: unknown[]) => msgs.map((m) => JSON.stringify(m)).join("\n") + "\n";
 
 const SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const schemaOf = { type: "object", properties: { id: { type: "integer" }, v: { type: "string" } } };
@@ -88,5 +93,70 @@ describe("Airbyte raw ids made by the load statement", () => {
     expect(error?.message).toMatch(/stream "a": column "_airbyte_raw_id" of rid_super_\w+\.a is SUPER, but it holds row ids \(36-character text\)/);
     expect(error?.failure_type).toBe("config_error");
     expect(await query(`SELECT COUNT(*)::int AS n FROM "${schema}"."a"`)).toEqual([{ n: 0 }]);
+  });
+});
+
+describe("Singer _sdc_batched_at filled by the load statement", () => {
+  const props = { id: { type: "integer" }, v: { type: "string" } };
+  const input = (n: number) => jsonl([schemaMsg("t", props), ...Array.from({ length: n }, (_, i) => record("t", { id: i + 1, v: "x" }))]);
+
+  describe.each([
+    { format: "csv_gzip", workers: 0 },
+    { format: "csv_gzip", workers: 2 },
+    { format: "parquet", workers: 0 },
+  ])("file_format $format, encode_workers $workers", ({ format, workers }) => {
+    it("one time per batch, the batch's open time: the same on each of its rows, within the run, later batches not earlier", async () => {
+      const schema = uniqueSchema(`bat_${format}_${workers}`);
+      const from = Date.now();
+      const r = await runSinger(configFor(schema, { add_metadata_columns: true, file_format: format, encode_workers: workers, batch_size_rows: 4 }), input(10));
+      const to = Date.now();
+      expect(r.code, r.stderr.join("\n")).toBe(0);
+      const rows = await query(`SELECT id, EXTRACT(EPOCH FROM _sdc_batched_at) * 1000 AS at FROM "${schema}"."t" ORDER BY id`);
+      const at = rows.map((x) => Number(x.at));
+      expect(at).toHaveLength(10);
+      // batches of 4, 4, 2 rows
+      for (const [a, b] of [[0, 3], [4, 7], [8, 9]] as const) expect(new Set(at.slice(a, b + 1)).size, `rows ${a + 1}–${b + 1}`).toBe(1);
+      expect(at[4]!).toBeGreaterThanOrEqual(at[0]!);
+      expect(at[8]!).toBeGreaterThanOrEqual(at[4]!);
+      for (const t of at) {
+        expect(t).toBeGreaterThanOrEqual(from);
+        expect(t).toBeLessThanOrEqual(to);
+      }
+    });
+  });
+
+  it("Parquet with add_metadata_columns runs on the encode workers now (the batch's time is no longer written into the rows)", async () => {
+    const schema = uniqueSchema("bat_parquet_workers");
+    seen.reset();
+    const r = await runSinger(configFor(schema, { add_metadata_columns: true, file_format: "parquet", encode_workers: 2 }), input(500));
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(seen).toMatchObject({ encodedRows: 500, mainThreadRecords: 0 });
+    const n = await query(`SELECT COUNT(*)::int AS n, COUNT(DISTINCT _sdc_batched_at)::int AS d, COUNT(_sdc_batched_at)::int AS c FROM "${schema}"."t"`);
+    expect(n).toEqual([{ n: 500, d: 1, c: 500 }]);
+  });
+
+  it("tables made elsewhere: a VARCHAR too narrow is widened and takes the ISO text, SUPER a JSON string, TIMESTAMP the UTC time", async () => {
+    const schema = uniqueSchema("bat_types");
+    await withPg(async (c) => {
+      await c.query(`CREATE SCHEMA "${schema}"`);
+      await c.query(`CREATE TABLE "${schema}"."a" (id BIGINT, v VARCHAR(10), _sdc_batched_at VARCHAR(5))`);
+      await c.query(`CREATE TABLE "${schema}"."b" (id BIGINT, v VARCHAR(10), _sdc_batched_at SUPER)`);
+      await c.query(`CREATE TABLE "${schema}"."c" (id BIGINT, v VARCHAR(10), _sdc_batched_at TIMESTAMP)`);
+    });
+    const msgs: unknown[] = [];
+    for (const t of ["a", "b", "c"]) msgs.push(schemaMsg(t, props), record(t, { id: 1, v: "x" }));
+    const from = Date.now();
+    const r = await runSinger(configFor(schema, { add_metadata_columns: true, encode_workers: 0 }), jsonl(msgs));
+    const to = Date.now();
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    const within = (iso: string) => {
+      expect(iso).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Date.parse(iso)).toBeGreaterThanOrEqual(from);
+      expect(Date.parse(iso)).toBeLessThanOrEqual(to);
+    };
+    within((await query(`SELECT _sdc_batched_at AS v FROM "${schema}"."a"`))[0]!.v as string);
+    within(JSON.parse((await query(`SELECT _sdc_batched_at::text AS v FROM "${schema}"."b"`))[0]!.v as string) as string);
+    const ts = (await query(`SELECT to_char(_sdc_batched_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS v FROM "${schema}"."c"`))[0]!.v as string;
+    within(ts);
   });
 });
