@@ -204,3 +204,42 @@ describe("NUL removal is recorded", () => {
     expect(r.stderr.join("\n")).toMatch(/s: CONVERTED/);
   });
 });
+
+describe("deeply nested values", () => {
+  /** A RECORD line with `o` nested `depth` levels (written as text: JSON.stringify itself overflows far down). */
+  const deepRecord = (id: number, depth: number) => `{"type":"RECORD","stream":"t","record":{"id":${id},"o":${"[".repeat(depth)}"x"${"]".repeat(depth)},"v":${"[".repeat(depth)}1${"]".repeat(depth)}}}`;
+
+  it.each([
+    { workers: 0, format: "csv_gzip" },
+    { workers: 2, format: "csv_gzip" },
+    { workers: 0, format: "parquet" },
+    { workers: 2, format: "parquet" },
+  ])("SUPER: 1,000 levels load whole; 1,001 and 100,000 are NULLed and recorded (Redshift's limit); a VARCHAR keeps its deep JSON text (encode_workers $workers, $format)", async ({ workers, format }) => {
+    const schema = uniqueSchema(`deep_${workers}_${format}`);
+    const input = lines(
+      schemaMsg("t", { id: { type: "integer" }, o: { type: ["array", "null"] }, v: { type: ["string", "null"] } }),
+      deepRecord(1, 1000),
+      deepRecord(2, 1001),
+      deepRecord(3, 100_000),
+      { type: "STATE", value: { at: 3 } },
+    );
+    // v is a string column fed arrays: its text is the array's JSON (invalid_value aside, text takes any JSON).
+    const r = await runSinger(configFor(schema, { add_metadata_columns: true, encode_workers: workers, file_format: format }), input);
+    expect(r.code, r.stderr.join("\n")).toBe(0);
+    expect(r.states).toEqual([{ at: 3 }]);
+    const rows = await withPg(async (c) => (await c.query(`SELECT id, o IS NULL AS o_null, length(o::text) AS o_len, length(v) AS v_len, _sdc_value_changes::text AS ch FROM "${schema}"."t" ORDER BY id`)).rows);
+    expect(rows.map((x) => [x.id, x.o_null])).toEqual([
+      ["1", false],
+      ["2", true],
+      ["3", true],
+    ]);
+    expect(rows[0]!.ch).toBeNull();
+    const nulled = { field: "o", change: "NULLED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" };
+    expect(JSON.parse(rows[1]!.ch as string)).toEqual([nulled]);
+    expect(JSON.parse(rows[2]!.ch as string)).toEqual([nulled, { field: "v", change: "TRUNCATED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" }]);
+    // VARCHAR has no depth limit: the text of 1,001 levels is kept whole (2 × 1,001 + 1 characters);
+    // 100,000 levels are 200,001 characters, past 65,535 bytes: cut and recorded like any long string.
+    expect(rows.map((x) => Number(x.v_len))).toEqual([2001, 2003, 65535]);
+    expect(r.stderr.join("\n")).toMatch(/o: NULLED \(DESTINATION_FIELD_SIZE_LIMITATION\)/);
+  });
+});

@@ -116,12 +116,75 @@ const plainKeys = new Map<string, string>();
  * that a JsonNumber is written as its exact digits.
  */
 export function csvDoubledJson(v: unknown): string {
-  return jsonText(v, doubledString, doubledKeys);
+  try {
+    return jsonText(v, doubledString, doubledKeys);
+  } catch (e) {
+    if (!isStackOverflow(e)) throw e;
+    return deepJsonText(v, doubledString);
+  }
 }
 
 /** JSON.stringify(v), with each JsonNumber written as its exact digits (JSON.rawJSON is not in Node 20). */
 export function exactJson(v: unknown): string {
-  return jsonText(v, JSON.stringify, plainKeys);
+  try {
+    return jsonText(v, JSON.stringify, plainKeys);
+  } catch (e) {
+    if (!isStackOverflow(e)) throw e;
+    return deepJsonText(v, JSON.stringify);
+  }
+}
+
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && e.message.includes("call stack");
+}
+
+/**
+ * jsonText's output without recursion, for values nested deeper than the stack allows (a few thousand
+ * levels: JSON.parse takes any depth). Slower; used when jsonText overflowed (exported for its tests).
+ */
+export function deepJsonText(root: unknown, str: (s: string) => string = JSON.stringify): string {
+  const parts: string[] = [];
+  // Items to write, last first: a value ({ v }) or text to copy as it is.
+  const todo: ({ v: unknown } | string)[] = [{ v: root }];
+  const skipped = (x: unknown) => x === undefined || typeof x === "function" || typeof x === "symbol";
+  while (todo.length > 0) {
+    const item = todo.pop()!;
+    if (typeof item === "string") {
+      parts.push(item);
+      continue;
+    }
+    let v = item.v;
+    while (v !== null && typeof v === "object" && !(v instanceof JsonNumber) && typeof (v as { toJSON?: unknown }).toJSON === "function") {
+      v = (v as { toJSON: () => unknown }).toJSON();
+    }
+    if (v === null || typeof v !== "object" || v instanceof JsonNumber) {
+      parts.push(jsonText(v, str, new Map()));
+      continue;
+    }
+    const entries: ({ v: unknown } | string)[] = [];
+    if (Array.isArray(v)) {
+      entries.push("[");
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) entries.push(",");
+        const x: unknown = v[i];
+        entries.push(skipped(x) ? "null" : { v: x });
+      }
+      entries.push("]");
+    } else {
+      entries.push("{");
+      let first = true;
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        const x: unknown = (v as Record<string, unknown>)[k];
+        if (skipped(x)) continue;
+        entries.push(`${first ? "" : ","}${str(k)}:`, { v: x });
+        first = false;
+      }
+      entries.push("}");
+    }
+    for (let i = entries.length - 1; i >= 0; i--) todo.push(entries[i]!);
+  }
+  return parts.join("");
 }
 
 function jsonText(v: unknown, str: (s: string) => string, keys: Map<string, string>): string {
@@ -454,14 +517,41 @@ function booleanEncoder(o: Output, field: string, policy: ValuePolicy): ValueEnc
 }
 
 /** Whether any string inside a JSON value is over 65535 UTF-8 bytes (rule 4). */
-function hasOversizedString(v: unknown, depth = 0): boolean {
-  if (typeof v === "string") return v.length > MAX_VARCHAR_BYTES / 3 && Buffer.byteLength(v, "utf8") > MAX_VARCHAR_BYTES;
-  if (depth > 200 || v === null || typeof v !== "object") return false;
-  if (Array.isArray(v)) return v.some((x) => hasOversizedString(x, depth + 1));
-  for (const key in v as Record<string, unknown>) {
-    if (hasOversizedString((v as Record<string, unknown>)[key], depth + 1)) return true;
+/**
+ * Redshift: "The maximum nesting depth for arrays and structures of the SUPER data type is 1,000"
+ * (Database Developer Guide, SUPER "Limitations"). A scalar is depth 0, `[]` and `{}` depth 1.
+ */
+export const SUPER_MAX_DEPTH = 1000;
+
+/**
+ * What of a SUPER value's own limits it breaks: a string over MAX_VARCHAR_BYTES inside it, or nesting
+ * deeper than SUPER_MAX_DEPTH. An explicit stack, not recursion: any depth the JSON parser took is walked
+ * (a walk cut off at 200 levels once let a string 211 levels down through unchecked).
+ */
+function superLimitBroken(root: unknown): "string" | "depth" | undefined {
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (typeof v === "string") {
+      if (v.length > MAX_VARCHAR_BYTES / 3 && Buffer.byteLength(v, "utf8") > MAX_VARCHAR_BYTES) return "string";
+    } else if (v !== null && typeof v === "object" && !(v instanceof JsonNumber)) {
+      if (depth + 1 > SUPER_MAX_DEPTH) return "depth";
+      if (Array.isArray(v)) {
+        for (const x of v) {
+          values.push(x);
+          depths.push(depth + 1);
+        }
+      } else {
+        for (const key in v as Record<string, unknown>) {
+          values.push((v as Record<string, unknown>)[key]);
+          depths.push(depth + 1);
+        }
+      }
+    }
   }
-  return false;
+  return undefined;
 }
 
 /** `\u0000` preceded by an even number of backslashes (so the backslash is not itself escaped). */
@@ -489,10 +579,15 @@ function superEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncod
       }
       json = stripped;
     }
-    // Only a document longer than the string limit can hold an oversized string, so most skip the walk.
+    // Only a document longer than the string limit can hold an oversized string, and only one longer
+    // than 2 × SUPER_MAX_DEPTH can nest too deep, so most skip the walk.
     // (UTF-8 takes up to 3 bytes per UTF-16 unit: 32,768 × "é" is 65,536 bytes in a shorter document.)
-    if (json.length * 3 > MAX_VARCHAR_BYTES && hasOversizedString(v)) {
-      if (policy.strict) throw new InvalidValueError(field, `a document whose strings are at most ${MAX_VARCHAR_BYTES} bytes (SUPER)`, describe(v));
+    const broken = json.length > 2 * SUPER_MAX_DEPTH ? superLimitBroken(v) : undefined;
+    if (broken !== undefined) {
+      if (policy.strict) {
+        const expected = broken === "string" ? `a document whose strings are at most ${MAX_VARCHAR_BYTES} bytes (SUPER)` : `a document nested at most ${SUPER_MAX_DEPTH} levels (SUPER)`;
+        throw new InvalidValueError(field, expected, describe(v));
+      }
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
       return o.nul;
     }

@@ -1,5 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, InvalidValueError, RowChanges, csvDoubledJson, csvQuote, decimalParts, encoderFor, exactJson, parseDateTime, truncateUtf8 } from "../../../src/encode/encode.js";
+import {
+  DEFAULT_POLICY,
+  InvalidValueError,
+  RowChanges,
+  SUPER_MAX_DEPTH,
+  csvDoubledJson,
+  csvQuote,
+  decimalParts,
+  deepJsonText,
+  encoderFor,
+  exactJson,
+  parseDateTime,
+  truncateUtf8,
+} from "../../../src/encode/encode.js";
 import { JsonNumber } from "../../../src/input/json.js";
 import type { ColumnType } from "../../../src/redshift/types.js";
 
@@ -156,6 +169,17 @@ describe("encoders", () => {
     expect(enc({ kind: "varchar", length: 10 }, strict).run("xy")).toBe('"xy"');
     // Not strict: cut or NULLed and recorded, as the policy says.
     expect(enc({ kind: "super" }).run({ s: long })).toBe("\\N");
+    // At any depth (the walk once stopped at 200 levels and kept a string 211 levels down).
+    for (const depth of [1, 199, 200, 201, 211, 998]) {
+      let doc: unknown = { s: "z".repeat(65_536) };
+      for (let i = 0; i < depth; i++) doc = i % 2 === 0 ? [doc] : { d: doc };
+      const { run, changes } = enc({ kind: "super" });
+      expect(run(doc), `depth ${depth}`).toBe("\\N");
+      expect(changes.list, `depth ${depth}`).toEqual([{ field: "f", change: "NULLED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" }]);
+      let ok: unknown = { s: "z".repeat(65_535) };
+      for (let i = 0; i < depth; i++) ok = i % 2 === 0 ? [ok] : { d: ok };
+      expect(enc({ kind: "super" }).run(ok), `depth ${depth}`).not.toBe("\\N");
+    }
     expect(enc({ kind: "varchar", length: 65535 }).run(long)).toHaveLength(65537);
   });
 
@@ -398,5 +422,58 @@ describe("exact numbers (JsonNumber) in every column type", () => {
     expect(enc({ kind: "super" }).run(n("18446744073709551615"))).toBe('"18446744073709551615"');
     expect(enc({ kind: "varchar", length: 256 }).run(n("123456789.0123456789"))).toBe('"123456789.0123456789"');
     expect(enc({ kind: "varchar", length: 256 }).run(doc)).toBe('"{""x"":12345678901234567890,""y"":[1e400,1.5,-0,""s""]}"');
+  });
+});
+
+describe("deeply nested values (JSON.parse takes any depth; SUPER holds 1,000 levels)", () => {
+  /** `{"d":[{"d":[ … "x" … ]}]}`: `depth` containers around a string, as text and as a value. */
+  const nested = (depth: number): { text: string; value: unknown } => {
+    let text = '"x"';
+    for (let i = 0; i < depth; i++) text = i % 2 === 0 ? `[${text}]` : `{"d":${text}}`;
+    return { text, value: JSON.parse(text) };
+  };
+
+  it("serialize at any depth, the same text as at a small one (no stack overflow)", () => {
+    for (const depth of [10, 5_000, 100_000]) {
+      const { text, value } = nested(depth);
+      expect(exactJson(value) === text, `depth ${depth}`).toBe(true);
+      expect(csvDoubledJson(value) === text.replaceAll('"', '""'), `depth ${depth}`).toBe(true);
+    }
+  });
+
+  it("the stack-free serializer writes what the recursive one does: toJSON, undefined, functions, exact numbers, quotes in keys", () => {
+    const samples: unknown[] = [
+      { a: [1, undefined, () => 1, null, new JsonNumber("12345678901234567890")], b: undefined, 'k"q': { t: new Date(0) }, c: [[[]], {}], s: "é\n\u0000" },
+      [undefined],
+      "plain",
+      new JsonNumber("1.50"),
+      null,
+      { toJSON: () => ({ x: [1, 2] }) },
+    ];
+    for (const v of samples) {
+      expect(deepJsonText(v), JSON.stringify(v)).toBe(exactJson(v));
+      expect(deepJsonText(v, (x) => JSON.stringify(x).replaceAll('"', '""'))).toBe(csvDoubledJson(v));
+    }
+  });
+
+  it("SUPER: up to 1,000 levels kept; deeper NULLed and recorded (Redshift's limit), or refused in a strict column", () => {
+    expect(SUPER_MAX_DEPTH).toBe(1000);
+    const kept = nested(1000);
+    expect(enc({ kind: "super" }).run(kept.value)).toBe(`"${kept.text.replaceAll('"', '""')}"`);
+    for (const depth of [1001, 5_000, 100_000]) {
+      const { run, changes } = enc({ kind: "super" });
+      expect(run(nested(depth).value), `depth ${depth}`).toBe("\\N");
+      expect(changes.list).toEqual([{ field: "f", change: "NULLED", reason: "DESTINATION_FIELD_SIZE_LIMITATION" }]);
+      expect(() => enc({ kind: "super" }, { ...DEFAULT_POLICY, invalidValue: "fail", strict: true }).run(nested(depth).value)).toThrow(
+        /field "f": expected a document nested at most 1000 levels \(SUPER\), got an (array|object)/,
+      );
+    }
+  });
+
+  it("text: a deep document is written whole as its JSON text (VARCHAR has no depth limit)", () => {
+    const { text, value } = nested(5_000);
+    const { run, changes } = enc({ kind: "varchar", length: 65535 });
+    expect(run(value) === `"${text.replaceAll('"', '""')}"`).toBe(true);
+    expect(changes.list).toEqual([]);
   });
 });
