@@ -76,23 +76,24 @@ describe("Airbyte raw ids made by the load statement", () => {
     expect([...(await idsOf(schema, "a")).values()].map((x) => x[1])).toEqual([1, 2]);
   });
 
-  it("a table made elsewhere whose raw id column is SUPER (the one type not migrated to VARCHAR): the run fails naming stream, table, column and type; nothing loaded, no STATE", async () => {
+  it("a table made elsewhere whose raw id column is SUPER (the one type evolution does not migrate to VARCHAR): the ids go in as JSON strings", async () => {
     const schema = uniqueSchema("rid_super");
     await withPg(async (c) => {
       await c.query(`CREATE SCHEMA "${schema}"`);
       await c.query(`CREATE TABLE "${schema}"."a" (id BIGINT, v VARCHAR(10), _airbyte_raw_id SUPER)`);
     });
-    const r = await runAirbyte("write", {
-      config: airbyteConfig(schema),
-      catalog: catalogOf({ name: "a", schema: schemaOf, mode: "append" }),
-      input: [rec("a", 1, "x"), streamState("a", undefined, { s: 1 })],
-    });
-    expect(r.code).not.toBe(0);
-    expect(r.states).toEqual([]);
-    const error = r.traces.map((t) => (t.trace as Json).error as Json | undefined).find((e) => e !== undefined);
-    expect(error?.message).toMatch(/stream "a": column "_airbyte_raw_id" of rid_super_\w+\.a is SUPER, but it holds row ids \(36-character text\)/);
-    expect(error?.failure_type).toBe("config_error");
-    expect(await query(`SELECT COUNT(*)::int AS n FROM "${schema}"."a"`)).toEqual([{ n: 0 }]);
+    for (const [mode, strategy] of [["append", "merge"], ["append_dedup", "merge"], ["append_dedup", "delete_insert"]] as const) {
+      const r = await runAirbyte("write", {
+        config: airbyteConfig(schema, { encode_workers: 0, upsert_strategy: strategy }),
+        catalog: catalogOf({ name: "a", schema: schemaOf, mode, primaryKey: mode === "append" ? [] : [["id"]] }),
+        input: [rec("a", 1, mode), streamState("a", undefined, { s: 1 })],
+      });
+      expect(r.code, JSON.stringify(r.traces)).toBe(0);
+      expect(r.states).toHaveLength(1);
+    }
+    const ids = (await query(`SELECT _airbyte_raw_id::text AS raw FROM "${schema}"."a"`)).map((x) => JSON.parse(x.raw as string) as string);
+    expect(ids).toHaveLength(1); // appended, then upserted twice on its key
+    for (const id of ids) expect(id).toMatch(SHAPE);
   });
 });
 
@@ -158,5 +159,46 @@ describe("Singer _sdc_batched_at filled by the load statement", () => {
     within(JSON.parse((await query(`SELECT _sdc_batched_at::text AS v FROM "${schema}"."b"`))[0]!.v as string) as string);
     const ts = (await query(`SELECT to_char(_sdc_batched_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS v FROM "${schema}"."c"`))[0]!.v as string;
     within(ts);
+  });
+});
+
+describe("the stage table holds the staged columns only", () => {
+  it.each(["csv_gzip", "parquet"])("a table made by another loader, NOT NULL on the columns the load statement fills (Airbyte's destination makes _airbyte_raw_id NOT NULL): loads (%s)", async (format) => {
+    for (const mode of ["append", "append_dedup"] as const) {
+      const schema = uniqueSchema(`nn_${format}_${mode}`);
+      await withPg(async (c) => {
+        await c.query(`CREATE SCHEMA "${schema}"`);
+        await c.query(
+          `CREATE TABLE "${schema}"."a" ("_airbyte_raw_id" VARCHAR(36) NOT NULL, "_airbyte_extracted_at" TIMESTAMPTZ NOT NULL, "_airbyte_meta" SUPER NOT NULL, "_airbyte_generation_id" BIGINT, "id" BIGINT, "v" VARCHAR(65535))`,
+        );
+        await c.query(`CREATE TABLE "${schema}"."t" (id BIGINT, v VARCHAR(100), _sdc_batched_at TIMESTAMP NOT NULL)`);
+      });
+      const catalog = catalogOf({ name: "a", schema: schemaOf, mode, primaryKey: mode === "append" ? [] : [["id"]] });
+      const r = await runAirbyte("write", { config: airbyteConfig(schema, { file_format: format, encode_workers: 0 }), catalog, input: [rec("a", 1, "x"), rec("a", 2, "y"), streamState("a", undefined, { s: 1 })] });
+      expect(r.code, JSON.stringify(r.traces)).toBe(0);
+      expect(r.states).toHaveLength(1);
+      expect([...(await idsOf(schema, "a")).entries()].map(([id, [v]]) => [id, v])).toEqual([
+        [1, "x"],
+        [2, "y"],
+      ]);
+      const s = await runSinger(configFor(schema, { file_format: format, add_metadata_columns: true, encode_workers: 0 }), jsonl([schemaMsg("t", { id: { type: "integer" }, v: { type: "string" } }), record("t", { id: 1, v: "x" }), { type: "STATE", value: { a: 1 } }]));
+      expect(s.code, s.stderr.join("\n")).toBe(0);
+      expect(s.states).toEqual([{ a: 1 }]);
+      expect(await query(`SELECT id::int AS id, _sdc_batched_at IS NOT NULL AS b FROM "${schema}"."t"`)).toEqual([{ id: 1, b: true }]);
+    }
+  });
+
+  it.each([0, 2])("Parquet: columns added to the table after the metadata columns, and a column no longer in the schema, still bind to the right values (encode_workers %i)", async (workers) => {
+    const schema = uniqueSchema(`pq_order_${workers}`);
+    const config = configFor(schema, { file_format: "parquet", add_metadata_columns: true, encode_workers: workers });
+    const first = await runSinger(config, jsonl([schemaMsg("t", { id: { type: "integer" }, v: { type: "string" }, gone: { type: "string" } }), record("t", { id: 1, v: "a", gone: "g" })]));
+    expect(first.code, first.stderr.join("\n")).toBe(0);
+    // The table now ends with the _sdc_* columns; w is added after them, gone leaves the schema.
+    const second = await runSinger(config, jsonl([schemaMsg("t", { id: { type: "integer" }, w: { type: "integer" }, v: { type: "string" } }), record("t", { id: 2, v: "b", w: 7 })]));
+    expect(second.code, second.stderr.join("\n")).toBe(0);
+    expect(await query(`SELECT id::int AS id, v, w::int AS w, gone, _sdc_batched_at IS NOT NULL AS b, _sdc_sequence IS NOT NULL AS q FROM "${schema}"."t" ORDER BY id`)).toEqual([
+      { id: 1, v: "a", w: null, gone: "g", b: true, q: true },
+      { id: 2, v: "b", w: 7, gone: null, b: true, q: true },
+    ]);
   });
 });

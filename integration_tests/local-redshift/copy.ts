@@ -1053,7 +1053,7 @@ async function parseParquet(buf: Buffer, spec: CopySpec, cols: Column[], onRecor
   });
   rows.forEach((row, idx) => {
     if (row.length !== cols.length) {
-      throw new RowError(-1, 1202, `Parquet file has ${row.length} columns but the COPY targets ${cols.length} (columns bind by position)`);
+      throw new RowError(-1, 1202, `Parquet file has ${row.length} columns but the table has ${cols.length} (columns bind by position)`);
     }
     const fields = row.map((v, c): string | null => {
       if (v === null || v === undefined) return null;
@@ -1223,6 +1223,18 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
     identity: row[7],
   })) as Column[];
   let cols: Column[];
+  // Redshift: a columnar file's columns go into the table's columns by position, and their counts must
+  // match ("COPY from columnar data formats"); what it does with a column list there is not documented,
+  // so one that is not the table's own columns, in order, is refused rather than guessed at.
+  const tableColumns = all.filter((c) => !(meta.rows.find((row) => row[1] === c.name)?.[7] === "a"));
+  if (spec.format === "parquet" && spec.columns && spec.columns.join("\u0000") !== tableColumns.map((c) => c.name).join("\u0000")) {
+    return fail(
+      new GatewayError(
+        `COPY from PARQUET binds the file's columns by position to every column of "${spec.tableName}" (${tableColumns.map((c) => c.redshiftName).join(", ")}); a column list that differs from them is not supported here`,
+        "0A000",
+      ),
+    );
+  }
   if (spec.columns) {
     cols = [];
     for (const name of spec.columns) {
@@ -1231,7 +1243,7 @@ export async function runCopy(session: Session, r: Rewritten): Promise<boolean> 
       cols.push(c);
     }
   } else {
-    cols = all.filter((c) => !(meta.rows.find((row) => row[1] === c.name)?.[7] === "a"));
+    cols = tableColumns;
   }
 
   // Which objects.

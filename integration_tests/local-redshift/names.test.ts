@@ -118,8 +118,7 @@ describe("names of 64..127 bytes", () => {
 
     const upsert = async (csv: string, strategy: "merge" | "delete-insert") => {
       const url = await putManifest(h.rs, `names/${process.pid}_${++seq}`, [gz(csv)]);
-      await c.query(sql.createStageTable(stage, target));
-      await c.query(sql.addStageColumn(stage, { name: ordinal, type: { kind: "bigint" } } as sql.ColumnDef));
+      await c.query(sql.createStageTable(stage, [...cols, { name: ordinal, type: { kind: "bigint" } } as sql.ColumnDef]));
       await c.query(sql.copyFromManifest({ table: stage, columns: [key, val, ordinal], manifestUrl: url, auth: { iamRoleArn: ROLE }, format: "csv_gzip" }));
       expect(Number((await c.query(sql.lastCopyCount())).rows[0].loaded)).toBe(csv.trim().split("\n").length);
       await c.query(sql.dedupStage(stage, [key], [], ordinal));

@@ -35,8 +35,9 @@ export function rowIdPrefix(random: Uint8Array = randomBytes(10)): string {
 
 /**
  * The id the load statement makes for `ordinal` (an integer in [0, 2^48)) under `prefix`: what rowIdSql
- * computes in the warehouse, for tests and for anyone matching ids to input lines. Throws RangeError
- * outside that range.
+ * computes in the warehouse (for tests). An ordinal is the record's ledger position, increasing in input
+ * order; not a line number (STATE lines take none; on the encode workers it is unit × 2^21 + line).
+ * Throws RangeError outside that range.
  */
 export function rowId(prefix: string, ordinal: number): string {
   if (!Number.isSafeInteger(ordinal) || ordinal < 0 || ordinal >= ROW_ID_ORDINAL_LIMIT) {

@@ -264,7 +264,7 @@ interface FilledMeta {
 
 /**
  * The stream's columns the load statement fills, checked against the table's types. A row id (36
- * characters of text) needs a text column; a batch's time must be a value its column holds as it is (the
+ * characters of text) needs a text or SUPER column (type evolution leaves no other); a batch's time must be a value its column holds as it is (the
  * types evolution leaves: TIMESTAMPTZ, TIMESTAMP, VARCHAR, SUPER). Throws TargetError (config) naming
  * stream, table, column and type otherwise.
  */
@@ -275,7 +275,7 @@ function filledColumns(def: StreamDefinition, table: TableState, policy: ValuePo
     const kind = m.source!.kind as FilledMeta["kind"];
     const f = { name: m.name, kind, type };
     const where = `stream ${JSON.stringify(def.id)}: column ${JSON.stringify(m.name)} of ${def.table.schema}.${def.table.table} is ${columnTypeSql(type)}`;
-    if (kind === "row-id" && !isTextual(type.kind)) {
+    if (kind === "row-id" && !isTextual(type.kind) && type.kind !== "super") {
       throw new TargetError("config", `${where}, but it holds row ids (36-character text): make it VARCHAR(36) or drop it`);
     }
     if (kind === "batched-at" && batchValue(f, new Date().toISOString(), policy) === undefined) {
@@ -306,7 +306,7 @@ function batchValue(f: FilledMeta, iso: string, policy: ValuePolicy): string | u
  */
 function filledFor(filled: readonly FilledMeta[], batchedAt: string, rowIdPrefix: string, policy: ValuePolicy): FilledColumn[] {
   return filled.map((f) => {
-    if (f.kind === "row-id") return { kind: "row-id", column: f.name, prefix: rowIdPrefix, ordinal: ORDINAL_COLUMN };
+    if (f.kind === "row-id") return { kind: "row-id", column: f.name, prefix: rowIdPrefix, ordinal: ORDINAL_COLUMN, superColumn: f.type.kind === "super" };
     const text = batchValue(f, batchedAt, policy);
     if (text === undefined) throw new TargetError("system", `column ${JSON.stringify(f.name)} (${columnTypeSql(f.type)}) cannot hold the batch's time ${batchedAt}`);
     return { kind: "value", column: f.name, type: f.type, text };
@@ -772,8 +772,8 @@ export class LoadEngine<Checkpoint> {
     const filled = filledFor(sink.filled, batch.batchedAt, this.rowIdPrefix, this.policy);
     // A narrower VARCHAR is widened as for a staged value.
     for (const f of filled) {
-      if (f.kind === "row-id") widths.set(f.column, 36);
-      else if (isTextual(f.type.kind)) widths.set(f.column, Buffer.byteLength(f.text));
+      if (f.kind === "row-id" && !f.superColumn) widths.set(f.column, 36);
+      else if (f.kind === "value" && isTextual(f.type.kind)) widths.set(f.column, Buffer.byteLength(f.text));
     }
     this.inFlight++;
     sink.stats.inFlight++;

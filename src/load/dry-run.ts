@@ -89,12 +89,9 @@ export class DryRunWarehouse extends Warehouse {
       state!.columns.set(column, { kind: "varchar", length: width });
     }
     const stage = `stage_${req.table.table.slice(0, 80)}_${process.pid}_dry${++dryStageCounter}`;
-    const copyColumns = [...req.columns];
-    const statements = [...widen, sql.createStageTable(stage, req.table)];
-    if (req.ordinalColumn) {
-      statements.push(sql.addStageColumn(stage, { name: req.ordinalColumn, type: { kind: "bigint" } }));
-      copyColumns.push(req.ordinalColumn);
-    }
+    const stageColumns = this.stageColumns(req, state);
+    const copyColumns = stageColumns.map((c) => c.name);
+    const statements = [...widen, sql.createStageTable(stage, stageColumns)];
     statements.push(
       sql.copyFromManifest({
         table: stage,

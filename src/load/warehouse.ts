@@ -610,7 +610,7 @@ export class Warehouse {
   }
 
   /** "load of batch 3 of stream \"s\" into sch.t" — how errors and retries name a load. */
-  private what(req: LoadRequest): string {
+  protected what(req: LoadRequest): string {
     const target = `${req.table.schema}.${req.table.table}`;
     return req.journal ? `load of batch ${req.journal.batch} of stream ${JSON.stringify(req.journal.stream)} into ${target}` : `load into ${target}`;
   }
@@ -643,12 +643,9 @@ export class Warehouse {
     const prepared: PreparedLoad = { req, client, stage, loaded: 0, statements: [] };
     try {
       await this.widen(client, req.table, req.widths);
-      await client.query(sql.createStageTable(stage, req.table));
-      const copyColumns = [...req.columns];
-      if (req.ordinalColumn) {
-        await client.query(sql.addStageColumn(stage, { name: req.ordinalColumn, type: { kind: "bigint" } }));
-        copyColumns.push(req.ordinalColumn);
-      }
+      const stageColumns = this.stageColumns(req, this.tables.get(this.key(req.table)));
+      await client.query(sql.createStageTable(stage, stageColumns));
+      const copyColumns = stageColumns.map((c) => c.name);
       try {
         await client.query(
           sql.copyFromManifest({
@@ -681,6 +678,21 @@ export class Warehouse {
       await this.abandon(prepared, e);
       throw e;
     }
+  }
+
+  /**
+   * The staging table's columns (see createStageTable): the staged ones typed as the target has them
+   * now (`state`, after widening), then the ordinal. Throws when the state lacks one (not expected: the
+   * engine plans columns from that state).
+   */
+  protected stageColumns(req: LoadRequest, state: TableState | undefined): sql.ColumnDef[] {
+    const columns = req.columns.map((name) => {
+      const type = state?.columns.get(name);
+      if (!type) throw new Error(`${this.what(req)}: column ${JSON.stringify(name)} is not in the table's known columns`);
+      return { name, type };
+    });
+    if (req.ordinalColumn) columns.push({ name: req.ordinalColumn, type: { kind: "bigint" } });
+    return columns;
   }
 
   /** What moves the staged rows into the target: INSERT (no keys), MERGE, or DELETE + INSERT. */

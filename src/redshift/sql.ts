@@ -87,13 +87,16 @@ export function describeTable(t: TableRef): string {
   );
 }
 
-/** Staging table shaped like the target (rule 19), plus the ordinal column used for in-batch dedup. */
-export function createStageTable(stage: string, like: TableRef): string {
-  return `CREATE TEMP TABLE ${quoteIdent(stage)} (LIKE ${tableSql(like)})`;
-}
-
-export function addStageColumn(stage: string, column: ColumnDef): string {
-  return `ALTER TABLE ${quoteIdent(stage)} ADD COLUMN ${quoteIdent(column.name)} ${columnTypeSql(column.type)}`;
+/**
+ * The staging table: exactly the staged file's columns, in its order, typed as the target's (then the
+ * ordinal, when staged). Not `(LIKE target)` (rule 19's form): a Parquet COPY binds the file's columns by
+ * position to every column of the table and needs their count to match (rule 18; "COPY from columnar
+ * data formats"), and LIKE would also bring the target's other columns — those the load statement fills,
+ * those no longer in the schema — with any NOT NULL a table made elsewhere has on them.
+ */
+export function createStageTable(stage: string, columns: readonly ColumnDef[]): string {
+  if (columns.length === 0) throw new Error(`stage table ${stage} needs at least one column`);
+  return `CREATE TEMP TABLE ${quoteIdent(stage)} (${columns.map((c) => `${quoteIdent(c.name)} ${columnTypeSql(c.type)}`).join(", ")})`;
 }
 
 export type CopyAuthorization =
@@ -102,6 +105,7 @@ export type CopyAuthorization =
 
 export interface CopyOptions {
   table: string | TableRef;
+  /** CSV: the fields' columns, in file order. Parquet takes no list: its columns bind by position (rule 18). */
   columns: readonly string[];
   manifestUrl: string;
   auth: CopyAuthorization;
@@ -115,13 +119,13 @@ export const CSV_NULL_MARKER = "\\N";
 
 export function copyFromManifest(o: CopyOptions): string {
   const target = typeof o.table === "string" ? quoteIdent(o.table) : tableSql(o.table);
-  const cols = o.columns.map(quoteIdent).join(", ");
+  const list = o.format === "parquet" ? "" : ` (${o.columns.map(quoteIdent).join(", ")})`;
   const auth =
     "iamRoleArn" in o.auth
       ? `IAM_ROLE ${quoteLiteral(o.auth.iamRoleArn)}`
       : `ACCESS_KEY_ID ${quoteLiteral(o.auth.accessKeyId)} SECRET_ACCESS_KEY ${quoteLiteral(o.auth.secretAccessKey)}` +
         (o.auth.sessionToken ? ` SESSION_TOKEN ${quoteLiteral(o.auth.sessionToken)}` : "");
-  const parts = [`COPY ${target} (${cols}) FROM ${quoteLiteral(o.manifestUrl)}`, auth, "MANIFEST"];
+  const parts = [`COPY ${target}${list} FROM ${quoteLiteral(o.manifestUrl)}`, auth, "MANIFEST"];
   if (o.format === "parquet") {
     parts.push("FORMAT AS PARQUET SERIALIZETOJSON");
   } else {
@@ -206,7 +210,15 @@ export function atLeastAsNew(src: string, dst: string, order: readonly OrderColu
  *    column's type reads (`text`, what the value encoder writes for `type`).
  */
 export type FilledColumn =
-  | { kind: "row-id"; column: string; prefix: string; /** the stage's ordinal column (BIGINT) */ ordinal: string }
+  | {
+      kind: "row-id";
+      column: string;
+      prefix: string;
+      /** the stage's ordinal column (BIGINT) */
+      ordinal: string;
+      /** the column is SUPER (a table made elsewhere): the id goes in as a JSON string */
+      superColumn?: boolean;
+    }
   | { kind: "value"; column: string; text: string; type: ColumnType };
 
 /** The 24 characters before a row id's last 12 hex digits: `xxxxxxxx-xxxx-xxxx-xxxx-`, lower case. */
@@ -214,13 +226,15 @@ const ROW_ID_PREFIX = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-$/;
 
 /**
  * The row id of the stage row `row` (an alias, or undefined for the stage's own columns), as a VARCHAR of
- * 36 characters: `'<prefix>' || LPAD(TO_HEX(ordinal), 12, '0')`. TO_HEX of a BIGINT and LPAD are
+ * 36 characters: `'<prefix>' || LPAD(TO_HEX(ordinal), 12, '0')` (a JSON string through JSON_PARSE for a
+ * SUPER column). TO_HEX of a BIGINT and LPAD are
  * Redshift functions (Database Developer Guide, "TO_HEX function", "LPAD and RPAD functions"); LPAD cuts a
  * longer string, so the ordinal must stay below 2^48 (the engine checks). Throws on a malformed prefix.
  */
 export function rowIdSql(r: Extract<FilledColumn, { kind: "row-id" }>, row?: string): string {
   if (!ROW_ID_PREFIX.test(r.prefix)) throw new Error(`rowIdSql: malformed row id prefix ${JSON.stringify(r.prefix)}`);
   const ordinal = row === undefined ? quoteIdent(r.ordinal) : `${row}.${quoteIdent(r.ordinal)}`;
+  if (r.superColumn) return `JSON_PARSE(${quoteLiteral(`"${r.prefix}`)} || LPAD(TO_HEX(${ordinal}), 12, '0') || '"')`;
   return `${quoteLiteral(r.prefix)} || LPAD(TO_HEX(${ordinal}), 12, '0')`;
 }
 

@@ -41,6 +41,23 @@ describe("SQL builders (golden)", () => {
     );
   });
 
+  it("COPY from Parquet names no columns (they bind by position to the table's, rule 18)", () => {
+    expect(sql.copyFromManifest({ table: "st", columns: ["id", "name"], manifestUrl: "s3://b/m.json", auth: { iamRoleArn: "arn:aws:iam::1:role/R" }, format: "parquet" })).toBe(
+      `COPY "st" FROM 's3://b/m.json' IAM_ROLE 'arn:aws:iam::1:role/R' MANIFEST FORMAT AS PARQUET SERIALIZETOJSON STATUPDATE OFF COMPUPDATE OFF`,
+    );
+  });
+
+  it("the stage table: the staged columns in file order, typed, then the ordinal (no LIKE: no other column, no NOT NULL)", () => {
+    expect(
+      sql.createStageTable("stage_1", [
+        { name: "id", type: { kind: "bigint" } },
+        { name: "v", type: { kind: "varchar", length: 300 } },
+        { name: "_tr_ordinal", type: { kind: "bigint" } },
+      ]),
+    ).toBe('CREATE TEMP TABLE "stage_1" ("id" BIGINT, "v" VARCHAR(300), "_tr_ordinal" BIGINT)');
+    expect(() => sql.createStageTable("s", [])).toThrow(/at least one column/);
+  });
+
   it("COPY with keys and a region", () => {
     const q = sql.copyFromManifest({
       table: t,
@@ -154,6 +171,10 @@ describe("SQL builders (golden)", () => {
       expect(sql.typedLiteral("2026-12-01 09:41:51.123", { kind: "timestamp" })).toBe("CAST('2026-12-01 09:41:51.123' AS TIMESTAMP)");
       expect(sql.typedLiteral("it's", { kind: "char", length: 4 })).toBe("'it''s'");
       expect(() => sql.typedLiteral("a\\b", { kind: "varchar", length: 9 })).toThrow(/backslash/);
+    });
+
+    it("a SUPER column (a table made elsewhere) takes the id as a JSON string", () => {
+      expect(sql.rowIdSql({ ...rowId, superColumn: true }, '"s"')).toBe(`JSON_PARSE('"0123abcd-ef01-8234-a567-' || LPAD(TO_HEX("s"."_tr_ordinal"), 12, '0') || '"')`);
     });
 
     it("refuses a prefix that is not a UUID's first 24 characters (it is pasted into SQL as a literal)", () => {
