@@ -242,4 +242,24 @@ describe("deeply nested values", () => {
     expect(rows.map((x) => Number(x.v_len))).toEqual([2001, 2003, 65535]);
     expect(r.stderr.join("\n")).toMatch(/o: NULLED \(DESTINATION_FIELD_SIZE_LIMITATION\)/);
   });
+
+  it.each([0, 2])("a number a double would change, 100,000 levels down: the run fails naming the line and stream (not 'invalid JSON'), no STATE past it (encode_workers %i)", async (workers) => {
+    const schema = uniqueSchema(`deepnum_${workers}`);
+    const deep = `${"[".repeat(100_000)}12345678901234567890${"]".repeat(100_000)}`;
+    const input = lines(
+      schemaMsg("t", { id: { type: "integer" }, o: { type: ["array", "null"] } }),
+      { type: "STATE", value: { at: 0 } },
+      `{"type":"RECORD","stream":"t","record":{"id":1,"o":${deep}}}`,
+      { type: "STATE", value: { at: 1 } },
+    );
+    const r = await runSinger(configFor(schema, { encode_workers: workers }), input);
+    expect(r.code).toBe(1);
+    // Never the STATE after the failed record (the one before may not have gone out yet on the workers).
+    expect([[], [{ at: 0 }]]).toContainEqual(r.states);
+    expect(r.stderr.join("\n")).toMatch(/line 3 \(stream "t"\): a value nested too deeply to handle/);
+    // A STATE nested as deep: its line is named too.
+    const s = await runSinger(configFor(schema, { encode_workers: workers }), lines(`{"type":"STATE","value":{"a":${deep}}}`));
+    expect(s.code).toBe(1);
+    expect(s.stderr.join("\n")).toMatch(/line 1: a value nested too deeply to handle/);
+  });
 });

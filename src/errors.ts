@@ -91,3 +91,14 @@ export function afterStopping(mode: RunMode): string {
   if (mode.stageOnly) return "--stage-only: nothing was loaded and no STATE was printed";
   return "rerun from the last STATE printed";
 }
+
+/**
+ * A RangeError from V8 running out of stack: what a value nested deeper than a recursive step can walk
+ * raises (JSON.parse itself takes any depth).
+ */
+export function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && e.message.includes("call stack");
+}
+
+/** What a line's error says when its value was nested too deep to handle. */
+export const TOO_DEEP = "a value nested too deeply to handle (thousands of levels; the JavaScript stack ran out)";

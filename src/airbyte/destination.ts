@@ -22,7 +22,7 @@ import type { Logger } from "../log.js";
 import { InvalidValueError, exactJson } from "../encode/encode.js";
 import { type MetadataColumn, desiredColumns, metadataColumn, propertiesOf } from "../encode/table-shape.js";
 import { type LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
-import { loadsNothing } from "../errors.js";
+import { TOO_DEEP, isStackOverflow, loadsNothing } from "../errors.js";
 import type { ConnectorSettings } from "../engine/settings.js";
 import { InputError, pumpLines, reportInvalidUtf8 } from "../input/read.js";
 import type { LineSplitter } from "../input/lines.js";
@@ -365,6 +365,7 @@ export class AirbyteDestination {
     if (e instanceof InputError || e instanceof ConfigError) return e;
     const err = e instanceof Error ? e : new Error(String(e));
     if (e instanceof RecordError || e instanceof InvalidValueError) return new InputError(`line ${this.lineNumber}${this.lineStream}: ${err.message}`);
+    if (isStackOverflow(e)) return new InputError(`line ${this.lineNumber}${this.lineStream}: ${TOO_DEEP}`);
     return err;
   }
 

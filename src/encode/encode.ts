@@ -5,6 +5,7 @@
  * What Redshift cannot hold is never passed through to fail the COPY: it is fixed by policy and the fix is
  * recorded as a ValueChange (rules 4–10).
  */
+import { isStackOverflow } from "../errors.js";
 import { JsonNumber } from "../input/json.js";
 import { CSV_NULL_MARKER } from "../redshift/sql.js";
 import { type ColumnType, MAX_VARCHAR_BYTES } from "../redshift/types.js";
@@ -132,10 +133,6 @@ export function exactJson(v: unknown): string {
     if (!isStackOverflow(e)) throw e;
     return deepJsonText(v, JSON.stringify);
   }
-}
-
-function isStackOverflow(e: unknown): boolean {
-  return e instanceof RangeError && e.message.includes("call stack");
 }
 
 /**

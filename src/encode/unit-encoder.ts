@@ -736,7 +736,12 @@ export class UnitEncoder {
    * they are, so encoding goes on after them; after any other line it stops ("stop").
    */
   private encodeRecord(text: string, position: number, touched: Set<StreamOutput>, changes: RowChanges): "taken" | "state" | "stop" {
-    const parsed = parseMessageLine(text, this.exactAt);
+    let parsed: ReturnType<typeof parseMessageLine>;
+    try {
+      parsed = parseMessageLine(text, this.exactAt);
+    } catch {
+      return "stop"; // nested too deep for the exact parser: the main thread meets it and names the line
+    }
     if (!parsed.ok) return "stop";
     const msg = parsed.value as Record<string, unknown>;
     if (msg === null || typeof msg !== "object") return "stop";

@@ -5,6 +5,7 @@
  * (NULL and a recorded change, or a clear error under invalid_value: fail). Only a line JSON.parse
  * rejects pays for the second pass.
  */
+import { isStackOverflow } from "../errors.js";
 
 const BARE = ["-Infinity", "Infinity", "NaN"] as const;
 
@@ -49,6 +50,9 @@ export function parseMessageLine(line: string, exactAt: readonly (readonly strin
     if (exactAt.length > 0) graftExact(value, line, exactAt);
     return { ok: true, value, nonFinite: false };
   } catch (e) {
+    // Valid JSON nested deeper than the exact-number parser's recursion: not "invalid JSON" (the door
+    // names the line and what happened).
+    if (isStackOverflow(e)) throw e;
     const quoted = quoteNonFiniteTokens(line);
     if (quoted !== undefined) {
       try {

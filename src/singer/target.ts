@@ -26,7 +26,7 @@ import { type MetadataColumn, metadataColumn } from "../encode/table-shape.js";
 import { sdcSequence } from "../encode/metadata-values.js";
 import { EXACT_PATHS } from "../encode/envelopes.js";
 import { LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
-import { loadsNothing } from "../errors.js";
+import { TOO_DEEP, isStackOverflow, loadsNothing } from "../errors.js";
 import type { ConnectorSettings } from "../engine/settings.js";
 import { EncodePool } from "../encode/encode-pool.js";
 import { UnitPipeline } from "../engine/unit-pipeline.js";
@@ -251,9 +251,9 @@ export class SingerTarget {
   private withContext(e: unknown): Error {
     if (e instanceof InputError) return e;
     const err = e instanceof Error ? e : new Error(String(e));
-    if (e instanceof RecordError || e instanceof InvalidValueError) {
+    if (e instanceof RecordError || e instanceof InvalidValueError || isStackOverflow(e)) {
       const where = this.currentStream ? `line ${this.lineNumber} (stream ${JSON.stringify(this.currentStream)})` : `line ${this.lineNumber}`;
-      return new InputError(`${where}: ${err.message}`);
+      return new InputError(`${where}: ${isStackOverflow(e) ? TOO_DEEP : err.message}`);
     }
     return err;
   }
