@@ -472,6 +472,31 @@ describe("metadata, deletes, versions, BATCH", () => {
     }
   });
 
+  it("a bad record in a BATCH file is named by its own line in the file: invalid JSON, nested too deep, a key its column cannot hold", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tr-batch-"));
+    const deep = `${"[".repeat(100_000)}12345678901234567890${"]".repeat(100_000)}`;
+    for (const [bad, cause] of [
+      ["{oops", /invalid JSON/],
+      [`{"id":3,"name":${deep}}`, /a value nested too deeply to handle/],
+      ['{"id":"x"}', /field "id": expected/],
+    ] as const) {
+      // Six lines, the bad one third, read in one chunk (the splitter's count is past it by then).
+      const file = join(dir, `b${Math.random().toString(36).slice(2)}.jsonl`);
+      writeFileSync(file, ['{"id":1}', '{"id":2}', bad, '{"id":4}', '{"id":5}', '{"id":6}'].join("\n") + "\n");
+      const schema = uniqueSchema("batchline");
+      const r = await runSinger(
+        configFor(schema),
+        lines(schemaMsg("t", basic), state({ a: 1 }), { type: "BATCH", stream: "t", encoding: { format: "jsonl", compression: "none" }, manifest: [`file://${file}`] }, state({ b: 1 })),
+      );
+      expect(r.code, String(cause)).toBe(1);
+      const text = r.stderr.join("\n");
+      expect(text).toContain(`line 3 (stream "t"): BATCH file file://${file} line 3: `);
+      expect(text).toMatch(cause);
+      expect(text).not.toMatch(/cannot be read/);
+      expect(r.states).not.toContainEqual({ b: 1 });
+    }
+  });
+
   it("stream_mapping sends a stream to another schema and table", async () => {
     const schema = uniqueSchema("mapped");
     const other = uniqueSchema("other");

@@ -365,7 +365,8 @@ export class AirbyteDestination {
     if (e instanceof InputError || e instanceof ConfigError) return e;
     const err = e instanceof Error ? e : new Error(String(e));
     if (e instanceof RecordError || e instanceof InvalidValueError) return new InputError(`line ${this.lineNumber}${this.lineStream}: ${err.message}`);
-    if (isStackOverflow(e)) return new InputError(`line ${this.lineNumber}${this.lineStream}: ${TOO_DEEP}`);
+    // Nested too deep to parse: the line's own stream is not known.
+    if (isStackOverflow(e)) return new InputError(`line ${this.lineNumber}: ${TOO_DEEP}`);
     return err;
   }
 

@@ -616,7 +616,7 @@ export class Warehouse {
   }
 
   /**
-   * The first half of a load, outside any transaction: widen VARCHARs, CREATE TEMP TABLE … (LIKE target),
+   * The first half of a load, outside any transaction: widen VARCHARs, CREATE TEMP TABLE with the staged columns,
    * COPY, check the count, dedup. It holds its session (the temp table lives there) until commitLoad or
    * abandon. Splitting lets the next batch's COPY run while the previous batch's transaction commits;
    * prepares of one table must not overlap each other (widening decides from the table's last width).

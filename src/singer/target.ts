@@ -26,7 +26,7 @@ import { type MetadataColumn, metadataColumn } from "../encode/table-shape.js";
 import { sdcSequence } from "../encode/metadata-values.js";
 import { EXACT_PATHS } from "../encode/envelopes.js";
 import { LoadEngine, RecordError, type StreamDefinition } from "../engine/engine.js";
-import { TOO_DEEP, isStackOverflow, loadsNothing } from "../errors.js";
+import { TOO_DEEP, isStackOverflow, loadsNothing, targetErrorOf } from "../errors.js";
 import type { ConnectorSettings } from "../engine/settings.js";
 import { EncodePool } from "../encode/encode-pool.js";
 import { UnitPipeline } from "../engine/unit-pipeline.js";
@@ -251,9 +251,11 @@ export class SingerTarget {
   private withContext(e: unknown): Error {
     if (e instanceof InputError) return e;
     const err = e instanceof Error ? e : new Error(String(e));
-    if (e instanceof RecordError || e instanceof InvalidValueError || isStackOverflow(e)) {
+    // Nested too deep to parse: the line's own stream is not known (currentStream is the last message's).
+    if (isStackOverflow(e)) return new InputError(`line ${this.lineNumber}: ${TOO_DEEP}`);
+    if (e instanceof RecordError || e instanceof InvalidValueError) {
       const where = this.currentStream ? `line ${this.lineNumber} (stream ${JSON.stringify(this.currentStream)})` : `line ${this.lineNumber}`;
-      return new InputError(`${where}: ${isStackOverflow(e) ? TOO_DEEP : err.message}`);
+      return new InputError(`${where}: ${err.message}`);
     }
     return err;
   }
@@ -455,19 +457,28 @@ export class SingerTarget {
       const file = createReadStream(fileURLToPath(url));
       const source: NodeJS.ReadableStream = msg.encoding.compression === "gzip" ? pipeline(file, createGunzip(), () => undefined) : file;
       const splitter = new LineSplitter();
-      const records: string[] = [];
-      const collect = (l: string) => records.push(l);
+      // Each record line with its own line number in the file (the splitter's count is past the chunk).
+      const records: [string, number][] = [];
+      const collect = (l: string, n: number) => records.push([l, n]);
       const drain = async () => {
-        for (const line of records) {
+        for (const [line, n] of records) {
           if (line.trim() === "") continue;
+          const where = `line ${batchLine} (stream ${JSON.stringify(msg.stream)}): BATCH file ${url} line ${n}`;
           let record: unknown;
           try {
             record = parseRecordText(line);
           } catch (e) {
-            throw new InputError(`BATCH file ${url} line ${splitter.lineNumber}: invalid JSON (${(e as Error).message})`);
+            throw new InputError(`${where}: ${isStackOverflow(e) ? TOO_DEEP : `invalid JSON (${(e as Error).message})`}`);
           }
-          const wait = this.onRecord({ type: "RECORD", stream: msg.stream, record });
-          if (wait) await wait;
+          try {
+            const wait = this.onRecord({ type: "RECORD", stream: msg.stream, record });
+            if (wait) await wait;
+          } catch (e) {
+            if (e instanceof RecordError || e instanceof InvalidValueError || isStackOverflow(e)) {
+              throw new InputError(`${where}: ${isStackOverflow(e) ? TOO_DEEP : (e as Error).message}`);
+            }
+            throw e;
+          }
         }
         records.length = 0;
       };
@@ -477,7 +488,8 @@ export class SingerTarget {
           await drain();
         }
       } catch (e) {
-        if (e instanceof InputError) throw e;
+        // Only the file's own errors (missing, not gzip) are "cannot be read"; a record's or a load's are theirs.
+        if (e instanceof InputError || targetErrorOf(e)) throw e;
         throw new InputError(`line ${batchLine} (stream ${JSON.stringify(msg.stream)}): BATCH file ${url} cannot be read: ${(e as Error).message}`);
       }
       splitter.end(collect);
