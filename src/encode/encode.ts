@@ -532,7 +532,8 @@ function superLimitBroken(root: unknown): "string" | "depth" | undefined {
     const v = values.pop();
     const depth = depths.pop()!;
     if (typeof v === "string") {
-      if (v.length > MAX_VARCHAR_BYTES / 3 && Buffer.byteLength(v, "utf8") > MAX_VARCHAR_BYTES) return "string";
+      // NULs are removed before loading (recorded): only the bytes left count.
+      if (v.length > MAX_VARCHAR_BYTES / 3 && Buffer.byteLength(v, "utf8") - nulCount(v) > MAX_VARCHAR_BYTES) return "string";
     } else if (v !== null && typeof v === "object" && !(v instanceof JsonNumber)) {
       if (depth + 1 > SUPER_MAX_DEPTH) return "depth";
       if (Array.isArray(v)) {
@@ -602,6 +603,12 @@ function superEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncod
     }
     return out;
   };
+}
+
+function nulCount(s: string): number {
+  let n = 0;
+  for (let at = s.indexOf("\u0000"); at !== -1; at = s.indexOf("\u0000", at + 1)) n++;
+  return n;
 }
 
 function quoteCount(s: string): number {

@@ -470,6 +470,15 @@ describe("deeply nested values (JSON.parse takes any depth; SUPER holds 1,000 le
     }
   });
 
+  it("SUPER: a string that fits once its NULs are removed is kept (the NULs recorded), one past it NULLed", () => {
+    const fits = enc({ kind: "super" });
+    expect(fits.run({ s: `\u0000${"a".repeat(65_535)}` })).toBe(`"{""s"":""${"a".repeat(65_535)}""}"`);
+    expect(fits.changes.list).toEqual([{ field: "f", change: "CONVERTED", reason: "DESTINATION_SERIALIZATION_ERROR" }]);
+    const over = enc({ kind: "super" });
+    expect(over.run({ s: `\u0000${"a".repeat(65_536)}` })).toBe("\\N");
+    expect(over.changes.list.map((c) => c.change)).toEqual(["CONVERTED", "NULLED"]);
+  });
+
   it("text: a deep document is written whole as its JSON text (VARCHAR has no depth limit)", () => {
     const { text, value } = nested(5_000);
     const { run, changes } = enc({ kind: "varchar", length: 65535 });
