@@ -117,21 +117,21 @@ const plainKeys = new Map<string, string>();
  * that a JsonNumber is written as its exact digits.
  */
 export function csvDoubledJson(v: unknown): string {
-  try {
-    return jsonText(v, doubledString, doubledKeys);
-  } catch (e) {
-    if (!isStackOverflow(e)) throw e;
-    return deepJsonText(v, doubledString);
-  }
+  return anyDepthJsonText(v, doubledString, doubledKeys);
 }
 
 /** JSON.stringify(v), with each JsonNumber written as its exact digits (JSON.rawJSON is not in Node 20). */
 export function exactJson(v: unknown): string {
+  return anyDepthJsonText(v, JSON.stringify, plainKeys);
+}
+
+/** jsonText, or deepJsonText when a value nests deeper than the recursion's stack. */
+function anyDepthJsonText(v: unknown, str: (s: string) => string, keys: Map<string, string>): string {
   try {
-    return jsonText(v, JSON.stringify, plainKeys);
+    return jsonText(v, str, keys);
   } catch (e) {
     if (!isStackOverflow(e)) throw e;
-    return deepJsonText(v, JSON.stringify);
+    return deepJsonText(v, str, keys);
   }
 }
 
@@ -139,7 +139,7 @@ export function exactJson(v: unknown): string {
  * jsonText's output without recursion, for values nested deeper than the stack allows (a few thousand
  * levels: JSON.parse takes any depth). Slower; used when jsonText overflowed (exported for its tests).
  */
-export function deepJsonText(root: unknown, str: (s: string) => string = JSON.stringify): string {
+export function deepJsonText(root: unknown, str: (s: string) => string = JSON.stringify, keys: Map<string, string> = plainKeys): string {
   const parts: string[] = [];
   // Items to write, last first: a value ({ v }) or text to copy as it is.
   const todo: ({ v: unknown } | string)[] = [{ v: root }];
@@ -155,7 +155,7 @@ export function deepJsonText(root: unknown, str: (s: string) => string = JSON.st
       v = (v as { toJSON: () => unknown }).toJSON();
     }
     if (v === null || typeof v !== "object" || v instanceof JsonNumber) {
-      parts.push(jsonText(v, str, new Map()));
+      parts.push(jsonText(v, str, keys));
       continue;
     }
     const entries: ({ v: unknown } | string)[] = [];
@@ -513,7 +513,6 @@ function booleanEncoder(o: Output, field: string, policy: ValuePolicy): ValueEnc
   };
 }
 
-/** Whether any string inside a JSON value is over 65535 UTF-8 bytes (rule 4). */
 /**
  * Redshift: "The maximum nesting depth for arrays and structures of the SUPER data type is 1,000"
  * (Database Developer Guide, SUPER "Limitations"). A scalar is depth 0, `[]` and `{}` depth 1.
@@ -533,7 +532,7 @@ function superLimitBroken(root: unknown): "string" | "depth" | undefined {
     const depth = depths.pop()!;
     if (typeof v === "string") {
       // NULs are removed before loading (recorded): only the bytes left count.
-      if (v.length > MAX_VARCHAR_BYTES / 3 && Buffer.byteLength(v, "utf8") - nulCount(v) > MAX_VARCHAR_BYTES) return "string";
+      if (v.length > MAX_VARCHAR_BYTES / 3 && Buffer.byteLength(v, "utf8") - countOf(v, "\u0000") > MAX_VARCHAR_BYTES) return "string";
     } else if (v !== null && typeof v === "object" && !(v instanceof JsonNumber)) {
       if (depth + 1 > SUPER_MAX_DEPTH) return "depth";
       if (Array.isArray(v)) {
@@ -590,7 +589,7 @@ function superEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncod
       return o.nul;
     }
     // The size limit is on the JSON: a doubled quote pair counts once.
-    if (json.length * 3 > SUPER_MAX_BYTES && Buffer.byteLength(json, "utf8") - (o.csv ? quoteCount(json) / 2 : 0) > SUPER_MAX_BYTES) {
+    if (json.length * 3 > SUPER_MAX_BYTES && Buffer.byteLength(json, "utf8") - (o.csv ? countOf(json, '"') / 2 : 0) > SUPER_MAX_BYTES) {
       if (policy.strict) throw new InvalidValueError(field, `a document of at most ${SUPER_MAX_BYTES} bytes (SUPER)`, describe(v));
       changes.add(field, "NULLED", "DESTINATION_FIELD_SIZE_LIMITATION");
       return o.nul;
@@ -605,15 +604,10 @@ function superEncoder(o: Output, field: string, policy: ValuePolicy): ValueEncod
   };
 }
 
-function nulCount(s: string): number {
+/** How many times the character `c` occurs in `s`. */
+function countOf(s: string, c: string): number {
   let n = 0;
-  for (let at = s.indexOf("\u0000"); at !== -1; at = s.indexOf("\u0000", at + 1)) n++;
-  return n;
-}
-
-function quoteCount(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('"'); i !== -1; i = s.indexOf('"', i + 1)) n++;
+  for (let i = s.indexOf(c); i !== -1; i = s.indexOf(c, i + 1)) n++;
   return n;
 }
 

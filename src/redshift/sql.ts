@@ -3,7 +3,7 @@
  * Identifiers go through quoteIdent only; literals through quoteLiteral only.
  */
 import { qualifiedName, quoteIdent } from "./identifiers.js";
-import { type ColumnType, columnTypeSql } from "./types.js";
+import { type ColumnType, columnTypeSql, isTextual } from "./types.js";
 
 /**
  * A string literal. Redshift treats a backslash in a literal as an escape while PostgreSQL (with
@@ -244,7 +244,7 @@ export function rowIdSql(r: Extract<FilledColumn, { kind: "row-id" }>, row?: str
  * quoteLiteral does (a backslash or NUL in `text`).
  */
 export function typedLiteral(text: string, type: ColumnType): string {
-  if (type.kind === "varchar" || type.kind === "char") return quoteLiteral(text);
+  if (isTextual(type.kind)) return quoteLiteral(text);
   if (type.kind === "super") return `JSON_PARSE(${quoteLiteral(text)})`;
   return `CAST(${quoteLiteral(text)} AS ${columnTypeSql(type)})`;
 }

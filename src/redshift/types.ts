@@ -400,7 +400,7 @@ export function columnTypeFor(schema: unknown, mapping: TypeMapping = {}): Colum
   return { kind: "super" };
 }
 
-/** True when the JSON Schema declares the property as a JSON string type only (used for value encoding). */
+/** True for the text column kinds, VARCHAR and CHAR. */
 export function isTextual(kind: ColumnKind): boolean {
   return kind === "varchar" || kind === "char";
 }
